@@ -1,0 +1,37 @@
+# make setup | run | test | eval | bench | lint — each target sets itself up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEV_DATA ?= ../shared/data/dev
+
+.PHONY: setup run test eval bench lint system-deps
+
+setup: $(STAMP)
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	./scripts/install-system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch first, so nothing below pulls a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/invoice-ocr serve
+
+test: setup
+	$(PY) -m pytest -q
+
+eval: setup
+	$(PY) -m bench.eval --data $(DEV_DATA)
+
+bench: setup
+	$(PY) -m bench.run
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,0 +1,1 @@
+"""Documents in, validated invoice JSON out."""

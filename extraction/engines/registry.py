@@ -1,0 +1,83 @@
+"""Engine registry: names -> classes, instances built once per settings object."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING
+
+from utils.errors import EngineUnavailable, UnknownEngine
+
+if TYPE_CHECKING:
+    from extraction.engines.base import OcrEngine
+    from utils.settings import Settings
+
+# Built-in engines, registered in this one place; modules are imported only when used.
+BUILTIN_ENGINES: dict[str, str] = {
+    "auto": "extraction.engines.auto:AutoEngine",
+    "einvoice": "extraction.engines.einvoice:EInvoiceEngine",
+    "textlayer": "extraction.engines.textlayer:TextLayerEngine",
+    "rapidocr": "extraction.engines.rapid:RapidOcrEngine",
+    "tesseract": "extraction.engines.tesseract:TesseractEngine",
+    "deepseek": "extraction.engines.deepseek:DeepSeekEngine",
+    "deepseek-legacy": "extraction.engines.deepseek_legacy:DeepSeekLegacyEngine",
+    "vllm": "extraction.engines.vllm:VllmEngine",
+}
+
+_extra: dict[str, type[OcrEngine]] = {}
+_instances: dict[tuple[int, str], OcrEngine] = {}
+_lock = threading.Lock()
+
+
+def register(cls: type[OcrEngine]) -> type[OcrEngine]:
+    """Register an engine class under its `name` (usable as a decorator by plugins)."""
+    _extra[cls.name] = cls
+    return cls
+
+
+def engine_names() -> list[str]:
+    """Every known engine name, built-ins first."""
+    return list(BUILTIN_ENGINES) + [n for n in _extra if n not in BUILTIN_ENGINES]
+
+
+def engine_class(name: str) -> type[OcrEngine]:
+    """The class registered under `name`; UnknownEngine lists the known names."""
+    if name in _extra:
+        return _extra[name]
+    target = BUILTIN_ENGINES.get(name)
+    if target is None:
+        raise UnknownEngine(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def get_engine(name: str, settings: Settings) -> OcrEngine:
+    """The shared instance of engine `name` for these settings (built on first use)."""
+    key = (id(settings), name)
+    with _lock:
+        engine = _instances.get(key)
+        if engine is None:
+            engine = engine_class(name)(settings)
+            _instances[key] = engine
+    return engine
+
+
+def require_engine(name: str, settings: Settings) -> OcrEngine:
+    """Like get_engine, but raises EngineUnavailable with the reason when it cannot run here."""
+    engine = get_engine(name, settings)
+    availability = engine.available()
+    if not availability:
+        raise EngineUnavailable(f"engine {name!r} is unavailable: {availability.reason}")
+    return engine
+
+
+def engine_status(settings: Settings) -> dict[str, dict[str, object]]:
+    """For /health and the UI: each engine, whether it is available, and why not."""
+    status: dict[str, dict[str, object]] = {}
+    for name in engine_names():
+        try:
+            availability = get_engine(name, settings).available()
+            status[name] = {"available": availability.ok, "reason": availability.reason}
+        except Exception as exc:  # an engine module that fails to import is reported, not fatal
+            status[name] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+    return status

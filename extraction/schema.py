@@ -1,0 +1,128 @@
+"""The Invoice and ExtractionResult models: the JSON contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+
+def _decimal_to_json(value: Decimal) -> float | int:
+    # A JSON number; float repr round-trips the decimal text for money-sized values.
+    return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+
+
+Money = Annotated[Decimal, PlainSerializer(_decimal_to_json, return_type=float, when_used="json")]
+
+
+class Party(BaseModel):
+    """A vendor or a customer."""
+
+    name: str | None = None
+    address: str | None = None
+    tax_id: str | None = None
+    iban: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class TaxLine(BaseModel):
+    """One tax rate with its base and amount."""
+
+    rate: Money | None = Field(None, description="Percent, e.g. 19 for 19%.")
+    base: Money | None = None
+    amount: Money | None = None
+
+
+class LineItem(BaseModel):
+    """One billed line."""
+
+    description: str | None = None
+    quantity: Money | None = None
+    unit_price: Money | None = None
+    amount: Money | None = None
+    tax_rate: Money | None = None
+
+
+class Invoice(BaseModel):
+    """The structured invoice; a field not found is None, never a default."""
+
+    vendor: Party = Field(default_factory=Party)
+    customer: Party = Field(default_factory=Party)
+    invoice_number: str | None = None
+    invoice_date: dt.date | None = None
+    due_date: dt.date | None = None
+    purchase_order: str | None = None
+    currency: str | None = Field(None, description="ISO 4217 code.")
+    subtotal: Money | None = None
+    tax_total: Money | None = None
+    total: Money | None = None
+    amount_due: Money | None = None
+    tax_lines: list[TaxLine] = Field(default_factory=list)
+    line_items: list[LineItem] = Field(default_factory=list)
+    payment_terms: str | None = None
+
+
+class FieldInfo(BaseModel):
+    """Where one field's value came from and how sure the parser is."""
+
+    value: Any = None
+    confidence: float = Field(0.0, ge=0.0, le=1.0)
+    page: int | None = None
+    bbox: list[float] | None = Field(None, description="[x0, y0, x1, y1] in 0..1 page units.")
+    source: str | None = Field(None, description="The text the value was read from.")
+
+
+class Check(BaseModel):
+    """One validation check."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+class Validation(BaseModel):
+    """All checks, and whether a person should look at the invoice."""
+
+    checks: list[Check] = Field(default_factory=list)
+    needs_review: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+
+class DocumentInfo(BaseModel):
+    """The input file."""
+
+    sha256: str
+    filename: str
+    media_type: str
+    page_count: int
+
+
+class PageInfo(BaseModel):
+    """One page as read by one engine."""
+
+    number: int
+    engine: str
+    markdown: str
+    width: float
+    height: float
+    notes: list[str] = Field(default_factory=list, description="Fallbacks and retries on this page.")
+
+
+class ExtractionResult(BaseModel):
+    """One document's extraction, validation and (when stored) enrichment."""
+
+    model_config = ConfigDict(ser_json_inf_nan="null")
+
+    document: DocumentInfo
+    invoice: Invoice
+    fields: dict[str, FieldInfo] = Field(default_factory=dict)
+    validation: Validation = Field(default_factory=Validation)
+    pages: list[PageInfo] = Field(default_factory=list)
+    markdown: str = ""
+    enrichment: dict[str, Any] | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    invoice_id: int | None = Field(None, description="Id in the invoice history once stored.")
+    page_range: list[int] | None = Field(None, description="[first, last] page when a file held several invoices.")

@@ -1,0 +1,1 @@
+"""Small shared helpers: settings, errors, money, dates, hashing, logging."""

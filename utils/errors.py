@@ -1,0 +1,110 @@
+"""One domain error tree; the HTTP layer maps each class to a status in one handler."""
+
+from __future__ import annotations
+
+
+class InvoiceOcrError(Exception):
+    """Base of every error the product raises on purpose; `code` is stable, `message` is for people."""
+
+    code = "invoice_ocr_error"
+    status = 400
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidRequest(InvoiceOcrError):
+    """A malformed request or option (bad page range, bad query, bad filter)."""
+
+    code = "invalid_request"
+    status = 400
+
+
+class UnsupportedDocument(InvoiceOcrError):
+    """The bytes are not a document type the product reads (sniffed, not trusted from the name)."""
+
+    code = "unsupported_document"
+    status = 415
+
+
+class DocumentTooLarge(InvoiceOcrError):
+    """Too many bytes, pages or pixels for the configured limits."""
+
+    code = "document_too_large"
+    status = 413
+
+
+class UnreadableDocument(InvoiceOcrError):
+    """A document of a known type that cannot be read: empty, truncated, corrupt."""
+
+    code = "unreadable_document"
+    status = 422
+
+
+class EncryptedDocument(UnreadableDocument):
+    """A password-protected document."""
+
+    code = "encrypted_document"
+    status = 422
+
+
+class UnknownEngine(InvoiceOcrError):
+    """An engine name that is not registered."""
+
+    code = "unknown_engine"
+    status = 400
+
+
+class EngineUnavailable(InvoiceOcrError):
+    """A registered engine that cannot run here (missing package, no GPU, no model)."""
+
+    code = "engine_unavailable"
+    status = 503
+
+
+class EngineFailed(InvoiceOcrError):
+    """An engine ran and failed on a page (timeouts, server errors, runaway generation)."""
+
+    code = "engine_failed"
+    status = 502
+
+
+class NotFound(InvoiceOcrError):
+    """The requested record does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class Conflict(InvoiceOcrError):
+    """The request conflicts with the stored state."""
+
+    code = "conflict"
+    status = 409
+
+
+class Unauthorized(InvoiceOcrError):
+    """No valid credentials were sent."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(InvoiceOcrError):
+    """The credentials do not allow this action."""
+
+    code = "forbidden"
+    status = 403
+
+
+class Busy(InvoiceOcrError):
+    """The extraction queue is full; retry later."""
+
+    code = "busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 5, **details: object) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
