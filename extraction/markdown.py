@@ -237,6 +237,8 @@ def _blocks_from_plain(text: str, page: int, bbox: BBox | None) -> list[Block]:
     return [b for b in blocks if b.kind == "table" or b.text]
 
 
-def page_from_text(text: str, number: int = 1, engine: str = "markdown", width: float = 0, height: float = 0) -> PageMarkdown:
+def page_from_text(
+    text: str, number: int = 1, engine: str = "markdown", width: float = 0, height: float = 0
+) -> PageMarkdown:
     """A PageMarkdown from plain markdown text (no boxes)."""
     return PageMarkdown(number, engine, width, height, blocks_from_text(text, number))
