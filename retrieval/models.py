@@ -1,0 +1,122 @@
+"""Records the retrieval layer returns: search hits, vendor profiles, stored invoices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from extraction.schema import ExtractionResult, Money
+
+SearchMode = Literal["hybrid", "semantic", "keyword"]
+ReviewStatus = Literal["new", "corrected", "approved"]
+
+
+class SearchFilters(BaseModel):
+    """Structured filters shared by search, listing and export."""
+
+    vendor: str | None = Field(None, description="Vendor name (any spelling) or id.")
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    min_total: Money | None = None
+    max_total: Money | None = None
+    currency: str | None = Field(None, description="ISO 4217 code.")
+    needs_review: bool | None = None
+
+
+class SearchQuery(SearchFilters):
+    """A search: text, mode, filters and paging."""
+
+    q: str = ""
+    mode: SearchMode = "hybrid"
+    limit: int = Field(20, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class SearchHit(BaseModel):
+    """One invoice found by a search, with why it matched."""
+
+    invoice_id: int
+    score: float
+    vendor: str | None = None
+    invoice_number: str | None = None
+    invoice_date: dt.date | None = None
+    total: Money | None = None
+    currency: str | None = None
+    snippet: str = ""
+    matched: list[str] = Field(default_factory=list, description="keyword, semantic, vendor, number, amount")
+
+
+class MonthlySpend(BaseModel):
+    """Spend of one vendor in one month and currency."""
+
+    month: str = Field(description="YYYY-MM")
+    currency: str | None = None
+    total: Money
+    count: int
+
+
+class VendorProfile(BaseModel):
+    """A canonical vendor with what its invoice history says about it."""
+
+    id: int
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    tax_id: str | None = None
+    ibans: list[str] = Field(default_factory=list)
+    invoice_count: int = 0
+    spend: dict[str, Money] = Field(default_factory=dict, description="Total per currency.")
+    spend_per_month: list[MonthlySpend] = Field(default_factory=list)
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    typical_min: Money | None = None
+    typical_max: Money | None = None
+    usual_currency: str | None = None
+    payment_terms: str | None = None
+    score: float | None = Field(None, description="Lookup match score, best 1.0.")
+    matched: str | None = Field(None, description="The name or alias the lookup matched.")
+
+
+class InvoiceSummary(BaseModel):
+    """One row of the invoice history."""
+
+    id: int
+    vendor_id: int | None = None
+    vendor: str | None = None
+    invoice_number: str | None = None
+    invoice_date: dt.date | None = None
+    due_date: dt.date | None = None
+    total: Money | None = None
+    currency: str | None = None
+    needs_review: bool = False
+    status: ReviewStatus = "new"
+    filename: str | None = None
+    sha256: str | None = None
+    created_at: dt.datetime | None = None
+
+
+class Correction(BaseModel):
+    """One audit-log entry: a field changed by a person."""
+
+    field: str
+    old: object = None
+    new: object = None
+    who: str
+    at: dt.datetime
+
+
+class InvoiceRecord(InvoiceSummary):
+    """A stored invoice: its summary, the full extraction, and its audit log."""
+
+    result: ExtractionResult
+    corrections: list[Correction] = Field(default_factory=list)
+
+
+class InvoicePage(BaseModel):
+    """A page of invoices."""
+
+    items: list[InvoiceSummary]
+    total: int
+    limit: int
+    offset: int
