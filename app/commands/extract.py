@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from utils.errors import InvoiceOcrError
 from utils.settings import get_settings
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How extraction results are printed."""
 
     json = "json"
