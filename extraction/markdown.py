@@ -134,8 +134,10 @@ class _TableHTML(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "tr":
+            self._end_row()
             self._row = []
         elif tag in ("td", "th"):
+            self._flush_cell()
             if self._row is None:
                 self._row = []
             self._cell = []
@@ -145,14 +147,10 @@ class _TableHTML(HTMLParser):
             self._cell.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(_one_line("".join(self._cell)))
-            self._row.extend([""] * (self._span - 1))
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
+        if tag in ("td", "th"):
             self._flush_cell()
-            self.rows.append(self._row)
-            self._row = None
+        elif tag in ("tr", "table"):
+            self._end_row()
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
@@ -161,14 +159,18 @@ class _TableHTML(HTMLParser):
     def _flush_cell(self) -> None:
         if self._cell is not None and self._row is not None:
             self._row.append(_one_line("".join(self._cell)))
-            self._cell = None
+            self._row.extend([""] * (self._span - 1))
+        self._cell = None
 
-    def close(self) -> None:
-        super().close()
+    def _end_row(self) -> None:
         self._flush_cell()
         if self._row:
             self.rows.append(self._row)
-            self._row = None
+        self._row = None
+
+    def close(self) -> None:
+        super().close()
+        self._end_row()
 
 
 def html_table_rows(html: str) -> list[list[str]]:

@@ -1,0 +1,45 @@
+import pytest
+
+from extraction.engines.registry import BUILTIN_ENGINES, engine_class, engine_names
+from extraction.options import ExtractOptions, parse_page_ranges
+from utils.errors import InvalidRequest, UnknownEngine
+from utils.settings import Settings
+
+
+def test_page_ranges():
+    assert parse_page_ranges("1-3,7", 10) == [1, 2, 3, 7]
+    assert parse_page_ranges("2, 2-3", 3) == [2, 3]
+    assert parse_page_ranges("5-9", 6) == [5, 6]
+
+
+@pytest.mark.parametrize("spec", ["a", "3-1", "0", "1-", "-2"])
+def test_bad_page_ranges_are_refused(spec):
+    with pytest.raises(InvalidRequest):
+        parse_page_ranges(spec, 10)
+
+
+def test_selection_past_the_end_is_refused():
+    with pytest.raises(InvalidRequest, match="selects no page"):
+        parse_page_ranges("9", 2)
+
+
+def test_options_validate_pages():
+    with pytest.raises(InvalidRequest):
+        ExtractOptions(pages="x")
+    assert ExtractOptions(pages="2-3").pages == "2-3"
+
+
+def test_unknown_engine_lists_known_ones():
+    with pytest.raises(UnknownEngine) as info:
+        engine_class("nope")
+    for name in BUILTIN_ENGINES:
+        assert name in info.value.message
+    assert engine_names()[:2] == ["auto", "einvoice"]
+
+
+def test_settings_read_env_lists(monkeypatch, tmp_path):
+    monkeypatch.setenv("INVOICE_OCR_VLLM_URLS", "http://a:1, http://b:2")
+    monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    assert settings.vllm_urls == ["http://a:1", "http://b:2"]
+    assert settings.db_path == tmp_path / "invoices.duckdb"
