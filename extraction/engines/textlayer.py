@@ -1,0 +1,72 @@
+"""Born-digital PDF pages: PyMuPDF words with boxes, grouped into lines, headings and table rows."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import TYPE_CHECKING, ClassVar
+
+from extraction.engines.base import Availability, EngineOptions, OcrEngine
+from extraction.engines.layout import Word, group_lines, lines_to_blocks, split_cells
+from extraction.markdown import PageMarkdown
+
+if TYPE_CHECKING:
+    from extraction.documents import Document, Page
+
+MIN_TEXT_CHARS = 20
+# Share of characters that must be ordinary (letters, digits, punctuation, symbols) for a real text layer;
+# fonts without a usable encoding yield private-use code points, U+FFFD or control characters instead.
+MIN_CLEAN_SHARE = 0.85
+_CLEAN_CATEGORIES = frozenset({"L", "N", "P", "S"})
+
+
+def text_is_real(text: str) -> bool:
+    """Whether extracted text looks like a real text layer: enough characters, mostly ordinary ones."""
+    chars = [c for c in text if not c.isspace()]
+    if len(chars) < MIN_TEXT_CHARS:
+        return False
+    clean = sum(1 for c in chars if c != "\ufffd" and unicodedata.category(c)[0] in _CLEAN_CATEGORIES)
+    if clean / len(chars) < MIN_CLEAN_SHARE:
+        return False
+    return sum(1 for c in chars if c.isalnum()) / len(chars) >= 0.5
+
+
+class TextLayerEngine(OcrEngine):
+    """Reads the PDF text layer: exact characters and boxes, no pixels."""
+
+    name: ClassVar[str] = "textlayer"
+    description: ClassVar[str] = "PDF text layer (born-digital PDFs): exact text with boxes, tables as rows."
+    needs_raster: ClassVar[bool] = False
+
+    def available(self) -> Availability:
+        """PyMuPDF is a core dependency; still say so if it is missing."""
+        try:
+            import pymupdf  # noqa: F401
+        except ImportError:
+            return Availability(False, "pymupdf is not installed; pip install pymupdf")
+        return Availability(True)
+
+    def accepts(self, document: Document, page: Page) -> bool:
+        """True when the page has a real text layer."""
+        if document.pdf is None:
+            return False
+        with document.lock:
+            text = document.pdf[page.number - 1].get_text("text")
+        return text_is_real(text)
+
+    def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
+        """One PageMarkdown per page from the words of its text layer (empty for pages without one)."""
+        return [self._read(document, page) for page in pages]
+
+    def _read(self, document: Document, page: Page) -> PageMarkdown:
+        if document.pdf is None:
+            return PageMarkdown(page.number, self.name, page.width, page.height, notes=["no PDF text layer"])
+        with document.lock:
+            pdf_page = document.pdf[page.number - 1]
+            rect = pdf_page.rect
+            raw = pdf_page.get_text("words", sort=False)
+        width, height = float(rect.width), float(rect.height)
+        words = [Word(w[0], w[1], w[2], w[3], w[4]) for w in raw if w[4].strip() and w[2] > w[0] and w[3] > w[1]]
+        lines = [split_cells(line) for line in group_lines(words)]
+        blocks = lines_to_blocks(lines, page.number, width, height)
+        notes = [] if words else ["page has no text layer"]
+        return PageMarkdown(page.number, self.name, width, height, blocks, notes)
