@@ -1,0 +1,154 @@
+"""`auto`: per page, the best engine available for that page; failed pages are re-read on the CPU."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+from extraction.engines.base import Availability, EngineOptions, OcrEngine
+from extraction.engines.registry import get_engine
+from extraction.markdown import PageMarkdown
+from utils.errors import InvoiceOcrError
+
+if TYPE_CHECKING:
+    from extraction.documents import Document, Page
+    from utils.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GPU_ENGINES = ("deepseek", "vllm")
+CPU_RASTER_ENGINES = ("rapidocr", "tesseract")
+
+
+def _is_available(name: str, settings: Settings) -> bool:
+    try:
+        return bool(get_engine(name, settings).available())
+    except Exception:  # an engine whose module is missing or broken is simply not available
+        return False
+
+
+def options_for(engine: OcrEngine, options: EngineOptions) -> EngineOptions:
+    """`options` as the engine's own options model (shared fields such as dpi carried over)."""
+    model = engine.options_model
+    if isinstance(options, model):
+        return options
+    shared = {k: v for k, v in options.model_dump().items() if k in model.model_fields}
+    return model(**shared)
+
+
+def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | None:
+    """The best available CPU raster engine: settings.raster_engine first, then the others."""
+    order = [settings.raster_engine, *(n for n in CPU_RASTER_ENGINES if n != settings.raster_engine)]
+    for name in order:
+        if name != exclude and _is_available(name, settings):
+            return name
+    return None
+
+
+def raster_engine(settings: Settings) -> str | None:
+    """The best available engine for a page without text: DeepSeek, then vLLM, then the CPU engines."""
+    for name in GPU_ENGINES:
+        if _is_available(name, settings):
+            return name
+    return cpu_raster_engine(settings)
+
+
+def fallback_failed_pages(
+    document: Document, pages_md: list[PageMarkdown], options: EngineOptions, settings: Settings
+) -> list[PageMarkdown]:
+    """Re-read every page whose `failure` is set with the best available CPU raster engine, in place order."""
+    failed = [i for i, md in enumerate(pages_md) if md.failure]
+    if not failed:
+        return pages_md
+    out = list(pages_md)
+    by_engine: dict[str, list[int]] = {}
+    for i in failed:
+        name = cpu_raster_engine(settings, exclude=pages_md[i].engine)
+        if name is None:
+            out[i].notes.append(
+                f"{pages_md[i].engine} output unusable ({pages_md[i].failure}); no CPU engine to re-read"
+            )
+            continue
+        by_engine.setdefault(name, []).append(i)
+    for name, indexes in by_engine.items():
+        engine = get_engine(name, settings)
+        pages = [document.pages[pages_md[i].number - 1] for i in indexes]
+        try:
+            reread = engine.recognize(document, pages, options_for(engine, options))
+        except InvoiceOcrError as exc:
+            for i in indexes:
+                out[i].notes.append(f"re-reading with {name} failed too: {exc}")
+            continue
+        for i, md in zip(indexes, reread, strict=True):
+            old = pages_md[i]
+            md.notes = [*old.notes, f"{old.engine} output unusable ({old.failure}); re-read with {name}", *md.notes]
+            md.failure = None
+            out[i] = md
+    return out
+
+
+class AutoEngine(OcrEngine):
+    """Chooses per page: e-invoice XML, then the PDF text layer, then the best raster engine available."""
+
+    name: ClassVar[str] = "auto"
+    description: ClassVar[str] = "Per page the best engine available: e-invoice XML, text layer, DeepSeek, CPU OCR."
+    # Pages are rasterized only by the raster engines this engine hands them to.
+    needs_raster: ClassVar[bool] = False
+
+    def available(self) -> Availability:
+        """Always available: the text layer needs nothing; raster pages need a raster engine (checked per page)."""
+        return Availability(True)
+
+    def choose(self, document: Document, page: Page, use_xml: bool = True) -> str:
+        """The engine name for one page."""
+        if use_xml and document.xml is not None and page.number == 1:
+            return "einvoice"
+        textlayer = get_engine("textlayer", self.settings)
+        if document.pdf is not None and textlayer.accepts(document, page):
+            return "textlayer"
+        # With no raster engine available, the configured one reports why when asked to read.
+        return raster_engine(self.settings) or self.settings.raster_engine
+
+    def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
+        """Read each page with its chosen engine (one batch per engine), in page order, then fix failed pages."""
+        results: list[PageMarkdown | None] = [None] * len(pages)
+        plan: dict[str, list[int]] = {}
+        for index, page in enumerate(pages):
+            name = self.choose(document, page)
+            if name == "einvoice":
+                results[index] = self._einvoice(document, page, options)
+                if results[index] is not None:
+                    continue
+                name = self.choose(document, page, use_xml=False)
+            plan.setdefault(name, []).append(index)
+        for name, indexes in plan.items():
+            batch = [pages[i] for i in indexes]
+            for i, md in zip(indexes, self._read(name, document, batch, options), strict=True):
+                results[i] = md
+        if any(md is not None and md.number == 1 and md.engine != "einvoice" for md in results) and document.xml:
+            for md in results:
+                if md is not None and md.number == 1:
+                    md.notes.insert(0, "the e-invoice XML could not be read; page read from its content")
+        return fallback_failed_pages(document, [md for md in results if md is not None], options, self.settings)
+
+    def _einvoice(self, document: Document, page: Page, options: EngineOptions) -> PageMarkdown | None:
+        engine = get_engine("einvoice", self.settings)
+        try:
+            return engine.recognize(document, [page], options_for(engine, options))[0]
+        except InvoiceOcrError as exc:
+            log.warning("e-invoice XML of %s unreadable: %s", document.filename, exc)
+            return None
+
+    def _read(self, name: str, document: Document, batch: list[Page], options: EngineOptions) -> list[PageMarkdown]:
+        engine = get_engine(name, self.settings)
+        try:
+            return engine.recognize(document, batch, options_for(engine, options))
+        except InvoiceOcrError as exc:
+            if name in CPU_RASTER_ENGINES and cpu_raster_engine(self.settings, exclude=name) is None:
+                raise
+            log.warning("engine %s failed on %s: %s", name, document.filename, exc)
+            # Marked as failed so fallback_failed_pages reads them again with a CPU engine.
+            return [
+                PageMarkdown(p.number, name, p.width, p.height, notes=[f"{name} failed: {exc}"], failure=str(exc))
+                for p in batch
+            ]
