@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     vllm_model: str = Field("deepseek-ai/DeepSeek-OCR", description="Model name served by vLLM.")
     vllm_timeout: float = Field(120.0, description="Per-request timeout in seconds for vLLM.")
     vllm_concurrency: int = Field(8, description="Most requests in flight to vLLM servers.")
+    vllm_retries: int = Field(2, ge=0, description="Retries per page on another vLLM server after an error.")
+    deepseek_legacy_timeout: float = Field(300.0, description="Per-page timeout in seconds for the v1 service.")
+    deepseek_ngram_size: int = Field(30, ge=0, description="No-repeat n-gram size for DeepSeek decoding (0: off).")
+    deepseek_ngram_window: int = Field(90, ge=1, description="Tokens the no-repeat n-gram check looks back over.")
+    # <td> and </td> in the DeepSeek-OCR tokenizer, as in DeepSeek's vLLM recipe: empty cells may repeat.
+    deepseek_whitelist_token_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [128821, 128822], description="Token ids exempt from the repetition checks."
+    )
 
     # Retrieval.
     embedding_model: str | None = Field(None, description="Local sentence-transformers model dir.")
@@ -59,7 +67,7 @@ class Settings(BaseSettings):
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")
 
-    @field_validator("vllm_urls", "api_keys", mode="before")
+    @field_validator("vllm_urls", "api_keys", "deepseek_whitelist_token_ids", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

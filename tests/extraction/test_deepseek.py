@@ -1,0 +1,294 @@
+"""The in-process DeepSeek-OCR-2 engine driven end to end on a tiny random model built offline."""
+
+import json
+import threading
+
+import pymupdf
+import pytest
+import torch
+from PIL import Image
+
+from extraction.documents import load_document
+from extraction.engines import deepseek as ds
+from extraction.engines.base import EngineOptions
+from extraction.engines.registry import engine_class
+from extraction.engines.repetition import LoopStop, NoRepeatNGram
+from utils.errors import EngineUnavailable
+from utils.settings import Settings
+
+SPECIALS = [
+    "<｜begin▁of▁sentence｜>",
+    "<｜end▁of▁sentence｜>",
+    "<｜▁pad▁｜>",
+    "<image>",
+    "<|grounding|>",
+    "<|ref|>",
+    "<|/ref|>",
+    "<|det|>",
+    "<|/det|>",
+]
+TABLE_TOKENS = ["<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>"]
+
+
+def build_tokenizer():
+    """A byte-level BPE tokenizer (every byte is a token) with DeepSeek-OCR's special tokens."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
+    tok.add_tokens([AddedToken(s, normalized=False) for s in TABLE_TOKENS])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=SPECIALS[0], eos_token=SPECIALS[1], pad_token=SPECIALS[2]
+    )
+
+
+def build_tiny_model(path):
+    """A tiny random DeepSeek-OCR-2 with processor and tokenizer, saved like a real checkpoint."""
+    from transformers import DeepseekOcr2Config, DeepseekOcr2ForConditionalGeneration, DeepseekOcr2Processor
+    from transformers.models.deepseek_ocr2.image_processing_pil_deepseek_ocr2 import DeepseekOcr2ImageProcessorPil
+
+    tokenizer = build_tokenizer()
+    # 96 px views, SAM patches of 2 px and a 4x downsample: 12x12 = 144 query tokens per view, which is
+    # what the vision tower yields for views of up to 144 patches.
+    image_processor = DeepseekOcr2ImageProcessorPil(size={"height": 96, "width": 96}, tile_size=96)
+    processor = DeepseekOcr2Processor(image_processor=image_processor, tokenizer=tokenizer, patch_size=2)
+    config = DeepseekOcr2Config(
+        vision_config={
+            "sam_config": {
+                "hidden_size": 32,
+                "output_channels": 16,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "image_size": 96,
+                "patch_size": 2,
+                "window_size": 4,
+                "global_attn_indexes": [1],
+                "downsample_channels": [32, 64],
+            },
+            "encoder_config": {
+                "hidden_size": 64,
+                "intermediate_size": 128,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 4,
+                "max_position_embeddings": 512,
+                "vocab_size": 1,
+            },
+        },
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 64,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "max_position_embeddings": 4096,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+            "n_routed_experts": 4,
+            "n_shared_experts": 1,
+            "num_experts_per_tok": 2,
+            "moe_intermediate_size": 32,
+            "mlp_layer_types": ["dense", "sparse"],
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+    )
+    torch.manual_seed(0)
+    DeepseekOcr2ForConditionalGeneration(config).save_pretrained(path)
+    processor.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    path = build_tiny_model(tmp_path_factory.mktemp("tiny-deepseek-ocr2"))
+    yield path
+    ds.unload_runners()
+
+
+def make_settings(model_dir, **overrides):
+    values = {
+        "deepseek_model": model_dir,
+        "deepseek_allow_cpu": True,
+        "deepseek_max_new_tokens": 24,
+        "deepseek_batch_size": 2,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_pdf(pages):
+    pdf = pymupdf.open()
+    for i in range(pages):
+        page = pdf.new_page(width=300, height=420)
+        page.insert_text((30, 60), f"INVOICE 100{i}", fontsize=18)
+        page.insert_text((30, 120), f"Total {i + 1}0.00 EUR", fontsize=12)
+    return pdf.tobytes()
+
+
+@pytest.fixture
+def document(model_dir):
+    return load_document(make_pdf(3), "three.pdf", make_settings(model_dir))
+
+
+def test_registry_maps_the_name_to_this_engine():
+    assert engine_class("deepseek") is ds.DeepSeekEngine
+
+
+def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
+    assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(Settings()).available().reason
+    missing = ds.DeepSeekEngine(Settings(deepseek_model=tmp_path / "nope")).available()
+    assert not missing and "has no config.json" in missing.reason
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "deepseek_vl_v2"}))
+    v1 = ds.DeepSeekEngine(Settings(deepseek_model=tmp_path, deepseek_allow_cpu=True)).available()
+    assert not v1 and "not a native DeepSeek-OCR-2 checkpoint" in v1.reason
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    no_gpu = ds.DeepSeekEngine(Settings(deepseek_model=model_dir)).available()
+    assert not no_gpu and "no CUDA device" in no_gpu.reason and "DEEPSEEK_ALLOW_CPU" in no_gpu.reason
+    with pytest.raises(EngineUnavailable, match="no CUDA device"):
+        ds.DeepSeekEngine(Settings(deepseek_model=model_dir)).recognize(None, [], EngineOptions())
+    assert ds.DeepSeekEngine(make_settings(model_dir)).available()
+
+
+def test_missing_package_is_reported(model_dir, monkeypatch):
+    real = ds.importlib.util.find_spec
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))
+    reason = ds.DeepSeekEngine(make_settings(model_dir)).available().reason
+    assert "'torch' is missing" in reason and "pip install" in reason
+
+
+def test_reads_every_page_in_batches(model_dir, document, monkeypatch):
+    engine = ds.DeepSeekEngine(make_settings(model_dir))
+    runner = engine.runner()
+    assert runner.device == "cpu" and runner.dtype == torch.float32 and runner.attn_implementation == "sdpa"
+    assert runner.tokenizer.padding_side == "left"
+    batches = []
+    real_generate = runner.generate
+
+    def spy(images, max_new_tokens):
+        batches.append(len(images))
+        return real_generate(images, max_new_tokens)
+
+    monkeypatch.setattr(runner, "generate", spy)
+    pages = engine.recognize(document, document.pages, EngineOptions(dpi=50))
+    assert batches == [2, 1]
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert all(p.engine == "deepseek" for p in pages)
+    assert [(p.width, p.height) for p in pages] == [(300, 420)] * 3
+    # Random weights never write an end token: every page loops or runs into the limit, and says so.
+    assert all(p.failure and p.notes == [f"deepseek: {p.failure}"] for p in pages)
+
+
+def test_model_is_loaded_once_and_shared(model_dir):
+    settings = make_settings(model_dir)
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(ds.DeepSeekEngine(settings).runner())) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(found) == 3 and found[0] is found[1] is found[2]
+
+
+def test_token_limit_is_respected(model_dir):
+    runner = ds.DeepSeekEngine(make_settings(model_dir, deepseek_ngram_size=3, deepseek_ngram_window=60)).runner()
+    images = [Image.new("RGB", (120, 160), "white"), Image.new("RGB", (200, 90), "gray")]
+    outputs = runner.generate(images, max_new_tokens=10)
+    assert len(outputs) == 2
+    for out in outputs:
+        assert out.new_tokens <= 10
+        assert out.hit_limit and out.failure is None
+
+
+def test_loop_guard_stops_a_looping_page(model_dir):
+    # Without the n-gram rule the random model falls into a short loop; the guard ends it early.
+    settings = make_settings(model_dir, deepseek_ngram_size=0, deepseek_max_new_tokens=400)
+    runner = ds.DeepSeekRunner(settings, "cpu")
+    [out] = runner.generate([Image.new("RGB", (120, 160), "white")], max_new_tokens=400)
+    assert out.failure and out.failure.startswith("runaway repetition")
+    assert out.new_tokens < 200 and not out.hit_limit
+    page = ds.page_from_output(out.text, 1, "deepseek", 1, 1, failure=out.failure)
+    assert page.failure == out.failure
+
+
+def test_ngram_rule_prevents_the_loop(model_dir):
+    settings = make_settings(model_dir, deepseek_ngram_size=4, deepseek_ngram_window=400)
+    runner = ds.DeepSeekRunner(settings, "cpu")
+    inputs = runner.prepare([Image.new("RGB", (120, 160), "white")])
+    prompt_len = inputs["input_ids"].shape[1]
+    processor = NoRepeatNGram(prompt_len, 4, 400, runner.whitelist)
+    with torch.inference_mode():
+        seq = runner.model.generate(
+            **inputs, do_sample=False, max_new_tokens=60, logits_processor=[processor], pad_token_id=runner.pad_id
+        )
+    generated = seq[0, prompt_len:].tolist()
+    grams = [tuple(generated[i : i + 4]) for i in range(len(generated) - 3)]
+    repeated = [g for g in set(grams) if grams.count(g) > 1 and not set(g) & set(runner.whitelist)]
+    assert len(generated) == 60 and repeated == []
+
+
+def test_decode_keeps_grounding_tags_and_drops_end_and_padding(model_dir):
+    runner = ds.DeepSeekEngine(make_settings(model_dir)).runner()
+    tok = runner.tokenizer
+    body = "<|ref|>title<|/ref|><|det|>[[1, 2, 30, 40]]<|/det|>\n# Rechnung"
+    ids = tok.encode(body, add_special_tokens=False)
+    out = runner.decode([*ids, tok.eos_token_id, tok.pad_token_id, tok.pad_token_id], max_new_tokens=100)
+    assert out.text == body and out.new_tokens == len(ids) and not out.hit_limit
+    cut = runner.decode(ids[:10], max_new_tokens=10)
+    assert cut.hit_limit and cut.new_tokens == 10
+    assert runner.whitelist == tok.convert_tokens_to_ids(["<td>", "</td>"])
+
+
+def test_a_failing_batch_is_retried_page_by_page(model_dir, document, monkeypatch):
+    engine = ds.DeepSeekEngine(make_settings(model_dir, deepseek_max_new_tokens=8))
+    runner = engine.runner()
+    real_generate = runner.generate
+    calls = []
+
+    def out_of_memory_for_batches(images, max_new_tokens):  # simulates a CUDA out-of-memory on big batches
+        calls.append(len(images))
+        if len(images) > 1 or len(calls) == 3:
+            raise RuntimeError("CUDA out of memory")
+        return real_generate(images, max_new_tokens)
+
+    monkeypatch.setattr(runner, "generate", out_of_memory_for_batches)
+    pages = engine.recognize(document, document.pages, EngineOptions(dpi=50))
+    assert calls == [2, 1, 1, 1]
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert pages[1].failure == "engine error: RuntimeError: CUDA out of memory"
+    assert pages[0].failure != pages[1].failure and pages[2].failure != pages[1].failure
+
+
+def test_loop_stop_and_ngram_rule_on_known_sequences():
+    prompt = [7, 7, 7]
+    looping = torch.tensor([prompt + [1, 2, 3] * 30, prompt + list(range(10, 100))])
+    stop = LoopStop(3, min_span=30, check_every=1)
+    assert stop(looping, None).tolist() == [True, False]
+    assert "3-token unit" in stop.reasons[0] and 1 not in stop.reasons
+    cells = torch.tensor([prompt + [5, 6] * 40])
+    assert LoopStop(3, min_span=30, check_every=1, whitelist=[5, 6])(cells, None).tolist() == [False]
+    # n-gram rule: after "1 2", the token that followed "1 2" before (3) is banned, unless whitelisted.
+    ids = torch.tensor([prompt + [1, 2, 3, 4, 1, 2]])
+    scores = torch.zeros(1, 10)
+    banned = NoRepeatNGram(3, 3, 90)(ids, scores.clone())
+    assert torch.isinf(banned[0, 3]) and torch.isfinite(banned[0, [0, 1, 2, 4, 5]]).all()
+    assert torch.isfinite(NoRepeatNGram(3, 3, 90, whitelist=[3])(ids, scores.clone())).all()
+    assert torch.isfinite(NoRepeatNGram(3, 3, 4)(ids, scores.clone())).all()  # outside the window
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_real_size_bf16_smoke():
+    from bench.gpu_deepseek import build_model, make_inputs
+
+    model = build_model(device="cuda")
+    inputs = make_inputs(model.config, batch=2, device="cuda")
+    with torch.inference_mode():
+        out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
+    assert out.shape == (2, inputs["input_ids"].shape[1] + 8)
+    assert next(model.parameters()).dtype == torch.bfloat16
