@@ -1,9 +1,104 @@
-"""`invoice-ocr` serve commands."""
+"""`invoice-ocr serve` and `invoice-ocr keys create|list|revoke`."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+from typing import Annotated
+
 import typer
+
+from utils.settings import get_settings
+
+GRACEFUL_SHUTDOWN_S = 30
+
+keys_cli = typer.Typer(help="API keys for the HTTP API (stored hashed under the data dir).", no_args_is_help=True)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Bind port (default: settings, 8000).")] = None,
+    allow_insecure: Annotated[
+        bool, typer.Option("--allow-insecure", help="Allow a non-loopback bind without API keys.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (and the page at /ui); GET /health answers once everything is loaded."""
+    import uvicorn
+
+    from app.api.auth import KeyStore
+    from app.api.main import create_app
+
+    settings = get_settings()
+    host = host or settings.host
+    port = settings.port if port is None else port
+    has_keys = bool(settings.api_keys) or bool(KeyStore.for_settings(settings).active())
+    if not is_loopback(host) and not has_keys and not (allow_insecure or settings.allow_insecure_bind):
+        typer.echo(
+            f"error: refusing to bind {host} without API keys: anyone on the network could read and change the "
+            "invoice history. Create a key with `invoice-ocr keys create`, set INVOICE_OCR_API_KEYS, "
+            "or pass --allow-insecure.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO))
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+    )
+    uvicorn.Server(config).run()
+
+
+@keys_cli.command("create")
+def create_key(
+    name: Annotated[str | None, typer.Option(help="A name to recognise the key by.")] = None,
+    read_only: Annotated[bool, typer.Option("--read-only", help="May read and search, nothing else.")] = False,
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from app.api.auth import KeyStore
+
+    key, info = KeyStore.for_settings(get_settings()).create(name=name, read_only=read_only)
+    typer.echo(key)
+    typer.echo(f"id {info.id}  name {info.name}  {'read-only' if info.read_only else 'full access'}", err=True)
+
+
+@keys_cli.command("list")
+def list_keys() -> None:
+    """The stored keys (id, name, access, created, revoked)."""
+    from app.api.auth import KeyStore
+
+    for info in KeyStore.for_settings(get_settings()).all_keys():
+        access = "read-only" if info.read_only else "full"
+        state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
+        typer.echo(f"{info.id}\t{info.name}\t{access}\t{info.created_at}\t{state}")
+
+
+@keys_cli.command("revoke")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id or name.")]) -> None:
+    """Revoke a key by id or name."""
+    from app.api.auth import KeyStore
+    from utils.errors import InvoiceOcrError
+
+    try:
+        revoked = KeyStore.for_settings(get_settings()).revoke(key_id)
+    except InvoiceOcrError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    for info in revoked:
+        typer.echo(f"revoked {info.id} {info.name}")
 
 
 def register(cli: typer.Typer) -> None:
-    """Add the serve commands."""
+    """Add the serve and keys commands."""
+    cli.command("serve")(serve)
+    cli.add_typer(keys_cli, name="keys")

@@ -1,0 +1,176 @@
+"""Optional API keys: from settings or created with `invoice-ocr keys create`, stored only as sha256 hashes.
+
+Auth is on as soon as one key exists (settings or key file) and off otherwise. Keys travel as
+`Authorization: Bearer KEY` or `X-API-Key: KEY`. Read-only keys may read and search, nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from utils.errors import Forbidden, NotFound, Unauthorized
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from utils.settings import Settings
+
+KEY_FILE = "api_keys.json"
+KEY_PREFIX = "iok_"
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class KeyInfo:
+    """One stored key (never the key itself)."""
+
+    id: str
+    name: str
+    sha256: str
+    read_only: bool
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key name (or 'anonymous' when auth is off) and what it may do."""
+
+    name: str
+    read_only: bool = False
+
+
+ANONYMOUS = Principal("anonymous", read_only=False)
+
+
+class KeyStore:
+    """Hashed keys in a small JSON file under the data dir; re-read when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._keys: list[KeyInfo] = []
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> KeyStore:
+        """The key store of this data dir."""
+        return cls(settings.data_dir / KEY_FILE)
+
+    def _load(self) -> list[KeyInfo]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._stamp, self._keys = None, []
+            return self._keys
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            try:
+                raw = json.loads(self.path.read_text("utf-8"))
+                self._keys = [KeyInfo(**k) for k in raw.get("keys", [])]
+            except (OSError, ValueError, TypeError) as exc:
+                raise RuntimeError(f"the key file {self.path} is damaged: {exc}") from exc
+            self._stamp = stamp
+        return self._keys
+
+    def _save(self, keys: list[KeyInfo]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"keys": [asdict(k) for k in keys]}, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        self._stamp = None
+
+    def all_keys(self) -> list[KeyInfo]:
+        """Every stored key, revoked ones included."""
+        with self._lock:
+            return list(self._load())
+
+    def active(self) -> list[KeyInfo]:
+        """Keys not revoked."""
+        return [k for k in self.all_keys() if k.revoked_at is None]
+
+    def create(self, name: str | None = None, read_only: bool = False) -> tuple[str, KeyInfo]:
+        """A new key: returns the key (shown once) and what is stored about it."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        digest = hash_key(key)
+        with self._lock:
+            keys = list(self._load())
+            info = KeyInfo(
+                id=digest[:12],
+                name=name or f"key-{len(keys) + 1}",
+                sha256=digest,
+                read_only=read_only,
+                created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )
+            self._save([*keys, info])
+        return key, info
+
+    def revoke(self, id_or_name: str) -> list[KeyInfo]:
+        """Revoke the active keys with this id or name; NotFound when none matches."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._lock:
+            keys = list(self._load())
+            hit = [k for k in keys if k.revoked_at is None and id_or_name in (k.id, k.name)]
+            if not hit:
+                raise NotFound(f"no active key with id or name {id_or_name!r}")
+            for k in hit:
+                k.revoked_at = now
+            self._save(keys)
+        return hit
+
+    def lookup(self, digest: str) -> KeyInfo | None:
+        """The active key with this hash."""
+        for k in self.active():
+            if secrets.compare_digest(k.sha256, digest):
+                return k
+        return None
+
+
+class Authenticator:
+    """Checks presented keys against settings.api_keys (full access) and the key store."""
+
+    def __init__(self, settings: Settings, store: KeyStore) -> None:
+        self.store = store
+        self._settings_keys = {hash_key(k): f"settings-key-{i + 1}" for i, k in enumerate(settings.api_keys)}
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any key exists (auth is off otherwise)."""
+        return bool(self._settings_keys) or bool(self.store.active())
+
+    def authenticate(self, key: str | None) -> Principal:
+        """The caller for this key; Unauthorized when auth is on and the key is missing or unknown."""
+        if not self.enabled:
+            return ANONYMOUS
+        if not key:
+            raise Unauthorized("an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+        digest = hash_key(key)
+        for known, name in self._settings_keys.items():
+            if secrets.compare_digest(known, digest):
+                return Principal(name)
+        info = self.store.lookup(digest)
+        if info is None:
+            raise Unauthorized("the API key is not valid (unknown or revoked)")
+        return Principal(info.name, read_only=info.read_only)
+
+
+def require_write(principal: Principal, action: str) -> Principal:
+    """Forbidden for read-only keys."""
+    if principal.read_only:
+        raise Forbidden(f"the key {principal.name!r} is read-only and cannot {action}")
+    return principal

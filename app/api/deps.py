@@ -1,0 +1,99 @@
+"""FastAPI dependencies as Annotated aliases, and the per-app bundle of heavy objects built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api.auth import Authenticator, Principal, require_write
+from app.api.extractor import Extractor
+from app.api.metrics import Metrics
+from app.api.workers import ExtractionPool
+from utils.errors import Busy
+from utils.settings import Settings
+
+if TYPE_CHECKING:
+    from retrieval.service import InvoiceService
+
+
+@dataclass
+class Services:
+    """Everything routes (and the UI at /ui) use: settings, metrics, auth, the pool, the extractor, the store.
+
+    `service` (the InvoiceService) is opened in the app's lifespan; the rest exists from create_app on.
+    """
+
+    settings: Settings
+    metrics: Metrics
+    auth: Authenticator
+    pool: ExtractionPool
+    extractor: Extractor = field(init=False)
+    _service: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.extractor = Extractor(self.settings, self.pool, self.metrics, lambda: self.service)
+
+    @property
+    def service(self) -> InvoiceService:
+        """The InvoiceService; Busy while the app is still starting."""
+        if self._service is None:
+            raise Busy("the service is starting; retry shortly", retry_after=2)
+        return self._service
+
+
+def get_services(request: Request) -> Services:
+    """The app's Services bundle."""
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    """The app's settings."""
+    return services.settings
+
+
+def get_service(services: ServicesDep) -> InvoiceService:
+    """The app's InvoiceService."""
+    return services.service
+
+
+def get_extractor(services: ServicesDep) -> Extractor:
+    """The app's Extractor."""
+    return services.extractor
+
+
+def get_metrics(services: ServicesDep) -> Metrics:
+    """The app's metrics."""
+    return services.metrics
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+
+
+def get_principal(
+    services: ServicesDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    api_key: Annotated[str | None, Security(_api_key)],
+) -> Principal:
+    """The caller; Unauthorized when auth is on and no valid key was sent."""
+    key = api_key or (bearer.credentials if bearer is not None else None)
+    return services.auth.authenticate(key)
+
+
+def get_writer(principal: Annotated[Principal, Depends(get_principal)], request: Request) -> Principal:
+    """The caller, who must hold a key that may change things (Forbidden for read-only keys)."""
+    return require_write(principal, f"{request.method} {request.url.path}")
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ServiceDep = Annotated[Any, Depends(get_service)]  # retrieval.service.InvoiceService
+ExtractorDep = Annotated[Extractor, Depends(get_extractor)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ReaderDep = Annotated[Principal, Depends(get_principal)]
+WriterDep = Annotated[Principal, Depends(get_writer)]

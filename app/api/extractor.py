@@ -1,0 +1,178 @@
+"""Extraction as the API runs it: in the bounded pool, split into invoices, stored and enriched."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from extraction.engines.registry import engine_names
+from extraction.options import ExtractOptions
+from utils.errors import InvoiceOcrError, UnknownEngine, UnreadableDocument
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from app.api.metrics import Metrics
+    from app.api.workers import ExtractionPool, Job
+    from extraction.schema import ExtractionResult
+    from utils.settings import Settings
+
+log = logging.getLogger("invoice_ocr.api")
+
+
+class NotAnInvoice(UnreadableDocument):
+    """The document was read but shows nothing invoice-like (no number, no amount); nothing was stored."""
+
+    code = "not_an_invoice"
+    status = 422
+
+
+class OcrResponse(BaseModel):
+    """POST /ocr: the document as markdown text (compatible with the original service)."""
+
+    text: str = Field(description="Markdown of the pages read, pages separated by '<!-- page N -->' markers.")
+    pages: int = Field(description="Number of pages read.")
+    engine: str = Field(description="The engine that read most pages.")
+    engines: list[str] = Field(default_factory=list, description="Engine per page, in page order.")
+    page_count: int = Field(description="Pages in the document.")
+    filename: str
+    sha256: str
+    media_type: str
+    page_markdown: list[str] = Field(default_factory=list, description="Markdown per page.")
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+def make_options(engine: str | None, pages: str | None, dpi: int | None = None) -> ExtractOptions:
+    """Per-call options, checked before anything is queued (unknown engine, bad page range -> 400)."""
+    if engine is not None and engine not in engine_names():
+        raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
+    return ExtractOptions(engine=engine, pages=pages or None, dpi=dpi)
+
+
+class Extractor:
+    """Runs extraction jobs in the pool; the store is written only through the pool's write gate."""
+
+    def __init__(self, settings: Settings, pool: ExtractionPool, metrics: Metrics, service: Callable[[], Any]) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.metrics = metrics
+        self._service = service
+
+    async def extract(
+        self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True
+    ) -> list[ExtractionResult]:
+        """One file -> one result per invoice it holds (usually one)."""
+        return await self.pool.run(lambda job: self._extract_job(job, data, filename, options, store, enrich))
+
+    async def extract_many(
+        self, files: list[tuple[bytes, str]], options: ExtractOptions, store: bool = True, enrich: bool = True
+    ) -> list[list[ExtractionResult]]:
+        """Several files admitted to the queue together (all or Busy); results in file order."""
+        jobs = [
+            (lambda job, d=data, n=name: self._extract_job(job, d, n, options, store, enrich)) for data, name in files
+        ]
+        return await self.pool.run_many(jobs)
+
+    def extract_sync(
+        self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True
+    ) -> list[ExtractionResult]:
+        """Blocking `extract` for plain threads (the UI's handlers)."""
+        return self.pool.run_sync(lambda job: self._extract_job(job, data, filename, options, store, enrich))
+
+    async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
+        """Markdown of the pages, without parsing or storing."""
+        return await self.pool.run(lambda job: self._ocr_job(data, filename, options))
+
+    def _read(self, data: bytes, filename: str, options: ExtractOptions) -> tuple[Any, list[Any], dict[str, float]]:
+        from extraction.documents import load_document
+        from extraction.pipeline import read_pages
+
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        document = load_document(data, filename, self.settings)
+        timings["load"] = round(time.perf_counter() - start, 4)
+        try:
+            pages_md = read_pages(document, options, self.settings, timings)
+        except BaseException:
+            document.close()
+            raise
+        engines = [p.engine for p in pages_md]
+        self.metrics.observe_document(engines, timings.get("ocr"))
+        return document, pages_md, timings
+
+    def _ocr_job(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
+        from extraction.markdown import render
+
+        start = time.perf_counter()
+        document, pages_md, timings = self._read(data, filename, options)
+        document.close()
+        engines = [p.engine for p in pages_md]
+        timings["total"] = round(time.perf_counter() - start, 4)
+        return OcrResponse(
+            text=render(pages_md),
+            pages=len(pages_md),
+            engine=Counter(engines).most_common(1)[0][0] if engines else "none",
+            engines=engines,
+            page_count=document.page_count,
+            filename=document.filename,
+            sha256=document.sha256,
+            media_type=document.media_type,
+            page_markdown=[p.to_markdown() for p in pages_md],
+            timings=timings,
+        )
+
+    def _extract_job(
+        self, job: Job, data: bytes, filename: str, options: ExtractOptions, store: bool, enrich: bool
+    ) -> list[ExtractionResult]:
+        try:
+            results = self._results(data, filename, options)
+        except InvoiceOcrError as exc:
+            self._record_failure(job, filename, exc.code, options.engine)
+            raise
+        if store:
+            service = self._service()
+            return [job.commit(lambda r=r: service.store_result(r, data, enrich=enrich)) for r in results]
+        if enrich:
+            service = self._service()
+            for r in results:
+                r.enrichment = service.enrich(r)
+        return results
+
+    def _results(self, data: bytes, filename: str, options: ExtractOptions) -> list[ExtractionResult]:
+        from extraction.pipeline import result_from_pages
+        from extraction.split import looks_like_invoice, split_invoices
+
+        start = time.perf_counter()
+        document, pages_md, timings = self._read(data, filename, options)
+        try:
+            split_start = time.perf_counter()
+            groups = split_invoices(pages_md)
+            timings["split"] = round(time.perf_counter() - split_start, 4)
+            results = []
+            for group in groups:
+                result = result_from_pages(document, group, self.settings, dict(timings))
+                if len(groups) > 1:
+                    result.page_range = [group[0].number, group[-1].number]
+                results.append(result)
+        finally:
+            document.close()
+        total = round(time.perf_counter() - start, 4)
+        for result in results:
+            result.timings["total"] = total
+        if not any(looks_like_invoice(r.invoice) for r in results):
+            raise NotAnInvoice(
+                f"{filename}: no invoice found (no invoice number, amount or priced line was read); "
+                "POST /ocr returns the text"
+            )
+        return results
+
+    def _record_failure(self, job: Job, filename: str, code: str, engine: str | None) -> None:
+        try:
+            service = self._service()
+            job.commit(lambda: service.record_failure(filename, code, engine))
+        except Exception:  # failure statistics must never hide the real error
+            log.debug("could not record the failure of %s", filename, exc_info=True)

@@ -1,0 +1,107 @@
+"""The invoice history: list, read, correct, approve, delete, and the original file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from app.api.deps import ReaderDep, ServiceDep, WriterDep
+from app.api.errors import error_responses
+from retrieval.models import InvoicePage, InvoiceRecord, SearchFilters
+
+router = APIRouter(prefix="/invoices", tags=["invoices"])
+IdPath = Annotated[int, Path(ge=1, le=2**62, description="Invoice id.")]
+DOCUMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp", "application/xml")
+
+
+class InvoiceListQuery(SearchFilters):
+    """Filters and paging for the invoice list."""
+
+    vendor_id: int | None = Field(None, ge=1, le=2**62, description="Only this canonical vendor.")
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10**9)
+
+
+class CorrectionRequest(BaseModel):
+    """Field corrections keyed by dotted field name."""
+
+    changes: dict[str, Any] = Field(
+        min_length=1,
+        description='e.g. {"total": 119.0, "vendor.name": "ACME GmbH", "invoice_date": "2024-03-01"}; '
+        "`line_items` replaces the whole list.",
+        examples=[{"total": 119.0, "vendor.name": "ACME GmbH"}],
+    )
+
+
+@router.get("", response_model=InvoicePage, summary="List invoices", responses=error_responses(400, 401))
+def list_invoices(query: Annotated[InvoiceListQuery, Query()], service: ServiceDep, _caller: ReaderDep) -> InvoicePage:
+    """A page of invoices, newest first, filtered like /search."""
+    filters = SearchFilters(**query.model_dump(include=set(SearchFilters.model_fields)))
+    return service.list_invoices(filters, limit=query.limit, offset=query.offset, vendor_id=query.vendor_id)
+
+
+@router.get(
+    "/{invoice_id}", response_model=InvoiceRecord, summary="One invoice", responses=error_responses(400, 401, 404)
+)
+def get_invoice(invoice_id: IdPath, service: ServiceDep, _caller: ReaderDep) -> InvoiceRecord:
+    """The stored invoice with its full extraction and audit log."""
+    return service.get_invoice(invoice_id)
+
+
+@router.patch(
+    "/{invoice_id}",
+    response_model=InvoiceRecord,
+    summary="Correct fields",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+def correct_invoice(
+    invoice_id: IdPath, body: CorrectionRequest, service: ServiceDep, caller: WriterDep
+) -> InvoiceRecord:
+    """Store corrections (old values go to the audit log), re-validate and re-index; status becomes corrected."""
+    return service.correct_invoice(invoice_id, body.changes, who=caller.name)
+
+
+@router.post(
+    "/{invoice_id}/approve",
+    response_model=InvoiceRecord,
+    summary="Approve an invoice",
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+def approve_invoice(invoice_id: IdPath, service: ServiceDep, caller: WriterDep) -> InvoiceRecord:
+    """Mark the invoice approved (an audit entry records who)."""
+    return service.approve_invoice(invoice_id, who=caller.name)
+
+
+@router.delete(
+    "/{invoice_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete an invoice",
+    responses=error_responses(400, 401, 403, 404),
+)
+def delete_invoice(invoice_id: IdPath, service: ServiceDep, _caller: WriterDep) -> Response:
+    """Remove the invoice and its index entry (the audit log is kept)."""
+    service.delete_invoice(invoice_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{invoice_id}/document",
+    response_class=FileResponse,
+    summary="The original file",
+    responses={
+        200: {
+            "description": "The file as uploaded.",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in DOCUMENT_TYPES},
+        },
+        **error_responses(400, 401, 404),
+    },
+)
+async def invoice_document(invoice_id: IdPath, service: ServiceDep, _caller: ReaderDep) -> FileResponse:
+    """The uploaded file, byte for byte, with its media type and name."""
+    path, media_type, filename = await run_in_threadpool(service.document_file, invoice_id)
+    return FileResponse(path, media_type=media_type, filename=filename)
