@@ -157,7 +157,12 @@ def lines_to_blocks(
                 blocks.append(_text_block(line, page, width, height, body, headings))
         run.clear()
 
+    previous: Line | None = None
     for line in lines:
+        # A vertical gap of more than a line height ends a table: the next rows belong to another block.
+        if run and previous is not None and line.box[1] - previous.box[3] > body:
+            flush()
+        previous = line
         if len(line.cells) >= 2:
             run.append(line)
             continue
