@@ -31,17 +31,16 @@ class Services:
     auth: Authenticator
     pool: ExtractionPool
     extractor: Extractor = field(init=False)
-    _service: Any = field(default=None, init=False, repr=False)
+    service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
 
     def __post_init__(self) -> None:
-        self.extractor = Extractor(self.settings, self.pool, self.metrics, lambda: self.service)
+        self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service)
 
-    @property
-    def service(self) -> InvoiceService:
+    def require_service(self) -> InvoiceService:
         """The InvoiceService; Busy while the app is still starting."""
-        if self._service is None:
+        if self.service is None:
             raise Busy("the service is starting; retry shortly", retry_after=2)
-        return self._service
+        return self.service
 
 
 def get_services(request: Request) -> Services:
@@ -59,7 +58,7 @@ def get_settings_dep(services: ServicesDep) -> Settings:
 
 def get_service(services: ServicesDep) -> InvoiceService:
     """The app's InvoiceService."""
-    return services.service
+    return services.require_service()
 
 
 def get_extractor(services: ServicesDep) -> Extractor:

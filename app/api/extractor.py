@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from utils.settings import Settings
 
 log = logging.getLogger("invoice_ocr.api")
+T = TypeVar("T")
 
 
 class NotAnInvoice(UnreadableDocument):
@@ -82,6 +83,10 @@ class Extractor:
     ) -> list[ExtractionResult]:
         """Blocking `extract` for plain threads (the UI's handlers)."""
         return self.pool.run_sync(lambda job: self._extract_job(job, data, filename, options, store, enrich))
+
+    def run_sync(self, fn: Callable[[Job], T], timeout: float | None = None) -> T:
+        """Run any job in the pool from a plain thread (the UI's own extraction path)."""
+        return self.pool.run_sync(fn, timeout)
 
     async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
         """Markdown of the pages, without parsing or storing."""

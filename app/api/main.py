@@ -73,12 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services._service = await run_in_threadpool(_open_service, settings)
+        services.service = await run_in_threadpool(_open_service, settings)
         try:
             yield
         finally:
             await run_in_threadpool(pool.shutdown, SHUTDOWN_GRACE)
-            service, services._service = services._service, None
+            service, services.service = services.service, None
             await run_in_threadpool(service.close)
 
     app = FastAPI(

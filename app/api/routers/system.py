@@ -66,7 +66,7 @@ def health(services: ServicesDep) -> Health:
     """Engines available (and why not), store and index state, queue; open without an API key."""
     status, store, index = "ok", {}, {}
     try:
-        state = services.service.health()
+        state = services.require_service().health()
         store, index = dict(state.get("store", {})), dict(state.get("index", {}))
     except Exception as exc:  # health reports trouble instead of failing
         status, store = "degraded", {"error": f"{type(exc).__name__}: {exc}"}
