@@ -1,0 +1,267 @@
+"""`vllm`: DeepSeek-OCR or DeepSeek-OCR-2 behind one or more vLLM OpenAI-compatible servers.
+
+Pages go to the servers in `INVOICE_OCR_VLLM_URLS` round-robin, in parallel threads bounded by
+`vllm_concurrency`. A server that errors or times out is set aside for a short cool-down and the page
+is retried (with backoff) on the next one; a server set aside comes back after a passing health check.
+The request is the one DeepSeek's vLLM recipe uses: a chat message whose content is the page image
+(a data URL) followed by the grounding instruction (the server's chat template puts the `<image>`
+placeholder first), greedy decoding, special tokens kept, and the n-gram repetition processor's
+arguments in `vllm_xargs`. A page that fails everywhere comes back with `failure` set.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from extraction.engines.base import Availability, EngineOptions, OcrEngine
+from extraction.engines.grounding import GROUNDING_INSTRUCTION, page_from_output
+from extraction.markdown import PageMarkdown
+from utils.errors import EngineFailed, EngineUnavailable
+
+if TYPE_CHECKING:
+    import httpx
+    from PIL import Image
+
+    from extraction.documents import Document, Page
+    from utils.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def normalize_url(url: str) -> str:
+    """A server base URL without a trailing slash or `/v1`."""
+    url = url.strip().rstrip("/")
+    return url[:-3].rstrip("/") if url.endswith("/v1") else url
+
+
+def image_data_url(image: Image.Image, fmt: str = "PNG") -> str:
+    """The image as a base64 data URL (PNG by default: lossless text edges)."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format=fmt)
+    mime = "image/png" if fmt.upper() == "PNG" else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+
+
+def chat_request(settings: Settings, data_url: str) -> dict[str, Any]:
+    """The chat completions body for one page image."""
+    return {
+        "model": settings.vllm_model,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": data_url}},
+                    {"type": "text", "text": GROUNDING_INSTRUCTION},
+                ],
+            }
+        ],
+        "max_tokens": settings.deepseek_max_new_tokens,
+        "temperature": 0.0,
+        "skip_special_tokens": False,
+        "vllm_xargs": {
+            "ngram_size": settings.deepseek_ngram_size,
+            "window_size": settings.deepseek_ngram_window,
+            "whitelist_token_ids": list(settings.deepseek_whitelist_token_ids),
+        },
+    }
+
+
+@dataclass
+class Completion:
+    """One page's answer: the text, why generation ended, and which server wrote it."""
+
+    text: str
+    finish_reason: str | None
+    server: str
+    attempts: int
+
+
+class VllmClient:
+    """Round-robin client over several vLLM servers with health checks, retries and bounded concurrency."""
+
+    cooldown_s = 10.0
+    backoff_s = 0.5
+    health_timeout_s = 3.0
+
+    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+        import httpx
+
+        self.settings = settings
+        self.urls = [normalize_url(u) for u in settings.vllm_urls if u.strip()]
+        self.retries = settings.vllm_retries
+        self.semaphore = threading.BoundedSemaphore(max(1, settings.vllm_concurrency))
+        limits = httpx.Limits(max_connections=max(1, settings.vllm_concurrency) * max(1, len(self.urls)))
+        self.http = httpx.Client(timeout=settings.vllm_timeout, limits=limits, transport=transport)
+        self._lock = threading.Lock()
+        self._next = 0
+        self._down_until: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def health(self, url: str) -> str | None:
+        """None when the server answers `GET /health` (or `/v1/models`), else why not."""
+        import httpx
+
+        problem = ""
+        for path in ("/health", "/v1/models"):
+            try:
+                response = self.http.get(url + path, timeout=self.health_timeout_s)
+            except httpx.HTTPError as exc:
+                return f"{type(exc).__name__}: {exc}"
+            if response.status_code == 200:
+                return None
+            problem = f"HTTP {response.status_code} on {path}"
+        return problem
+
+    def _mark_down(self, url: str) -> None:
+        with self._lock:
+            self._down_until[url] = time.monotonic() + self.cooldown_s
+
+    def _mark_up(self, url: str) -> None:
+        with self._lock:
+            self._down_until.pop(url, None)
+
+    def _pick(self) -> str:
+        """The next server in turn that is not cooling down; if all are, the first that passes a health check."""
+        with self._lock:
+            now = time.monotonic()
+            order = [self.urls[(self._next + i) % len(self.urls)] for i in range(len(self.urls))]
+            self._next = (self._next + 1) % len(self.urls)
+            for url in order:
+                if self._down_until.get(url, 0.0) <= now:
+                    return url
+        problems = []
+        for url in order:
+            problem = self.health(url)
+            if problem is None:
+                self._mark_up(url)
+                return url
+            problems.append(f"{url} ({problem})")
+        raise EngineFailed("every vLLM server is down: " + "; ".join(problems))
+
+    def complete(self, data_url: str) -> Completion:
+        """Send one page, retrying on another server after errors; EngineFailed when every attempt fails."""
+        import httpx
+
+        if not self.urls:
+            raise EngineUnavailable("no vLLM server configured (INVOICE_OCR_VLLM_URLS)")
+        body = chat_request(self.settings, data_url)
+        errors: list[str] = []
+        attempts = self.retries + 1
+        with self.semaphore:
+            for attempt in range(attempts):
+                if attempt:
+                    time.sleep(min(self.backoff_s * 2 ** (attempt - 1), 8.0))
+                try:
+                    url = self._pick()
+                except EngineFailed as exc:
+                    errors.append(exc.message)
+                    continue
+                try:
+                    response = self.http.post(url + "/v1/chat/completions", json=body)
+                except httpx.TimeoutException:
+                    errors.append(f"{url}: timed out after {self.settings.vllm_timeout:g}s")
+                    self._mark_down(url)
+                    continue
+                except httpx.HTTPError as exc:
+                    errors.append(f"{url}: {type(exc).__name__}: {exc}")
+                    self._mark_down(url)
+                    continue
+                if response.status_code >= 500 or response.status_code == 429:
+                    errors.append(f"{url}: HTTP {response.status_code}")
+                    self._mark_down(url)
+                    continue
+                if response.status_code != 200:
+                    # A request the server refuses is refused by every server: do not retry it.
+                    raise EngineFailed(
+                        f"vLLM server {url} refused the request: HTTP {response.status_code} {response.text[:300]}"
+                    )
+                try:
+                    choice = response.json()["choices"][0]
+                    text = choice["message"]["content"] or ""
+                except (ValueError, KeyError, IndexError, TypeError) as exc:
+                    errors.append(f"{url}: malformed answer ({type(exc).__name__})")
+                    continue
+                return Completion(text, choice.get("finish_reason"), url, attempt + 1)
+        raise EngineFailed(f"vLLM: the page failed on {attempts} attempts: " + "; ".join(errors))
+
+
+class VllmEngine(OcrEngine):
+    """DeepSeek-OCR(-2) served by vLLM: scale-out OCR on one or more GPU servers."""
+
+    name = "vllm"
+    description = "DeepSeek-OCR / DeepSeek-OCR-2 behind vLLM OpenAI-compatible servers"
+    health_ttl_s = 10.0
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._client: VllmClient | None = None
+        self._client_lock = threading.Lock()
+        self._availability: tuple[float, Availability] | None = None
+
+    @property
+    def client(self) -> VllmClient:
+        """The shared client (built on first use)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = VllmClient(self.settings)
+            return self._client
+
+    def available(self) -> Availability:
+        """Available when at least one configured server passes its health check (cached briefly)."""
+        if not self.settings.vllm_urls:
+            return Availability(False, "INVOICE_OCR_VLLM_URLS is not set (comma-separated vLLM server URLs)")
+        cached = self._availability
+        if cached and time.monotonic() - cached[0] < self.health_ttl_s:
+            return cached[1]
+        problems = []
+        for url in self.client.urls:
+            problem = self.client.health(url)
+            if problem is None:
+                result = Availability(True)
+                break
+            problems.append(f"{url} ({problem})")
+        else:
+            result = Availability(False, "no vLLM server answers: " + "; ".join(problems))
+        self._availability = (time.monotonic(), result)
+        return result
+
+    def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
+        """Read pages in parallel (bounded); a page that fails everywhere is marked, never fatal."""
+        if not self.settings.vllm_urls:
+            raise EngineUnavailable("engine 'vllm' is unavailable: INVOICE_OCR_VLLM_URLS is not set")
+        if not pages:
+            return []
+        client = self.client
+        workers = max(1, min(len(pages), self.settings.vllm_concurrency))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vllm") as pool:
+            return list(pool.map(lambda page: self._read(client, page, options), pages))
+
+    def _read(self, client: VllmClient, page: Page, options: EngineOptions) -> PageMarkdown:
+        try:
+            completion = client.complete(image_data_url(page.render(options.dpi)))
+        except EngineFailed as exc:
+            log.warning("vllm: page %d failed: %s", page.number, exc.message)
+            result = PageMarkdown(page.number, self.name, page.width, page.height, failure=exc.message)
+            result.notes.append(f"{self.name}: {exc.message}")
+            return result
+        result = page_from_output(
+            completion.text,
+            page.number,
+            self.name,
+            page.width,
+            page.height,
+            hit_token_limit=completion.finish_reason == "length",
+        )
+        if completion.attempts > 1:
+            result.notes.append(f"{self.name}: read by {completion.server} after {completion.attempts} attempts")
+        return result
