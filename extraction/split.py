@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown
-    from extraction.schema import Invoice
+    from extraction.schema import FieldInfo, Invoice
 
 
 def _norm(number: str | None) -> str | None:
@@ -16,15 +16,23 @@ def _norm(number: str | None) -> str | None:
     return key or None
 
 
-def _has_total(invoice: Invoice) -> bool:
-    return invoice.total is not None or invoice.amount_due is not None
+# A total the page labels as such; the parser's unlabelled fallback (largest amount) scores lower.
+_LABELLED = 0.5
+
+
+def _has_total(fields: dict[str, FieldInfo]) -> bool:
+    for key in ("total", "amount_due"):
+        info = fields.get(key)
+        if info is not None and info.value is not None and info.confidence >= _LABELLED:
+            return True
+    return False
 
 
 def split_invoices(pages_md: list[PageMarkdown]) -> list[list[PageMarkdown]]:
     """Groups of consecutive pages, one per invoice; a multi-page file is one invoice unless pages disagree.
 
     A page starts a new invoice when it shows an invoice number different from the running one and
-    either the running invoice already showed its total or the page shows a total of its own, so a
+    either the running invoice already showed a labelled total or the page shows one of its own, so a
     stray reference number on a continuation page does not cut an invoice in two.
     """
     if len(pages_md) < 2:
@@ -36,9 +44,9 @@ def split_invoices(pages_md: list[PageMarkdown]) -> list[list[PageMarkdown]]:
     running: str | None = None
     running_total = False
     for page in pages_md:
-        invoice = parse_invoice([page]).invoice
-        number = _norm(invoice.invoice_number)
-        page_total = _has_total(invoice)
+        parsed = parse_invoice([page])
+        number = _norm(parsed.invoice.invoice_number)
+        page_total = _has_total(parsed.fields)
         starts_new = (
             bool(current)
             and number is not None
