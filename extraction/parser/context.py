@@ -1,0 +1,262 @@
+"""The document as the parser sees it: lines with cells, folded text, language, separators, date order."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from extraction.parser.labels import LabelHit, find_label
+from extraction.schema import FieldInfo
+from utils.dates import DateMatch, Order, decide_order, find_dates
+from utils.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
+
+if TYPE_CHECKING:
+    from extraction.markdown import PageMarkdown, TextLine
+
+_CELL_GAP = re.compile(r"\s{2,}|\t|\s\|\s")
+_PERCENT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s?%")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?")
+_LONG_DIGITS = re.compile(r"(?<![\d.,])\d{7,}(?![\d.,]\d)")
+
+_LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
+    "de": (
+        "rechnung",
+        "datum",
+        "betrag",
+        "summe",
+        "mwst",
+        "ust",
+        "gesamt",
+        "steuer",
+        "netto",
+        "brutto",
+        "zahlbar",
+        "bankverbindung",
+        "und",
+        "lieferung",
+        "menge",
+        "einzelpreis",
+        "kunde",
+        "bitte",
+        "vom",
+    ),
+    "fr": (
+        "facture",
+        "montant",
+        "tva",
+        "ttc",
+        "paiement",
+        "echeance",
+        "quantite",
+        "prix",
+        "le",
+        "la",
+        "des",
+        "du",
+        "client",
+        "reglement",
+        "total ht",
+    ),
+    "nl": ("factuur", "btw", "totaal", "bedrag", "betaling", "aantal", "prijs", "klant", "het", "een", "van", "voor"),
+    "es": ("factura", "fecha", "importe", "iva", "cliente", "cantidad", "precio", "pago", "el", "los", "las", "del"),
+    "pl": ("faktura", "sprzedawca", "nabywca", "razem", "zaplaty", "wartosc", "cena", "ilosc", "netto", "brutto"),
+    "en": (
+        "invoice",
+        "total",
+        "date",
+        "amount",
+        "tax",
+        "receipt",
+        "thank",
+        "you",
+        "the",
+        "and",
+        "qty",
+        "price",
+        "payment",
+        "due",
+        "bill",
+        "cash",
+        "change",
+        "subtotal",
+    ),
+}
+_US_STATES = (
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
+    "PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
+)
+_US_ADDRESS = re.compile(rf",?\s(?:{'|'.join(_US_STATES.split())}),?\s+\d{{5}}(?:-\d{{4}})?\b")
+_MARKUP = re.compile(r"\*\*|__|^#+\s|^[-*]\s(?=\S)|</?(?:b|i|strong|em|br|span|p|div)\s*/?>")
+
+
+def fold_map(text: str) -> tuple[str, list[int]]:
+    """Folded text (lower case, no accents) and, per folded character, its index in `text`."""
+    out: list[str] = []
+    index: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == "ß":
+            piece = "ss"
+        elif ch in "łŁ":
+            piece = "l"
+        else:
+            piece = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).lower()
+        for c in piece:
+            out.append(c)
+            index.append(i)
+    return "".join(out), index
+
+
+@dataclass
+class Line:
+    """One line of the document with its cells, folded text and provenance."""
+
+    index: int
+    text: str
+    page: int
+    bbox: tuple[float, float, float, float] | None
+    cells: list[str]
+    block: int
+    confidence: float | None
+    is_row: bool
+    folded: str = ""
+    fmap: list[int] = field(default_factory=list)
+    heading: bool = False
+
+    def original_offset(self, folded_offset: int) -> int:
+        """The index in `text` of a position in `folded`."""
+        if folded_offset >= len(self.fmap):
+            return len(self.text)
+        return self.fmap[folded_offset]
+
+    def label(self, category: str) -> LabelHit | None:
+        """The strongest label of `category` on this line."""
+        return find_label(self.text, category, self.folded)
+
+    def after(self, hit: LabelHit) -> str:
+        """The text after a label on this line."""
+        return self.text[self.original_offset(hit.end) :] if hit.end < len(self.folded) else ""
+
+
+@dataclass
+class Doc:
+    """Everything the field extractors share."""
+
+    lines: list[Line]
+    text: str
+    language: str
+    decimal: str | None
+    currency: CurrencyGuess | None
+    order: Order | None
+    order_reason: str
+    _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
+    _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
+
+    def dates(self, line: Line) -> list[DateMatch]:
+        """Dates on a line, read in the document's order."""
+        if line.index not in self._dates:
+            self._dates[line.index] = find_dates(line.text, self.order)
+        return self._dates[line.index]
+
+    def amounts(self, line: Line, text: str | None = None, offset: int = 0) -> list[AmountMatch]:
+        """Amounts on a line (or in `text`, part of it), skipping dates, times, percentages and long ids."""
+        if text is None:
+            if line.index not in self._amounts:
+                self._amounts[line.index] = self._scan(line.text, line)
+            return self._amounts[line.index]
+        return self._scan(text, line, offset)
+
+    def _scan(self, text: str, line: Line, offset: int = 0) -> list[AmountMatch]:
+        masked = text
+        spans = [(d.start - offset, d.end - offset) for d in self.dates(line)]
+        for pattern in (_PERCENT, _TIME, _LONG_DIGITS):
+            spans.extend((m.start(), m.end()) for m in pattern.finditer(text))
+        for start, end in spans:
+            if end <= 0 or start >= len(masked):
+                continue
+            start, end = max(start, 0), min(end, len(masked))
+            masked = masked[:start] + "\x00" * (end - start) + masked[end:]
+        return find_amounts(masked, self.decimal)
+
+    def info(self, value: object, confidence: float, line: Line | None) -> FieldInfo:
+        """A FieldInfo with this line's provenance; OCR confidence caps the parser's own."""
+        if line is not None and line.confidence is not None:
+            confidence = min(confidence, confidence * (0.5 + 0.5 * max(0.0, min(1.0, line.confidence))))
+        confidence = max(0.0, min(1.0, confidence))
+        if line is None:
+            return FieldInfo(value=value, confidence=round(confidence, 3))
+        bbox = list(line.bbox) if line.bbox is not None else None
+        return FieldInfo(value=value, confidence=round(confidence, 3), page=line.page, bbox=bbox, source=line.text)
+
+
+def _split_cells(text_line: TextLine) -> tuple[list[str], bool]:
+    if text_line.cells:
+        cells = [c.strip() for c in text_line.cells if c and c.strip()]
+        return cells, True
+    cells = [c.strip() for c in _CELL_GAP.split(text_line.text) if c.strip()]
+    return cells, False
+
+
+def _language(folded_text: str) -> str:
+    words = Counter(re.findall(r"[a-z]+", folded_text))
+    scores = {lang: sum(words[w] for w in vocab if " " not in w) for lang, vocab in _LANGUAGE_WORDS.items()}
+    # English words are common elsewhere (total, date): weigh them down a little.
+    scores["en"] = int(scores["en"] * 0.8)
+    lang, score = max(scores.items(), key=lambda kv: kv[1])
+    return lang if score >= 2 else "unknown"
+
+
+def _decimal_hint(text: str) -> str | None:
+    comma = len(re.findall(r"\d,\d{2}(?!\d)", text))
+    dot = len(re.findall(r"\d\.\d{2}(?!\d)", text))
+    if comma > 2 * dot and comma >= 2:
+        return ","
+    if dot > 2 * comma and dot >= 2:
+        return "."
+    return None
+
+
+def build_doc(pages: list[PageMarkdown]) -> Doc:
+    """The parser's view of the pages."""
+    lines: list[Line] = []
+    for page in pages:
+        is_heading = {i for i, b in enumerate(page.blocks) if b.kind == "heading"}
+        for text_line in page.lines():
+            cells, is_row = _split_cells(text_line)
+            cells = [c for c in (_MARKUP.sub("", c).strip() for c in cells) if c]
+            if not cells:
+                continue
+            text = "  ".join(cells)
+            folded, fmap = fold_map(text)
+            line = Line(
+                len(lines),
+                text,
+                text_line.page,
+                text_line.bbox,
+                cells,
+                text_line.block,
+                text_line.confidence,
+                is_row,
+                folded,
+                fmap,
+            )
+            line.heading = text_line.block in is_heading
+            lines.append(line)
+    full = "\n".join(line.text for line in lines)
+    folded_full = "\n".join(line.folded for line in lines)
+    language = _language(folded_full)
+    currency = detect_currency(full)
+    if language == "en" and ((currency is not None and currency.code == "USD") or len(_US_ADDRESS.findall(full)) >= 1):
+        language = "en-us"
+    order, reason = decide_order(full, language, currency.code if currency else None)
+    return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)
+
+
+def money_close(a: Decimal | None, b: Decimal | None, cents: int = 1) -> bool:
+    """Whether two amounts agree within `cents` hundredths."""
+    if a is None or b is None:
+        return False
+    return abs(a - b) <= Decimal(cents) / 100

@@ -1,0 +1,283 @@
+"""Multilingual label lexicons (EN/DE/FR/NL/ES/PL) and matching on accent-folded, lower-cased text.
+
+Each category is a list of (pattern, strength) pairs; patterns are regular expressions over folded
+text (see `fold`), strength 1..3 says how specific the label is (3: names exactly this field).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+
+
+def fold(text: str) -> str:
+    """Lower case without accents; `ß` -> `ss`, `ł` -> `l`; keeps length-changing folds rare."""
+    text = text.replace("ß", "ss").replace("ł", "l").replace("Ł", "L")
+    nfkd = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
+
+
+_NO = r"(?:(?:no|nr|n|num|nummer|number|numero|numer)(?![a-z])|#)\.?\s*[o°º]?\.?"
+
+LEXICON: dict[str, list[tuple[str, int]]] = {
+    "invoice_number": [
+        (
+            rf"\b(?:invoice|inv|bill|receipt|tax invoice|document|doc|credit note|rechnungs?|beleg|gutschrift)"
+            rf"\s*[-.]?\s*{_NO}",
+            3,
+        ),
+        (r"\b(?:rechnungsnummer|rechnungsnr|belegnummer|gutschriftsnummer|factuurnummer|factuurnr|fakturanr)\b", 3),
+        (rf"\b{_NO}\s*(?:de\s+)?(?:la\s+)?(?:facture|factura|faktury|factuur|document)\b", 3),
+        (r"\b(?:numero|número) de (?:facture|factura)\b", 3),
+        (r"\bfaktura (?:vat )?nr\b", 3),
+        (r"\b(?:invoice|rechnung|facture|factuur|factura|faktura) (?:id|ref)\b", 2),
+    ],
+    "invoice_number_doc": [
+        (
+            r"\b(?:tax invoice|invoice|rechnung|handelsrechnung|gutschrift|facture|factuur|factura|faktura(?: vat)?|"
+            r"credit note|receipt)\b",
+            1,
+        ),
+    ],
+    "invoice_date": [
+        (r"\b(?:invoice|inv|bill|receipt|document|tax point) date\b", 3),
+        (r"\bdate (?:of )?(?:invoice|issue|bill)\b", 3),
+        (r"\b(?:issue|issued|billing) (?:date|on|at)\b", 3),
+        (r"\b(?:rechnungsdatum|belegdatum|beleg-datum|ausstellungsdatum|rechnungs-datum|gutschriftsdatum)\b", 3),
+        (r"\bdate (?:de (?:la )?)?(?:facture|facturation|d'?emission)\b", 3),
+        (r"\b(?:factuurdatum|datum factuur|factuur datum)\b", 3),
+        (r"\bfecha (?:de )?(?:la )?(?:factura|emision|expedicion)\b", 3),
+        (r"\bdata (?:wystawienia|faktury)\b", 3),
+        (r"\b(?:date|dated|datum|fecha|data|tarikh)\b", 2),
+        (r"\b(?:vom|du|issued|van|del)\b", 1),
+    ],
+    "due_date": [
+        (
+            r"\b(?:due date|payment due|due on|due by|pay by|payable by|zahlungsziel|faelligkeitsdatum|"
+            r"fallig(?:keit)?(?: am)?|zahlbar bis|date d'?echeance|echeance|a payer avant le|vervaldatum|"
+            r"uiterste betaaldatum|te betalen voor|fecha de vencimiento|vencimiento|termin platnosci|"
+            r"remit until|please remit until|bitte uberweisen sie bis)\b",
+            3,
+        ),
+        (r"\bdue\b", 2),
+    ],
+    "other_date": [
+        (
+            r"\b(?:delivery|ship(?:ping|ment)?|order|service|supply|performance|period|billing period|start|end)"
+            r"(?: date)?\b",
+            1,
+        ),
+        (r"\b(?:liefer|leistungs|bestell|auftrag|lieferschein)[-\s]?datum\b", 2),
+        (
+            r"\b(?:lieferdatum|leistungsdatum|bestelldatum|orderdatum|leverdatum|date de livraison|"
+            r"fecha de entrega|date de commande|leistungszeitraum|data (?:dostawy|sprzedazy))\b",
+            2,
+        ),
+    ],
+    "total": [
+        (
+            r"\b(?:grand total|total amount|amount total|invoice total|total (?:amount )?due|total payable|"
+            r"amount payable|total to pay|total (?:incl|inc|including|inclusive|with)\b\.?(?: of)?(?: gst| vat| tax)?|"
+            r"total sales \(?incl\w*|total \(incl\w*|nett total|net total \(incl\w*|total rounded|rounded total|"
+            r"round(?:ed|ing)? total|total (?:rm|usd|eur|\$)|total after|total value)\b",
+            3,
+        ),
+        (
+            r"\b(?:gesamtbetrag|rechnungsbetrag|endbetrag|bruttobetrag|gesamtsumme|summe brutto|brutto(?:betrag)?|"
+            r"summe inkl|gesamt inkl|total inkl|zahlbetrag|zu zahlen|rechnungssumme|zahlbarer betrag)\b",
+            3,
+        ),
+        (r"\b(?:montant ttc|total ttc|net a payer|montant total|total a payer|montant du|total general)\b", 3),
+        (r"\b(?:totaalbedrag|totaal incl|te betalen|totaal te betalen|bedrag incl|totaal)\b", 2),
+        (r"\b(?:importe total|total a pagar|total factura|importe a pagar|total con iva)\b", 3),
+        (r"\b(?:razem do zaplaty|do zaplaty|naleznosc ogolem|wartosc brutto|suma brutto)\b", 3),
+        (r"\b(?:total|totals|summe|gesamt|suma|razem|montant|amount)\b", 2),
+    ],
+    "amount_due": [
+        (
+            r"\b(?:amount due|balance due|total due|due payable|balance|amount to pay|to pay|zu zahlen|zahlbetrag|"
+            r"offener betrag|net a payer|solde a payer|reste a payer|te betalen|openstaand|a pagar|pendiente|"
+            r"do zaplaty)\b",
+            3,
+        ),
+    ],
+    "subtotal": [
+        (r"\b(?:sub[\s\-]?total|subtotaal|zwischensumme|sous[\s\-]?total|total partial)\b", 3),
+        (
+            r"\b(?:net amount|amount excl\w*|total excl\w*|total \(excl\w*|total before tax|total net|net total|"
+            r"total sales \(?excl\w*|total exclusive|taxable amount|amount before tax|total ex\.? (?:gst|vat|tax))\b",
+            3,
+        ),
+        (
+            r"\b(?:ohne (?:ust|mwst|steuer)|exkl\.? (?:ust|mwst)|nettobetrag|summe netto|gesamt netto|"
+            r"netto(?:summe|betrag)?|warenwert|gesamtnetto|"
+            r"summe positionen|positionssumme)\b",
+            3,
+        ),
+        (r"\b(?:total ht|montant ht|total hors taxes?|prix ht|base ht)\b", 3),
+        (r"\b(?:totaal excl|excl\.? btw|exclusief btw|bedrag excl|netto bedrag)\b", 3),
+        (r"\b(?:base imponible|importe neto|subtotal sin iva|total sin iva)\b", 3),
+        (r"\b(?:wartosc netto|razem netto|suma netto)\b", 3),
+    ],
+    "tax": [
+        (
+            r"\b(?:total tax|tax total|total vat|vat total|total gst|gst total|tax amount|vat amount|gst amount|"
+            r"sales tax|total sst|service tax|service charge tax)\b",
+            3,
+        ),
+        (
+            r"\b(?:mwst\.?-?betrag|ust\.?-?betrag|steuerbetrag|umsatzsteuer|mehrwertsteuer|zzgl\.? (?:mwst|ust)|"
+            r"zuzugl\.? (?:mwst|ust)|plus vat)\b",
+            3,
+        ),
+        (r"\b(?:montant tva|total tva|tva|total taxes)\b", 3),
+        (r"\b(?:btw bedrag|totaal btw|btw)\b", 3),
+        (r"\b(?:cuota iva|importe iva|total iva|iva|igic)\b", 3),
+        (r"\b(?:kwota vat|podatek vat|vat)\b", 3),
+        (r"\b(?:tax|taxes|gst|sst|mwst|ust|hst|pst|qst)\b", 2),
+    ],
+    "paid": [
+        (
+            r"\b(?:cash|tendered|tender|paid|payment|card|visa|master ?card|mastercard|amex|debit|credit card|"
+            r"credit|eftpos|bar|gegeben|bezahlt|especes|paye|contant|pin|betaald|efectivo|tarjeta|gotowka|karta|"
+            r"ideal|paypal|cheque|check|voucher|nets|alipay|wechat|grab ?pay|touch ?n ?go|boost)\b",
+            2,
+        ),
+    ],
+    "change": [
+        (
+            r"\b(?:change|change due|changed|rueckgeld|ruckgeld|wechselgeld|rendu|monnaie rendue|a rendre|"
+            r"wisselgeld|terug|cambio|vuelto|reszta|balance change)\b",
+            3,
+        ),
+    ],
+    "rounding": [
+        (
+            r"\b(?:rounding|round(?:ing)? adj\w*|rounding adjustment|adj(?:ustment)?|rundung|arrondi|afronding|"
+            r"redondeo|zaokraglenie)\b",
+            3,
+        ),
+    ],
+    "discount": [
+        (r"\b(?:discount|disc|savings|you saved|rabatt|nachlass|skonto|remise|reduction|korting|descuento|rabat)\b", 2),
+    ],
+    "not_money": [
+        (
+            r"\b(?:total (?:qty|quantity|items?|item\(s\)|pcs|pieces|units|weight|points|no\.? of items)|"
+            r"(?:qty|quantity|items?|no\.? of items|item count|pcs|anzahl|menge|artikel|aantal|cantidad|ilosc)\b|"
+            r"points?|loyalty|member)\b",
+            3,
+        ),
+    ],
+    "vendor_label": [
+        (
+            r"\b(?:seller|sold by|vendor|supplier|from|issued by|bill from|service provider|merchant|"
+            r"verkaufer|lieferant|rechnungssteller|leistungserbringer|absender|vendeur|fournisseur|emetteur|"
+            r"leverancier|verkoper|proveedor|vendedor|emisor|sprzedawca|wystawca)\b",
+            3,
+        ),
+    ],
+    "customer_label": [
+        (
+            r"\b(?:bill(?:ed)? to|invoice to|invoiced to|ship(?:ped)? to|deliver to|sold to|customer|client|buyer|"
+            r"recipient|attn|attention|kaufer|leistungsempfanger|rechnungsempfanger|warenempfanger|kunde|empfanger|"
+            r"rechnungsadresse|lieferanschrift|lieferadresse|facture a|facturer a|adresse de livraison|destinataire|"
+            r"acheteur|klant|afnemer|factuuradres|afleveradres|koper|cliente|comprador|facturar a|destinatario|"
+            r"nabywca|odbiorca|billing address|shipping address|delivery address)\b",
+            3,
+        ),
+    ],
+    "payment_terms": [
+        (
+            r"\b(?:payment terms|terms of payment|terms|zahlungsbedingungen|zahlungsziel|conditions de paiement|"
+            r"conditions de reglement|betalingsvoorwaarden|betalingstermijn|condiciones de pago|forma de pago|"
+            r"warunki platnosci|termin platnosci)\b",
+            3,
+        ),
+    ],
+    "purchase_order": [
+        (r"\b(?:purchase order|p\.?o\.?|order)\s*(?:no|nr|number|num|#|ref)?\.?\s*[:#]?", 2),
+        (
+            r"\b(?:bestell(?:nummer|-?nr)|auftrags?(?:nummer|-?nr)|bon de commande|votre (?:commande|reference)|"
+            r"your order|ihre bestellung|inkoopordernummer|bestelnummer|ordernummer|numero de pedido|pedido|"
+            r"zamowienie)\b",
+            2,
+        ),
+    ],
+    "tax_id": [
+        (
+            r"\b(?:vat|tva|btw|iva|ust|mwst)[\s\-.]*(?:id|reg|registration|no|nr|number|nummer|numero|n°|#)?\.?"
+            r"(?:[\s\-.]*(?:no|nr|number|nummer))?\b",
+            2,
+        ),
+        (
+            r"\b(?:ust-?idnr|ust\.?-?id\.?-?nr|ust-?id|steuer-?nr|steuernummer|tax id|tax no|tax reg\w*|tin|"
+            r"gst (?:reg\w* )?(?:no|id|#)|gst ?id|abn|nip|nif|cif|siren|siret|kvk|vat reg\w*|company no|"
+            r"sst (?:reg\w* )?(?:no|id))\b",
+            3,
+        ),
+    ],
+    "phone": [
+        (r"\b(?:tel|tel\.|phone|telephone|telefon|fon|mobile|mob|hp|tlf|telefoon|telefono|handy|fax)\b", 2),
+    ],
+}
+
+# Lines that are never a vendor name (document titles and receipt boilerplate).
+GENERIC_LINE = re.compile(
+    r"^(?:(?:simplified |full )?tax invoice|invoice|receipt|official receipt|cash (?:bill|receipt|sale)|sales receipt|"
+    r"bill|tax receipt|customer copy|merchant copy|copy|duplicate|original|reprint|credit note|debit note|"
+    r"rechnung|quittung|kassenbon|beleg|kassenbeleg|gutschrift|facture|ticket|recu|factuur|kassabon|bon|"
+    r"factura|recibo|ticket de compra|faktura(?: vat)?|paragon(?: fiskalny)?|welcome(?: to)?|thank you\b.*|"
+    r"page \d+.*|statement|order|delivery note|quotation|quote|proforma(?: invoice)?|sales invoice|"
+    r"retail invoices?(?:/bill)?|cash|member|table.*|pax.*|cashier.*|server.*|date.*|time.*)$"
+)
+
+# Legal forms that mark a company name.
+LEGAL_FORM = re.compile(
+    r"\b(?:gmbh|ag|kg|ohg|gbr|ug|e\.\s?k|e\.\s?v|mbh|ltd|limited|llc|l\.l\.c|llp|inc|corp|corporation|co\.|"
+    r"company|plc|pty|b\.\s?v|bv|n\.\s?v|nv|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"
+    r"s\.l\.u|s\.r\.l|srl|s\.p\.a|spa|sp\.\s?z\s?o\.?o|spolka|spółka|sdn\.?\s?bhd|sdn|bhd|berhad|enterprise|"
+    r"enterprises|trading|pvt|pte|kft|s\.r\.o|d\.o\.o|restaurant|restoran|cafe|café|store|stores|shop|mart|"
+    r"market|supermarket|hotel|bakery|pharmacy|station)(?:\.|\b|(?<=\.))",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    """One label found in a line: category, strength, and the span it covers in the folded text."""
+
+    category: str
+    strength: int
+    start: int
+    end: int
+
+
+@cache
+def _compiled(category: str) -> list[tuple[re.Pattern[str], int]]:
+    return [(re.compile(p), s) for p, s in LEXICON[category]]
+
+
+def find_label(text: str, category: str, folded: str | None = None) -> LabelHit | None:
+    """The strongest (then earliest) label of `category` in `text`, or None."""
+    folded = fold(text) if folded is None else folded
+    best: LabelHit | None = None
+    for pattern, strength in _compiled(category):
+        m = pattern.search(folded)
+        if m is None:
+            continue
+        hit = LabelHit(category, strength, m.start(), m.end())
+        if best is None or (hit.strength, -hit.start, hit.end - hit.start) > (
+            best.strength,
+            -best.start,
+            best.end - best.start,
+        ):
+            best = hit
+    return best
+
+
+def has_label(text: str, category: str) -> bool:
+    """Whether `text` holds a label of `category`."""
+    return find_label(text, category) is not None

@@ -1,0 +1,283 @@
+"""Vendor and customer: names, addresses, tax ids, IBANs (checksum-validated), emails and phones."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from extraction.parser.context import fold_map
+from extraction.parser.labels import GENERIC_LINE, LEGAL_FORM, find_label, fold
+
+if TYPE_CHECKING:
+    from extraction.parser.context import Doc, Line
+    from extraction.schema import FieldInfo
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|net|org|de|fr|nl|es|pl|co\.uk|my|eu|io)\b", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_VAT = re.compile(
+    r"\b(?:ATU\d{8}|BE[01]\d{9}|BG\d{9,10}|CHE[\-\s]?\d{3}\.?\d{3}\.?\d{3}|CY\d{8}[A-Z]|CZ\d{8,10}|DE\d{9}|"
+    r"DK\d{8}|EE\d{9}|EL\d{9}|ES[A-Z0-9]\d{7}[A-Z0-9]|FI\d{8}|FR[A-Z0-9]{2}\d{9}|GB(?:\d{9}|\d{12})|HR\d{11}|"
+    r"HU\d{8}|IE\d[A-Z0-9]\d{5}[A-Z]{1,2}|IT\d{11}|LT(?:\d{9}|\d{12})|LU\d{8}|LV\d{11}|MT\d{8}|NL\d{9}B\d{2}|"
+    r"PL\d{10}|PT\d{9}|RO\d{2,10}|SE\d{12}|SI\d{8}|SK\d{10})\b"
+)
+_TAX_TOKEN = re.compile(r"[A-Z]{0,3}[\s\-]?\d[\dA-Z\s\-./]{4,22}[\dA-Z]")
+_PHONE = re.compile(r"(?:\+|\(\+?)?\d[\d\s()./\-]{6,18}\d")
+_ADDRESS_HINT = re.compile(
+    r"\b(?:\d{4,5}|\d{3}\s?\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?\s?\d[A-Z]{2})\b|\b(?:str(?:asse|aße|\.)|straat|weg|laan|"
+    r"street|st\.?|road|rd\.?|avenue|ave\.?|blvd|lane|rue|chemin|calle|avenida|ul\.|jalan|jln|taman|lot|no\.)",
+    re.IGNORECASE,
+)
+_ONLY_LEGAL = re.compile(
+    r"^\W*(?:\(?m\)?\s*)?(?:sdn\.?\s*bhd\.?|bhd\.?|berhad|gmbh|ltd\.?|limited|inc\.?|llc|b\.?v\.?|s\.?a\.?)\W*$",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"\s+[●•·|–—]\s+|\s+-\s+|\s{2,}")
+_TITLE_WORDS = re.compile(
+    r"^\W*(?:tax invoice|invoice|receipt|rechnung|facture|factuur|factura|faktura(?: vat)?)\W+|"
+    r"\W+(?:tax invoice|invoice|receipt|rechnung|facture|factuur|factura|faktura(?: vat)?)\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Parties:
+    """Both parties' fields and their provenance."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    infos: dict[str, FieldInfo] = field(default_factory=dict)
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616 mod-97 check of an IBAN (spaces ignored)."""
+    s = iban.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+        return False
+    moved = s[4:] + s[:4]
+    digits = "".join(str(int(c, 36)) for c in moved)
+    return int(digits) % 97 == 1
+
+
+def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
+    """(line, cell) positions inside a customer block: after a customer label, a few lines down."""
+    region: set[tuple[int, int]] = set()
+    for line in doc.lines:
+        for k, cell in enumerate(line.cells):
+            hit = find_label(cell, "customer_label")
+            if hit is None:
+                continue
+            # A label at the start of its cell opens a block; one deep inside a sentence does not.
+            if hit.start > 3:
+                continue
+            region.add((line.index, k))
+            for j in range(line.index + 1, min(line.index + 6, len(doc.lines))):
+                nxt = doc.lines[j]
+                if nxt.page != line.page:
+                    break
+                if any(find_label(c, "vendor_label") for c in nxt.cells):
+                    break
+                if line.is_row and nxt.is_row and len(nxt.cells) > k:
+                    region.add((j, k))
+                elif not nxt.is_row or len(nxt.cells) == 1:
+                    region.update((j, c) for c in range(len(nxt.cells)))
+    return region
+
+
+def _clean_name(text: str) -> str:
+    text = _TITLE_WORDS.sub("", text).strip()
+    return text.strip(" ,;:*#-–|").strip()
+
+
+def _nameish(text: str) -> bool:
+    """Whether a cell could be a company or store name."""
+    folded = fold(text).strip(" .:*-#")
+    letters = sum(ch.isalpha() for ch in text)
+    if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
+        return False
+    if GENERIC_LINE.match(folded) or _EMAIL.search(text) or _URL.search(text):
+        return False
+    if find_label(text, "phone") and re.search(r"\d{3}", text):
+        return False
+    if find_label(text, "tax_id") and re.search(r"\d{4}", text):
+        return False
+    for category in ("invoice_number", "invoice_date", "total", "customer_label", "payment_terms"):
+        hit = find_label(text, category)
+        if hit is not None and hit.strength >= 2 and category != "total":
+            return False
+    return not re.match(r"^(?:no\.?\s*)?\d", folded)
+
+
+def _in_top(doc: Doc, line: Line, first_page_lines: int) -> bool:
+    if line.page != doc.lines[0].page:
+        return False
+    if line.bbox is not None and line.bbox != (0.0, 0.0, 0.0, 0.0) and line.bbox[3] > line.bbox[1]:
+        return line.bbox[1] < 0.3
+    return line.index < max(8, first_page_lines // 4)
+
+
+def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, Line] | None:
+    if not doc.lines:
+        return None
+    first_page = [ln for ln in doc.lines if ln.page == doc.lines[0].page]
+    # 1. An explicit seller label in the upper part of a page (a footer label is often far from its value).
+    for line in doc.lines:
+        if line.bbox is not None and line.bbox[3] > line.bbox[1] and line.bbox[1] > 0.5:
+            continue
+        for k, cell in enumerate(line.cells):
+            folded, fmap = fold_map(cell)
+            hit = find_label(cell, "vendor_label", folded)
+            if hit is None or hit.start > 3:
+                continue
+            rest = _clean_name(cell[fmap[hit.end] :] if hit.end < len(fmap) else "")
+            if rest and _nameish(rest):
+                return _cut(rest), 0.85, line
+            for below in doc.lines[line.index + 1 : line.index + 4]:
+                if below.page != line.page:
+                    break
+                aligned = below.is_row and line.is_row and len(below.cells) > k and len(line.cells) > 1
+                name = _named_value(below.cells[k] if aligned else " ".join(below.cells))
+                if name and _nameish(name):
+                    return _cut(name), 0.8, below
+    # 2. A company name (legal form) at the top of the first page, outside the customer block.
+    for line in first_page:
+        if not _in_top(doc, line, len(first_page)):
+            continue
+        for k, cell in enumerate(line.cells):
+            if (line.index, k) in customer:
+                continue
+            for part in _SEPARATORS.split(cell):
+                part = _clean_name(part)
+                if not part or not LEGAL_FORM.search(part) or (not _nameish(part) and not _ONLY_LEGAL.match(part)):
+                    continue
+                if _ONLY_LEGAL.match(part):
+                    prev = doc.lines[line.index - 1] if line.index > 0 else None
+                    if prev is None or not _nameish(prev.cells[0]):
+                        continue
+                    return _clean_name(prev.cells[0]) + " " + part, 0.75, line
+                if _ADDRESS_HINT.search(part) and re.search(r"\d", part):
+                    continue
+                return part, 0.8, line
+    # 3. The first prominent or plain name-like line at the top.
+    for prefer_heading in (True, False):
+        for line in first_page[:15]:
+            if prefer_heading and not line.heading:
+                continue
+            for k, cell in enumerate(line.cells):
+                if (line.index, k) in customer:
+                    continue
+                name = _clean_name(cell)
+                if name and _nameish(name) and not (_ADDRESS_HINT.search(name) and re.search(r"\d", name)):
+                    return name, 0.7 if prefer_heading else 0.6, line
+    return None
+
+
+_NAME_LABEL = re.compile(
+    r"^(?:name|firma|company|nom|raison sociale|naam|bedrijf|nombre|razon social|nazwa)\s*:\s*", re.IGNORECASE
+)
+
+
+def _named_value(cell: str) -> str | None:
+    """A name under a seller label: 'Name: X' gives X; other 'Label: value' cells give nothing."""
+    m = _NAME_LABEL.match(fold(cell))
+    if m:
+        return _clean_name(cell[m.end() :])
+    if re.match(r"^[^:]{1,30}:", cell):
+        return None
+    return _clean_name(cell)
+
+
+def _cut(text: str) -> str:
+    parts = [p for p in _SEPARATORS.split(text) if p.strip()]
+    return _clean_name(parts[0]) if parts else text
+
+
+def _customer_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, Line] | None:
+    for line_index, k in sorted(customer):
+        line = doc.lines[line_index]
+        cell = line.cells[k]
+        folded, fmap = fold_map(cell)
+        hit = find_label(cell, "customer_label", folded)
+        text = cell[fmap[hit.end] :] if hit is not None and hit.end < len(fmap) else ("" if hit else cell)
+        text = _clean_name(text)
+        if text and _nameish(text) and not (_ADDRESS_HINT.search(text) and re.search(r"\d", text)):
+            return text, line
+    return None
+
+
+def _address_after(doc: Doc, line: Line, customer: set[tuple[int, int]], is_customer: bool) -> str | None:
+    parts: list[str] = []
+    for j in range(line.index + 1, min(line.index + 5, len(doc.lines))):
+        nxt = doc.lines[j]
+        cell = nxt.cells[0]
+        inside = (j, 0) in customer
+        if nxt.page != line.page or inside != is_customer:
+            break
+        if _EMAIL.search(cell) or find_label(cell, "phone") or find_label(cell, "tax_id") or doc.dates(nxt):
+            break
+        if _ADDRESS_HINT.search(cell) and sum(ch.isalpha() for ch in cell) >= 3:
+            parts.append(cell.strip(" ,"))
+        elif parts:
+            break
+    return ", ".join(parts) if parts else None
+
+
+def parties(doc: Doc) -> Parties:
+    """Vendor and customer fields found on the document."""
+    out = Parties()
+    customer = _customer_cells(doc)
+    vendor = _vendor_name(doc, customer)
+    if vendor is not None:
+        name, conf, line = vendor
+        out.values["vendor.name"] = name
+        out.infos["vendor.name"] = doc.info(name, conf, line)
+        address = _address_after(doc, line, customer, False)
+        if address:
+            out.values["vendor.address"] = address
+            out.infos["vendor.address"] = doc.info(address, 0.5, line)
+    cust = _customer_name(doc, customer)
+    if cust is not None:
+        name, line = cust
+        out.values["customer.name"] = name
+        out.infos["customer.name"] = doc.info(name, 0.7, line)
+        address = _address_after(doc, line, customer, True)
+        if address:
+            out.values["customer.address"] = address
+            out.infos["customer.address"] = doc.info(address, 0.5, line)
+    _identifiers(doc, customer, out)
+    return out
+
+
+def _set(out: Parties, key: str, value: str, conf: float, doc: Doc, line: Line) -> None:
+    if key not in out.values:
+        out.values[key] = value
+        out.infos[key] = doc.info(value, conf, line)
+
+
+def _identifiers(doc: Doc, customer: set[tuple[int, int]], out: Parties) -> None:
+    for line in doc.lines:
+        for k, cell in enumerate(line.cells):
+            who = "customer" if (line.index, k) in customer else "vendor"
+            for m in _EMAIL.finditer(cell):
+                _set(out, f"{who}.email", m.group(0), 0.9, doc, line)
+            for m in _IBAN.finditer(cell):
+                if iban_valid(m.group(0)):
+                    _set(out, f"{who}.iban", m.group(0).replace(" ", ""), 0.95, doc, line)
+            for m in _VAT.finditer(cell.replace(" ", "")):
+                _set(out, f"{who}.tax_id", m.group(0), 0.85, doc, line)
+            folded, fmap = fold_map(cell)
+            hit = find_label(cell, "tax_id", folded)
+            if hit is not None:
+                rest = cell[fmap[hit.end] :] if hit.end < len(fmap) else ""
+                rest = rest.lstrip(" :.#-")
+                if not rest and k + 1 < len(line.cells):
+                    rest = line.cells[k + 1].lstrip(" :.#-")
+                m = _TAX_TOKEN.match(rest)
+                if m and sum(ch.isdigit() for ch in m.group(0)) >= 5:
+                    _set(out, f"{who}.tax_id", m.group(0).strip(), 0.75, doc, line)
+            hit = find_label(cell, "phone", folded)
+            if hit is not None:
+                rest = cell[fmap[hit.end] :] if hit.end < len(fmap) else ""
+                m = _PHONE.search(rest)
+                if m and sum(ch.isdigit() for ch in m.group(0)) >= 7:
+                    _set(out, f"{who}.phone", m.group(0).strip(), 0.7, doc, line)
