@@ -304,7 +304,9 @@ def _parse_ubl(root: Element, c: _Collector, credit: bool) -> None:
     kind = "CreditNote" if credit else "Invoice"
     c.put("invoice_number", _text(root, "ID"), f"{kind}/ID")
     c.put("invoice_date", _date(_one(root, "IssueDate")), f"{kind}/IssueDate")
-    due = _one(root, "DueDate") or _one(root, "PaymentMeans/PaymentDueDate")
+    due = _one(root, "DueDate")
+    if due is None:
+        due = _one(root, "PaymentMeans/PaymentDueDate")
     c.put("due_date", _date(due), f"{kind}/DueDate")
     c.put("purchase_order", _text(root, "OrderReference/ID"), f"{kind}/OrderReference/ID")
     currency = _text(root, "DocumentCurrencyCode")

@@ -1,0 +1,399 @@
+"""The CPU engines on documents the tests generate: text layer, RapidOCR, Tesseract, e-invoice XML, auto."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import ClassVar
+
+import pytest
+from PIL import Image
+
+from extraction.documents import load_document
+from extraction.engines import auto as auto_module
+from extraction.engines.auto import fallback_failed_pages
+from extraction.engines.base import Availability, EngineOptions, OcrEngine
+from extraction.engines.einvoice import parse_einvoice
+from extraction.engines.registry import _extra, get_engine, register
+from extraction.engines.tesseract import INSTALL_HINT, crop_dark_margins
+from extraction.engines.textlayer import text_is_real
+from extraction.markdown import PageMarkdown, TextLine
+from tests.builders import (
+    InvoiceSpec,
+    add_dark_margins,
+    make_cii_xml,
+    make_invoice_pdf,
+    make_ubl_xml,
+    render_png,
+)
+from utils.errors import UnreadableDocument
+from utils.settings import Settings
+
+CPU_ENGINES = ("textlayer", "einvoice", "rapidocr", "tesseract", "auto")
+SPEC = InvoiceSpec()
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(_env_file=None, raster_engine="rapidocr", ocr_threads=2)
+
+
+@pytest.fixture(scope="module")
+def invoice_pdf() -> bytes:
+    return make_invoice_pdf(SPEC)
+
+
+@pytest.fixture(scope="module")
+def invoice_png(invoice_pdf: bytes) -> bytes:
+    return render_png(invoice_pdf, dpi=200)
+
+
+def _lines(pages: list[PageMarkdown]) -> list[TextLine]:
+    return [line for page in pages for line in page.lines()]
+
+
+def _find(pages: list[PageMarkdown], needle: str) -> TextLine:
+    for line in _lines(pages):
+        if needle in line.text.replace(" ", ""):
+            return line
+    raise AssertionError(f"{needle!r} not found in:\n" + "\n".join(line.text for line in _lines(pages)))
+
+
+def _center(box: tuple[float, float, float, float]) -> tuple[float, float]:
+    return ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+def _assert_boxes_inside(pages: list[PageMarkdown]) -> None:
+    for page in pages:
+        for block in page.blocks:
+            for box in [block.bbox, *(block.row_bboxes or [])]:
+                if box is None:
+                    continue
+                x0, y0, x1, y1 = box
+                assert 0.0 <= x0 <= x1 <= 1.0 and 0.0 <= y0 <= y1 <= 1.0, (page.engine, box)
+
+
+# --- text layer -----------------------------------------------------------------------------------
+
+
+def test_textlayer_lines_table_and_boxes(settings: Settings, invoice_pdf: bytes) -> None:
+    doc = load_document(invoice_pdf, "invoice.pdf", settings)
+    engine = get_engine("textlayer", settings)
+    assert engine.accepts(doc, doc.pages[0])
+    pages = engine.recognize(doc, doc.pages, EngineOptions())
+    assert len(pages) == 1 and pages[0].engine == "textlayer" and pages[0].number == 1
+    blocks = pages[0].blocks
+    assert any(b.kind == "heading" and b.text == "INVOICE" for b in blocks)
+    tables = [b for b in blocks if b.kind == "table"]
+    items = next(t for t in tables if ["Description", "Qty", "Unit Price", "Amount"] in (t.rows or []))
+    assert ["Widget A", "2", "100.00 EUR", "200.00 EUR"] in items.rows
+    assert ["Consulting hour", "3", "80.00 EUR", "240.00 EUR"] in items.rows
+    assert len(items.row_bboxes or []) == len(items.rows or [])
+    # Rows go down the page in order.
+    tops = [box[1] for box in items.row_bboxes or []]
+    assert tops == sorted(tops)
+    number = _find(pages, SPEC.number)
+    assert number.bbox is not None
+    # Its row starts with the label at x = 50 pt, baseline y = 160 pt, on a 595 x 842 pt page.
+    assert number.cells == ["Invoice No:", SPEC.number, "Bill To:"]
+    assert number.bbox[0] == pytest.approx(50 / 595, abs=0.01)
+    assert _center(number.bbox)[1] == pytest.approx(156 / 842, abs=0.015)
+    total = _find(pages, "583.10")
+    assert "Total" in total.text
+    _assert_boxes_inside(pages)
+    markdown = pages[0].to_markdown()
+    assert "| Widget A | 2 | 100.00 EUR | 200.00 EUR |" in markdown
+
+
+def test_textlayer_rejects_image_only_page(settings: Settings) -> None:
+    doc = load_document(make_invoice_pdf(SPEC, pages=2, image_pages={2}, image_dpi=60), "mixed.pdf", settings)
+    engine = get_engine("textlayer", settings)
+    assert engine.accepts(doc, doc.pages[0])
+    assert not engine.accepts(doc, doc.pages[1])
+    page2 = engine.recognize(doc, [doc.pages[1]], EngineOptions())[0]
+    assert page2.blocks == [] and page2.number == 2
+
+
+def test_textlayer_declines_images(settings: Settings, invoice_png: bytes) -> None:
+    doc = load_document(invoice_png, "scan.png", settings)
+    assert not get_engine("textlayer", settings).accepts(doc, doc.pages[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "real"),
+    [
+        ("Invoice 42 total 100.00 EUR due 2024-03-05", True),
+        ("short text", False),
+        ("\ufffd" * 30 + "abc", False),
+        ("\ue000\ue001\ue002" * 10, False),
+        ("... --- ;;; ,,, ... --- ;;; ,,, !!!", False),
+    ],
+)
+def test_text_is_real(text: str, real: bool) -> None:
+    assert text_is_real(text) is real
+
+
+def test_textlayer_languages_and_labels(settings: Settings) -> None:
+    spec = InvoiceSpec(language="de", number="RE-2024-17", vendor="Muster GmbH")
+    doc = load_document(make_invoice_pdf(spec), "rechnung.pdf", settings)
+    pages = get_engine("textlayer", settings).recognize(doc, doc.pages, EngineOptions())
+    assert "Rechnungsnummer:" in _find(pages, "RE-2024-17").text
+    assert "Gesamtbetrag" in _find(pages, "583,10EUR").text
+
+
+# --- raster engines -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["rapidocr", "tesseract"])
+def test_raster_engine_reads_rendered_invoice(settings: Settings, invoice_pdf: bytes, invoice_png: bytes, name: str):
+    engine = get_engine(name, settings)
+    assert engine.available(), engine.available().reason
+    doc = load_document(invoice_png, "invoice.png", settings)
+    pages = engine.recognize(doc, doc.pages, EngineOptions(dpi=200))
+    assert len(pages) == 1 and pages[0].engine == name
+    assert (pages[0].width, pages[0].height) == (doc.pages[0].width, doc.pages[0].height)
+    _assert_boxes_inside(pages)
+
+    pdf_doc = load_document(invoice_pdf, "invoice.pdf", settings)
+    reference = get_engine("textlayer", settings).recognize(pdf_doc, pdf_doc.pages, EngineOptions())
+    for needle in (SPEC.number, "583.10", "Widget", "Globex"):
+        got, want = _find(pages, needle), _find(reference, needle)
+        assert got.bbox is not None and want.bbox is not None
+        # The OCR line sits where the text layer says the words are.
+        assert _center(got.bbox)[1] == pytest.approx(_center(want.bbox)[1], abs=0.02), needle
+        assert got.confidence is not None and 0.3 < got.confidence <= 1.0
+    # Columns stay apart: the item row keeps its cells.
+    row = _find(pages, "WidgetA")
+    assert row.cells is not None and len(row.cells) >= 3
+
+
+def test_rapidocr_downscales_large_images(settings: Settings, invoice_pdf: bytes) -> None:
+    from extraction.engines.rapid import RapidOcrOptions
+
+    doc = load_document(render_png(invoice_pdf, dpi=150), "invoice.png", settings)
+    engine = get_engine("rapidocr", settings)
+    pages = engine.recognize(doc, doc.pages, RapidOcrOptions(max_side=1000))
+    assert any("downscaled" in note for note in pages[0].notes)
+    line = _find(pages, SPEC.number)
+    assert _center(line.bbox)[1] == pytest.approx(156 / 842, abs=0.02)
+
+
+def test_crop_dark_margins() -> None:
+    image = Image.new("RGB", (400, 300), "white")
+    framed = Image.new("RGB", (480, 380), (10, 10, 10))
+    framed.paste(image, (40, 40))
+    cropped, (dx, dy) = crop_dark_margins(framed)
+    assert 40 <= dx <= 44 and 40 <= dy <= 44
+    assert 390 <= cropped.width <= 400 and 290 <= cropped.height <= 300
+    # A clean page is left alone.
+    same, offset = crop_dark_margins(image)
+    assert same.size == image.size and offset == (0, 0)
+
+
+def test_tesseract_reads_scan_with_dark_margins(settings: Settings, invoice_pdf: bytes) -> None:
+    scan = add_dark_margins(render_png(invoice_pdf, dpi=150), border=80)
+    doc = load_document(scan, "scan.png", settings)
+    pages = get_engine("tesseract", settings).recognize(doc, doc.pages, EngineOptions())
+    assert any("dark margins" in note for note in pages[0].notes)
+    line = _find(pages, SPEC.number)
+    # Boxes are in the coordinates of the whole (uncropped) image.
+    # The number's row starts with its label, printed at x = 50 pt.
+    x_expected = (80 + 50 * 150 / 72) / doc.pages[0].width
+    assert line.bbox[0] == pytest.approx(x_expected, abs=0.03)
+
+
+def test_tesseract_unavailable_says_how_to_install(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import extraction.engines.tesseract as tesseract_module
+
+    monkeypatch.setattr(tesseract_module.shutil, "which", lambda name: None)
+    availability = get_engine("tesseract", settings).available()
+    assert not availability and availability.reason == INSTALL_HINT
+
+
+# --- e-invoice ------------------------------------------------------------------------------------
+
+
+def _check_exact(invoice, spec: InvoiceSpec) -> None:
+    assert invoice.invoice_number == spec.number
+    assert invoice.invoice_date == spec.date
+    assert invoice.currency == spec.currency
+    assert invoice.vendor.name == spec.vendor
+    assert invoice.vendor.tax_id == spec.vendor_vat
+    assert invoice.vendor.iban == spec.iban
+    assert invoice.customer.name == spec.customer
+    assert invoice.subtotal == Decimal("490.00")
+    assert invoice.tax_total == Decimal("93.10")
+    assert invoice.total == Decimal("583.10")
+    assert isinstance(invoice.total, Decimal)
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in invoice.line_items] == [
+        ("Widget A", Decimal("2"), Decimal("100.00"), Decimal("200.00")),
+        ("Gadget B", Decimal("1"), Decimal("50.00"), Decimal("50.00")),
+        ("Consulting hour", Decimal("3"), Decimal("80.00"), Decimal("240.00")),
+    ]
+    assert [(t.rate, t.base, t.amount) for t in invoice.tax_lines] == [
+        (Decimal("19"), Decimal("490.00"), Decimal("93.10"))
+    ]
+
+
+def test_einvoice_facturx_embedded_in_pdf(settings: Settings) -> None:
+    spec = InvoiceSpec(currency="EUR", due_date=dt.date(2024, 4, 4))
+    doc = load_document(make_invoice_pdf(spec, pages=2, embed_xml=make_cii_xml(spec)), "fx.pdf", settings)
+    engine = get_engine("einvoice", settings)
+    assert engine.accepts(doc, doc.pages[0])
+    page = engine.recognize(doc, [doc.pages[0]], EngineOptions())[0]
+    assert page.engine == "einvoice" and page.number == 1 and page.failure is None
+    invoice = page.invoice
+    assert invoice is not None
+    _check_exact(invoice, spec)
+    assert invoice.due_date == dt.date(2024, 4, 4)
+    assert invoice.purchase_order == spec.purchase_order
+    assert invoice.amount_due == Decimal("583.10")
+    assert invoice.vendor.email == spec.vendor_email and invoice.vendor.phone == spec.vendor_phone
+    assert invoice.vendor.address == "Hauptstrasse 1, 10115 Berlin, DE"
+    assert invoice.payment_terms == spec.payment_terms
+    fields = page.invoice_fields or {}
+    total = fields["total"]
+    assert total.confidence == 1.0 and total.page == 1 and total.bbox is None
+    assert "GrandTotalAmount" in total.source and "factur-x.xml" in total.source
+    assert fields["invoice_date"].value == "2024-03-05"
+    markdown = page.to_markdown()
+    assert markdown.startswith(f"# Invoice {spec.number}")
+    assert "| Widget A | 2 | 100.00 | 19 | 200.00 |" in markdown
+    assert "| Total | 583.10 EUR |" in markdown
+
+
+def test_einvoice_zugferd_v1_xml_file(settings: Settings) -> None:
+    spec = InvoiceSpec(currency="EUR", vendor="Lieferant AG")
+    doc = load_document(make_cii_xml(spec, version=1), "zugferd.xml", settings)
+    page = get_engine("einvoice", settings).recognize(doc, doc.pages, EngineOptions())[0]
+    _check_exact(page.invoice, spec)
+
+
+def test_einvoice_ubl_invoice_and_credit_note(settings: Settings) -> None:
+    spec = InvoiceSpec(currency="USD")
+    invoice, _, syntax = parse_einvoice(make_ubl_xml(spec))
+    _check_exact(invoice, spec)
+    assert syntax == "UBL Invoice" and invoice.due_date == spec.due_date
+    assert invoice.vendor.email == spec.vendor_email
+    credit, _, syntax = parse_einvoice(make_ubl_xml(spec, credit_note=True))
+    assert syntax == "UBL CreditNote" and credit.total == Decimal("583.10") and len(credit.line_items) == 3
+
+
+def test_einvoice_refuses_entities() -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100">'
+        b"&b;</rsm:CrossIndustryInvoice>"
+    )
+    with pytest.raises(UnreadableDocument):
+        parse_einvoice(bomb)
+
+
+def test_einvoice_accepts_only_documents_with_xml(settings: Settings, invoice_pdf: bytes) -> None:
+    doc = load_document(invoice_pdf, "plain.pdf", settings)
+    assert not get_engine("einvoice", settings).accepts(doc, doc.pages[0])
+
+
+# --- auto and the fallback ------------------------------------------------------------------------
+
+
+def test_auto_chooses_per_page(settings: Settings) -> None:
+    doc = load_document(make_invoice_pdf(SPEC, pages=3, image_pages={2}, image_dpi=100), "mixed.pdf", settings)
+    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert [p.engine for p in pages] == ["textlayer", settings.raster_engine, "textlayer"]
+    # The image-only page 2 was really read.
+    assert _find([pages[1]], SPEC.vendor.replace(" ", "")).page == 2
+    assert "583.10" in pages[2].to_markdown()
+
+
+def test_auto_with_facturx_reads_xml_then_text(settings: Settings) -> None:
+    xml = make_cii_xml(SPEC)
+    doc = load_document(make_invoice_pdf(SPEC, pages=2, embed_xml=xml), "fx.pdf", settings)
+    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions())
+    assert [p.engine for p in pages] == ["einvoice", "textlayer"]
+    assert pages[0].invoice is not None and pages[0].invoice.total == Decimal("583.10")
+    assert pages[1].invoice is None
+
+
+def test_auto_with_broken_xml_reads_the_page(settings: Settings) -> None:
+    doc = load_document(make_invoice_pdf(SPEC, embed_xml=b"<rsm:CrossIndustryInvoice"), "bad.pdf", settings)
+    assert doc.xml is not None
+    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions())
+    assert pages[0].engine == "textlayer"
+    assert any("e-invoice XML could not be read" in note for note in pages[0].notes)
+
+
+class FakeLoopingEngine(OcrEngine):
+    """A named fake for a GPU engine whose generation loops: every page comes back with `failure` set."""
+
+    name: ClassVar[str] = "fake-looping"
+    calls: ClassVar[int] = 0
+
+    def available(self) -> Availability:
+        return Availability(True)
+
+    def recognize(self, document, pages, options):
+        type(self).calls += 1
+        return [
+            PageMarkdown(p.number, self.name, p.width, p.height, notes=["generated"], failure="output looped")
+            for p in pages
+        ]
+
+
+@pytest.fixture
+def looping_engine():
+    register(FakeLoopingEngine)
+    yield FakeLoopingEngine
+    _extra.pop(FakeLoopingEngine.name, None)
+
+
+def test_fallback_failed_pages(settings: Settings, invoice_pdf: bytes, looping_engine) -> None:
+    doc = load_document(make_invoice_pdf(SPEC, pages=2), "a.pdf", settings)
+    failed = get_engine("fake-looping", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
+    ok = get_engine("textlayer", settings).recognize(doc, [doc.pages[1]], EngineOptions())[0]
+    fixed = fallback_failed_pages(doc, [failed[0], ok], EngineOptions(dpi=100), settings)
+    assert [p.number for p in fixed] == [1, 2]
+    assert fixed[0].engine == settings.raster_engine and fixed[0].failure is None
+    assert "generated" in fixed[0].notes
+    assert any("fake-looping output unusable (output looped); re-read with rapidocr" in n for n in fixed[0].notes)
+    assert SPEC.number in fixed[0].to_markdown()
+    assert fixed[1] is ok
+
+
+def test_auto_rereads_pages_a_gpu_engine_failed(settings, looping_engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auto_module, "GPU_ENGINES", ("fake-looping",))
+    doc = load_document(make_invoice_pdf(SPEC, pages=2, image_pages={2}, image_dpi=100), "a.pdf", settings)
+    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
+    assert looping_engine.calls >= 1
+    assert [p.engine for p in pages] == ["textlayer", "rapidocr"]
+    assert pages[1].failure is None and any("re-read with rapidocr" in n for n in pages[1].notes)
+
+
+# --- conformance: every CPU engine honours the interface --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_page_facturx() -> bytes:
+    return make_invoice_pdf(SPEC, pages=2, embed_xml=make_cii_xml(SPEC))
+
+
+@pytest.mark.parametrize("name", CPU_ENGINES)
+def test_engine_conformance(settings: Settings, two_page_facturx: bytes, name: str) -> None:
+    engine = get_engine(name, settings)
+    assert engine.name == name
+    assert engine.available(), engine.available().reason
+    assert isinstance(engine.needs_raster, bool)
+    assert issubclass(engine.options_model, EngineOptions)
+    doc = load_document(two_page_facturx, "conformance.pdf", settings)
+    pages = engine.recognize(doc, doc.pages, engine.options_model(dpi=72))
+    assert [p.number for p in pages] == [1, 2]
+    assert all(isinstance(p, PageMarkdown) and p.engine != "auto" for p in pages)
+    assert all(p.width > 0 and p.height > 0 for p in pages)
+    _assert_boxes_inside(pages)
+    for page in pages:
+        for block in page.blocks:
+            assert block.page == page.number
+    # A batch of one page in the middle comes back as that page.
+    single = engine.recognize(doc, [doc.pages[1]], engine.options_model(dpi=72))
+    assert [p.number for p in single] == [2]
