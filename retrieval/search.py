@@ -1,0 +1,300 @@
+"""Hybrid search: BM25 keywords and FAISS vectors fused by reciprocal rank, with structured filters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retrieval.models import SearchFilters, SearchHit, SearchQuery
+from retrieval.textindex import fold, snippet, tokenize
+from retrieval.vendors import normalize_code
+
+if TYPE_CHECKING:
+    from faiss_service.embeddings import Embedder
+    from faiss_service.index import VectorIndex
+    from retrieval.store import Store
+    from retrieval.vendors import VendorResolver
+
+RRF_K = 60
+BM25_K1 = 1.2
+BM25_B = 0.75
+VENDOR_FILTER_MIN = 0.85  # lookup score from which a typed vendor filter names a vendor
+VENDOR_QUERY_MIN = 0.9  # lookup score from which a query is taken to name a vendor
+BRUTE_FORCE_MAX = 50_000  # filtered sets up to this size are scored exactly when the index falls short
+
+_AMOUNT_QUERY = re.compile(r"(?<![\w.,])[-]?\d{1,3}(?:[,.' ]?\d{3})*[.,]\d{2}(?![\d])")
+
+
+def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: str = "i") -> tuple[str, list[Any]]:
+    """A WHERE fragment (starting with ' AND') and its parameters for structured filters."""
+    sql, params = "", []
+    if filters.vendor:
+        vendor = filters.vendor.strip()
+        if vendor.isdigit():
+            sql += f" AND {alias}.vendor_id = ?"
+            params.append(int(vendor))
+        else:
+            ids = [
+                vid for vid, score, _ in (resolver.lookup(vendor, 10) if resolver else []) if score >= VENDOR_FILTER_MIN
+            ]
+            sql += f" AND (list_contains(?::BIGINT[], {alias}.vendor_id) OR strip_accents(lower({alias}.vendor_name)) LIKE ?)"
+            params.extend([ids, f"%{fold(vendor)}%"])
+    if filters.date_from:
+        sql += f" AND {alias}.invoice_date >= ?"
+        params.append(filters.date_from)
+    if filters.date_to:
+        sql += f" AND {alias}.invoice_date <= ?"
+        params.append(filters.date_to)
+    if filters.min_total is not None:
+        sql += f" AND {alias}.total >= ?"
+        params.append(filters.min_total)
+    if filters.max_total is not None:
+        sql += f" AND {alias}.total <= ?"
+        params.append(filters.max_total)
+    if filters.currency:
+        sql += f" AND {alias}.currency = ?"
+        params.append(filters.currency.strip().upper())
+    if filters.needs_review is not None:
+        sql += f" AND {alias}.needs_review = ?"
+        params.append(filters.needs_review)
+    return sql, params
+
+
+def _has_filters(filters: SearchFilters) -> bool:
+    return any(
+        getattr(filters, name) is not None
+        for name in ("vendor", "date_from", "date_to", "min_total", "max_total", "currency", "needs_review")
+    )
+
+
+def query_amounts(q: str) -> list[Decimal]:
+    """Amounts with cents written in a query ('total 60.44' -> 60.44)."""
+    out = []
+    for match in _AMOUNT_QUERY.finditer(q):
+        raw = match.group(0)
+        whole, frac = raw[:-3], raw[-2:]
+        try:
+            out.append(Decimal(re.sub(r"[^\d-]", "", whole) + "." + frac))
+        except InvalidOperation:
+            continue
+    return out
+
+
+def query_codes(q: str) -> list[str]:
+    """Tokens of a query that look like invoice numbers (contain a digit, 3+ characters)."""
+    codes = []
+    for raw in re.split(r"\s+", q.strip()):
+        key = normalize_code(raw.strip("#:,;"))
+        if len(key) >= 3 and any(ch.isdigit() for ch in key) and not _AMOUNT_QUERY.fullmatch(raw):
+            codes.append(key)
+    return codes
+
+
+def rrf(lists: dict[str, list[int]], k: int = RRF_K) -> list[tuple[int, float, list[str]]]:
+    """Reciprocal rank fusion: (id, score, names of the lists it came from), best first."""
+    scores: dict[int, float] = {}
+    reasons: dict[int, list[str]] = {}
+    for name, ids in lists.items():
+        for rank, item in enumerate(ids):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank + 1)
+            reasons.setdefault(item, []).append(name)
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(item, round(score, 6), reasons[item]) for item, score in ranked]
+
+
+class Searcher:
+    """Runs searches over the store and the vector index."""
+
+    def __init__(
+        self,
+        store: Store,
+        index: Callable[[], VectorIndex],
+        embedder: Embedder,
+        resolver: VendorResolver,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.resolver = resolver
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search")
+        self._qcache: dict[str, np.ndarray] = {}
+
+    def close(self) -> None:
+        """Stop the helper threads."""
+        self._pool.shutdown(wait=False)
+
+    # -- ranked lists ---------------------------------------------------------------------------
+    def keyword(self, q: str, where: str, params: list[Any], n: int) -> list[tuple[int, float]]:
+        """BM25 over the keyword postings: (invoice_id, score), best first."""
+        terms = sorted(set(tokenize(q)))
+        if not terms:
+            return []
+        stem = self.store.stem_sql("t")
+        sql = f"""
+            WITH q AS (SELECT DISTINCT d.termid FROM fts_dict d
+                       WHERE d.term IN (SELECT {stem} FROM (SELECT unnest(?::VARCHAR[]) AS t))),
+            p AS (SELECT termid, invoice_id, tf FROM fts_postings WHERE termid IN (SELECT termid FROM q)),
+            df AS (SELECT termid, count(*) AS df FROM p GROUP BY termid),
+            st AS (SELECT count(*) AS n, greatest(avg(len), 1) AS avgdl FROM fts_docs)
+            SELECT p.invoice_id,
+                   sum(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * p.tf * ({BM25_K1} + 1)
+                       / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * d.len / st.avgdl))) AS score
+            FROM p JOIN df USING (termid) JOIN fts_docs d ON d.invoice_id = p.invoice_id
+                 CROSS JOIN st JOIN invoices i ON i.id = p.invoice_id
+            WHERE true {where}
+            GROUP BY p.invoice_id ORDER BY score DESC, p.invoice_id LIMIT ?"""
+        rows = self.store.fetch(sql, [terms, *params, n])
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def query_vector(self, q: str) -> np.ndarray:
+        """The embedding of a query (recent ones cached)."""
+        vec = self._qcache.get(q)
+        if vec is None:
+            vec = self.embedder.encode_one(q)
+            if len(self._qcache) > 512:
+                self._qcache.clear()
+            self._qcache[q] = vec
+        return vec
+
+    def semantic(self, vector: np.ndarray, filters: SearchFilters, n: int) -> list[tuple[int, float]]:
+        """Nearest invoices by embedding, filtered: (invoice_id, cosine), best first."""
+        index = self.index()
+        fetch = n if not _has_filters(filters) else max(n * 5, 200)
+        ids, scores = index.search(vector, fetch)
+        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        if not _has_filters(filters):
+            return pairs[:n]
+        where, params = filter_sql(filters, self.resolver)
+        allowed = {
+            int(r[0])
+            for r in self.store.fetch(
+                f"SELECT i.id FROM invoices i WHERE list_contains(?::BIGINT[], i.id) {where}",
+                [[i for i, _ in pairs], *params],
+            )
+        }
+        kept = [(i, s) for i, s in pairs if i in allowed][:n]
+        if len(kept) >= n or len(pairs) < fetch:
+            return kept
+        # The filters removed most neighbours: score the filtered set exactly.
+        count = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        if not count or count > BRUTE_FORCE_MAX:
+            return kept
+        rows = self.store.fetch(
+            f"SELECT e.invoice_id, e.vector FROM embeddings e JOIN invoices i ON i.id = e.invoice_id WHERE true {where}",
+            params,
+        )
+        cand_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        matrix = np.array([r[1] for r in rows], dtype=np.float32)
+        sims = matrix @ vector
+        order = np.argsort(-sims)[:n]
+        return [(int(cand_ids[j]), float(sims[j])) for j in order]
+
+    def structured(self, q: str, where: str, params: list[Any], with_vendor: bool) -> dict[str, list[int]]:
+        """Exact matches on invoice number and amount, and a named vendor's invoices."""
+        lists: dict[str, list[int]] = {}
+        codes = query_codes(q)
+        if codes:
+            rows = self.store.fetch(
+                f"""SELECT i.id FROM invoices i WHERE i.invoice_number_key IS NOT NULL
+                    AND (list_contains(?::VARCHAR[], i.invoice_number_key)
+                         OR (length(i.invoice_number_key) >= 5 AND len(list_filter(?::VARCHAR[],
+                             lambda c: length(c) >= 5 AND contains(i.invoice_number_key, c))) > 0))
+                    {where}
+                    ORDER BY list_contains(?::VARCHAR[], i.invoice_number_key) DESC, i.id DESC LIMIT 50""",
+                [codes, codes, *params, codes],
+            )
+            if rows:
+                lists["number"] = [int(r[0]) for r in rows]
+        amounts = query_amounts(q)
+        if amounts:
+            rows = self.store.fetch(
+                f"""SELECT i.id FROM invoices i
+                    WHERE (list_contains(?::DECIMAL(18,4)[], i.total) OR list_contains(?::DECIMAL(18,4)[], i.amount_due))
+                    {where} ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT 50""",
+                [amounts, amounts, *params],
+            )
+            if rows:
+                lists["amount"] = [int(r[0]) for r in rows]
+        if with_vendor:
+            text = re.sub(r"\s+", " ", q).strip()
+            if 2 <= len(text) <= 80 and not codes and not amounts:
+                vendors = [vid for vid, score, _ in self.resolver.lookup(text, 3) if score >= VENDOR_QUERY_MIN]
+                if vendors:
+                    rows = self.store.fetch(
+                        f"""SELECT i.id FROM invoices i WHERE list_contains(?::BIGINT[], i.vendor_id) {where}
+                            ORDER BY list_position(?::BIGINT[], i.vendor_id), i.invoice_date DESC NULLS LAST,
+                                     i.id DESC LIMIT 50""",
+                        [vendors, *params, vendors],
+                    )
+                    if rows:
+                        lists["vendor"] = [int(r[0]) for r in rows]
+        return lists
+
+    # -- the search -----------------------------------------------------------------------------
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Hits for a query in its mode, after filters, with snippets and reasons."""
+        q = query.q.strip()
+        want = query.offset + query.limit
+        n = max(50, want * 3)
+        where, params = filter_sql(query, self.resolver)
+        if not q:
+            rows = self.store.fetch(
+                f"SELECT i.id FROM invoices i WHERE true {where}"
+                " ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT ? OFFSET ?",
+                [*params, query.limit, query.offset],
+            )
+            return self._hits([(int(r[0]), 1.0, []) for r in rows], [])
+        vector_future = None
+        if query.mode in ("hybrid", "semantic") and self.index().count:
+            vector_future = self._pool.submit(self.query_vector, q)
+        lists: dict[str, list[int]] = {}
+        scored: dict[int, float] = {}
+        if query.mode in ("hybrid", "keyword"):
+            kw = self.keyword(q, where, params, n)
+            lists["keyword"] = [i for i, _ in kw]
+            lists.update(self.structured(q, where, params, with_vendor=query.mode == "hybrid"))
+        if vector_future is not None:
+            sem = self.semantic(vector_future.result(), query, n)
+            lists["semantic"] = [i for i, _ in sem]
+            scored = dict(sem)
+        if query.mode == "semantic":
+            ranked = [(i, round(scored[i], 6), ["semantic"]) for i in lists.get("semantic", [])]
+        else:
+            ranked = rrf({k: v for k, v in lists.items() if v})
+        page = ranked[query.offset : want]
+        return self._hits(page, sorted(set(tokenize(q))))
+
+    def _hits(self, ranked: list[tuple[int, float, list[str]]], terms: list[str]) -> list[SearchHit]:
+        if not ranked:
+            return []
+        ids = [i for i, _, _ in ranked]
+        rows = self.store.fetch_dicts(
+            "SELECT id, vendor_name, invoice_number, invoice_date, total, currency, search_text"
+            " FROM invoices WHERE list_contains(?::BIGINT[], id)",
+            [ids],
+        )
+        by_id = {r["id"]: r for r in rows}
+        hits = []
+        for invoice_id, score, reasons in ranked:
+            row = by_id.get(invoice_id)
+            if row is None:
+                continue
+            hits.append(
+                SearchHit(
+                    invoice_id=invoice_id,
+                    score=score,
+                    vendor=row["vendor_name"],
+                    invoice_number=row["invoice_number"],
+                    invoice_date=row["invoice_date"],
+                    total=row["total"],
+                    currency=row["currency"],
+                    snippet=snippet(row["search_text"] or "", terms),
+                    matched=reasons,
+                )
+            )
+        return hits

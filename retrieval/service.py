@@ -1,0 +1,622 @@
+"""InvoiceService: everything the app needs from the invoice history, behind one facade."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from extraction.schema import ExtractionResult, FieldInfo, Invoice
+from faiss_service.embeddings import get_embedder
+from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
+from retrieval.enrich import build_enrichment
+from retrieval.export import export_rows
+from retrieval.models import (
+    Correction,
+    InvoicePage,
+    InvoiceRecord,
+    InvoiceSummary,
+    SearchFilters,
+    SearchHit,
+    SearchQuery,
+    VendorProfile,
+)
+from retrieval.search import Searcher, filter_sql
+from retrieval.store import INVOICE_PARTY_FIELDS, Store, dumps
+from retrieval.textindex import embedding_text, search_text
+from retrieval.vendors import VendorResolver, normalize_code, vendor_profile
+from utils.errors import InvalidRequest, NotFound
+from utils.hashing import sha256_hex
+from utils.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_WRITES = 500  # the index is derived state: saving it is an optimisation, repaired on start
+SAVE_EVERY_SECONDS = 60.0
+_MONEY_FIELDS = ("subtotal", "tax_total", "total", "amount_due")
+
+
+def _engine_of(result: ExtractionResult) -> str | None:
+    engines = Counter(p.engine for p in result.pages if p.engine)
+    return "+".join(sorted(engines)) if engines else None
+
+
+def _model_dim(path: Path) -> int | None:
+    """The embedding dimension read from a sentence-transformers folder, without loading the model."""
+    try:
+        pooling = json.loads((path / "1_Pooling" / "config.json").read_text())
+        return int(pooling["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
+    parts = dotted.split(".")
+    node = target
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            raise InvalidRequest(f"unknown field {dotted!r}")
+        node = node[part]
+    if parts[-1] not in node:
+        raise InvalidRequest(f"unknown field {dotted!r}")
+    old = node[parts[-1]]
+    node[parts[-1]] = value
+    return old
+
+
+class InvoiceService:
+    """Everything the app needs from the history: one instance per process, built once (FastAPI lifespan / CLI)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.db_path, settings.files_dir)
+        self.embedder = get_embedder(settings.embedding_model)
+        self.model_name = self.embedder.name
+        self.resolver = VendorResolver(self.store, self.embedder)
+        self._index_lock = threading.RLock()
+        self._index: VectorIndex | None = None
+        self._dirty_writes = 0
+        self._last_save = time.monotonic()
+        self.repaired: str | None = None
+        self._open_index()
+        self.searcher = Searcher(self.store, self.index, self.embedder, self.resolver)
+
+    # -- the vector index --------------------------------------------------------------------------
+    def _dim(self) -> int:
+        dim = _model_dim(self.embedder.path)
+        return dim if dim else self.embedder.dim
+
+    def index(self) -> VectorIndex:
+        """The vector index (created empty when there is none yet)."""
+        with self._index_lock:
+            if self._index is None:
+                self._index = VectorIndex(self._dim(), self.model_name, self.settings.hnsw_threshold)
+            return self._index
+
+    def _open_index(self) -> None:
+        """Load the saved index and bring it in line with DuckDB: repair small gaps, rebuild otherwise."""
+        index_dir = self.settings.index_dir
+        other_models = self.store.scalar("SELECT count(*) FROM embeddings WHERE model <> ?", [self.model_name])
+        if other_models:
+            # Stored vectors come from another model: they cannot be mixed with this one's.
+            self.repaired = "re-embedded: model changed"
+            self.reindex()
+            return
+        meta = read_meta(index_dir)
+        try:
+            loaded = VectorIndex.load(index_dir, self.settings.hnsw_threshold) if meta else None
+        except IndexCorrupt as exc:
+            log.warning("rebuilding the vector index: %s", exc.args[0])
+            loaded = None
+        if loaded is not None and (loaded.model != self.model_name or loaded.dim != self._dim()):
+            loaded = None
+        db_ids = self.store.embedding_ids()
+        if loaded is None:
+            self._index = VectorIndex(self._dim(), self.model_name, self.settings.hnsw_threshold)
+            if len(db_ids) or meta is not None or index_dir.exists():
+                self._rebuild_from_store()
+                self.repaired = "rebuilt from stored embeddings"
+            return
+        self._index = loaded
+        index_ids = loaded.ids()
+        missing = np.setdiff1d(db_ids, index_ids)
+        extra = np.setdiff1d(index_ids, db_ids)
+        if missing.size or extra.size:
+            if extra.size:
+                loaded.remove(extra)
+            if missing.size:
+                ids, vectors = self.store.embeddings(missing.tolist())
+                loaded.add(ids, vectors)
+            self.repaired = f"repaired: {missing.size} added, {extra.size} removed"
+            self.save_index()
+
+    def _rebuild_from_store(self) -> int:
+        ids, vectors = self.store.embeddings(model=self.model_name)
+        index = self.index()
+        index.rebuild(ids, vectors if len(ids) else np.zeros((0, index.dim), np.float32))
+        self.save_index()
+        return len(ids)
+
+    def save_index(self) -> None:
+        """Write the index to disk now (atomically)."""
+        with self._index_lock:
+            self.index().save(self.settings.index_dir)
+            self._dirty_writes = 0
+            self._last_save = time.monotonic()
+
+    def _after_write(self) -> None:
+        self._dirty_writes += 1
+        if self._dirty_writes >= SAVE_EVERY_WRITES or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
+            self.save_index()
+
+    def close(self) -> None:
+        """Save the index and close the database."""
+        try:
+            if self._dirty_writes:
+                self.save_index()
+        finally:
+            self.searcher.close()
+            self.store.close()
+
+    # -- documents and storing -----------------------------------------------------------------------
+    def has_document(self, sha256: str) -> bool:
+        """Whether a file with this hash is stored with at least one invoice."""
+        return bool(
+            self.store.scalar(
+                "SELECT count(*) FROM documents d JOIN invoices i ON i.document_id = d.id WHERE d.sha256 = ?", [sha256]
+            )
+        )
+
+    def _existing_invoice(self, sha256: str, page_first: int | None) -> int | None:
+        row = self.store.fetch(
+            "SELECT i.id FROM invoices i JOIN documents d ON d.id = i.document_id WHERE d.sha256 = ?"
+            " AND coalesce(i.page_first, 1) = coalesce(?, 1) ORDER BY i.id LIMIT 1",
+            [sha256, page_first],
+        )
+        return int(row[0][0]) if row else None
+
+    def store_result(self, result: ExtractionResult, data: bytes, enrich: bool = True) -> ExtractionResult:
+        """Store file, document, invoice, vendor, run and embedding; return the result with id and enrichment."""
+        return self.store_many([(result, data)], enrich=enrich)[0]
+
+    def store_many(self, items: list[tuple[ExtractionResult, bytes]], enrich: bool = True) -> list[ExtractionResult]:
+        """Store several results (embedded in one batch); each as store_result."""
+        prepared = []
+        for result, data in items:
+            if data:
+                sha = sha256_hex(data)
+                if sha != result.document.sha256:
+                    result = result.model_copy(update={"document": result.document.model_copy(update={"sha256": sha})})
+            prepared.append((result, data))
+        new = [
+            (r, d)
+            for r, d in prepared
+            if self._existing_invoice(r.document.sha256, r.page_range[0] if r.page_range else None) is None
+        ]
+        vectors = self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
+        by_key = {}
+        for (result, data), vector in zip(new, vectors, strict=True):
+            by_key[id(result)] = self._insert(result, data, vector)
+        out = []
+        for result, _data in prepared:
+            if id(result) in by_key:
+                invoice_id, vendor_id, vector = by_key[id(result)]
+                stored = result.model_copy(update={"invoice_id": invoice_id})
+                if enrich:
+                    stored.enrichment = build_enrichment(
+                        self.store, self.index(), stored, vector, vendor_id, invoice_id
+                    )
+                out.append(stored)
+            else:
+                existing = self._existing_invoice(
+                    result.document.sha256, result.page_range[0] if result.page_range else None
+                )
+                record = self.get_invoice(existing) if existing is not None else None
+                stored = record.result if record else result
+                stored.invoice_id = existing
+                stored.enrichment = (stored.enrichment or {}) | {
+                    "note": f"this document was already stored as invoice {existing}"
+                }
+                out.append(stored)
+        return out
+
+    def _insert(self, result: ExtractionResult, data: bytes, vector: np.ndarray) -> tuple[int, int | None, np.ndarray]:
+        inv = result.invoice
+        doc = result.document
+        if data:
+            self.store.save_file(doc.sha256, data)
+        page_first, page_last = (result.page_range or [None, None])[:2]
+        with self.store.transaction() as cur:
+            again = cur.execute(
+                "SELECT i.id, i.vendor_id FROM invoices i JOIN documents d ON d.id = i.document_id WHERE d.sha256 = ?"
+                " AND coalesce(i.page_first, 1) = coalesce(?, 1)",
+                [doc.sha256, page_first],
+            ).fetchone()
+            if again:  # stored by another thread meanwhile
+                return int(again[0]), again[1], vector
+            row = cur.execute("SELECT id FROM documents WHERE sha256 = ?", [doc.sha256]).fetchone()
+            if row:
+                document_id = int(row[0])
+            else:
+                document_id = int(
+                    cur.execute(
+                        "INSERT INTO documents (sha256, filename, media_type, page_count, size, stored_path)"
+                        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                        [
+                            doc.sha256,
+                            doc.filename,
+                            doc.media_type,
+                            doc.page_count,
+                            len(data),
+                            f"files/{doc.sha256}" if data else None,
+                        ],
+                    ).fetchone()[0]
+                )
+            vendor_id, _how = self.resolver.resolve(inv.vendor, cur)
+            stored = result.model_copy(update={"enrichment": None, "invoice_id": None})
+            invoice_id = int(
+                cur.execute(
+                    "INSERT INTO invoices (document_id, vendor_id, status, page_first, page_last, result, engine)"
+                    " VALUES (?, ?, 'new', ?, ?, '{}', ?) RETURNING id",
+                    [document_id, vendor_id, page_first, page_last, _engine_of(result)],
+                ).fetchone()[0]
+            )
+            stored.invoice_id = invoice_id
+            self._write_invoice(cur, invoice_id, vendor_id, stored)
+            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+            cur.execute(
+                "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds) VALUES (?, ?, ?, ?, ?)",
+                [document_id, invoice_id, _engine_of(result), dumps(result.timings), result.timings.get("total")],
+            )
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+        return invoice_id, vendor_id, vector
+
+    def _write_invoice(self, cur: Any, invoice_id: int, vendor_id: int | None, result: ExtractionResult) -> None:
+        """Write every column of an invoice row, its line items and its keyword postings."""
+        inv = result.invoice
+        cols: dict[str, Any] = {"vendor_id": vendor_id}
+        for party in ("vendor", "customer"):
+            for key in INVOICE_PARTY_FIELDS:
+                cols[f"{party}_{key}"] = getattr(getattr(inv, party), key)
+        for key in ("invoice_number", "invoice_date", "due_date", "purchase_order", "currency", "payment_terms"):
+            cols[key] = getattr(inv, key)
+        for key in _MONEY_FIELDS:
+            cols[key] = getattr(inv, key)
+        cols["invoice_number_key"] = normalize_code(inv.invoice_number) or None
+        cols["tax_lines"] = dumps([t.model_dump(mode="json") for t in inv.tax_lines])
+        cols["validation"] = result.validation.model_dump_json()
+        cols["needs_review"] = result.validation.needs_review
+        cols["result"] = result.model_dump_json()
+        aliases = []
+        if vendor_id is not None:
+            aliases = [r[0] for r in cur.execute("SELECT name FROM vendors WHERE id = ?", [vendor_id]).fetchall()]
+        text = search_text(result, aliases)
+        cols["search_text"] = text
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        cur.execute(
+            f"UPDATE invoices SET {sets}, updated_at = current_timestamp WHERE id = ?", [*cols.values(), invoice_id]
+        )
+        cur.execute("DELETE FROM line_items WHERE invoice_id = ?", [invoice_id])
+        if inv.line_items:
+            cur.executemany(
+                "INSERT INTO line_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [invoice_id, n, li.description, li.quantity, li.unit_price, li.amount, li.tax_rate]
+                    for n, li in enumerate(inv.line_items, start=1)
+                ],
+            )
+        self.store.index_text(cur, invoice_id, text)
+
+    # -- enrichment and search -------------------------------------------------------------------------
+    def enrich(self, result: ExtractionResult) -> dict:
+        """Enrichment without storing: vendor context, similar invoices, duplicates, anomalies."""
+        vendor_id, _ = self.resolver.match(result.invoice.vendor)
+        vector = self.embedder.encode_one(embedding_text(result))
+        return build_enrichment(self.store, self.index(), result, vector, vendor_id, result.invoice_id)
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Hybrid, semantic or keyword search with filters."""
+        return self.searcher.search(query)
+
+    def lookup_vendors(self, name: str, limit: int = 5) -> list[VendorProfile]:
+        """Vendors for a typed name, best first (tolerates typos, suffixes, partial names)."""
+        out = []
+        for vendor_id, score, matched in self.resolver.lookup(name, limit):
+            profile = vendor_profile(self.store, vendor_id)
+            out.append(profile.model_copy(update={"score": score, "matched": matched}))
+        return out
+
+    def get_vendor(self, vendor_id: int) -> VendorProfile:
+        """One vendor with its profile; NotFound."""
+        return vendor_profile(self.store, vendor_id)
+
+    # -- invoices -------------------------------------------------------------------------------------
+    _SUMMARY = (
+        "SELECT i.id, i.vendor_id, i.vendor_name AS vendor, i.invoice_number, i.invoice_date, i.due_date, i.total,"
+        " i.currency, i.needs_review, i.status, d.filename, d.sha256, i.created_at"
+        " FROM invoices i LEFT JOIN documents d ON d.id = i.document_id WHERE true"
+    )
+
+    def list_invoices(
+        self, filters: SearchFilters, limit: int = 50, offset: int = 0, vendor_id: int | None = None
+    ) -> InvoicePage:
+        """A page of invoices, newest first, with the total count."""
+        where, params = filter_sql(filters, self.resolver)
+        if vendor_id is not None:
+            where += " AND i.vendor_id = ?"
+            params.append(vendor_id)
+        total = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        rows = self.store.fetch_dicts(
+            self._SUMMARY + where + " ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=offset)
+
+    def get_invoice(self, invoice_id: int) -> InvoiceRecord:
+        """One stored invoice with its extraction, fresh enrichment and audit log; NotFound."""
+        rows = self.store.fetch_dicts(
+            self._SUMMARY.replace("FROM invoices", ", i.result FROM invoices") + " AND i.id = ?", [invoice_id]
+        )
+        if not rows:
+            raise NotFound(f"invoice {invoice_id} not found")
+        row = rows[0]
+        result = ExtractionResult.model_validate_json(row.pop("result"))
+        result.invoice_id = invoice_id
+        vectors = self.store.embeddings([invoice_id])[1]
+        vector = vectors[0] if len(vectors) else None
+        result.enrichment = build_enrichment(self.store, self.index(), result, vector, row["vendor_id"], invoice_id)
+        corrections = [
+            Correction(field=f, old=json.loads(o) if o else None, new=json.loads(n) if n else None, who=w, at=a)
+            for f, o, n, w, a in self.store.fetch(
+                "SELECT field, old, new, who, changed_at FROM corrections WHERE invoice_id = ? ORDER BY id", [invoice_id]
+            )
+        ]
+        return InvoiceRecord(**row, result=result, corrections=corrections)
+
+    def _stored_result(self, invoice_id: int) -> tuple[ExtractionResult, int | None]:
+        row = self.store.fetch("SELECT result, vendor_id FROM invoices WHERE id = ?", [invoice_id])
+        if not row:
+            raise NotFound(f"invoice {invoice_id} not found")
+        return ExtractionResult.model_validate_json(row[0][0]), row[0][1]
+
+    def correct_invoice(self, invoice_id: int, changes: dict[str, Any], who: str) -> InvoiceRecord:
+        """Apply corrections (dotted fields), keep the old values in the audit log, re-validate and re-index."""
+        if not changes:
+            raise InvalidRequest("no changes given")
+        result, vendor_id = self._stored_result(invoice_id)
+        data = result.invoice.model_dump(mode="json")
+        audit = []
+        for field, value in changes.items():
+            old = _set_dotted(data, field, value)
+            audit.append((field, old, value))
+        try:
+            invoice = Invoice.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise InvalidRequest(f"invalid correction: {problems}") from exc
+        fields = dict(result.fields)
+        validated = invoice.model_dump(mode="json")
+        for n, (field, old, _new) in enumerate(audit):
+            value: Any = validated
+            for part in field.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            audit[n] = (field, old, value)
+            fields[field] = FieldInfo(value=value, confidence=1.0, source=f"corrected by {who}")
+        result = result.model_copy(update={"invoice": invoice, "fields": fields, "enrichment": None})
+        result.validation = self._revalidate(result)
+        vector = self.embedder.encode_one(embedding_text(result))
+        with self.store.transaction() as cur:
+            if any(f == "vendor" or f.startswith("vendor.") for f, _, _ in audit):
+                vendor_id, _ = self.resolver.resolve(invoice.vendor, cur)
+            result.invoice_id = invoice_id
+            self._write_invoice(cur, invoice_id, vendor_id, result)
+            cur.execute("UPDATE invoices SET status = 'corrected' WHERE id = ?", [invoice_id])
+            for field, old, new in audit:
+                cur.execute(
+                    "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, ?, ?, ?, ?)",
+                    [invoice_id, field, dumps(old), dumps(new), who],
+                )
+            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+        return self.get_invoice(invoice_id)
+
+    def _revalidate(self, result: ExtractionResult) -> Any:
+        try:
+            from extraction.validate import validate
+        except ImportError:  # validation module not available: keep the previous verdict
+            return result.validation
+        return validate(result.invoice, result.fields, [], self.settings.low_confidence)
+
+    def approve_invoice(self, invoice_id: int, who: str) -> InvoiceRecord:
+        """Mark an invoice approved (audit entry)."""
+        self._stored_result(invoice_id)
+        with self.store.transaction() as cur:
+            old = cur.execute("SELECT status FROM invoices WHERE id = ?", [invoice_id]).fetchone()[0]
+            cur.execute(
+                "UPDATE invoices SET status = 'approved', needs_review = false, updated_at = current_timestamp"
+                " WHERE id = ?",
+                [invoice_id],
+            )
+            cur.execute(
+                "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, 'status', ?, ?, ?)",
+                [invoice_id, dumps(old), dumps("approved"), who],
+            )
+        return self.get_invoice(invoice_id)
+
+    def delete_invoice(self, invoice_id: int) -> None:
+        """Remove an invoice, its line items, embedding and index entry; the audit log stays."""
+        with self.store.transaction() as cur:
+            row = cur.execute("SELECT document_id FROM invoices WHERE id = ?", [invoice_id]).fetchone()
+            if not row:
+                raise NotFound(f"invoice {invoice_id} not found")
+            document_id = row[0]
+            for table, key in (("line_items", "invoice_id"), ("embeddings", "invoice_id"), ("invoices", "id")):
+                cur.execute(f"DELETE FROM {table} WHERE {key} = ?", [invoice_id])
+            self.store.unindex_text(cur, invoice_id)
+            left = cur.execute("SELECT count(*) FROM invoices WHERE document_id = ?", [document_id]).fetchone()[0]
+            sha = None
+            if not left:
+                sha = cur.execute("SELECT sha256 FROM documents WHERE id = ?", [document_id]).fetchone()[0]
+                cur.execute("DELETE FROM documents WHERE id = ?", [document_id])
+        if sha:
+            self.store.file_path(sha).unlink(missing_ok=True)
+        with self._index_lock:
+            self.index().remove([invoice_id])
+            self._after_write()
+
+    def document_file(self, invoice_id: int) -> tuple[Path, str, str]:
+        """(path, media_type, filename) of the original file; NotFound."""
+        row = self.store.fetch(
+            "SELECT d.sha256, d.media_type, d.filename FROM invoices i JOIN documents d ON d.id = i.document_id"
+            " WHERE i.id = ?",
+            [invoice_id],
+        )
+        if not row:
+            raise NotFound(f"invoice {invoice_id} not found")
+        sha, media_type, filename = row[0]
+        path = self.store.file_path(sha)
+        if not path.exists():
+            raise NotFound(f"the original file of invoice {invoice_id} is not stored")
+        return path, media_type or "application/octet-stream", filename or sha
+
+    # -- export, maintenance, figures -------------------------------------------------------------------
+    def export(self, filters: SearchFilters, fmt: str) -> Iterator[str]:
+        """'csv' | 'jsonl': chunks of text."""
+        return export_rows(self.store, filters, fmt, self.resolver)
+
+    def feedback_export(self) -> Iterator[str]:
+        """JSON lines: raw markdown, the invoice as extracted, and as corrected, for corrected invoices."""
+        rows = self.store.fetch(
+            "SELECT i.id, i.result, i.status FROM invoices i WHERE i.status IN ('corrected', 'approved') ORDER BY i.id"
+        )
+        for invoice_id, raw, status in rows:
+            result = json.loads(raw)
+            corrected = result["invoice"]
+            extracted = json.loads(json.dumps(corrected))
+            for field, old in self.store.fetch(
+                "SELECT field, old FROM corrections WHERE invoice_id = ? AND field <> 'status' ORDER BY id DESC",
+                [invoice_id],
+            ):
+                node = extracted
+                parts = field.split(".")
+                for part in parts[:-1]:
+                    node = node.setdefault(part, {})
+                node[parts[-1]] = json.loads(old) if old else None
+            yield (
+                json.dumps(
+                    {
+                        "invoice_id": invoice_id,
+                        "status": status,
+                        "markdown": result.get("markdown", ""),
+                        "extracted": extracted,
+                        "corrected": corrected,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+
+    def reindex(self) -> int:
+        """Re-embed every stored invoice with the configured model, rebuild the index and keyword postings."""
+        rows = self.store.fetch("SELECT id, result FROM invoices ORDER BY id")
+        batch = 256
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            results = [ExtractionResult.model_validate_json(r[1]) for r in chunk]
+            vectors = self.embedder.encode([embedding_text(r) for r in results])
+            with self.store.transaction() as cur:
+                for (invoice_id, _), result, vector in zip(chunk, results, vectors, strict=True):
+                    self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+                    self.store.index_text(cur, invoice_id, search_text(result, self._vendor_names(cur, invoice_id)))
+        with self.store.transaction() as cur:
+            cur.execute("DELETE FROM embeddings WHERE model <> ?", [self.model_name])
+        self.store.compact_postings()
+        with self._index_lock:
+            return self._rebuild_from_store()
+
+    def _vendor_names(self, cur: Any, invoice_id: int) -> list[str]:
+        return [
+            r[0]
+            for r in cur.execute(
+                "SELECT v.name FROM invoices i JOIN vendors v ON v.id = i.vendor_id WHERE i.id = ?", [invoice_id]
+            ).fetchall()
+        ]
+
+    def record_failure(self, filename: str, error_code: str, engine: str | None) -> None:
+        """Count one failed extraction, for error-rate figures."""
+        self.store.record_failure(filename, error_code, engine)
+
+    def health(self) -> dict:
+        """Store and index state, and whether they agree."""
+        invoices = int(self.store.scalar("SELECT count(*) FROM invoices") or 0)
+        db_ids = self.store.embedding_ids(self.model_name)
+        index = self.index()
+        index_ids = index.ids()
+        consistent = bool(len(db_ids) == len(index_ids) and np.array_equal(db_ids, index_ids))
+        return {
+            "store": {
+                "path": str(self.settings.db_path),
+                "schema_version": self.store.schema_version(),
+                "invoices": invoices,
+                "documents": int(self.store.scalar("SELECT count(*) FROM documents") or 0),
+                "vendors": int(self.store.scalar("SELECT count(*) FROM vendors") or 0),
+            },
+            "index": {
+                "kind": index.kind,
+                "count": index.count,
+                "model": self.model_name,
+                "dim": index.dim,
+                "consistent": consistent,
+                "repaired": self.repaired,
+            },
+        }
+
+    def dashboard(self) -> dict:
+        """Documents per day, latency p50/p90 per engine, error rate, approved-without-edits share, backlog."""
+        per_day = [
+            {"day": d.isoformat(), "documents": int(n)}
+            for d, n in self.store.fetch(
+                "SELECT created_at::DATE AS day, count(*) FROM documents GROUP BY day ORDER BY day DESC LIMIT 60"
+            )
+        ]
+        latency = {
+            engine or "unknown": {"p50": p50, "p90": p90, "runs": int(n)}
+            for engine, p50, p90, n in self.store.fetch(
+                "SELECT engine, quantile_cont(seconds, 0.5), quantile_cont(seconds, 0.9), count(*)"
+                " FROM extraction_runs WHERE seconds IS NOT NULL GROUP BY engine ORDER BY engine"
+            )
+        }
+        runs = int(self.store.scalar("SELECT count(*) FROM extraction_runs") or 0)
+        failures = int(self.store.scalar("SELECT count(*) FROM failures") or 0)
+        approved = int(self.store.scalar("SELECT count(*) FROM invoices WHERE status = 'approved'") or 0)
+        untouched = int(
+            self.store.scalar(
+                "SELECT count(*) FROM invoices i WHERE status = 'approved' AND NOT EXISTS"
+                " (SELECT 1 FROM corrections c WHERE c.invoice_id = i.id AND c.field <> 'status')"
+            )
+            or 0
+        )
+        backlog = int(self.store.scalar("SELECT count(*) FROM invoices WHERE needs_review AND status = 'new'") or 0)
+        return {
+            "documents_per_day": per_day,
+            "latency": latency,
+            "error_rate": round(failures / (runs + failures), 4) if runs + failures else 0.0,
+            "failures": failures,
+            "runs": runs,
+            "approved_without_edits": round(untouched / approved, 4) if approved else None,
+            "review_backlog": backlog,
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(),
+        }

@@ -1,0 +1,322 @@
+"""The DuckDB invoice history: migrations, one writer, per-thread readers, content-addressed files."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from retrieval.textindex import term_counts
+from utils.errors import Conflict, InvoiceOcrError
+
+# Each migration is applied once, in order, inside one transaction; never edit a released one.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial schema",
+        [
+            "CREATE SEQUENCE IF NOT EXISTS document_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS invoice_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS vendor_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS correction_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS run_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS failure_seq START 1",
+            "CREATE SEQUENCE IF NOT EXISTS term_seq START 1",
+            """CREATE TABLE documents (
+                id BIGINT PRIMARY KEY DEFAULT nextval('document_seq'),
+                sha256 VARCHAR NOT NULL UNIQUE, filename VARCHAR, media_type VARCHAR, page_count INTEGER,
+                size BIGINT, stored_path VARCHAR, created_at TIMESTAMP DEFAULT current_timestamp)""",
+            """CREATE TABLE vendors (
+                id BIGINT PRIMARY KEY DEFAULT nextval('vendor_seq'),
+                name VARCHAR NOT NULL, normalized VARCHAR, compact VARCHAR, tax_id VARCHAR, iban VARCHAR,
+                created_at TIMESTAMP DEFAULT current_timestamp)""",
+            """CREATE TABLE vendor_aliases (
+                vendor_id BIGINT NOT NULL, kind VARCHAR NOT NULL, alias VARCHAR NOT NULL, key VARCHAR NOT NULL,
+                created_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (vendor_id, kind, key))""",
+            """CREATE TABLE invoices (
+                id BIGINT PRIMARY KEY DEFAULT nextval('invoice_seq'),
+                document_id BIGINT NOT NULL, vendor_id BIGINT,
+                vendor_name VARCHAR, vendor_address VARCHAR, vendor_tax_id VARCHAR, vendor_iban VARCHAR,
+                vendor_email VARCHAR, vendor_phone VARCHAR,
+                customer_name VARCHAR, customer_address VARCHAR, customer_tax_id VARCHAR, customer_iban VARCHAR,
+                customer_email VARCHAR, customer_phone VARCHAR,
+                invoice_number VARCHAR, invoice_number_key VARCHAR, invoice_date DATE, due_date DATE,
+                purchase_order VARCHAR, currency VARCHAR,
+                subtotal DECIMAL(18, 4), tax_total DECIMAL(18, 4), total DECIMAL(18, 4), amount_due DECIMAL(18, 4),
+                tax_lines JSON, payment_terms VARCHAR,
+                result JSON NOT NULL, validation JSON, needs_review BOOLEAN NOT NULL DEFAULT false,
+                status VARCHAR NOT NULL DEFAULT 'new', page_first INTEGER, page_last INTEGER,
+                search_text VARCHAR, engine VARCHAR,
+                created_at TIMESTAMP DEFAULT current_timestamp, updated_at TIMESTAMP DEFAULT current_timestamp)""",
+            """CREATE TABLE line_items (
+                invoice_id BIGINT NOT NULL, position INTEGER NOT NULL, description VARCHAR,
+                quantity DECIMAL(18, 4), unit_price DECIMAL(18, 4), amount DECIMAL(18, 4), tax_rate DECIMAL(9, 4),
+                PRIMARY KEY (invoice_id, position))""",
+            """CREATE TABLE corrections (
+                id BIGINT PRIMARY KEY DEFAULT nextval('correction_seq'),
+                invoice_id BIGINT NOT NULL, field VARCHAR NOT NULL, old JSON, new JSON, who VARCHAR NOT NULL,
+                changed_at TIMESTAMP DEFAULT current_timestamp)""",
+            """CREATE TABLE extraction_runs (
+                id BIGINT PRIMARY KEY DEFAULT nextval('run_seq'),
+                document_id BIGINT, invoice_id BIGINT, engine VARCHAR, timings JSON, seconds DOUBLE,
+                created_at TIMESTAMP DEFAULT current_timestamp)""",
+            """CREATE TABLE embeddings (
+                invoice_id BIGINT PRIMARY KEY, model VARCHAR NOT NULL, vector FLOAT[] NOT NULL)""",
+            """CREATE TABLE failures (
+                id BIGINT PRIMARY KEY DEFAULT nextval('failure_seq'),
+                filename VARCHAR, error_code VARCHAR, engine VARCHAR, failed_at TIMESTAMP DEFAULT current_timestamp)""",
+            # Keyword index: BM25 over postings kept in step with every write (no rebuild needed).
+            """CREATE TABLE fts_dict (term VARCHAR PRIMARY KEY, termid INTEGER NOT NULL DEFAULT nextval('term_seq'))""",
+            "CREATE TABLE fts_postings (termid INTEGER NOT NULL, invoice_id BIGINT NOT NULL, tf INTEGER NOT NULL)",
+            "CREATE TABLE fts_docs (invoice_id BIGINT PRIMARY KEY, len INTEGER NOT NULL)",
+        ],
+    ),
+]
+
+INVOICE_PARTY_FIELDS = ("name", "address", "tax_id", "iban", "email", "phone")
+
+
+def fts_extension_path() -> Path | None:
+    """The fts extension file shipped in the duckdb-extension-fts package, when installed."""
+    try:
+        import duckdb_extension_fts
+    except ImportError:
+        return None
+    base = Path(duckdb_extension_fts.__file__).parent / "extensions"
+    candidates = sorted(base.glob(f"v{duckdb.__version__}/*.duckdb_extension")) or sorted(
+        base.glob("*/fts.duckdb_extension")
+    )
+    return candidates[0] if candidates else None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Store:
+    """The history database: one writer at a time (a lock), readers on their own cursors."""
+
+    def __init__(self, db_path: Path, files_dir: Path) -> None:
+        self.db_path = Path(db_path)
+        self.files_dir = Path(files_dir)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.db_path))
+        except duckdb.IOException as exc:
+            raise Conflict(f"the history database {self.db_path} is in use by another process: {exc}") from exc
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
+        self.write_lock = threading.RLock()
+        self.stemming = self._load_fts()
+        self._migrate()
+        self.generation = 0  # bumped on every committed write; caches key on it
+
+    # -- connections --------------------------------------------------------------------------
+    def _load_fts(self) -> bool:
+        path = fts_extension_path()
+        try:
+            if path is not None:
+                self._con.execute(f"LOAD '{path.as_posix()}'")
+            else:
+                self._con.execute("LOAD fts")
+            return True
+        except duckdb.Error:
+            return False
+
+    def stem_sql(self, expr: str) -> str:
+        """SQL applying the fts stemmer to expr (identity when the extension is missing)."""
+        return f"stem({expr}, 'porter')" if self.stemming else expr
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor (DuckDB cursors are not shared between threads)."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+            with self._cursors_lock:
+                self._cursors.append(cur)
+        return cur
+
+    def close(self) -> None:
+        """Close every cursor and the database."""
+        with self._cursors_lock:
+            for cur in self._cursors:
+                try:
+                    cur.close()
+                except duckdb.Error:
+                    pass
+            self._cursors.clear()
+        self._con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer: hold the lock, run in one transaction, commit or roll back."""
+        with self.write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            self.generation += 1
+
+    def _migrate(self) -> None:
+        cur = self._con
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR,"
+            " applied_at TIMESTAMP DEFAULT current_timestamp)"
+        )
+        done = {row[0] for row in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, name, statements in MIGRATIONS:
+            if version in done:
+                continue
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                for sql in statements:
+                    cur.execute(sql)
+                cur.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """The highest applied migration."""
+        return int(self.cursor().execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0)
+
+    # -- files ----------------------------------------------------------------------------------
+    def file_path(self, sha256: str) -> Path:
+        """Where the original file with this hash lives."""
+        return self.files_dir / sha256
+
+    def save_file(self, sha256: str, data: bytes) -> Path:
+        """Store the original bytes once under files/<sha256> (temp, fsync, rename)."""
+        path = self.file_path(sha256)
+        if not path.exists():
+            _write_atomic(path, data)
+        return path
+
+    # -- reads ----------------------------------------------------------------------------------
+    def fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        """Rows of a read query on this thread's cursor."""
+        return self.cursor().execute(sql, params or []).fetchall()
+
+    def fetch_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Rows of a read query as dicts."""
+        cur = self.cursor().execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        """The first column of the first row, or None."""
+        row = self.cursor().execute(sql, params or []).fetchone()
+        return row[0] if row else None
+
+    def document_by_sha(self, sha256: str) -> dict[str, Any] | None:
+        """The stored document with this hash."""
+        rows = self.fetch_dicts("SELECT * FROM documents WHERE sha256 = ?", [sha256])
+        return rows[0] if rows else None
+
+    def embedding_ids(self, model: str | None = None) -> np.ndarray:
+        """Invoice ids with a stored embedding (of one model when given)."""
+        if model is None:
+            rows = self.fetch("SELECT invoice_id FROM embeddings ORDER BY invoice_id")
+        else:
+            rows = self.fetch("SELECT invoice_id FROM embeddings WHERE model = ? ORDER BY invoice_id", [model])
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def embeddings(self, ids: list[int] | None = None, model: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) stored in DuckDB, optionally for some ids or one model."""
+        sql = "SELECT invoice_id, vector FROM embeddings WHERE true"
+        params: list[Any] = []
+        if ids is not None:
+            sql += " AND list_contains(?::BIGINT[], invoice_id)"
+            params.append([int(i) for i in ids])
+        if model is not None:
+            sql += " AND model = ?"
+            params.append(model)
+        rows = self.fetch(sql + " ORDER BY invoice_id", params)
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        out_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vectors = np.array([r[1] for r in rows], dtype=np.float32)
+        return out_ids, vectors
+
+    # -- writes (inside transaction()) ------------------------------------------------------------
+    def index_text(self, cur: duckdb.DuckDBPyConnection, invoice_id: int, text: str) -> None:
+        """Replace the keyword postings of one invoice."""
+        self.unindex_text(cur, invoice_id)
+        counts = term_counts(text)
+        if not counts:
+            cur.execute("INSERT INTO fts_docs VALUES (?, 0)", [invoice_id])
+            return
+        terms, tfs = list(counts.keys()), list(counts.values())
+        stem = self.stem_sql("t")
+        cur.execute(
+            f"INSERT INTO fts_dict (term) SELECT DISTINCT {stem} FROM (SELECT unnest(?::VARCHAR[]) AS t)"
+            " ON CONFLICT DO NOTHING",
+            [terms],
+        )
+        cur.execute(
+            f"INSERT INTO fts_postings SELECT d.termid, ?, sum(u.c)::INTEGER FROM"
+            f" (SELECT unnest(?::VARCHAR[]) AS t, unnest(?::INTEGER[]) AS c) u"
+            f" JOIN fts_dict d ON d.term = {self.stem_sql('u.t')} GROUP BY d.termid",
+            [invoice_id, terms, tfs],
+        )
+        cur.execute("INSERT INTO fts_docs VALUES (?, ?)", [invoice_id, sum(tfs)])
+
+    def unindex_text(self, cur: duckdb.DuckDBPyConnection, invoice_id: int) -> None:
+        """Drop the keyword postings of one invoice."""
+        cur.execute("DELETE FROM fts_postings WHERE invoice_id = ?", [invoice_id])
+        cur.execute("DELETE FROM fts_docs WHERE invoice_id = ?", [invoice_id])
+
+    def compact_postings(self) -> None:
+        """Rewrite the postings sorted by term so term lookups skip most row groups."""
+        with self.transaction() as cur:
+            cur.execute("CREATE TEMP TABLE _postings AS SELECT * FROM fts_postings ORDER BY termid, invoice_id")
+            cur.execute("DELETE FROM fts_postings")
+            cur.execute("INSERT INTO fts_postings SELECT * FROM _postings")
+            cur.execute("DROP TABLE _postings")
+        self.cursor().execute("CHECKPOINT")
+
+    def put_embedding(self, cur: duckdb.DuckDBPyConnection, invoice_id: int, model: str, vector: np.ndarray) -> None:
+        """Store (or replace) one invoice's embedding."""
+        cur.execute(
+            "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+            [invoice_id, model, np.asarray(vector, dtype=np.float32).tolist()],
+        )
+
+    def record_failure(self, filename: str, error_code: str, engine: str | None) -> None:
+        """One failed extraction, for error-rate figures."""
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO failures (filename, error_code, engine) VALUES (?, ?, ?)", [filename, error_code, engine]
+            )
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a JSON column (decimals and dates as strings where pydantic did not convert them)."""
+    return json.dumps(value, default=str)
+
+
+class StoreError(InvoiceOcrError):
+    """The history database could not do what was asked."""
+
+    code = "store_error"
+    status = 500

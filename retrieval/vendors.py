@@ -1,0 +1,392 @@
+"""Vendor names: normalization, resolution to a canonical vendor, tolerant lookup and profiles."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz, process
+
+from retrieval.models import MonthlySpend, VendorProfile
+from retrieval.textindex import fold
+from utils.errors import NotFound
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from extraction.schema import Party
+    from faiss_service.embeddings import Embedder
+    from retrieval.store import Store
+
+# Legal-form words, matched as whole trailing token sequences after punctuation is removed.
+LEGAL_SUFFIXES: list[tuple[str, ...]] = [
+    tuple(s.split())
+    for s in [
+        "gmbh",
+        "mbh",
+        "gmbh co kg",
+        "co kg",
+        "kg",
+        "ag",
+        "ohg",
+        "ug",
+        "eg",
+        "ev",
+        "e v",
+        "a g",
+        "ag",
+        "ltd",
+        "limited",
+        "plc",
+        "llp",
+        "llc",
+        "l l c",
+        "lp",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "sdn bhd",
+        "sdn",
+        "bhd",
+        "berhad",
+        "s b",
+        "sb",
+        "pte ltd",
+        "pte",
+        "pty ltd",
+        "pty",
+        "sa",
+        "s a",
+        "sas",
+        "s a s",
+        "sarl",
+        "s a r l",
+        "sl",
+        "s l",
+        "slu",
+        "srl",
+        "s r l",
+        "spa",
+        "s p a",
+        "bv",
+        "b v",
+        "nv",
+        "n v",
+        "vof",
+        "ab",
+        "as",
+        "a s",
+        "aps",
+        "oy",
+        "oyj",
+        "sp z o o",
+        "sp zoo",
+        "spzoo",
+        "spolka akcyjna",
+        "spolka z ograniczona odpowiedzialnoscia",
+        "sa de cv",
+        "kft",
+        "zrt",
+        "doo",
+        "d o o",
+        "sro",
+        "s r o",
+    ]
+]
+LEGAL_SUFFIXES.sort(key=len, reverse=True)
+# Words dropped anywhere: they tell nothing about who the vendor is.
+_NOISE = {"the", "and", "&"}
+
+FUZZY_ACCEPT = 90.0  # resolution: fuzzy score (0..100) that joins an existing vendor
+EMBED_ACCEPT = 0.90  # resolution: cosine similarity that, with some fuzzy support, joins a vendor
+EMBED_FUZZY_FLOOR = 60.0
+LOOKUP_MIN = 55.0  # lookup: weakest candidate still returned
+
+
+def _tokens(name: str) -> list[str]:
+    text = re.sub(r"['’`´]", "", fold(name)).replace("&", " and ")
+    text = re.sub(r"\(.*?\)", " ", text) if re.search(r"\w.*\(.*?\)", text) else text
+    return [t for t in re.split(r"[^a-z0-9]+", text) if t]
+
+
+def normalize_name(name: str | None) -> str:
+    """Comparable form of a vendor name: folded case and accents, no punctuation or legal suffix."""
+    if not name:
+        return ""
+    tokens = [t for t in _tokens(name) if t not in _NOISE]
+    changed = True
+    while changed and len(tokens) > 1:
+        changed = False
+        for suffix in LEGAL_SUFFIXES:
+            if len(tokens) > len(suffix) and tuple(tokens[-len(suffix) :]) == suffix:
+                tokens = tokens[: -len(suffix)]
+                changed = True
+                break
+    return " ".join(tokens)
+
+
+def compact_name(name: str | None) -> str:
+    """The normalized name without spaces ('India Palace' and 'INDIAPALACE' agree)."""
+    return normalize_name(name).replace(" ", "")
+
+
+def normalize_code(value: str | None) -> str:
+    """Tax ids and IBANs compared without spaces and punctuation, upper case."""
+    return re.sub(r"[^0-9A-Z]", "", (value or "").upper())
+
+
+def initials(name: str) -> str:
+    """First letters of the normalized words ('amazon web services' -> 'aws')."""
+    return "".join(word[0] for word in normalize_name(name).split() if word)
+
+
+def name_score(query: str, candidate: str) -> float:
+    """How well a typed vendor name matches a known one, 0..100 (typos, partial names, initials)."""
+    q, c = compact_name(query), compact_name(candidate)
+    if not q or not c:
+        return 0.0
+    if q == c:
+        return 100.0
+    qn, cn = normalize_name(query), normalize_name(candidate)
+    score = max(fuzz.ratio(q, c), fuzz.token_sort_ratio(qn, cn) * 0.98)
+    if len(q) >= 3:
+        # A partial name ('acme' for 'acme industrial supplies') or a prefix.
+        if c.startswith(q) or any(w.startswith(q) for w in cn.split()) or q in c:
+            score = max(score, 88.0 + 10.0 * len(q) / len(c))
+        else:
+            score = max(score, fuzz.partial_ratio(q, c) * 0.9 if len(q) >= 4 else 0.0)
+        ts = fuzz.token_set_ratio(qn, cn)
+        if ts == 100 and len(qn) >= 3:
+            score = max(score, 92.0)
+    if 2 <= len(q) <= 6 and initials(candidate) == q:
+        score = max(score, 90.0)
+    return float(min(score, 99.9))
+
+
+class VendorResolver:
+    """Finds the canonical vendor of a party, creating it and recording aliases as needed."""
+
+    def __init__(self, store: Store, embedder: Embedder | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._cache_gen = -1
+        self._names: list[tuple[int, str, str]] = []  # (vendor_id, alias, compact)
+        self._vectors: dict[str, Any] = {}
+
+    # -- candidate table ----------------------------------------------------------------------
+    def names(self) -> list[tuple[int, str, str]]:
+        """Every (vendor_id, name or alias, compact key) known."""
+        with self._lock:
+            if self._cache_gen != self.store.generation:
+                rows = self.store.fetch(
+                    "SELECT id, name, compact FROM vendors UNION ALL "
+                    "SELECT vendor_id, alias, key FROM vendor_aliases WHERE kind = 'name'"
+                )
+                seen: set[tuple[int, str]] = set()
+                names = []
+                for vid, alias, key in rows:
+                    if (vid, alias) not in seen:
+                        seen.add((vid, alias))
+                        names.append((int(vid), alias, key))
+                self._names = names
+                self._cache_gen = self.store.generation
+            return self._names
+
+    def _vector(self, text: str):
+        if text not in self._vectors:
+            self._vectors[text] = self.embedder.encode_one(text) if self.embedder else None
+        return self._vectors[text]
+
+    # -- resolution ---------------------------------------------------------------------------
+    def match(self, party: Party, cur: duckdb.DuckDBPyConnection | None = None) -> tuple[int | None, str]:
+        """The existing vendor for a party and how it was found ('tax_id', 'iban', 'name', 'fuzzy', ...)."""
+        con = cur or self.store.cursor()
+        tax, iban = normalize_code(party.tax_id), normalize_code(party.iban)
+        for kind, key in (("tax_id", tax), ("iban", iban)):
+            if len(key) >= 5:
+                row = con.execute(
+                    "SELECT vendor_id FROM vendor_aliases WHERE kind = ? AND key = ? ORDER BY vendor_id LIMIT 1",
+                    [kind, key],
+                ).fetchone()
+                if row:
+                    return int(row[0]), kind
+        compact = compact_name(party.name)
+        if not compact:
+            return None, ""
+        taxed = {
+            int(vid): key
+            for vid, key in con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = 'tax_id'").fetchall()
+        }
+
+        def compatible(vid: int) -> bool:
+            # Two different tax ids are two different vendors, whatever the names say.
+            return not (tax and vid in taxed and taxed[vid] != tax)
+
+        names = self.names()
+        exact = [vid for vid, _, key in names if key == compact and compatible(vid)]
+        if exact:
+            return min(exact), "name"
+        if not names:
+            return None, ""
+        choices = {i: key for i, (_, _, key) in enumerate(names)}
+        best = process.extract(compact, choices, scorer=fuzz.ratio, limit=5, score_cutoff=EMBED_FUZZY_FLOOR)
+        for _, score, i in best:
+            vid = names[i][0]
+            if score >= FUZZY_ACCEPT and len(compact) >= 4 and compatible(vid):
+                return vid, "fuzzy"
+        if self.embedder is not None:
+            query = self._vector(normalize_name(party.name))
+            for _, _score, i in best:
+                vid, alias, _key = names[i]
+                if compatible(vid) and float(query @ self._vector(normalize_name(alias))) >= EMBED_ACCEPT:
+                    return vid, "embedding"
+        return None, ""
+
+    def resolve(self, party: Party, cur: duckdb.DuckDBPyConnection) -> tuple[int | None, str]:
+        """Inside a write transaction: the canonical vendor id of a party (created when new), aliases recorded."""
+        if not (party.name or party.tax_id or party.iban):
+            return None, ""
+        vid, how = self.match(party, cur)
+        if vid is None:
+            name = (party.name or party.tax_id or party.iban or "").strip()
+            vid = int(
+                cur.execute(
+                    "INSERT INTO vendors (name, normalized, compact, tax_id, iban) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    [name, normalize_name(name), compact_name(name), party.tax_id, party.iban],
+                ).fetchone()[0]
+            )
+            how = "new"
+        self.add_aliases(cur, vid, party)
+        return vid, how
+
+    def add_aliases(self, cur: duckdb.DuckDBPyConnection, vendor_id: int, party: Party) -> None:
+        """Record the name, tax id and IBAN a document used for a vendor."""
+        entries = []
+        if party.name and compact_name(party.name):
+            entries.append(("name", party.name.strip(), compact_name(party.name)))
+        if len(normalize_code(party.tax_id)) >= 5:
+            entries.append(("tax_id", party.tax_id.strip(), normalize_code(party.tax_id)))
+        if len(normalize_code(party.iban)) >= 5:
+            entries.append(("iban", party.iban.strip(), normalize_code(party.iban)))
+        for kind, alias, key in entries:
+            cur.execute(
+                "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [vendor_id, kind, alias, key],
+            )
+        if party.tax_id and len(normalize_code(party.tax_id)) >= 5:
+            cur.execute("UPDATE vendors SET tax_id = ? WHERE id = ? AND tax_id IS NULL", [party.tax_id, vendor_id])
+
+    # -- lookup -------------------------------------------------------------------------------
+    def lookup(self, name: str, limit: int = 5) -> list[tuple[int, float, str]]:
+        """Vendors for a typed name, best first: (vendor_id, score 0..1, the name or alias matched)."""
+        query = name.strip()
+        if not query:
+            return []
+        best: dict[int, tuple[float, str]] = {}
+        code = normalize_code(query)
+        if len(code) >= 5 and any(ch.isdigit() for ch in code):
+            for vid, alias in self.store.fetch(
+                "SELECT vendor_id, alias FROM vendor_aliases WHERE kind IN ('tax_id', 'iban') AND key = ?", [code]
+            ):
+                best[int(vid)] = (100.0, alias)
+        names = self.names()
+        q = compact_name(query)
+        if q:
+            # Cheap prefilter over every name, then the full score on the strongest few.
+            pre = process.extract(
+                q, [key for _, _, key in names], scorer=fuzz.partial_ratio, limit=max(50, limit * 10), score_cutoff=50
+            )
+            shortlist = {i for _, _, i in pre}
+            shortlist.update(i for i, (_, _, key) in enumerate(names) if key.startswith(q[:3]))
+            for i in shortlist:
+                vid, alias, _ = names[i]
+                score = name_score(query, alias)
+                if score >= LOOKUP_MIN and score > best.get(vid, (0.0, ""))[0]:
+                    best[vid] = (score, alias)
+        if not best and self.embedder is not None and names:
+            query_vec = self._vector(normalize_name(query) or query)
+            for vid, alias, _ in names[:5000]:
+                sim = float(query_vec @ self._vector(normalize_name(alias) or alias)) * 100
+                if sim >= 70 and sim > best.get(vid, (0.0, ""))[0]:
+                    best[vid] = (sim, alias)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return [(vid, round(score / 100.0, 4), alias) for vid, (score, alias) in ranked]
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def vendor_profile(store: Store, vendor_id: int, exclude_invoice: int | None = None) -> VendorProfile:
+    """A vendor with what its invoices say: count, spend, dates, typical amounts, currency, terms, IBANs."""
+    row = store.fetch("SELECT id, name, tax_id FROM vendors WHERE id = ?", [vendor_id])
+    if not row:
+        raise NotFound(f"vendor {vendor_id} not found")
+    vid, name, tax_id = row[0]
+    aliases = [
+        a
+        for (a,) in store.fetch(
+            "SELECT alias FROM vendor_aliases WHERE vendor_id = ? AND kind = 'name' ORDER BY created_at, alias",
+            [vendor_id],
+        )
+        if a != name
+    ]
+    excl = -1 if exclude_invoice is None else exclude_invoice
+    inv = store.fetch(
+        "SELECT total, currency, invoice_date, payment_terms, vendor_iban FROM invoices"
+        " WHERE vendor_id = ? AND id <> ? ORDER BY invoice_date NULLS LAST, id",
+        [vendor_id, excl],
+    )
+    spend: dict[str, Decimal] = {}
+    monthly: dict[tuple[str, str | None], list] = {}
+    currencies: Counter[str] = Counter()
+    terms: Counter[str] = Counter()
+    ibans: list[str] = []
+    dates = [r[2] for r in inv if r[2] is not None]
+    for total, currency, date, pay_terms, iban in inv:
+        if currency:
+            currencies[currency] += 1
+        if pay_terms:
+            terms[pay_terms] += 1
+        if iban and iban not in ibans:
+            ibans.append(iban)
+        if total is not None:
+            key = currency or "?"
+            spend[key] = spend.get(key, Decimal(0)) + Decimal(total)
+            if date is not None:
+                slot = monthly.setdefault((date.strftime("%Y-%m"), currency), [Decimal(0), 0])
+                slot[0] += Decimal(total)
+                slot[1] += 1
+    usual = currencies.most_common(1)[0][0] if currencies else None
+    amounts = sorted(Decimal(r[0]) for r in inv if r[0] is not None and (usual is None or r[1] in (usual, None)))
+    lo = hi = None
+    if amounts:
+        if len(amounts) >= 5:
+            lo, hi = amounts[int(0.1 * (len(amounts) - 1))], amounts[int(round(0.9 * (len(amounts) - 1)))]
+        else:
+            lo, hi = amounts[0], amounts[-1]
+    return VendorProfile(
+        id=int(vid),
+        name=name,
+        aliases=aliases,
+        tax_id=tax_id,
+        ibans=ibans,
+        invoice_count=len(inv),
+        spend={k: _money(v) for k, v in spend.items()},
+        spend_per_month=[
+            MonthlySpend(month=m, currency=c, total=_money(t), count=n) for (m, c), (t, n) in sorted(monthly.items())
+        ],
+        first_date=min(dates) if dates else None,
+        last_date=max(dates) if dates else None,
+        typical_min=_money(lo),
+        typical_max=_money(hi),
+        usual_currency=usual,
+        payment_terms=terms.most_common(1)[0][0] if terms else None,
+    )
