@@ -147,6 +147,10 @@ def _open_pdf(doc: Document, settings: Settings) -> None:
         pdf = pymupdf.open(stream=doc.data, filetype="pdf")
     except Exception as exc:
         raise UnreadableDocument(f"{doc.filename}: not a readable PDF ({exc})") from exc
+    if pdf.is_repaired and b"%%EOF" not in doc.data[-4096:]:
+        # Cut short (an interrupted upload or copy): what survives would be read as a partial invoice.
+        pdf.close()
+        raise UnreadableDocument(f"{doc.filename}: the PDF is truncated (no end-of-file marker)")
     if pdf.needs_pass and not pdf.authenticate(""):
         pdf.close()
         raise EncryptedDocument(f"{doc.filename}: the PDF is password-protected")

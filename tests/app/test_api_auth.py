@@ -1,0 +1,108 @@
+"""API keys: off by default, settings keys, stored keys (hashed), read-only keys, the keys commands, safe binds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app.api.auth import KeyStore, hash_key
+from app.cli import cli
+from app.commands.serve import is_loopback
+from tests.app.conftest import make_settings
+from tests.builders import make_invoice_pdf
+from utils.settings import get_settings
+
+
+def test_auth_is_off_by_default(client_for):
+    client = client_for()
+    assert client.get("/health").json()["auth"] is False
+    assert client.get("/invoices").status_code == 200
+
+
+def test_settings_keys_via_bearer_or_header(client_for):
+    client = client_for(api_keys=["s3cret-key"])
+    assert client.get("/health").status_code == 200  # stays open
+    assert client.get("/health").json()["auth"] is True
+    missing = client.get("/invoices")
+    assert missing.status_code == 401 and missing.json()["error"] == "unauthorized"
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert client.get("/invoices", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/invoices", headers={"Authorization": "Bearer s3cret-key"}).status_code == 200
+    assert client.get("/invoices", headers={"X-API-Key": "s3cret-key"}).status_code == 200
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"X-API-Key": "s3cret-key"}).status_code == 200
+
+
+def test_read_only_keys_read_but_never_change(client_for, tmp_path):
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    full, _ = store.create("ops")
+    reader, _ = store.create("dashboard", read_only=True)
+    client = client_for()
+    as_full = {"X-API-Key": full}
+    as_reader = {"Authorization": f"Bearer {reader}"}
+    stored = client.post("/extract", headers=as_full, files={"file": ("a.pdf", make_invoice_pdf(), "application/pdf")})
+    assert stored.status_code == 200, stored.text
+    invoice_id = stored.json()["invoice_id"]
+    assert client.get(f"/invoices/{invoice_id}", headers=as_reader).status_code == 200
+    assert client.get("/search", params={"q": "Acme"}, headers=as_reader).status_code == 200
+    refused = [
+        client.patch(f"/invoices/{invoice_id}", json={"changes": {"total": 1}}, headers=as_reader),
+        client.post(f"/invoices/{invoice_id}/approve", headers=as_reader),
+        client.delete(f"/invoices/{invoice_id}", headers=as_reader),
+        client.post("/extract", headers=as_reader, files={"file": ("a.pdf", make_invoice_pdf(), "application/pdf")}),
+        client.post("/ocr", headers=as_reader, files={"file": ("a.pdf", make_invoice_pdf(), "application/pdf")}),
+    ]
+    assert [r.status_code for r in refused] == [403] * 5
+    assert {r.json()["error"] for r in refused} == {"forbidden"}
+    record = client.get(f"/invoices/{invoice_id}", headers=as_full).json()
+    assert record["status"] == "new" and record["corrections"] == []
+    patched = client.patch(f"/invoices/{invoice_id}", json={"changes": {"payment_terms": "Net 7"}}, headers=as_full)
+    assert patched.status_code == 200
+    assert patched.json()["corrections"][-1]["who"] == "ops"
+    store.revoke("dashboard")
+    assert client.get("/invoices", headers=as_reader).status_code == 401
+
+
+def test_keys_file_holds_only_hashes(tmp_path):
+    store = KeyStore(tmp_path / "keys.json")
+    key, info = store.create("x")
+    text = (tmp_path / "keys.json").read_text()
+    assert key not in text and hash_key(key) in text
+    assert json.loads(text)["keys"][0]["id"] == info.id
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("INVOICE_OCR_API_KEYS", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+def test_keys_commands_create_list_revoke(cli_env):
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--name", "erp", "--read-only"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[0]
+    assert key.startswith("iok_")
+    info = KeyStore(cli_env / "api_keys.json").lookup(hash_key(key))
+    assert info is not None and info.read_only and info.name == "erp"
+    listed = runner.invoke(cli, ["keys", "list"])
+    assert "erp" in listed.stdout and "read-only" in listed.stdout and key not in listed.stdout
+    assert runner.invoke(cli, ["keys", "revoke", "erp"]).exit_code == 0
+    assert KeyStore(cli_env / "api_keys.json").lookup(hash_key(key)) is None
+    assert runner.invoke(cli, ["keys", "revoke", "erp"]).exit_code == 1
+
+
+def test_serve_refuses_a_network_bind_without_keys(cli_env):
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 2
+    assert "refusing to bind" in result.output
+
+
+def test_loopback_detection():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")

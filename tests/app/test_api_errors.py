@@ -1,0 +1,108 @@
+"""Every error answer: the offending input, its status and code, the JSON body, and an unchanged store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.documents import (
+    encrypted_pdf,
+    many_pages_pdf,
+    non_invoice_png,
+    png_claiming,
+    truncated_pdf,
+)
+from tests.builders import make_invoice_pdf
+
+
+def _post(api, name: str, data: bytes, content_type: str = "application/octet-stream", query: str = ""):
+    return api.post(f"/extract{query}", files={"file": (name, data, content_type)})
+
+
+def _assert_error(response, status: int, *codes: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "message"}
+    assert body["error"] in codes and body["message"]
+
+
+BAD_UPLOADS = [
+    ("empty upload", "scan.png", b"", 422, ("unreadable_document",)),
+    ("0-byte pdf", "invoice.pdf", b"", 422, ("unreadable_document",)),
+    ("not a pdf at all", "invoice.pdf", b"%PDF-1.7\n%garbage only", 422, ("unreadable_document",)),
+    ("truncated pdf", "invoice.pdf", truncated_pdf(), 422, ("unreadable_document", "not_an_invoice")),
+    ("encrypted pdf", "invoice.pdf", encrypted_pdf(), 422, ("encrypted_document",)),
+    ("png claiming 30000x30000", "bomb.png", png_claiming(30000, 30000), 413, ("document_too_large",)),
+    ("text file", "invoice.pdf", b"Invoice 42\nTotal 10.00 EUR\n", 415, ("unsupported_document",)),
+    ("2000-page pdf", "book.pdf", many_pages_pdf(2000), 413, ("document_too_large",)),
+    ("non-invoice image", "holiday.png", non_invoice_png(), 422, ("not_an_invoice",)),
+]
+
+
+@pytest.mark.parametrize(("label", "name", "data", "status", "codes"), BAD_UPLOADS, ids=[b[0] for b in BAD_UPLOADS])
+def test_bad_upload_answers_its_error_and_stores_nothing(api, label, name, data, status, codes):
+    before = api.get("/invoices").json()["total"]
+    _assert_error(_post(api, name, data), status, *codes)
+    assert api.get("/invoices").json()["total"] == before
+
+
+def test_bad_uploads_never_reach_ocr_endpoint_either(api):
+    _assert_error(api.post("/ocr", files={"file": ("a.txt", b"hello", "text/plain")}), 415, "unsupported_document")
+    _assert_error(
+        api.post("/ocr", files={"file": ("a.pdf", encrypted_pdf(), "application/pdf")}), 422, "encrypted_document"
+    )
+    _assert_error(api.post("/ocr"), 400, "invalid_request")
+
+
+def test_malformed_requests_are_400(api):
+    pdf = make_invoice_pdf()
+    _assert_error(api.post("/extract"), 400, "invalid_request")
+    _assert_error(api.post("/extract", data={"file": "not a file"}), 400, "invalid_request")
+    _assert_error(_post(api, "a.pdf", pdf, query="?pages=3-1"), 400, "invalid_request")
+    _assert_error(_post(api, "a.pdf", pdf, query="?pages=abc"), 400, "invalid_request")
+    _assert_error(_post(api, "a.pdf", pdf, query="?dpi=5"), 400, "invalid_request")
+    _assert_error(_post(api, "a.pdf", pdf, query="?engine=nope"), 400, "unknown_engine")
+    _assert_error(api.get("/search", params={"limit": 0}), 400, "invalid_request")
+    _assert_error(api.get("/search", params={"date_from": "yesterday"}), 400, "invalid_request")
+    _assert_error(api.get("/invoices", params={"min_total": "lots"}), 400, "invalid_request")
+    _assert_error(api.get("/invoices/abc"), 400, "invalid_request")
+    _assert_error(api.get("/export", params={"format": "xlsx"}), 400, "invalid_request")
+    _assert_error(api.get("/vendors"), 400, "invalid_request")
+    _assert_error(
+        api.patch("/invoices/1", content=b"{not json", headers={"content-type": "application/json"}),
+        400,
+        "invalid_request",
+    )
+    _assert_error(api.patch("/invoices/1", json={"changes": {}}), 400, "invalid_request")
+
+
+def test_unavailable_engine_is_503(api):
+    # deepseek needs a local model directory, which these settings do not name.
+    _assert_error(_post(api, "a.pdf", make_invoice_pdf(), query="?engine=deepseek"), 503, "engine_unavailable")
+
+
+def test_not_found_is_404(api):
+    _assert_error(api.get("/invoices/999999"), 404, "not_found")
+    _assert_error(api.get("/invoices/999999/document"), 404, "not_found")
+    _assert_error(api.patch("/invoices/999999", json={"changes": {"total": 1}}), 404, "not_found")
+    _assert_error(api.post("/invoices/999999/approve"), 404, "not_found")
+    _assert_error(api.delete("/invoices/999999"), 404, "not_found")
+    _assert_error(api.get("/vendors/999999"), 404, "not_found")
+    _assert_error(api.get("/no/such/route"), 404, "not_found")
+
+
+def test_bytes_over_the_limit_are_413(client_for):
+    small = client_for(max_bytes=2000)
+    _assert_error(_post(small, "a.pdf", make_invoice_pdf()), 413, "document_too_large")
+    # Past the whole-request limit the body is refused before it is parsed.
+    huge = b"%PDF-1.7\n" + b"0" * (2000 * 21 + (1 << 20))
+    _assert_error(_post(small, "a.pdf", huge), 413, "document_too_large")
+    assert small.get("/invoices").json()["total"] == 0
+
+
+def test_errors_are_described_in_the_schema(api):
+    schema = api.get("/openapi.json").json()
+    extract = schema["paths"]["/extract"]["post"]["responses"]
+    for status in ("400", "401", "403", "413", "415", "422", "503", "504"):
+        assert extract[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "Retry-After" in extract["503"]["headers"]
+    assert "HTTPValidationError" not in str(schema)
