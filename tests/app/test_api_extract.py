@@ -42,11 +42,11 @@ def test_extract_one_file_returns_one_stored_result(api):
 
 def test_extract_without_storing_changes_nothing(api):
     before = api.get("/invoices").json()["total"]
-    response = _upload(api, make_invoice_pdf(spec("API-NOSTORE")), query="?store=false&enrich=false")
+    response = _upload(api, make_invoice_pdf(spec("NS-7001")), query="?store=false&enrich=false")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["invoice_id"] is None and body["enrichment"] is None
-    assert body["invoice"]["invoice_number"] == "API-NOSTORE"
+    assert body["invoice"]["invoice_number"] == "NS-7001"
     assert api.get("/invoices").json()["total"] == before
 
 

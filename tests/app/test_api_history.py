@@ -13,17 +13,17 @@ from tests.app.documents import spec
 from tests.builders import make_invoice_pdf
 
 VENDORS = [
-    ("HIST-1", "Nordwind Energie GmbH", "EUR"),
-    ("HIST-2", "Nordwind Energie GmbH", "EUR"),
-    ("HIST-3", "Sakura Trading Co Ltd", "USD"),
+    ("HIST-1001", "Nordwind Energie GmbH", "EUR", "DE811569869", "DE02120300000000202051"),
+    ("HIST-1002", "Nordwind Energie GmbH", "EUR", "DE811569869", "DE02120300000000202051"),
+    ("HIST-1003", "Sakura Trading Co Ltd", "USD", "JP1234567890123", "GB33BUKB20201555555555"),
 ]
 
 
 @pytest.fixture(scope="module")
 def stored(api) -> dict[str, dict]:
     out = {}
-    for number, vendor, currency in VENDORS:
-        data = make_invoice_pdf(spec(number, vendor, currency=currency))
+    for number, vendor, currency, vat, iban in VENDORS:
+        data = make_invoice_pdf(spec(number, vendor, currency=currency, vendor_vat=vat, iban=iban))
         response = api.post("/extract", files={"file": (f"{number}.pdf", data, "application/pdf")})
         assert response.status_code == 200, response.text
         out[number] = response.json()
@@ -32,11 +32,11 @@ def stored(api) -> dict[str, dict]:
 
 def test_search_finds_by_words_and_filters(api, stored):
     hits = api.get("/search", params={"q": "Sakura Trading"}).json()
-    assert hits and hits[0]["invoice_number"] == "HIST-3"
-    by_number = api.get("/search", params={"q": "HIST-2", "mode": "keyword"}).json()
-    assert by_number[0]["invoice_id"] == stored["HIST-2"]["invoice_id"]
+    assert hits and hits[0]["invoice_number"] == "HIST-1003"
+    by_number = api.get("/search", params={"q": "HIST-1002", "mode": "keyword"}).json()
+    assert by_number[0]["invoice_id"] == stored["HIST-1002"]["invoice_id"]
     usd = api.get("/search", params={"q": "invoice", "currency": "USD"}).json()
-    assert {h["invoice_number"] for h in usd} == {"HIST-3"}
+    assert {h["invoice_number"] for h in usd} == {"HIST-1003"}
     paged = api.get("/search", params={"q": "invoice", "limit": 1}).json()
     assert len(paged) == 1
 
@@ -48,7 +48,7 @@ def test_vendor_lookup_and_profile(api, stored):
     assert found[0]["invoice_count"] == 2
     detail = api.get(f"/vendors/{vendor_id}").json()
     assert detail["id"] == vendor_id
-    assert {i["invoice_number"] for i in detail["invoices"]["items"]} == {"HIST-1", "HIST-2"}
+    assert {i["invoice_number"] for i in detail["invoices"]["items"]} == {"HIST-1001", "HIST-1002"}
     assert detail["invoices"]["total"] == 2
 
 
@@ -60,12 +60,12 @@ def test_invoice_list_filters_and_pages(api, stored):
     assert first["limit"] == 1 and len(first["items"]) == 1
     assert first["items"][0]["id"] != second["items"][0]["id"]
     usd = api.get("/invoices", params={"currency": "USD"}).json()
-    assert [i["invoice_number"] for i in usd["items"]] == ["HIST-3"]
+    assert [i["invoice_number"] for i in usd["items"]] == ["HIST-1003"]
 
 
 def test_patch_then_get_shows_correction_and_audit_entry(api, stored):
-    invoice_id = stored["HIST-1"]["invoice_id"]
-    old_total = Decimal(str(stored["HIST-1"]["invoice"]["total"]))
+    invoice_id = stored["HIST-1001"]["invoice_id"]
+    old_total = Decimal(str(stored["HIST-1001"]["invoice"]["total"]))
     response = api.patch(f"/invoices/{invoice_id}", json={"changes": {"total": 1234.56, "payment_terms": "Net 10"}})
     assert response.status_code == 200, response.text
     record = api.get(f"/invoices/{invoice_id}").json()
@@ -79,7 +79,7 @@ def test_patch_then_get_shows_correction_and_audit_entry(api, stored):
 
 
 def test_bad_correction_is_400_and_changes_nothing(api, stored):
-    invoice_id = stored["HIST-2"]["invoice_id"]
+    invoice_id = stored["HIST-1002"]["invoice_id"]
     before = api.get(f"/invoices/{invoice_id}").json()
     response = api.patch(f"/invoices/{invoice_id}", json={"changes": {"invoice_date": "not a date"}})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
@@ -87,7 +87,7 @@ def test_bad_correction_is_400_and_changes_nothing(api, stored):
 
 
 def test_approve(api, stored):
-    invoice_id = stored["HIST-2"]["invoice_id"]
+    invoice_id = stored["HIST-1002"]["invoice_id"]
     response = api.post(f"/invoices/{invoice_id}/approve")
     assert response.status_code == 200 and response.json()["status"] == "approved"
 
@@ -99,10 +99,10 @@ def test_export_round_trip_csv_and_jsonl(api, stored):
     rows = list(csv.DictReader(io.StringIO(csv_response.text)))
     assert len(rows) == listed["total"]
     by_number = {r["invoice_number"]: r for r in rows}
-    assert Decimal(by_number["HIST-1"]["total"]) == Decimal("1234.56")
+    assert Decimal(by_number["HIST-1001"]["total"]) == Decimal("1234.56")
     jsonl = api.get("/export", params={"format": "jsonl", "currency": "USD"})
     lines = [json.loads(line) for line in jsonl.text.splitlines() if line.strip()]
-    assert [line["invoice"]["invoice_number"] for line in lines] == ["HIST-3"]
+    assert [line["invoice"]["invoice_number"] for line in lines] == ["HIST-1003"]
     feedback = api.get("/feedback/export")
     assert feedback.status_code == 200
     corrected = [json.loads(line) for line in feedback.text.splitlines() if line.strip()]
@@ -110,7 +110,7 @@ def test_export_round_trip_csv_and_jsonl(api, stored):
 
 
 def test_delete_removes_from_list_search_and_reads(api, stored):
-    invoice_id = stored["HIST-3"]["invoice_id"]
+    invoice_id = stored["HIST-1003"]["invoice_id"]
     assert api.delete(f"/invoices/{invoice_id}").status_code == 204
     assert api.get(f"/invoices/{invoice_id}").status_code == 404
     hits = api.get("/search", params={"q": "Sakura Trading"}).json()

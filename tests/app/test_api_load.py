@@ -71,7 +71,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_counters_move(client_for):
     client = client_for()
     before = client.get("/metrics").text
-    assert _upload(client, make_invoice_pdf(spec("MET-1"), pages=2)).status_code == 200
+    assert _upload(client, make_invoice_pdf(spec("MET-1001"), pages=2)).status_code == 200
     assert client.post("/extract", files={"file": ("a.txt", b"hello", "text/plain")}).status_code == 415
     client.get("/search", params={"q": "Acme"})
     after = client.get("/metrics").text
@@ -96,7 +96,7 @@ def test_metrics_counters_move(client_for):
 
 def test_reads_stay_fast_while_extraction_runs(live):
     # Slow, CPU-heavy extractions (image pages read by RapidOCR) run while searches are served.
-    scan = make_invoice_pdf(spec("LOAD-1"), pages=2, image_pages={1, 2})
+    scan = make_invoice_pdf(spec("LOAD-1001"), pages=2, image_pages={1, 2})
     httpx.post(live.url + "/extract", files={"file": ("seed.pdf", make_invoice_pdf(), "application/pdf")}, timeout=60)
     done = threading.Event()
 
