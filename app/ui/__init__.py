@@ -1,0 +1,106 @@
+"""The web page at /ui: extract and review invoices beside their vendor's context, search, vendors, dashboard."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from app.ui.context import UiContext
+from app.ui.dashboard_tab import build_dashboard_tab
+from app.ui.extract_tab import TAB_ID, build_extract_tab, engine_choices
+from app.ui.search_tab import build_search_tab
+from app.ui.theme import CSS, theme
+from app.ui.vendors_tab import build_vendors_tab
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+
+__all__ = ["UI_PATH", "build_ui", "mount_ui"]
+
+UI_PATH = "/ui"
+log = logging.getLogger("invoice_ocr.ui")
+
+HEADER = (
+    "<div id='app-header'><h1>Invoice OCR</h1>"
+    "<span class='sub'>Read, check and find invoices — documents never leave this machine.</span></div>"
+)
+
+
+def build_ui(ctx: UiContext) -> gr.Blocks:
+    """The page's Blocks; every handler reaches the services through `ctx` at call time."""
+    with gr.Blocks(title="Invoice OCR", analytics_enabled=False, fill_width=True) as blocks:
+        gr.HTML(HEADER)
+        with gr.Tabs(selected=TAB_ID) as tabs:
+            with gr.Tab("Extract & review", id=TAB_ID, elem_id="tab-extract"):
+                extract = build_extract_tab(ctx)
+            with gr.Tab("Search", id="search", elem_id="tab-search"):
+                build_search_tab(ctx, extract, tabs, TAB_ID)
+            with gr.Tab("Vendors", id="vendors", elem_id="tab-vendors"):
+                build_vendors_tab(ctx, extract, tabs, TAB_ID)
+            with gr.Tab("Dashboard", id="dashboard", elem_id="tab-dashboard") as dashboard_tab:
+                _refresh, dashboard_outputs, on_refresh = build_dashboard_tab(ctx)
+        dashboard_tab.select(on_refresh, None, dashboard_outputs)
+
+        def on_load() -> Any:
+            try:
+                return engine_choices(ctx)
+            except Exception:  # the picker keeps its default; extraction reports engine problems itself
+                log.warning("engine list unavailable", exc_info=True)
+                return gr.update()
+
+        blocks.load(on_load, None, [extract.engine], show_progress="hidden")
+    return blocks
+
+
+def _login_check(ctx: UiContext) -> Callable[[str, str], bool] | None:
+    """Gradio's login: any name, an API key as the password; None when the app runs without keys."""
+    authenticator = ctx.find(("auth", "authenticator"))
+    if authenticator is None:
+        settings = ctx.settings()
+        try:
+            from app.api.auth import Authenticator, KeyStore
+
+            authenticator = Authenticator(settings, KeyStore.for_settings(settings))
+        except ImportError:
+            return None
+    if not authenticator.enabled:
+        return None
+
+    def check(username: str, password: str) -> bool:
+        from utils.errors import InvoiceOcrError
+
+        try:
+            principal = authenticator.authenticate(password)
+        except InvoiceOcrError:
+            return False
+        ctx.read_only_logins[username] = bool(getattr(principal, "read_only", False))
+        return True
+
+    return check
+
+
+def mount_ui(fastapi_app: FastAPI, services: Any = None, path: str = UI_PATH) -> FastAPI:
+    """Mount the page on the app at `path`; `services` is the app's bundle (or an InvoiceService), else app.state."""
+    ctx = UiContext(fastapi_app, services)
+    blocks = build_ui(ctx)
+    settings = ctx.settings()
+    auth = _login_check(ctx)
+    return gr.mount_gradio_app(
+        fastapi_app,
+        blocks,
+        path=path,
+        auth=auth,
+        auth_message="Sign in with any name and an API key as the password." if auth else None,
+        theme=theme(),
+        css=CSS,
+        footer_links=[],
+        max_file_size=settings.max_bytes,
+        show_error=True,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+    )

@@ -1,0 +1,230 @@
+"""What the page's handlers need, found at call time: settings, the invoice service, extraction."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import gradio as gr
+
+from utils.errors import InvoiceOcrError, UnreadableDocument
+
+if TYPE_CHECKING:
+    from extraction.options import ExtractOptions
+    from extraction.schema import ExtractionResult
+    from retrieval.service import InvoiceService
+    from utils.settings import Settings
+
+log = logging.getLogger("invoice_ocr.ui")
+
+# Names under which the app may hold each service (app.state attributes or keys of a services mapping).
+_SERVICE_NAMES = ("service", "invoice_service")
+_SETTINGS_NAMES = ("settings",)
+_POOL_NAMES = ("extractor", "pool", "worker_pool", "workers")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ServiceNotReady(InvoiceOcrError):
+    """The app has not finished starting: the invoice history is not open yet."""
+
+    code = "not_ready"
+    status = 503
+
+
+class UiContext:
+    """Finds the app's services lazily: Gradio is mounted before the FastAPI lifespan opens them."""
+
+    def __init__(self, fastapi_app: Any = None, services: Any = None) -> None:
+        self.fastapi_app = fastapi_app
+        self.services = services
+        # Login name -> whether that login's key is read-only (filled by the login check).
+        self.read_only_logins: dict[str, bool] = {}
+
+    def read_only(self, request: gr.Request | None) -> bool:
+        """Whether the person behind this request logged in with a read-only key."""
+        name = getattr(request, "username", None) if request is not None else None
+        return bool(name) and self.read_only_logins.get(name, False)
+
+    def find(self, names: tuple[str, ...]) -> Any:
+        """The first of these services the app holds, or None."""
+        sources: list[Any] = []
+        if self.services is not None:
+            sources.append(self.services)
+        if self.fastapi_app is not None:
+            state = getattr(self.fastapi_app, "state", None)
+            sources.append(state)
+            nested = getattr(state, "services", None)
+            if nested is not None:
+                sources.append(nested)
+        for source in sources:
+            for name in names:
+                value = source.get(name) if isinstance(source, Mapping) else getattr(source, name, None)
+                if value is not None:
+                    return value
+        return None
+
+    def service(self) -> InvoiceService:
+        """The process's InvoiceService."""
+        if self.services is not None and hasattr(self.services, "store_result"):
+            return self.services
+        found = self.find(_SERVICE_NAMES)
+        if found is None:
+            raise ServiceNotReady("the invoice history is still opening; try again in a moment")
+        return found
+
+    def settings(self) -> Settings:
+        """The process's settings (the service's own when it carries them)."""
+        found = self.find(_SETTINGS_NAMES)
+        if found is None:
+            found = getattr(self.service_or_none(), "settings", None)
+        if found is None:
+            from utils.settings import get_settings
+
+            found = get_settings()
+        return found
+
+    def service_or_none(self) -> InvoiceService | None:
+        """The service, or None while the app is starting."""
+        try:
+            return self.service()
+        except ServiceNotReady:
+            return None
+
+    def extract_and_store(
+        self,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> list[ExtractionResult]:
+        """Read one file page by page (reporting each page), split it into invoices and store each one.
+
+        Runs in the app's extraction pool when there is one, so the page shares the API's worker slots
+        and its queue limit; results are written only through the pool's write gate.
+        """
+        service = self.service()
+        settings = self.settings()
+        metrics = self.find(("metrics",))
+
+        def job_fn(job: Any = None) -> list[ExtractionResult]:
+            def commit(write: Callable[[], Any]) -> Any:
+                return job.commit(write) if job is not None and hasattr(job, "commit") else write()
+
+            try:
+                results, engines, ocr_seconds = extract_pages(data, filename, options, settings, on_page)
+            except InvoiceOcrError as exc:
+                code = exc.code
+                with contextlib.suppress(Exception):  # failure figures must never hide the real error
+                    commit(lambda: service.record_failure(filename, code, options.engine))
+                raise
+            if metrics is not None and hasattr(metrics, "observe_document"):
+                metrics.observe_document(engines, ocr_seconds)
+            return [commit(lambda r=r: service.store_result(r, data)) for r in results]
+
+        pool = self.find(_POOL_NAMES)
+        if pool is not None and hasattr(pool, "run_sync"):
+            return pool.run_sync(job_fn)
+        return job_fn()
+
+
+def extract_pages(
+    data: bytes,
+    filename: str,
+    options: ExtractOptions,
+    settings: Settings,
+    on_page: Callable[[int, int], None] | None = None,
+) -> tuple[list[ExtractionResult], list[str], float | None]:
+    """The pipeline read page by page (for progress), split into invoices; also the engines used and OCR time."""
+    from extraction.documents import load_document
+    from extraction.options import parse_page_ranges
+    from extraction.pipeline import read_pages, result_from_pages
+    from extraction.split import looks_like_invoice, split_invoices
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    document = load_document(data, filename, settings)
+    timings["load"] = round(time.perf_counter() - start, 4)
+    try:
+        numbers = (
+            parse_page_ranges(options.pages, document.page_count)
+            if options.pages
+            else [p.number for p in document.pages]
+        )
+        pages_md = []
+        for index, number in enumerate(numbers):
+            if on_page:
+                on_page(index, len(numbers))
+            one = options.model_copy(update={"pages": str(number)})
+            pages_md.extend(read_pages(document, one, settings, timings))
+        if on_page:
+            on_page(len(numbers), len(numbers))
+        groups = split_invoices(pages_md)
+        results = []
+        for group in groups:
+            result = result_from_pages(document, group, settings, dict(timings))
+            if len(groups) > 1:
+                result.page_range = [group[0].number, group[-1].number]
+            results.append(result)
+    finally:
+        document.close()
+    total = round(time.perf_counter() - start, 4)
+    for result in results:
+        result.timings["total"] = total
+    if not any(looks_like_invoice(r.invoice) for r in results):
+        raise NotAnInvoice(f"{filename}: no invoice found (no invoice number, amount or priced line was read)")
+    return results, [p.engine for p in pages_md], timings.get("ocr")
+
+
+class NotAnInvoice(UnreadableDocument):
+    """The document was read but shows nothing invoice-like; nothing was stored."""
+
+    code = "not_an_invoice"
+    status = 422
+
+
+def friendly(exc: BaseException) -> str:
+    """The message a person sees for an error: ours as written, anything else without internals."""
+    if isinstance(exc, InvoiceOcrError):
+        return exc.message
+    return f"Something went wrong ({type(exc).__name__}). The details are in the server log."
+
+
+def guarded(fn: F) -> F:
+    """Wrap a handler so every failure reaches the page as a clear message, never a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except InvoiceOcrError as exc:
+            raise gr.Error(exc.message, title=_title(exc), print_exception=False) from None
+        except Exception as exc:
+            log.exception("page handler %s failed", fn.__name__)
+            raise gr.Error(friendly(exc), title="Unexpected error", print_exception=False) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _title(exc: InvoiceOcrError) -> str:
+    return {
+        "not_found": "Not found",
+        "invalid_request": "Please check the value",
+        "unsupported_document": "Unsupported file",
+        "document_too_large": "File too large",
+        "engine_unavailable": "Engine unavailable",
+        "busy": "Busy",
+        "not_ready": "Starting",
+    }.get(exc.code, "Error")
+
+
+def who(request: gr.Request | None) -> str:
+    """The person acting, for the audit log: the login name, else 'ui'."""
+    name = getattr(request, "username", None) if request is not None else None
+    return f"ui:{name}" if name else "ui"

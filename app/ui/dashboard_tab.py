@@ -1,0 +1,184 @@
+"""The Dashboard tab: throughput, latency per engine, errors, review quality, backlog and GPU, on demand."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+import pandas as pd
+
+from app.ui.charts import bar_svg
+from app.ui.context import guarded
+
+if TYPE_CHECKING:
+    from app.ui.context import UiContext
+
+LATENCY_HEADERS = ["Engine", "Documents", "p50 (s)", "p90 (s)"]
+
+
+def _pick(data: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in data and data[name] is not None:
+            return data[name]
+    return None
+
+
+def per_day_frame(dashboard: dict[str, Any]) -> pd.DataFrame:
+    """Documents per day as chart rows (accepts a list of records or a day -> count mapping)."""
+    raw = _pick(dashboard, "documents_per_day", "per_day", "documents_by_day") or []
+    if isinstance(raw, dict):
+        raw = [{"day": k, "documents": v} for k, v in raw.items()]
+    rows = []
+    for item in raw:
+        day = _pick(item, "day", "date")
+        count = _pick(item, "documents", "count", "n")
+        if day is not None and count is not None:
+            rows.append({"day": str(day)[:10], "documents": int(count)})
+    return pd.DataFrame(rows, columns=["day", "documents"])
+
+
+def latency_rows(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Latency per engine as records with engine, documents, p50, p90."""
+    raw = _pick(dashboard, "latency", "latency_per_engine", "engines") or []
+    if isinstance(raw, dict):
+        raw = [{"engine": k, **(v if isinstance(v, dict) else {"p50": v})} for k, v in raw.items()]
+    rows = []
+    for item in raw:
+        engine = _pick(item, "engine", "name")
+        if engine is None:
+            continue
+        rows.append(
+            {
+                "engine": str(engine),
+                "documents": _pick(item, "documents", "runs", "count", "n") or 0,
+                "p50": _pick(item, "p50", "p50_s", "median"),
+                "p90": _pick(item, "p90", "p90_s"),
+            }
+        )
+    return rows
+
+
+def latency_table(dashboard: dict[str, Any]) -> pd.DataFrame:
+    """Latency per engine as a table."""
+    rows = latency_rows(dashboard)
+    return pd.DataFrame(
+        [[r["engine"], r["documents"], _round(r["p50"]), _round(r["p90"])] for r in rows], columns=LATENCY_HEADERS
+    )
+
+
+def latency_chart(dashboard: dict[str, Any]) -> str:
+    """p50 and p90 seconds per engine as grouped bars."""
+    rows = latency_rows(dashboard)
+    series = {
+        "p50": [float(r["p50"] or 0) for r in rows],
+        "p90": [float(r["p90"] or 0) for r in rows],
+    }
+    return bar_svg(
+        [r["engine"] for r in rows], series, "Latency per engine (seconds)", unit=" s", empty_text="No runs yet."
+    )
+
+
+def per_day_chart(dashboard: dict[str, Any]) -> str:
+    """Documents per day (the last 30 days that had any) as bars."""
+    frame = per_day_frame(dashboard).sort_values("day").tail(30)
+    labels = [d[5:] for d in frame["day"]]
+    return bar_svg(labels, {"documents": list(frame["documents"])}, "Documents per day", empty_text="No documents yet.")
+
+
+def _round(value: Any) -> Any:
+    return round(float(value), 2) if isinstance(value, (int, float)) else "—"
+
+
+def _share(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return "—"
+    return f"{value:.0%}" if value <= 1 else f"{value:.0f}%"
+
+
+def gpu_status() -> str:
+    """GPU name, utilisation and memory from nvidia-smi, or a plain 'no GPU'."""
+    if shutil.which("nvidia-smi") is None:
+        return "no GPU"
+    try:
+        out = subprocess.run(
+            [
+                "nvidia-smi",
+                "--query-gpu=name,utilization.gpu,memory.used,memory.total",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "GPU present, status unavailable"
+    parts = [p.strip() for p in out.splitlines()[0].split(",")] if out else []
+    if len(parts) < 4:
+        return "GPU present, status unavailable"
+    name, util, used, total = parts[:4]
+    return f"{util}% busy · {int(float(used)) // 1024}/{int(float(total)) // 1024} GiB · {name}"
+
+
+def tiles_html(dashboard: dict[str, Any], queue: dict[str, Any] | None, gpu: str) -> str:
+    """The headline figures as tiles."""
+    per_day = per_day_frame(dashboard)
+    documents = _pick(dashboard, "documents", "documents_total", "total_documents", "runs")
+    if documents is None:
+        documents = int(per_day["documents"].sum()) if len(per_day) else 0
+    errors = _pick(dashboard, "error_rate", "failure_rate")
+    approved = _pick(dashboard, "approved_without_edits", "approved_without_edits_share", "first_pass_yield")
+    backlog = _pick(dashboard, "review_backlog", "backlog", "needs_review")
+    invoices = _pick(dashboard, "invoices", "invoices_total")
+    tiles = [
+        ("Documents read", str(documents)),
+        ("Invoices stored", str(invoices) if invoices is not None else "—"),
+        ("Error rate", _share(errors)),
+        ("Approved without edits", _share(approved)),
+        ("Review backlog", str(backlog) if backlog is not None else "—"),
+    ]
+    if queue:
+        tiles.append(("Extraction queue", f"{queue.get('running', 0)} running · {queue.get('waiting', 0)} waiting"))
+    tiles.append(("GPU", gpu))
+    cells = "".join(
+        f"<div class='figure'><div class='k'>{html.escape(k)}</div><div class='v' title='{html.escape(v)}'>"
+        f"{html.escape(v)}</div></div>"
+        for k, v in tiles
+    )
+    return f"<div class='figures wide' id='dashboard-figures'>{cells}</div>"
+
+
+def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
+    """Lay out the tab and wire its refresh; returns the button, outputs and handler (to refresh on open)."""
+    with gr.Row():
+        gr.HTML("<div class='muted'>Figures from the invoice history, refreshed on demand.</div>")
+        refresh = gr.Button("Refresh", variant="secondary", size="sm", scale=0, min_width=120, elem_id="dash-refresh")
+    tiles = gr.HTML("<div class='empty-state'>Press Refresh to load the figures.</div>", elem_id="dashboard-tiles")
+    with gr.Row(equal_height=False):
+        per_day = gr.HTML(per_day_chart({}), elem_id="dash-per-day")
+        latency = gr.HTML(latency_chart({}), elem_id="dash-latency")
+    latency_rows_table = gr.Dataframe(
+        pd.DataFrame(columns=LATENCY_HEADERS),
+        label="Latency per engine",
+        interactive=False,
+        elem_id="dash-latency-table",
+    )
+
+    @guarded
+    def on_refresh():
+        dashboard = ctx.service().dashboard() or {}
+        pool = ctx.find(("pool",))
+        queue = pool.state() if pool is not None and hasattr(pool, "state") else None
+        return [
+            tiles_html(dashboard, queue, gpu_status()),
+            per_day_chart(dashboard),
+            latency_chart(dashboard),
+            latency_table(dashboard),
+        ]
+
+    outputs = [tiles, per_day, latency, latency_rows_table]
+    refresh.click(on_refresh, None, outputs)
+    return refresh, outputs, on_refresh

@@ -1,0 +1,147 @@
+"""The Search tab: one query box, mode and filters; a results table; a row opens the invoice."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+import pandas as pd
+from pydantic import ValidationError
+
+from app.ui.context import guarded
+from app.ui.forms import money
+from utils.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from app.ui.context import UiContext
+    from app.ui.extract_tab import ExtractTab
+    from retrieval.models import SearchHit, SearchQuery
+
+RESULT_HEADERS = ["Vendor", "Number", "Date", "Total", "Matched", "Snippet"]
+REVIEW_CHOICES = ["any", "needs review", "checked"]
+_FILTER_LABELS = {
+    "q": "query",
+    "vendor": "Vendor",
+    "date_from": "From date",
+    "date_to": "To date",
+    "min_total": "Min total",
+    "max_total": "Max total",
+    "currency": "Currency",
+}
+
+
+def build_query(
+    q: str,
+    mode: str,
+    vendor: str,
+    date_from: str,
+    date_to: str,
+    min_total: str,
+    max_total: str,
+    currency: str,
+    review: str,
+    limit: int = 50,
+) -> SearchQuery:
+    """A SearchQuery from the form; a bad filter raises InvalidRequest naming it."""
+    from retrieval.models import SearchQuery
+
+    values: dict[str, Any] = {
+        "q": (q or "").strip(),
+        "mode": mode or "hybrid",
+        "vendor": (vendor or "").strip() or None,
+        "date_from": (date_from or "").strip() or None,
+        "date_to": (date_to or "").strip() or None,
+        "min_total": (min_total or "").replace(",", "").strip() or None,
+        "max_total": (max_total or "").replace(",", "").strip() or None,
+        "currency": (currency or "").strip().upper() or None,
+        "needs_review": {"needs review": True, "checked": False}.get(review or "any"),
+        "limit": limit,
+    }
+    try:
+        return SearchQuery(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error.get("loc") else "filter"
+            hint = " (use YYYY-MM-DD)" if name.startswith("date") else " (a number)" if "total" in name else ""
+            problems.append(f"{_FILTER_LABELS.get(name, name)}: {error['msg'].lower()}{hint}")
+        raise InvalidRequest("Please check the filters: " + "; ".join(problems)) from None
+
+
+def results_frame(hits: list[SearchHit]) -> pd.DataFrame:
+    """Search hits as table rows."""
+    rows = [
+        [
+            hit.vendor or "—",
+            hit.invoice_number or "—",
+            hit.invoice_date.isoformat() if hit.invoice_date else "—",
+            money(hit.total, hit.currency),
+            ", ".join(hit.matched),
+            (hit.snippet or "").replace("\n", " ")[:220],
+        ]
+        for hit in hits
+    ]
+    return pd.DataFrame(rows, columns=RESULT_HEADERS)
+
+
+def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
+    """Lay out the tab and wire its events."""
+    ids = gr.State([])
+    with gr.Row(equal_height=True):
+        q = gr.Textbox(
+            label="Search invoices",
+            placeholder="Words, a vendor (typos are fine), an invoice number or an amount…",
+            scale=6,
+            elem_id="search-query",
+        )
+        mode = gr.Radio(["hybrid", "keyword", "semantic"], value="hybrid", label="Mode", scale=2, elem_id="search-mode")
+        go = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
+    with gr.Accordion("Filters", open=True), gr.Row():
+        vendor = gr.Textbox(label="Vendor", placeholder="any spelling", elem_id="filter-vendor")
+        date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD", elem_id="filter-from")
+        date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD", elem_id="filter-to")
+        min_total = gr.Textbox(label="Min total", placeholder="0.00", elem_id="filter-min")
+        max_total = gr.Textbox(label="Max total", placeholder="0.00", elem_id="filter-max")
+        currency = gr.Textbox(label="Currency", placeholder="EUR", max_length=3, elem_id="filter-currency")
+        review = gr.Dropdown(REVIEW_CHOICES, value="any", label="Review state", elem_id="filter-review")
+    status = gr.HTML("<div class='muted'>Type a query or set a filter, then Search.</div>", elem_id="search-status")
+    results = gr.Dataframe(
+        pd.DataFrame(columns=RESULT_HEADERS),
+        label="Results (click a row to open the invoice)",
+        interactive=False,
+        wrap=True,
+        max_height=640,
+        column_widths=["18%", "12%", "10%", "12%", "12%", "36%"],
+        elem_id="search-results",
+    )
+    inputs = [q, mode, vendor, date_from, date_to, min_total, max_total, currency, review]
+
+    @guarded
+    def on_search(*values):
+        query = build_query(*values)
+        if not query.q and not any(
+            getattr(query, k) is not None
+            for k in ("vendor", "date_from", "date_to", "min_total", "max_total", "currency", "needs_review")
+        ):
+            raise InvalidRequest("Type something to search for, or set at least one filter.")
+        hits = ctx.service().search(query)
+        text = (
+            f"<div class='muted'>{len(hits)} invoice{'s' if len(hits) != 1 else ''} found"
+            f"{' for “' + html.escape(query.q) + '”' if query.q else ''} · {query.mode}</div>"
+            if hits
+            else "<div class='alert info'>Nothing found. Try fewer words, another mode or wider filters.</div>"
+        )
+        return [text, results_frame(hits), [h.invoice_id for h in hits]]
+
+    go.click(on_search, inputs, [status, results, ids])
+    q.submit(on_search, inputs, [status, results, ids])
+
+    @guarded
+    def on_open(state_value, id_list, evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if row is None or row >= len(id_list):
+            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
+        return [gr.Tabs(selected=extract_tab_id), *extract.open_invoice(state_value, id_list[row])]
+
+    results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs])
