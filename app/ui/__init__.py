@@ -43,7 +43,7 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
                 build_vendors_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Dashboard", id="dashboard", elem_id="tab-dashboard") as dashboard_tab:
                 _refresh, dashboard_outputs, on_refresh = build_dashboard_tab(ctx)
-        dashboard_tab.select(on_refresh, None, dashboard_outputs)
+        dashboard_tab.select(on_refresh, None, dashboard_outputs, api_visibility="undocumented")
 
         def on_load() -> Any:
             try:
@@ -52,7 +52,7 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
                 log.warning("engine list unavailable", exc_info=True)
                 return gr.update()
 
-        blocks.load(on_load, None, [extract.engine], show_progress="hidden")
+        blocks.load(on_load, None, [extract.engine], show_progress="hidden", api_visibility="undocumented")
     return blocks
 
 

@@ -180,5 +180,5 @@ def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
         ]
 
     outputs = [tiles, per_day, latency, latency_rows_table]
-    refresh.click(on_refresh, None, outputs)
+    refresh.click(on_refresh, None, outputs, api_name="dashboard")
     return refresh, outputs, on_refresh

@@ -172,8 +172,17 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         record = None if first is None and errors else _record(ctx, state_value)
         return [state_value, rv.doc_choices(state_value), None, *rv.render(ctx, state_value, record)]
 
-    files.upload(on_extract, [files, engine, state], outputs, show_progress="full", concurrency_limit=4)
-    run.click(on_extract, [files, engine, state], outputs, show_progress="full", concurrency_limit=4)
+    files.upload(
+        on_extract, [files, engine, state], outputs, show_progress="full", concurrency_limit=4, api_name="extract"
+    )
+    run.click(
+        on_extract,
+        [files, engine, state],
+        outputs,
+        show_progress="full",
+        concurrency_limit=4,
+        api_visibility="undocumented",
+    )
 
     @guarded
     def on_select(key, state_value):
@@ -186,7 +195,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         rv.select(state_value, key, record)
         return [state_value, gr.update(), *rv.render(ctx, state_value, record)]
 
-    doc_list.input(on_select, [doc_list, state], [state, doc_list, *view.outputs])
+    doc_list.input(on_select, [doc_list, state], [state, doc_list, *view.outputs], api_name="select_document")
 
     @guarded
     def on_page(step, state_value):
@@ -199,8 +208,12 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         return [state_value, *rv.page_updates(ctx, state_value, record)]
 
     page_outputs = [state, *view.page_outputs]
-    view.prev_page.click(functools.partial(on_page, -1), [state], page_outputs, show_progress="hidden")
-    view.next_page.click(functools.partial(on_page, 1), [state], page_outputs, show_progress="hidden")
+    view.prev_page.click(
+        functools.partial(on_page, -1), [state], page_outputs, show_progress="hidden", api_visibility="undocumented"
+    )
+    view.next_page.click(
+        functools.partial(on_page, 1), [state], page_outputs, show_progress="hidden", api_visibility="undocumented"
+    )
 
     def make_focus(name: str):
         @guarded
@@ -217,7 +230,14 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         return on_focus
 
     for spec, box in zip(FORM_FIELDS, view.fields, strict=True):
-        box.focus(make_focus(spec.name), [state], page_outputs, show_progress="hidden", queue=False)
+        box.focus(
+            make_focus(spec.name),
+            [state],
+            page_outputs,
+            show_progress="hidden",
+            queue=False,
+            api_visibility="undocumented",
+        )
 
     edit_inputs = [state, *view.fields, view.lines]
 
@@ -234,7 +254,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         state_value["page"] = state_value.get("page", 1)
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
 
-    view.save.click(on_save, edit_inputs, [state, doc_list, *view.outputs])
+    view.save.click(on_save, edit_inputs, [state, doc_list, *view.outputs], api_name="save")
 
     @guarded
     def on_approve(request: gr.Request, state_value, *values):
@@ -249,7 +269,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         state_value["page"] = page
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
 
-    view.approve.click(on_approve, edit_inputs, [state, doc_list, *view.outputs])
+    view.approve.click(on_approve, edit_inputs, [state, doc_list, *view.outputs], api_name="approve")
 
     def open_linked(kind: str):
         @guarded
@@ -262,6 +282,6 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
 
         return on_open
 
-    view.vendor.recent.select(open_linked("recent"), [state], tab.open_outputs)
-    view.vendor.similar.select(open_linked("similar"), [state], tab.open_outputs)
+    view.vendor.recent.select(open_linked("recent"), [state], tab.open_outputs, api_visibility="undocumented")
+    view.vendor.similar.select(open_linked("similar"), [state], tab.open_outputs, api_visibility="undocumented")
     return tab

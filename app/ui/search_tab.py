@@ -134,8 +134,8 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
         )
         return [text, results_frame(hits), [h.invoice_id for h in hits]]
 
-    go.click(on_search, inputs, [status, results, ids])
-    q.submit(on_search, inputs, [status, results, ids])
+    go.click(on_search, inputs, [status, results, ids], api_name="search")
+    q.submit(on_search, inputs, [status, results, ids], api_visibility="undocumented")
 
     @guarded
     def on_open(state_value, id_list, evt: gr.SelectData):
@@ -144,4 +144,4 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
             return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
         return [gr.Tabs(selected=extract_tab_id), *extract.open_invoice(state_value, id_list[row])]
 
-    results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs])
+    results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")

@@ -112,8 +112,8 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
         return [radio, [p.id for p in found], *show(found[0].id)]
 
     outputs = [matches, vendor_ids, card, chart, invoices, invoice_ids]
-    go.click(on_lookup, [name], outputs)
-    name.submit(on_lookup, [name], outputs)
+    go.click(on_lookup, [name], outputs, api_name="vendor_lookup")
+    name.submit(on_lookup, [name], outputs, api_visibility="undocumented")
 
     @guarded
     def on_pick(vendor_id):
@@ -121,7 +121,7 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
             return [gr.update() for _ in range(4)]
         return show(int(vendor_id))
 
-    matches.input(on_pick, [matches], [card, chart, invoices, invoice_ids])
+    matches.input(on_pick, [matches], [card, chart, invoices, invoice_ids], api_visibility="undocumented")
 
     @guarded
     def on_open(state_value, id_list, evt: gr.SelectData):
@@ -130,4 +130,4 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
             return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
         return [gr.Tabs(selected=extract_tab_id), *extract.open_invoice(state_value, id_list[row])]
 
-    invoices.select(on_open, [extract.state, invoice_ids], [tabs, *extract.open_outputs])
+    invoices.select(on_open, [extract.state, invoice_ids], [tabs, *extract.open_outputs], api_visibility="undocumented")
