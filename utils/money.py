@@ -244,17 +244,48 @@ def parse_amount(text: str, decimal: str | None = None) -> Decimal | None:
     return match.value
 
 
+# Codes that also occur as words or legal forms (Malaysian "SDN BHD"); they count only beside an amount.
+_WORDLIKE_CODES = frozenset({"BHD", "TRY", "PEN", "MAD", "CUP", "ALL", "SOS", "BAM"})
+_CURRENCY_LABEL = re.compile(r"(?i)(?:currency|w[äa]hrung|devise|valuta|moneda|divisa|waluta)\W*$")
+_CURRENCY_WORD_CODES = {
+    "us dollar": "USD",
+    "euro": "EUR",
+    "pound sterling": "GBP",
+    "swiss franc": "CHF",
+    "ringgit": "MYR",
+    "rupee": "INR",
+    "zloty": "PLN",
+    "złoty": "PLN",
+}
+_CURRENCY_WORDS = re.compile(r"(?i)\b(us dollars?|euros?|pounds? sterling|swiss francs?|ringgit|rupees?|z[łl]oty)\b")
 _DOLLAR_OTHER = re.compile(r"(?:\b(?:CAD|AUD|NZD|SGD|HKD|MXN)\b|(?:CA|AU|NZ|SG|HK|MX|[CASR])\$)")
 
 
-def detect_currency(text: str) -> CurrencyGuess | None:
-    """The currency a text is in, from ISO codes and symbols; None when nothing says."""
+def currency_votes(text: str) -> Counter[str]:
+    """Evidence per ISO code: 3 per printed code, 2 per unambiguous symbol (a bare `$` is not counted)."""
+    return _votes(text)[0]
+
+
+def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
     votes: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
     for m in re.finditer(rf"\b({'|'.join(sorted(ISO_CODES))})\b", text):
         code = _CODE_ALIASES.get(m.group(1), m.group(1))
-        votes[code] += 3
+        before, after = text[max(0, m.start() - 2) : m.start()], text[m.end() : m.end() + 3]
+        beside = re.search(r"\d[ \t]?$", before) or re.match(r"[ \t]?[-−]?[ \t]?[\d.]", after)
+        labelled = _CURRENCY_LABEL.search(text[max(0, m.start() - 24) : m.start()])
+        bracketed = before.endswith("(") and after.startswith(")")
+        if beside or labelled or bracketed:
+            votes[code] += 3
+        elif m.group(1) not in _WORDLIKE_CODES:
+            votes[code] += 1
+        else:
+            continue
         first_seen.setdefault(code, m.group(1))
+    for m in _CURRENCY_WORDS.finditer(text):
+        code = _CURRENCY_WORD_CODES[m.group(1).lower().rstrip("s")]
+        votes[code] += 2
+        first_seen.setdefault(code, m.group(0))
     for symbol, code in SYMBOLS.items():
         if symbol in ("RM", "Rs", "Rs.", "SFr."):
             pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?[-−]?\s?\d)"
@@ -266,6 +297,12 @@ def detect_currency(text: str) -> CurrencyGuess | None:
         if n:
             votes[code] += 2 * n
             first_seen.setdefault(code, symbol)
+    return votes, first_seen
+
+
+def detect_currency(text: str) -> CurrencyGuess | None:
+    """The currency a text is in, from ISO codes and symbols; None when nothing says."""
+    votes, first_seen = _votes(text)
     if votes:
         code, _ = votes.most_common(1)[0]
         return CurrencyGuess(code, False, first_seen.get(code, code))

@@ -12,6 +12,7 @@ from extraction.parser.line_items import line_items
 from extraction.parser.parties import parties
 from extraction.parser.tax import tax_lines
 from extraction.schema import FieldInfo, Invoice, Party
+from utils.money import currency_votes
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown
@@ -53,6 +54,9 @@ def _currency(doc: Doc) -> tuple[str, FieldInfo] | None:
     guess = doc.currency
     if guess is None:
         return None
+    seen = sorted(currency_votes(doc.text))
+    if len(seen) > 1:
+        doc.extra["currencies_seen"] = FieldInfo(value=seen, confidence=0.9, source="currency symbols and codes")
     line = next((ln for ln in doc.lines if guess.evidence and guess.evidence in ln.text), None)
     conf = 0.6 if guess.weak else 0.9
     return guess.code, doc.info(guess.code, conf, line)
@@ -97,6 +101,7 @@ def parse_invoice(pages: list[PageMarkdown]) -> ParsedInvoice:
     else:
         reasons.append("currency not found (no symbol or ISO code on the document)")
 
+    fields.update(doc.extra)
     money = choose(doc)
     data.update(money.values)
     fields.update(money.infos)

@@ -152,6 +152,7 @@ class Doc:
     currency: CurrencyGuess | None
     order: Order | None
     order_reason: str
+    extra: dict[str, FieldInfo] = field(default_factory=dict)
     _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
     _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
 

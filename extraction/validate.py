@@ -1,0 +1,165 @@
+"""Arithmetic and sanity checks on a parsed invoice -> Validation with needs_review and reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from extraction.schema import Check, Validation
+
+if TYPE_CHECKING:
+    from extraction.schema import FieldInfo, Invoice
+
+# Tolerances in cents: sums of rounded lines may be off by a cent per line, capped.
+SUM_TOLERANCE_CENTS = 2
+RATE_TOLERANCE_CENTS = 2
+KEY_FIELDS = ("vendor.name", "invoice_date", "total", "currency")
+MAX_FUTURE_DAYS = 366
+MIN_YEAR = 1990
+
+
+def _cents(n: int) -> Decimal:
+    return Decimal(n) / 100
+
+
+def _close(a: Decimal, b: Decimal, cents: int) -> bool:
+    return abs(a - b) <= _cents(cents)
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _check_lines_sum(invoice: Invoice) -> Check | None:
+    amounts = [item.amount for item in invoice.line_items if item.amount is not None]
+    if len(amounts) < 2 or invoice.subtotal is None:
+        return None
+    total = sum(amounts, Decimal(0))
+    tolerance = max(SUM_TOLERANCE_CENTS, min(len(amounts), 10))
+    ok = _close(total, invoice.subtotal, tolerance)
+    # Prices printed with tax included: the lines may add up to the total instead.
+    if not ok and invoice.total is not None and _close(total, invoice.total, tolerance):
+        return Check(name="line_items_sum", passed=True, detail=f"line items add up to the total {_money(total)}")
+    detail = f"line items add up to {_money(total)}, subtotal is {_money(invoice.subtotal)}"
+    return Check(name="line_items_sum", passed=ok, detail=detail)
+
+
+def _check_totals(invoice: Invoice) -> Check | None:
+    if invoice.subtotal is None or invoice.total is None:
+        return None
+    tax = invoice.tax_total if invoice.tax_total is not None else Decimal(0)
+    ok = _close(invoice.subtotal + tax, invoice.total, SUM_TOLERANCE_CENTS)
+    if invoice.tax_total is None and not ok:
+        # Without a tax amount the check cannot tell a missing tax from a wrong total.
+        return Check(name="subtotal_plus_tax", passed=True, detail="no tax amount to compare with")
+    detail = (
+        f"{_money(invoice.subtotal)} + {_money(tax)} = {_money(invoice.subtotal + tax)}, total {_money(invoice.total)}"
+    )
+    return Check(name="subtotal_plus_tax", passed=ok, detail=detail)
+
+
+def _check_tax_rates(invoice: Invoice) -> list[Check]:
+    checks: list[Check] = []
+    for line in invoice.tax_lines:
+        if line.rate is None or line.base is None or line.amount is None:
+            continue
+        expected = line.base * line.rate / 100
+        ok = _close(expected, line.amount, RATE_TOLERANCE_CENTS) or abs(expected - line.amount) <= abs(
+            expected
+        ) * Decimal("0.002")
+        detail = f"{_money(line.base)} x {line.rate}% = {_money(expected)}, printed {_money(line.amount)}"
+        checks.append(Check(name="tax_rate", passed=ok, detail=detail))
+    amounts = [t.amount for t in invoice.tax_lines if t.amount is not None]
+    if len(amounts) >= 2 and invoice.tax_total is not None:
+        total = sum(amounts, Decimal(0))
+        ok = _close(total, invoice.tax_total, SUM_TOLERANCE_CENTS)
+        detail = f"tax lines add up to {_money(total)}, tax total is {_money(invoice.tax_total)}"
+        checks.append(Check(name="tax_lines_sum", passed=ok, detail=detail))
+    return checks
+
+
+def _check_dates(invoice: Invoice, today: dt.date) -> list[Check]:
+    checks: list[Check] = []
+    issued, due = invoice.invoice_date, invoice.due_date
+    if issued is not None and due is not None:
+        checks.append(
+            Check(
+                name="due_after_issue",
+                passed=due >= issued,
+                detail=f"due {due.isoformat()}, issued {issued.isoformat()}",
+            )
+        )
+    for name, value in (("invoice_date", issued), ("due_date", due)):
+        if value is None:
+            continue
+        limit = today + dt.timedelta(days=MAX_FUTURE_DAYS + (90 if name == "due_date" else 0))
+        ok = dt.date(MIN_YEAR, 1, 1) <= value <= limit
+        checks.append(
+            Check(name=f"{name}_plausible", passed=ok, detail=f"{name.replace('_', ' ')} {value.isoformat()}")
+        )
+    return checks
+
+
+def _check_currency(invoice: Invoice, fields: dict[str, FieldInfo]) -> Check | None:
+    if invoice.currency is None:
+        return None
+    seen_info = fields.get("currencies_seen")
+    seen = seen_info.value if seen_info is not None and isinstance(seen_info.value, list) else []
+    others = sorted(str(code) for code in seen if code != invoice.currency)
+    if not others:
+        return Check(name="currency_consistent", passed=True, detail=invoice.currency)
+    return Check(
+        name="currency_consistent",
+        passed=False,
+        detail=f"{invoice.currency} and also {', '.join(others)} on the document",
+    )
+
+
+def validate(
+    invoice: Invoice,
+    fields: dict[str, FieldInfo],
+    reasons: list[str],
+    low_confidence: float,
+    today: dt.date | None = None,
+) -> Validation:
+    """Run every check; needs_review when one fails, a key field is missing, or its confidence is low."""
+    today = today or dt.date.today()
+    checks: list[Check] = []
+    for check in (_check_lines_sum(invoice), _check_totals(invoice), _check_currency(invoice, fields)):
+        if check is not None:
+            checks.append(check)
+    checks.extend(_check_tax_rates(invoice))
+    checks.extend(_check_dates(invoice, today))
+    checks.append(
+        Check(
+            name="total_present",
+            passed=invoice.total is not None,
+            detail=_money(invoice.total) if invoice.total is not None else "no total",
+        )
+    )
+    out_reasons = list(dict.fromkeys(reasons))
+    for check in checks:
+        if not check.passed:
+            out_reasons.append(f"check {check.name} failed: {check.detail}")
+    present = {
+        "vendor.name": invoice.vendor.name,
+        "invoice_date": invoice.invoice_date,
+        "total": invoice.total,
+        "currency": invoice.currency,
+    }
+    for key in KEY_FIELDS:
+        if present[key] is None:
+            message = f"{key} not found"
+            if not any(r.startswith(key.replace("_", " ").replace(".", " ")) or r.startswith(key) for r in out_reasons):
+                out_reasons.append(message)
+            continue
+        info = fields.get(key)
+        if info is not None and info.confidence < low_confidence:
+            out_reasons.append(f"{key} has low confidence ({info.confidence:.2f} < {low_confidence:.2f})")
+    needs_review = any(not c.passed for c in checks)
+    needs_review = needs_review or any(present[k] is None for k in KEY_FIELDS)
+    needs_review = needs_review or any(
+        (info := fields.get(k)) is not None and info.confidence < low_confidence for k in KEY_FIELDS
+    )
+    return Validation(checks=checks, needs_review=needs_review, reasons=out_reasons)

@@ -1,0 +1,93 @@
+"""Date parsing: numeric orders, written months in several languages, ISO, two-digit years."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from utils.dates import decide_order, expand_year, find_dates, format_date, parse_date
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5 March 2024", "2024-03-05"),
+        ("Mar 5, 2024", "2024-03-05"),
+        ("March 5th, 2024", "2024-03-05"),
+        ("05-MAR-24", "2024-03-05"),
+        ("19 APR 2018", "2018-04-19"),
+        ("21NOV´15", "2015-11-21"),
+        ("5. März 2024", "2024-03-05"),
+        ("le 5 mars 2024", "2024-03-05"),
+        ("1er août 2023", "2023-08-01"),
+        ("19 april 2014", "2014-04-19"),
+        ("29 maart 2014", "2014-03-29"),
+        ("5 de marzo de 2024", "2024-03-05"),
+        ("1 stycznia 2021", "2021-01-01"),
+        ("2024-03-05", "2024-03-05"),
+        ("2017/07/12", "2017-07-12"),
+        ("25/12/2018", "2018-12-25"),
+        ("04/28/2017", "2017-04-28"),
+        ("19.09.2014", "2014-09-19"),
+        ("11-13-17", "2017-11-13"),
+    ],
+)
+def test_parse_date_forms(text: str, expected: str) -> None:
+    match = parse_date(text)
+    assert match is not None
+    assert match.value.isoformat() == expected
+    assert not match.ambiguous
+
+
+def test_swappable_numeric_date_is_flagged_without_an_order() -> None:
+    match = parse_date("03/04/2024")
+    assert match is not None and match.ambiguous
+    assert match.value == dt.date(2024, 4, 3)  # day-first reading, flagged
+    month_first = parse_date("03/04/2024", order="mdy")
+    assert month_first is not None and month_first.value == dt.date(2024, 3, 4) and not month_first.ambiguous
+
+
+def test_order_from_other_dates_then_language_then_currency() -> None:
+    assert decide_order("Date 03/04/2024 Due 25/04/2024")[0] == "dmy"
+    assert decide_order("Date 03/04/2024 Due 04/25/2024")[0] == "mdy"
+    assert decide_order("03/04/2024", language="de")[0] == "dmy"
+    assert decide_order("03/04/2024", language="en-us")[0] == "mdy"
+    assert decide_order("03/04/2024", currency="USD")[0] == "mdy"
+    assert decide_order("03/04/2024", currency="EUR")[0] == "dmy"
+    assert decide_order("03/04/2024")[0] is None
+
+
+def test_two_digit_years_pivot_around_today() -> None:
+    today = dt.date(2026, 1, 1)
+    assert expand_year(24, today) == 2024
+    assert expand_year(36, today) == 2036
+    assert expand_year(37, today) == 1937
+    assert expand_year(99, today) == 1999
+
+
+def test_no_dates_in_phone_numbers_times_or_amounts() -> None:
+    assert find_dates("Tel 03-1234 5678  12:30  1.50 kg  Total 12.04") == []
+
+
+def test_several_dates_in_one_line_keep_their_positions() -> None:
+    found = find_dates("Invoice date: 2024-03-05  Due date: 5 April 2024")
+    assert [d.value.isoformat() for d in found] == ["2024-03-05", "2024-04-05"]
+    assert found[0].start < found[1].start
+
+
+_DATES = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2035, 12, 31))
+
+
+@given(_DATES, st.sampled_from(["iso", "dmy-dot", "written-dmy", "written-mdy", "oracle", "de"]))
+def test_unambiguous_styles_round_trip(value: dt.date, style: str) -> None:
+    match = parse_date(format_date(value, style))
+    assert match is not None and match.value == value
+
+
+@given(_DATES)
+def test_numeric_styles_round_trip_with_the_document_order(value: dt.date) -> None:
+    dmy = parse_date(format_date(value, "dmy-slash"), order="dmy")
+    mdy = parse_date(format_date(value, "mdy-slash"), order="mdy")
+    assert dmy is not None and dmy.value == value
+    assert mdy is not None and mdy.value == value

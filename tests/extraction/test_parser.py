@@ -1,0 +1,312 @@
+"""The markdown -> Invoice parser on invoices and receipts written for these tests."""
+
+import datetime as dt
+from decimal import Decimal
+
+from extraction.markdown import PageMarkdown, page_from_text
+from extraction.parser import parse_invoice
+from extraction.schema import FieldInfo, Invoice, Party
+
+
+def _parse(text: str):
+    return parse_invoice([page_from_text(text, 1)])
+
+
+EN_INVOICE = """# Northwind Traders Ltd
+12 Harbour Road, Bristol BS1 4DJ
+VAT Reg No: GB123456789
+Email: billing@northwind.example
+
+Bill To:
+Contoso Pharmacy
+5 Market Street, Leeds LS1 6AB
+
+Invoice No: INV-2024-0042
+Invoice Date: 5 March 2024
+Due Date: 4 April 2024
+PO Number: PO-7781
+Payment terms: 30 days net
+
+| Description | Qty | Unit Price | Amount |
+|---|---|---|---|
+| Widget large | 2 | £10.00 | £20.00 |
+| Service hours | 3 | £25.00 | £75.00 |
+
+Subtotal £95.00
+VAT 20% £19.00
+Total £114.00
+IBAN GB82 WEST 1234 5698 7654 32
+"""
+
+
+def test_english_invoice_all_fields() -> None:
+    parsed = _parse(EN_INVOICE)
+    inv = parsed.invoice
+    assert inv.vendor.name == "Northwind Traders Ltd"
+    assert inv.vendor.tax_id == "GB123456789"
+    assert inv.vendor.email == "billing@northwind.example"
+    assert inv.vendor.iban == "GB82WEST12345698765432"
+    assert inv.customer.name == "Contoso Pharmacy"
+    assert inv.invoice_number == "INV-2024-0042"
+    assert inv.invoice_date == dt.date(2024, 3, 5)
+    assert inv.due_date == dt.date(2024, 4, 4)
+    assert inv.purchase_order == "PO-7781"
+    assert inv.payment_terms == "30 days net"
+    assert inv.currency == "GBP"
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("95.00"), Decimal("19.00"), Decimal("114.00"))
+    assert [(t.rate, t.base, t.amount) for t in inv.tax_lines] == [(Decimal(20), Decimal("95.00"), Decimal("19.00"))]
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in inv.line_items] == [
+        ("Widget large", Decimal(2), Decimal("10.00"), Decimal("20.00")),
+        ("Service hours", Decimal(3), Decimal("25.00"), Decimal("75.00")),
+    ]
+
+
+def test_every_field_has_provenance_and_confidence() -> None:
+    parsed = _parse(EN_INVOICE)
+    total = parsed.fields["total"]
+    assert total.source == "Total £114.00"
+    assert total.page == 1
+    assert 0.8 <= total.confidence <= 1.0
+    for key in ("vendor.name", "invoice_number", "invoice_date", "due_date", "currency", "subtotal", "tax_total"):
+        info = parsed.fields[key]
+        assert info.source and 0 < info.confidence <= 1, key
+    assert parsed.reasons == []
+
+
+def test_german_invoice_with_comma_decimals() -> None:
+    text = """# Muster Technik GmbH
+Hauptstraße 5, 10115 Berlin
+USt-IdNr.: DE123456789
+
+Rechnungsempfänger
+Beispiel AG
+Ringweg 3, 80331 München
+
+Rechnungsnummer: RE-2024-117
+Rechnungsdatum: 03.04.2024
+Fällig am: 03.05.2024
+
+Summe netto: 1.000,00 €
+zzgl. MwSt 19%: 190,00 €
+Gesamtbetrag: 1.190,00 €
+"""
+    inv = _parse(text).invoice
+    assert inv.vendor.name == "Muster Technik GmbH"
+    assert inv.customer.name == "Beispiel AG"
+    assert inv.invoice_number == "RE-2024-117"
+    assert inv.invoice_date == dt.date(2024, 4, 3)  # day-first: a German document
+    assert inv.due_date == dt.date(2024, 5, 3)
+    assert inv.currency == "EUR"
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("1000.00"), Decimal("190.00"), Decimal("1190.00"))
+
+
+def test_french_invoice() -> None:
+    text = """# Au Bon Pain SARL
+Facture N° FA-2023-0009
+Date de facture : 5 novembre 2023
+Date d'échéance : 5 décembre 2023
+Total HT 500,00 €
+TVA 20 % 100,00 €
+Montant TTC 600,00 €
+"""
+    inv = _parse(text).invoice
+    assert inv.vendor.name == "Au Bon Pain SARL"
+    assert inv.invoice_number == "FA-2023-0009"
+    assert inv.invoice_date == dt.date(2023, 11, 5)
+    assert inv.due_date == dt.date(2023, 12, 5)
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("500.00"), Decimal("100.00"), Decimal("600.00"))
+
+
+def test_dutch_invoice() -> None:
+    text = """FACTUUR  Fietsenwinkel De Ketting B.V.
+Factuurnummer: 993548900
+Factuurdatum: 19 april 2014
+Exclusief BTW  € 100,00
+BTW 21%  € 21,00
+Totaal  € 121,00
+"""
+    inv = _parse(text).invoice
+    assert inv.vendor.name == "Fietsenwinkel De Ketting B.V."
+    assert inv.invoice_number == "993548900"
+    assert inv.invoice_date == dt.date(2014, 4, 19)
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("100.00"), Decimal("21.00"), Decimal("121.00"))
+    assert inv.currency == "EUR"
+
+
+def test_spanish_invoice() -> None:
+    text = """# Distribuciones Norte S.L.
+Número de factura: F-2024-33
+Fecha de factura: 12 de enero de 2024
+Base imponible: 200,00 €
+IVA 21%: 42,00 €
+Importe total: 242,00 €
+"""
+    inv = _parse(text).invoice
+    assert inv.vendor.name == "Distribuciones Norte S.L."
+    assert inv.invoice_number == "F-2024-33"
+    assert inv.invoice_date == dt.date(2024, 1, 12)
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("200.00"), Decimal("42.00"), Decimal("242.00"))
+
+
+def test_html_line_item_table_as_deepseek_emits_it() -> None:
+    text = """# Acme Supplies Inc.
+Invoice # 5531
+Invoice Date: 2024-02-10
+<table><tr><td>Item</td><td>Qty</td><td>Price</td><td>Total</td></tr>
+<tr><td>Paper A4</td><td>10</td><td>$4.50</td><td>$45.00</td></tr>
+<tr><td>Toner</td><td>1</td><td>$80.00</td><td>$80.00</td></tr>
+<tr><td colspan="3">Total</td><td>$125.00</td></tr></table>
+"""
+    parsed = _parse(text)
+    inv = parsed.invoice
+    assert [(i.description, i.quantity, i.amount) for i in inv.line_items] == [
+        ("Paper A4", Decimal(10), Decimal("45.00")),
+        ("Toner", Decimal(1), Decimal("80.00")),
+    ]
+    assert inv.total == Decimal("125.00")
+    assert inv.invoice_number == "5531"
+    # A bare $ is read as USD, with a reason and a lower confidence.
+    assert inv.currency == "USD"
+    assert parsed.fields["currency"].confidence < 0.7
+    assert any("bare '$'" in r for r in parsed.reasons)
+
+
+RECEIPT = """SUPERMART SDN BHD
+(123456-X)
+NO. 5, JALAN BESAR, 81100 JOHOR BAHRU
+TEL: 07-1234567
+TAX INVOICE
+DATE: 25/12/2018 8:13 PM
+ITEM QTY AMOUNT
+MILK 1L  2  9.00
+BREAD  1  3.50
+TOTAL QTY: 3
+SUBTOTAL  12.50
+GST 6%  0.75
+ROUNDING  -0.05
+TOTAL  13.20
+CASH  20.00
+CHANGE  6.80
+THANK YOU
+"""
+
+
+def test_receipt_total_is_not_cash_change_or_subtotal() -> None:
+    parsed = _parse(RECEIPT)
+    inv = parsed.invoice
+    assert inv.vendor.name == "SUPERMART SDN BHD"
+    assert inv.total == Decimal("13.20")
+    assert inv.subtotal == Decimal("12.50")
+    assert inv.tax_total == Decimal("0.75")
+    assert inv.invoice_date == dt.date(2018, 12, 25)
+    assert inv.currency is None  # nothing on the receipt names it
+    assert any("currency not found" in r for r in parsed.reasons)
+
+
+def test_receipt_store_name_skips_generic_first_lines() -> None:
+    text = """TAX INVOICE
+Welcome to
+Corner Bakery Cafe
+123 Main St, Springfield
+05/03/2024 10:12
+Total $7.25
+VISA $7.25
+"""
+    inv = _parse(text).invoice
+    assert inv.vendor.name == "Corner Bakery Cafe"
+    assert inv.total == Decimal("7.25")
+    # Month-first: the receipt is in USD and nothing else decides.
+    assert inv.invoice_date == dt.date(2024, 5, 3)
+
+
+def test_total_chosen_by_arithmetic_among_several_totals() -> None:
+    text = """Shop One
+Total Sales (Excluding GST)  8.49
+GST  0.51
+Total Sales (Inclusive of GST)  9.00
+Total  9.00
+Cash  10.00
+Change  1.00
+"""
+    inv = _parse(text).invoice
+    assert inv.total == Decimal("9.00")
+    assert inv.subtotal == Decimal("8.49")
+    assert inv.tax_total == Decimal("0.51")
+
+
+def test_total_value_on_the_next_line() -> None:
+    text = "Pasar Mini\nTOTAL:\n9.00\nCASH\n10.00\n"
+    assert _parse(text).invoice.total == Decimal("9.00")
+
+
+def test_credit_note_negative_amounts() -> None:
+    text = """# Lieferant GmbH
+Gutschrift Nr. GS-77
+Datum: 16.09.2013
+Nettobetrag: -7,67 €
+MwSt 19%: -1,12 €
+Endbetrag: -8,79 €
+"""
+    inv = _parse(text).invoice
+    assert inv.invoice_number == "GS-77"
+    assert (inv.subtotal, inv.tax_total, inv.total) == (Decimal("-7.67"), Decimal("-1.12"), Decimal("-8.79"))
+
+
+def test_ambiguous_date_gets_a_reason_and_low_confidence() -> None:
+    parsed = _parse("Consulting Partners\nInvoice No: 12\nInvoice Date: 03/04/2024\nTotal 100.00\n")
+    assert parsed.invoice.invoice_date == dt.date(2024, 4, 3)
+    assert parsed.fields["invoice_date"].confidence <= 0.5
+    assert any(r.startswith("invoice date is ambiguous (03/04/2024): day-first assumed") for r in parsed.reasons)
+
+
+def test_order_decided_by_another_date_on_the_document() -> None:
+    text = "Consulting Partners\nInvoice Date: 03/04/2024\nDue Date: 04/28/2024\nTotal 100.00 USD\n"
+    parsed = _parse(text)
+    assert parsed.invoice.invoice_date == dt.date(2024, 3, 4)
+    assert not any("ambiguous" in r for r in parsed.reasons)
+
+
+def test_missing_fields_are_null_with_reasons() -> None:
+    parsed = _parse("Hello world\nnothing here\n")
+    inv = parsed.invoice
+    assert inv.total is None and inv.invoice_date is None and inv.currency is None
+    assert "total not found" in parsed.reasons
+    assert "invoice date not found" in parsed.reasons
+
+
+def test_table_rows_from_an_engine_with_boxes() -> None:
+    from extraction.markdown import Block
+
+    page = PageMarkdown(
+        1,
+        "textlayer",
+        595,
+        842,
+        [
+            Block("heading", "Blue Harbor Ltd", 1, (0.1, 0.05, 0.5, 0.08)),
+            Block(
+                "table",
+                page=1,
+                bbox=(0.1, 0.7, 0.9, 0.8),
+                rows=[["Net total", "€ 50,00"], ["VAT", "€ 10,50"], ["Total due", "€ 60,50"]],
+                row_bboxes=[(0.1, 0.7, 0.9, 0.72), (0.1, 0.73, 0.9, 0.75), (0.1, 0.76, 0.9, 0.78)],
+                confidence=0.9,
+            ),
+        ],
+    )
+    parsed = parse_invoice([page])
+    assert parsed.invoice.total == Decimal("60.50")
+    assert parsed.fields["total"].bbox == [0.1, 0.76, 0.9, 0.78]
+    assert parsed.fields["vendor.name"].bbox == [0.1, 0.05, 0.5, 0.08]
+
+
+def test_einvoice_data_is_used_as_is() -> None:
+    exact = Invoice(vendor=Party(name="Exact GmbH"), invoice_number="X-1", total=Decimal("10.00"), currency="EUR")
+    page = PageMarkdown(
+        1, "einvoice", 0, 0, [], invoice=exact, invoice_fields={"total": FieldInfo(value=10, confidence=1)}
+    )
+    parsed = parse_invoice([page])
+    assert parsed.invoice is exact
+    assert parsed.fields["total"].confidence == 1
+    assert parsed.fields["vendor.name"].value == "Exact GmbH"
+    assert parsed.reasons == []

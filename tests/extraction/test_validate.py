@@ -1,0 +1,120 @@
+"""Validation checks, reasons and needs_review."""
+
+import datetime as dt
+from decimal import Decimal
+
+from extraction.schema import FieldInfo, Invoice, LineItem, Party, TaxLine
+from extraction.validate import validate
+
+TODAY = dt.date(2024, 6, 1)
+
+
+def _good() -> tuple[Invoice, dict[str, FieldInfo]]:
+    invoice = Invoice(
+        vendor=Party(name="Northwind Traders Ltd"),
+        invoice_date=dt.date(2024, 3, 5),
+        due_date=dt.date(2024, 4, 4),
+        currency="EUR",
+        subtotal=Decimal("95.00"),
+        tax_total=Decimal("19.00"),
+        total=Decimal("114.00"),
+        tax_lines=[TaxLine(rate=Decimal(20), base=Decimal("95.00"), amount=Decimal("19.00"))],
+        line_items=[LineItem(amount=Decimal("20.00")), LineItem(amount=Decimal("75.00"))],
+    )
+    fields = {k: FieldInfo(value="x", confidence=0.9) for k in ("vendor.name", "invoice_date", "total", "currency")}
+    return invoice, fields
+
+
+def _failed(validation) -> set[str]:
+    return {c.name for c in validation.checks if not c.passed}
+
+
+def test_consistent_invoice_passes() -> None:
+    invoice, fields = _good()
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert not v.needs_review
+    assert v.reasons == []
+    assert {"line_items_sum", "subtotal_plus_tax", "tax_rate", "due_after_issue", "total_present"} <= {
+        c.name for c in v.checks
+    }
+
+
+def test_line_items_not_adding_up() -> None:
+    invoice, fields = _good()
+    invoice.line_items[0].amount = Decimal("21.00")
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert _failed(v) == {"line_items_sum"}
+    assert v.needs_review
+    assert any("line items add up to 96.00" in r for r in v.reasons)
+
+
+def test_subtotal_plus_tax_within_a_cent_passes_and_beyond_fails() -> None:
+    invoice, fields = _good()
+    invoice.total = Decimal("114.01")
+    assert "subtotal_plus_tax" not in _failed(validate(invoice, fields, [], 0.6, today=TODAY))
+    invoice.total = Decimal("114.10")
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "subtotal_plus_tax" in _failed(v)
+    assert v.needs_review
+
+
+def test_tax_rate_disagreeing_with_base() -> None:
+    invoice, fields = _good()
+    invoice.tax_lines = [TaxLine(rate=Decimal(19), base=Decimal("95.00"), amount=Decimal("19.00"))]
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "tax_rate" in _failed(v)
+
+
+def test_due_date_before_issue_date() -> None:
+    invoice, fields = _good()
+    invoice.due_date = dt.date(2024, 3, 1)
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "due_after_issue" in _failed(v)
+
+
+def test_absurd_dates() -> None:
+    invoice, fields = _good()
+    invoice.invoice_date = dt.date(2027, 1, 1)
+    invoice.due_date = None
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "invoice_date_plausible" in _failed(v)
+    invoice.invoice_date = dt.date(1975, 1, 1)
+    assert "invoice_date_plausible" in _failed(validate(invoice, fields, [], 0.6, today=TODAY))
+
+
+def test_mixed_currencies_fail_the_consistency_check() -> None:
+    invoice, fields = _good()
+    fields["currencies_seen"] = FieldInfo(value=["EUR", "USD"], confidence=0.9)
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "currency_consistent" in _failed(v)
+    assert any("EUR and also USD" in r for r in v.reasons)
+
+
+def test_missing_key_field_needs_review_with_reason() -> None:
+    invoice, fields = _good()
+    invoice.total = None
+    invoice.subtotal = None
+    v = validate(invoice, fields, ["total not found"], 0.6, today=TODAY)
+    assert v.needs_review
+    assert "total_present" in _failed(v)
+    assert v.reasons.count("total not found") == 1
+    invoice, fields = _good()
+    invoice.currency = None
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert v.needs_review and "currency not found" in v.reasons
+
+
+def test_low_confidence_key_field_needs_review() -> None:
+    invoice, fields = _good()
+    fields["invoice_date"] = FieldInfo(value="2024-03-05", confidence=0.5)
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert v.needs_review
+    assert not _failed(v)
+    assert any(r.startswith("invoice_date has low confidence") for r in v.reasons)
+    assert not validate(invoice, fields, [], 0.4, today=TODAY).needs_review
+
+
+def test_parser_reasons_are_kept() -> None:
+    invoice, fields = _good()
+    v = validate(invoice, fields, ["invoice date is ambiguous (03/04/2024): day-first assumed"], 0.6, today=TODAY)
+    assert v.reasons[0].startswith("invoice date is ambiguous")
