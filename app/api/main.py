@@ -64,8 +64,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A ready-to-serve app; the InvoiceService opens in the lifespan, the pool shuts down gracefully."""
+def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
+    """A ready-to-serve app; the InvoiceService opens in the lifespan, the pool shuts down gracefully.
+
+    `ui=False` leaves out the page at /ui (API only).
+    """
     settings = settings or get_settings()
     metrics = Metrics()
     pool = ExtractionPool(settings.extract_workers, settings.queue_size, settings.request_timeout, metrics)
@@ -93,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (extract, search, vendors, invoices, export, system):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    _mount_ui(app, services)
+    if ui:
+        _mount_ui(app, services)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_bytes * extract.MAX_FILES + (1 << 20))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
+import sys
 from typing import Annotated
 
 import typer
@@ -56,6 +58,9 @@ def serve(
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting 0 afterwards tells a
+    # supervisor (systemd, docker) the stop was clean.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.Server(config).run()
 
 

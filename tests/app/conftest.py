@@ -44,7 +44,7 @@ def client_for(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
 
     def build(**overrides: object) -> TestClient:
         settings = make_settings(overrides.pop("data_dir", tmp_path / "data"), **overrides)  # type: ignore[arg-type]
-        return stack.enter_context(TestClient(create_app(settings)))
+        return stack.enter_context(TestClient(create_app(settings, ui=False)))
 
     with stack:
         yield build
@@ -62,7 +62,7 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
+        self.app = create_app(settings, ui=False)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

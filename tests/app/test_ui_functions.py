@@ -1,0 +1,283 @@
+"""The page's functions: pure helpers directly, and the page's events through gradio_client on a live server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from app.ui.charts import bar_svg, timeline_svg
+from app.ui.context import guarded
+from app.ui.drawing import draw_fields
+from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_values, lines_frame, result_csv
+from app.ui.search_tab import build_query
+from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
+from tests.app.conftest import LiveServer, make_settings
+from tests.builders import invoice_spec, make_invoice_pdf
+from utils.errors import InvalidRequest, NotFound
+
+
+def _invoice() -> Invoice:
+    return Invoice.model_validate(
+        {
+            "vendor": {"name": "Acme Supplies GmbH"},
+            "invoice_number": "INV-1",
+            "invoice_date": "2024-03-05",
+            "currency": "EUR",
+            "subtotal": "490",
+            "tax_total": "93.1",
+            "total": "583.10",
+            "line_items": [{"description": "Widget", "quantity": "2", "unit_price": "100", "amount": "200"}],
+        }
+    )
+
+
+def _result(**updates: Any) -> ExtractionResult:
+    result = ExtractionResult(
+        document=DocumentInfo(sha256="0" * 64, filename="a.pdf", media_type="application/pdf", page_count=1),
+        invoice=_invoice(),
+    )
+    return result.model_copy(update=updates)
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------------
+
+
+def test_form_shows_money_with_cents_and_reports_only_real_edits() -> None:
+    invoice = _invoice()
+    values = form_values(invoice)
+    by_name = dict(zip([f.name for f in FORM_FIELDS], values, strict=True))
+    assert by_name["subtotal"] == "490.00" and by_name["tax_total"] == "93.10"
+    assert changes_from_form(invoice, values, lines_frame(invoice)) == {}
+    by_name["total"] = "600.00"
+    by_name["vendor.name"] = "ACME Supplies"
+    by_name["due_date"] = "2024-04-04"
+    changes = changes_from_form(invoice, list(by_name.values()), lines_frame(invoice))
+    assert changes == {"total": "600.00", "vendor.name": "ACME Supplies", "due_date": "2024-04-04"}
+
+
+def test_line_item_edit_sends_the_full_list() -> None:
+    invoice = _invoice()
+    frame = lines_frame(invoice)
+    frame.iloc[0, 3] = "210.00"
+    frame.loc[len(frame)] = ["Delivery", "1", "15.00", "15.00", ""]
+    changes = changes_from_form(invoice, form_values(invoice), frame)
+    assert changes["line_items"] == [
+        {"description": "Widget", "quantity": "2", "unit_price": "100.00", "amount": "210.00", "tax_rate": None},
+        {"description": "Delivery", "quantity": "1", "unit_price": "15.00", "amount": "15.00", "tax_rate": None},
+    ]
+
+
+def test_failed_checks_and_low_confidence_land_next_to_their_fields() -> None:
+    result = _result(
+        validation=Validation(
+            checks=[
+                Check(name="totals_add_up", passed=False, detail="subtotal + tax_total is 583.10, total is 600.00"),
+                Check(name="due_date_after_invoice_date", passed=True),
+            ],
+            needs_review=True,
+            reasons=["the document looks like a credit note"],
+        ),
+        fields={"invoice_number": FieldInfo(value="INV-1", confidence=0.3, page=1, bbox=[0.1, 0.1, 0.3, 0.12])},
+    )
+    per_field, general = field_warnings(result, low_confidence=0.6)
+    assert "total" in per_field and "subtotal" in per_field and "tax_total" in per_field
+    assert per_field["invoice_number"] == ["low confidence (30%): please check"]
+    assert "due_date" not in per_field
+    assert general == ["the document looks like a credit note"]
+
+
+def test_field_boxes_are_drawn_on_their_page_only() -> None:
+    page = Image.new("RGB", (1000, 1400), "white")
+    fields = {
+        "total": FieldInfo(value="583.10", confidence=0.95, page=1, bbox=[0.5, 0.5, 0.7, 0.52]),
+        "invoice_number": FieldInfo(value="INV-1", confidence=0.95, page=2, bbox=[0.1, 0.1, 0.3, 0.12]),
+    }
+    drawn = draw_fields(page, fields, page=1)
+    assert drawn.size == page.size
+    assert drawn.getpixel((500, 700)) != (255, 255, 255)  # the left edge of the total's box
+    assert drawn.getpixel((200, 150)) == (255, 255, 255)  # the page-2 field is not drawn on page 1
+    assert page.getpixel((500, 700)) == (255, 255, 255)  # the original is untouched
+
+
+def test_bad_filter_names_the_filter() -> None:
+    with pytest.raises(InvalidRequest, match="From date"):
+        build_query("acme", "hybrid", "", "5th of May", "", "", "", "", "any")
+    query = build_query(" acme ", "keyword", "Acme", "2024-01-01", "", "100", "1,000.50", "eur", "needs review")
+    assert (query.q, query.mode, query.currency, query.needs_review) == ("acme", "keyword", "EUR", True)
+    assert query.max_total == Decimal("1000.50") and query.date_from == dt.date(2024, 1, 1)
+
+
+def test_csv_download_has_one_row_per_line_item() -> None:
+    result = _result()
+    result.invoice.line_items.append(LineItem(description="Gadget", amount=Decimal("50")))
+    rows = result_csv(result).strip().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("invoice_id,vendor,invoice_number")
+    assert "Widget" in rows[1] and "Gadget" in rows[2] and "583.10" in rows[1]
+
+
+def test_charts_mark_the_current_invoice() -> None:
+    svg = timeline_svg(
+        [(dt.date(2024, 1, 1), 100.0, "a"), (dt.date(2024, 2, 1), 120.0, "b")], (dt.date(2024, 3, 1), 600.0, "x")
+    )
+    assert svg.count("<circle") == 3 and "this invoice" in svg
+    assert "No dated totals" in timeline_svg([], None)
+    bars = bar_svg(["2024-01", "2024-02"], {"EUR": [10.0, 20.0], "USD": [5.0, 0.0]}, "Spend")
+    assert bars.count("<rect") >= 4 + 2  # four bars and a legend swatch per currency
+
+
+def test_handler_errors_become_plain_messages() -> None:
+    @guarded
+    def missing() -> None:
+        raise NotFound("invoice 99 not found")
+
+    @guarded
+    def broken() -> None:
+        raise RuntimeError("internal detail /secret/path")
+
+    with pytest.raises(gr.Error) as known:
+        missing()
+    assert known.value.message == "invoice 99 not found" and known.value.title == "Not found"
+    with pytest.raises(gr.Error) as unknown:
+        broken()
+    assert "secret" not in unknown.value.message and "RuntimeError" in unknown.value.message
+
+
+# --- the page's events on a live server -------------------------------------------------------------------------
+
+
+def _named(client: Client, endpoint: str, values: tuple | list) -> dict[str, Any]:
+    """An endpoint's outputs keyed by component label (updates unwrapped to their value)."""
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"][endpoint]
+    labels = [r["label"] for r in api["returns"]]
+    values = values if isinstance(values, (list, tuple)) else [values]
+    out = {}
+    for label, value in zip(labels, values, strict=True):
+        out[label] = value
+        out[label + ":value"] = value.get("value") if isinstance(value, dict) and "__type__" in value else value
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    live = LiveServer(make_settings(tmp_path_factory.mktemp("ui") / "data")).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def pdf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("docs") / "acme-march.pdf"
+    path.write_bytes(make_invoice_pdf(invoice_spec(), pages=2))
+    return path
+
+
+@pytest.fixture(scope="module")
+def uploaded(server: Any, pdf_path: Path) -> tuple[Client, dict[str, Any]]:
+    client = Client(server.url + "/ui/", verbose=False)
+    out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "auto", api_name="/extract"))
+    return client, out
+
+
+def test_upload_shows_fields_page_image_and_vendor(uploaded: tuple[Client, dict[str, Any]]) -> None:
+    _client, out = uploaded
+    assert out["Vendor:value"] == "Acme Supplies GmbH"
+    assert out["Total:value"] == "583.10"
+    assert out["Invoice number:value"] == "INV-2024-0042"
+    assert out["Currency:value"] == "EUR"
+    assert "Page <b>1</b> of 2" in out["Page:value"]
+    image = Image.open(out["Page image:value"])
+    assert image.height > image.width > 500
+    assert "acme-march.pdf" in out["Document:value"]
+    assert "Acme Supplies GmbH" in out["Vendor profile:value"]
+    lines = out["Line items (editable: Save corrections stores them):value"]
+    assert [row[0] for row in lines["data"]] == ["Widget A", "Gadget B", "Consulting hour"]
+    assert json.loads(out["Raw JSON:value"])["invoice"]["total"] == 583.1
+    assert "Widget A" in out["Raw markdown:value"]
+    choices = out["Documents in this session"]["choices"]
+    assert len(choices) == 1 and "acme-march.pdf" in choices[0][0]
+    downloaded = json.loads(Path(out["Download JSON:value"]).read_text("utf-8"))
+    assert downloaded["invoice"]["invoice_number"] == "INV-2024-0042"
+
+
+def test_saved_correction_is_stored_audited_and_searchable(
+    server: Any, uploaded: tuple[Client, dict[str, Any]]
+) -> None:
+    client, out = uploaded
+    fields = [out[f.label + ":value"] for f in FORM_FIELDS]
+    fields[[f.name for f in FORM_FIELDS].index("total")] = "600.00"
+    lines = out["Line items (editable: Save corrections stores them):value"]
+    saved = _named(client, "/save", client.predict(*fields, lines, api_name="/save"))
+    assert saved["Total:value"] == "600.00"
+    service = server.app.state.services.service
+    page = service.list_invoices(service_filters(), limit=10)
+    record = service.get_invoice(page.items[0].id)
+    assert record.total == Decimal("600.00") and record.status == "corrected"
+    assert [(c.field, c.who) for c in record.corrections] == [("total", "ui")]
+    assert "total" in saved["Audit log:value"]["data"][0]
+
+    approved = _named(
+        client,
+        "/approve",
+        client.predict(*[saved[f.label + ":value"] for f in FORM_FIELDS], lines, api_name="/approve"),
+    )
+    assert "approved" in approved["Document:value"]
+    assert service.get_invoice(record.id).status == "approved"
+
+    found = _named(
+        client, "/search", client.predict("Acme Suplies", "hybrid", "", "", "", "", "", "", "any", api_name="/search")
+    )
+    rows = found["Results (click a row to open the invoice):value"]["data"]
+    assert rows and rows[0][1] == "INV-2024-0042" and rows[0][3] == "600.00 EUR"
+
+    vendor = _named(client, "/vendor_lookup", client.predict("acme suplies gmbh", api_name="/vendor_lookup"))
+    assert "Acme Supplies GmbH" in vendor["Profile:value"] and "Spend per month" in vendor["Spend per month:value"]
+    assert vendor["Invoices (click a row to open):value"]["data"][0][1] == "INV-2024-0042"
+
+    figures = client.predict(api_name="/dashboard")
+    assert "Documents read" in figures[0] and "Review backlog" in figures[0]
+
+
+def service_filters() -> Any:
+    from retrieval.models import SearchFilters
+
+    return SearchFilters()
+
+
+def test_unreadable_file_is_listed_with_a_clear_message(server: Any, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an invoice", "utf-8")
+    client = Client(server.url + "/ui/", verbose=False)
+    out = _named(client, "/extract", client.predict([handle_file(str(notes))], "auto", api_name="/extract"))
+    assert "notes.txt" in out["Documents in this session"]["choices"][0][0]
+    assert "unsupported file type" in out["Alerts:value"]
+    assert "Traceback" not in out["Alerts:value"]
+
+
+def test_unavailable_engine_is_a_message_not_a_crash(server: Any, pdf_path: Path) -> None:
+    client = Client(server.url + "/ui/", verbose=False)
+    out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "deepseek", api_name="/extract"))
+    assert "unavailable" in out["Alerts:value"]
+
+
+def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Path) -> None:
+    live = LiveServer(make_settings(tmp_path / "data", api_keys=["s3cret-key"])).start()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - the client refuses to connect without a login
+            Client(live.url + "/ui/", verbose=False)
+        with pytest.raises(Exception):  # noqa: B017
+            Client(live.url + "/ui/", auth=("alice", "wrong"), verbose=False)
+        client = Client(live.url + "/ui/", auth=("alice", "s3cret-key"), verbose=False)
+        out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "auto", api_name="/extract"))
+        assert out["Total:value"] == "583.10"
+    finally:
+        live.stop()
