@@ -59,10 +59,10 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn server on loopback, in a thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ui: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings, ui=False)
+        self.app = create_app(settings, ui=ui)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -85,7 +85,7 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live(module_dir: Path) -> Iterator[LiveServer]:
-    server = LiveServer(make_settings(module_dir / "live")).start()
+    server = LiveServer(make_settings(module_dir / "live"), ui=False).start()
     try:
         yield server
     finally:
