@@ -50,6 +50,10 @@ def _engine_of(result: ExtractionResult) -> str | None:
     return "+".join(sorted(engines)) if engines else None
 
 
+def _first_page(result: ExtractionResult) -> int | None:
+    return result.page_range[0] if result.page_range else None
+
+
 def _model_dim(path: Path) -> int | None:
     """The embedding dimension read from a sentence-transformers folder, without loading the model."""
     try:
@@ -153,8 +157,8 @@ class InvoiceService:
             self._dirty_writes = 0
             self._last_save = time.monotonic()
 
-    def _after_write(self) -> None:
-        self._dirty_writes += 1
+    def _after_write(self, n: int = 1) -> None:
+        self._dirty_writes += n
         if self._dirty_writes >= SAVE_EVERY_WRITES or time.monotonic() - self._last_save > SAVE_EVERY_SECONDS:
             self.save_index()
 
@@ -189,7 +193,7 @@ class InvoiceService:
         return self.store_many([(result, data)], enrich=enrich)[0]
 
     def store_many(self, items: list[tuple[ExtractionResult, bytes]], enrich: bool = True) -> list[ExtractionResult]:
-        """Store several results (embedded in one batch); each as store_result."""
+        """Store several results in one transaction (embedded in one batch); each as store_result."""
         prepared = []
         for result, data in items:
             if data:
@@ -197,93 +201,90 @@ class InvoiceService:
                 if sha != result.document.sha256:
                     result = result.model_copy(update={"document": result.document.model_copy(update={"sha256": sha})})
             prepared.append((result, data))
-        new = [
-            (r, d)
-            for r, d in prepared
-            if self._existing_invoice(r.document.sha256, r.page_range[0] if r.page_range else None) is None
-        ]
+        new = [(r, d) for r, d in prepared if self._existing_invoice(r.document.sha256, _first_page(r)) is None]
         vectors = self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
-        by_key = {}
-        for (result, data), vector in zip(new, vectors, strict=True):
-            by_key[id(result)] = self._insert(result, data, vector)
+        for result, data in new:
+            if data:
+                self.store.save_file(result.document.sha256, data)
+        stored_ids: dict[int, tuple[int, int | None, np.ndarray]] = {}
+        if new:
+            with self.store.transaction() as cur:
+                for (result, data), vector in zip(new, vectors, strict=True):
+                    stored_ids[id(result)] = (*self._insert(cur, result, data, vector), vector)
+            with self._index_lock:
+                fresh = [(i, v) for i, _, v in stored_ids.values()]
+                self.index().add([i for i, _ in fresh], np.vstack([v for _, v in fresh]))
+                self._after_write(len(fresh))
         out = []
         for result, _data in prepared:
-            if id(result) in by_key:
-                invoice_id, vendor_id, vector = by_key[id(result)]
+            if id(result) in stored_ids:
+                invoice_id, vendor_id, vector = stored_ids[id(result)]
                 stored = result.model_copy(update={"invoice_id": invoice_id})
                 if enrich:
                     stored.enrichment = build_enrichment(
                         self.store, self.index(), stored, vector, vendor_id, invoice_id
                     )
                 out.append(stored)
-            else:
-                existing = self._existing_invoice(
-                    result.document.sha256, result.page_range[0] if result.page_range else None
-                )
-                record = self.get_invoice(existing) if existing is not None else None
-                stored = record.result if record else result
-                stored.invoice_id = existing
-                stored.enrichment = (stored.enrichment or {}) | {
-                    "note": f"this document was already stored as invoice {existing}"
-                }
-                out.append(stored)
+                continue
+            existing = self._existing_invoice(result.document.sha256, _first_page(result))
+            stored = self.get_invoice(existing).result if existing is not None else result
+            stored.invoice_id = existing
+            stored.enrichment = (stored.enrichment or {}) | {
+                "note": f"this document was already stored as invoice {existing}"
+            }
+            out.append(stored)
         return out
 
-    def _insert(self, result: ExtractionResult, data: bytes, vector: np.ndarray) -> tuple[int, int | None, np.ndarray]:
-        inv = result.invoice
+    def _insert(self, cur: Any, result: ExtractionResult, data: bytes, vector: np.ndarray) -> tuple[int, int | None]:
+        """Inside the writer transaction: document, vendor, invoice, line items, postings, embedding, run."""
         doc = result.document
-        if data:
-            self.store.save_file(doc.sha256, data)
         page_first, page_last = (result.page_range or [None, None])[:2]
-        with self.store.transaction() as cur:
-            again = cur.execute(
-                "SELECT i.id, i.vendor_id FROM invoices i JOIN documents d ON d.id = i.document_id WHERE d.sha256 = ?"
-                " AND coalesce(i.page_first, 1) = coalesce(?, 1)",
-                [doc.sha256, page_first],
-            ).fetchone()
-            if again:  # stored by another thread meanwhile
-                return int(again[0]), again[1], vector
-            row = cur.execute("SELECT id FROM documents WHERE sha256 = ?", [doc.sha256]).fetchone()
-            if row:
-                document_id = int(row[0])
-            else:
-                document_id = int(
-                    cur.execute(
-                        "INSERT INTO documents (sha256, filename, media_type, page_count, size, stored_path)"
-                        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                        [
-                            doc.sha256,
-                            doc.filename,
-                            doc.media_type,
-                            doc.page_count,
-                            len(data),
-                            f"files/{doc.sha256}" if data else None,
-                        ],
-                    ).fetchone()[0]
-                )
-            vendor_id, _how = self.resolver.resolve(inv.vendor, cur)
-            stored = result.model_copy(update={"enrichment": None, "invoice_id": None})
-            invoice_id = int(
+        again = cur.execute(
+            "SELECT i.id, i.vendor_id FROM invoices i JOIN documents d ON d.id = i.document_id WHERE d.sha256 = ?"
+            " AND coalesce(i.page_first, 1) = coalesce(?, 1)",
+            [doc.sha256, page_first],
+        ).fetchone()
+        if again:  # stored meanwhile (another thread, or twice in one batch)
+            return int(again[0]), again[1]
+        row = cur.execute("SELECT id FROM documents WHERE sha256 = ?", [doc.sha256]).fetchone()
+        if row:
+            document_id = int(row[0])
+        else:
+            document_id = int(
                 cur.execute(
-                    "INSERT INTO invoices (document_id, vendor_id, status, page_first, page_last, result, engine)"
-                    " VALUES (?, ?, 'new', ?, ?, '{}', ?) RETURNING id",
-                    [document_id, vendor_id, page_first, page_last, _engine_of(result)],
+                    "INSERT INTO documents (sha256, filename, media_type, page_count, size, stored_path)"
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    [
+                        doc.sha256,
+                        doc.filename,
+                        doc.media_type,
+                        doc.page_count,
+                        len(data),
+                        f"files/{doc.sha256}" if data else None,
+                    ],
                 ).fetchone()[0]
             )
-            stored.invoice_id = invoice_id
-            self._write_invoice(cur, invoice_id, vendor_id, stored)
-            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        vendor_id, _how = self.resolver.resolve(result.invoice.vendor, cur)
+        cols = self._invoice_columns(cur, vendor_id, result)
+        cols |= {"document_id": document_id, "page_first": page_first, "page_last": page_last}
+        cols["engine"] = _engine_of(result)
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        invoice_id = int(
             cur.execute(
-                "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds) VALUES (?, ?, ?, ?, ?)",
-                [document_id, invoice_id, _engine_of(result), dumps(result.timings), result.timings.get("total")],
-            )
-        with self._index_lock:
-            self.index().add([invoice_id], vector)
-            self._after_write()
-        return invoice_id, vendor_id, vector
+                f"INSERT INTO invoices ({names}) VALUES ({marks}) RETURNING id", list(cols.values())
+            ).fetchone()[0]
+        )
+        self._write_children(cur, invoice_id, result, cols["search_text"])
+        self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        cur.execute(
+            "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds) VALUES (?, ?, ?, ?, ?)",
+            [document_id, invoice_id, cols["engine"], dumps(result.timings), result.timings.get("total")],
+        )
+        return invoice_id, vendor_id
 
-    def _write_invoice(self, cur: Any, invoice_id: int, vendor_id: int | None, result: ExtractionResult) -> None:
-        """Write every column of an invoice row, its line items and its keyword postings."""
+    def _invoice_columns(self, cur: Any, vendor_id: int | None, result: ExtractionResult) -> dict[str, Any]:
+        """The invoice row's columns from a result (every Invoice field, the JSON, validation, search text)."""
         inv = result.invoice
         cols: dict[str, Any] = {"vendor_id": vendor_id}
         for party in ("vendor", "customer"):
@@ -297,26 +298,41 @@ class InvoiceService:
         cols["tax_lines"] = dumps([t.model_dump(mode="json") for t in inv.tax_lines])
         cols["validation"] = result.validation.model_dump_json()
         cols["needs_review"] = result.validation.needs_review
-        cols["result"] = result.model_dump_json()
-        aliases = []
+        cols["result"] = result.model_copy(update={"enrichment": None, "invoice_id": None}).model_dump_json()
+        canonical = []
         if vendor_id is not None:
-            aliases = [r[0] for r in cur.execute("SELECT name FROM vendors WHERE id = ?", [vendor_id]).fetchall()]
-        text = search_text(result, aliases)
-        cols["search_text"] = text
+            canonical = [r[0] for r in cur.execute("SELECT name FROM vendors WHERE id = ?", [vendor_id]).fetchall()]
+        cols["search_text"] = search_text(result, canonical)
+        return cols
+
+    def _write_children(self, cur: Any, invoice_id: int, result: ExtractionResult, text: str) -> None:
+        """Line items and keyword postings of one invoice (replacing earlier ones)."""
+        items = result.invoice.line_items
+        cur.execute("DELETE FROM line_items WHERE invoice_id = ?", [invoice_id])
+        if items:
+            cur.execute(
+                "INSERT INTO line_items SELECT ?, unnest(range(1, ?::BIGINT + 1))::INTEGER, unnest(?::VARCHAR[]),"
+                " unnest(?::DECIMAL(18,4)[]), unnest(?::DECIMAL(18,4)[]), unnest(?::DECIMAL(18,4)[]),"
+                " unnest(?::DECIMAL(9,4)[])",
+                [
+                    invoice_id,
+                    len(items),
+                    [li.description for li in items],
+                    [li.quantity for li in items],
+                    [li.unit_price for li in items],
+                    [li.amount for li in items],
+                    [li.tax_rate for li in items],
+                ],
+            )
+        self.store.index_text(cur, invoice_id, text)
+
+    def _update_invoice(self, cur: Any, invoice_id: int, vendor_id: int | None, result: ExtractionResult) -> None:
+        cols = self._invoice_columns(cur, vendor_id, result)
         sets = ", ".join(f"{k} = ?" for k in cols)
         cur.execute(
             f"UPDATE invoices SET {sets}, updated_at = current_timestamp WHERE id = ?", [*cols.values(), invoice_id]
         )
-        cur.execute("DELETE FROM line_items WHERE invoice_id = ?", [invoice_id])
-        if inv.line_items:
-            cur.executemany(
-                "INSERT INTO line_items VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [invoice_id, n, li.description, li.quantity, li.unit_price, li.amount, li.tax_rate]
-                    for n, li in enumerate(inv.line_items, start=1)
-                ],
-            )
-        self.store.index_text(cur, invoice_id, text)
+        self._write_children(cur, invoice_id, result, cols["search_text"])
 
     # -- enrichment and search -------------------------------------------------------------------------
     def enrich(self, result: ExtractionResult) -> dict:
@@ -379,7 +395,8 @@ class InvoiceService:
         corrections = [
             Correction(field=f, old=json.loads(o) if o else None, new=json.loads(n) if n else None, who=w, at=a)
             for f, o, n, w, a in self.store.fetch(
-                "SELECT field, old, new, who, changed_at FROM corrections WHERE invoice_id = ? ORDER BY id", [invoice_id]
+                "SELECT field, old, new, who, changed_at FROM corrections WHERE invoice_id = ? ORDER BY id",
+                [invoice_id],
             )
         ]
         return InvoiceRecord(**row, result=result, corrections=corrections)
@@ -420,7 +437,7 @@ class InvoiceService:
             if any(f == "vendor" or f.startswith("vendor.") for f, _, _ in audit):
                 vendor_id, _ = self.resolver.resolve(invoice.vendor, cur)
             result.invoice_id = invoice_id
-            self._write_invoice(cur, invoice_id, vendor_id, result)
+            self._update_invoice(cur, invoice_id, vendor_id, result)
             cur.execute("UPDATE invoices SET status = 'corrected' WHERE id = ?", [invoice_id])
             for field, old, new in audit:
                 cur.execute(

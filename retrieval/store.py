@@ -172,6 +172,7 @@ class Store:
                 yield cur
             except BaseException:
                 cur.execute("ROLLBACK")
+                self.generation += 1
                 raise
             cur.execute("COMMIT")
             self.generation += 1

@@ -10,7 +10,7 @@ from decimal import Decimal
 from extraction.schema import ExtractionResult
 
 MARKDOWN_CHARS = 6000
-EMBED_MARKDOWN_CHARS = 700
+EMBED_MARKDOWN_CHARS = 400
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[./\-_][a-z0-9]+)*")
 _PARTS = re.compile(r"[a-z0-9]+")

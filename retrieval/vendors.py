@@ -264,6 +264,8 @@ class VendorResolver:
             )
             how = "new"
         self.add_aliases(cur, vid, party)
+        with self._lock:
+            self._cache_gen = -1  # the writer's own uncommitted vendors and aliases count from now on
         return vid, how
 
     def add_aliases(self, cur: duckdb.DuckDBPyConnection, vendor_id: int, party: Party) -> None:

@@ -1,9 +1,335 @@
-"""`invoice-ocr` library commands."""
+"""`invoice-ocr` library commands: ingest, search, vendors, reindex, export."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from enum import Enum
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from pydantic import ValidationError
+
+from utils.errors import InvoiceOcrError
+from utils.settings import get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from retrieval.service import InvoiceService
+
+STORE_BATCH = 16  # results embedded and stored together
+
+
+class OutputFormat(str, Enum):
+    """How records are printed."""
+
+    json = "json"
+    table = "table"
+
+
+class SearchMode(str, Enum):
+    """Search modes."""
+
+    hybrid = "hybrid"
+    semantic = "semantic"
+    keyword = "keyword"
+
+
+class ExportFormat(str, Enum):
+    """Export file formats."""
+
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _service() -> Iterator[InvoiceService]:
+    from retrieval.service import InvoiceService
+
+    try:
+        service = InvoiceService(get_settings())
+    except InvoiceOcrError as exc:
+        raise _fail(exc.message, 1) from exc
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+# -- ingest ---------------------------------------------------------------------------------------------
+def _extract_file(path: str) -> tuple[str, str | None, str | None, str | None]:
+    """Worker: (path, result JSON, error code, error message)."""
+    from extraction.pipeline import extract
+
+    try:
+        data = Path(path).read_bytes()
+        result = extract(data, Path(path).name, None, get_settings())
+        return path, result.model_dump_json(), None, None
+    except InvoiceOcrError as exc:
+        return path, None, exc.code, exc.message
+    except OSError as exc:
+        return path, None, "unreadable_file", str(exc.strerror or exc)
+    except Exception as exc:  # a bug in one document must not stop the batch; reported as a failure
+        return path, None, "internal_error", f"{type(exc).__name__}: {exc}"
+
+
+def _files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def ingest(
+    directory: Annotated[Path, typer.Argument(help="Folder to ingest, recursively.", exists=True)],
+    workers: Annotated[int, typer.Option(min=1, help="Extraction processes.")] = max(1, min(4, os.cpu_count() or 1)),
+) -> None:
+    """Extract and store every document under DIR; files already stored are skipped."""
+    from tqdm import tqdm
+
+    from extraction.schema import ExtractionResult
+    from utils.hashing import sha256_hex
+
+    files = _files(directory)
+    counts: Counter[str] = Counter()
+    reasons: list[tuple[str, str, str]] = []
+    with _service() as service:
+        todo: list[str] = []
+        seen: set[str] = set()
+        for path in files:
+            try:
+                sha = sha256_hex(path.read_bytes())
+            except OSError as exc:
+                counts["refused"] += 1
+                reasons.append((str(path), "unreadable_file", str(exc.strerror or exc)))
+                continue
+            if sha in seen or service.has_document(sha):
+                counts["skipped"] += 1
+                continue
+            seen.add(sha)
+            todo.append(str(path))
+        bar = tqdm(total=len(todo), file=sys.stderr, unit="doc", desc="ingest", disable=not todo)
+        pending_store: list[tuple[ExtractionResult, bytes]] = []
+
+        def flush() -> None:
+            if pending_store:
+                service.store_many(pending_store, enrich=False)
+                counts["stored"] += len(pending_store)
+                pending_store.clear()
+
+        def handle(path: str, payload: str | None, code: str | None, message: str | None) -> None:
+            if payload is None:
+                key = "failed" if code == "internal_error" else "refused"
+                counts[key] += 1
+                reasons.append((path, code or "error", message or ""))
+                service.record_failure(Path(path).name, code or "error", None)
+            else:
+                pending_store.append((ExtractionResult.model_validate_json(payload), Path(path).read_bytes()))
+                if len(pending_store) >= STORE_BATCH:
+                    flush()
+            bar.update(1)
+
+        interrupted = False
+        try:
+            if workers == 1 or len(todo) <= 1:
+                for path in todo:
+                    handle(*_extract_file(path))
+            else:
+                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+                    queue = list(reversed(todo))
+                    running: set[Future] = set()
+                    try:
+                        while queue or running:
+                            while queue and len(running) < workers * 2:
+                                running.add(pool.submit(_extract_file, queue.pop()))
+                            done, running = wait(running, return_when=FIRST_COMPLETED)
+                            for fut in done:
+                                handle(*fut.result())
+                    except BaseException:
+                        for fut in running:
+                            fut.cancel()
+                        raise
+            flush()
+        except KeyboardInterrupt:
+            # Every stored invoice was committed whole; the batch in memory is dropped, not half written.
+            interrupted = True
+        finally:
+            bar.close()
+    _print_summary(counts, reasons, len(files), interrupted)
+    if interrupted:
+        raise typer.Exit(130)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], total: int, interrupted: bool) -> None:
+    head = (
+        f"{total} files: {counts['stored']} stored, {counts['skipped']} skipped (already stored), "
+        f"{counts['refused']} refused, {counts['failed']} failed"
+    )
+    typer.echo(("interrupted: " if interrupted else "") + head)
+    by_code = Counter(code for _, code, _ in reasons)
+    for code, n in by_code.most_common():
+        typer.echo(f"  {code}: {n}")
+    for path, code, message in reasons:
+        typer.echo(f"  {path}: {code}: {message}")
+
+
+# -- search, vendors --------------------------------------------------------------------------------------
+def _filters(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [min(40, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    for row in cells:
+        lines.append("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="Words, a vendor, an invoice number or an amount.")] = "",
+    mode: Annotated[SearchMode, typer.Option(help="hybrid, semantic or keyword.")] = SearchMode.hybrid,
+    vendor: Annotated[str | None, typer.Option(help="Vendor name (any spelling) or id.")] = None,
+    date_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    min_total: Annotated[str | None, typer.Option(help="Smallest total.")] = None,
+    max_total: Annotated[str | None, typer.Option(help="Largest total.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code.")] = None,
+    needs_review: Annotated[bool | None, typer.Option("--needs-review/--reviewed", help="Review state.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Search the invoice history."""
+    from retrieval.models import SearchQuery
+
+    try:
+        sq = SearchQuery(
+            q=query,
+            mode=mode.value,
+            limit=limit,
+            **_filters(
+                vendor=vendor,
+                date_from=date_from,
+                date_to=date_to,
+                min_total=min_total,
+                max_total=max_total,
+                currency=currency,
+                needs_review=needs_review,
+            ),
+        )
+    except ValidationError as exc:
+        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    with _service() as service:
+        try:
+            hits = service.search(sq)
+        except InvoiceOcrError as exc:
+            raise _fail(exc.message) from exc
+    rows = [h.model_dump(mode="json") for h in hits]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        typer.echo(
+            _table(
+                rows,
+                ["invoice_id", "score", "vendor", "invoice_number", "invoice_date", "total", "currency", "snippet"],
+            )
+        )
+
+
+def vendors(
+    name: Annotated[str, typer.Argument(help="A vendor name, with typos or without legal suffix.")],
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Find vendors by name and show their profiles, best match first."""
+    with _service() as service:
+        profiles = service.lookup_vendors(name, limit)
+    rows = [p.model_dump(mode="json") for p in profiles]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        for row in rows:
+            row["aliases"] = ", ".join(row["aliases"])
+            row["spend"] = ", ".join(f"{v} {k}" for k, v in row["spend"].items())
+        typer.echo(
+            _table(rows, ["id", "name", "score", "invoice_count", "spend", "first_date", "last_date", "aliases"])
+        )
+
+
+def reindex() -> None:
+    """Re-embed every stored invoice and rebuild the vector index and keyword postings."""
+    with _service() as service:
+        n = service.reindex()
+    typer.echo(f"reindexed {n} invoices")
+
+
+def export(
+    output_format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.csv,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+    vendor: Annotated[str | None, typer.Option(help="Vendor name (any spelling) or id.")] = None,
+    date_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    min_total: Annotated[str | None, typer.Option(help="Smallest total.")] = None,
+    max_total: Annotated[str | None, typer.Option(help="Largest total.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code.")] = None,
+    needs_review: Annotated[bool | None, typer.Option("--needs-review/--reviewed", help="Review state.")] = None,
+) -> None:
+    """Export the invoice history as CSV or JSON lines."""
+    from retrieval.models import SearchFilters
+
+    try:
+        filters = SearchFilters(
+            **_filters(
+                vendor=vendor,
+                date_from=date_from,
+                date_to=date_to,
+                min_total=min_total,
+                max_total=max_total,
+                currency=currency,
+                needs_review=needs_review,
+            )
+        )
+    except ValidationError as exc:
+        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    with _service() as service:
+        chunks = service.export(filters, output_format.value)
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+            return
+        tmp = output.with_name(f".{output.name}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, output)
+    typer.echo(f"wrote {output}", err=True)
 
 
 def register(cli: typer.Typer) -> None:
     """Add the library commands."""
+    cli.command("ingest")(ingest)
+    cli.command("search")(search)
+    cli.command("vendors")(vendors)
+    cli.command("reindex")(reindex)
+    cli.command("export")(export)
