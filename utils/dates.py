@@ -90,8 +90,10 @@ _SEP = r"[./\-]"
 _NUMERIC = re.compile(
     rf"(?<![\d.,/\-])(?:"
     rf"(?P<iy>(?:19|20)\d\d)(?P<is>{_SEP})(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
-    rf"|(?P<a>\d{{1,2}})(?P<s>{_SEP}|\s?/\s?)(?P<b>\d{{1,2}})(?P=s)(?P<y>(?:19|20)?\d\d)"
-    rf")(?![\d]|[.,/\-]\d)"
+    rf"|(?P<a>\d{{1,2}})(?P<s>{_SEP}|\s?/\s?)(?P<b>\d{{1,2}})(?P=s)"
+    # OCR often glues the time to a four-digit year: 14/03/20185:57:07PM.
+    rf"(?:(?P<y>(?:19|20)\d\d)(?=\d{{1,2}}:\d\d)|(?P<y2>(?:19|20)?\d\d)(?![\d]|[.,/\-]\d))"
+    rf")(?(y)|(?![\d]|[.,/\-]\d))"
 )
 _WRITTEN_DMY = re.compile(
     rf"(?<![\w])(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|\.|º)?[\s\-/.]*(?:de\s+)?(?P<m>{_MONTH_ALT})\.?"
@@ -201,8 +203,9 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
             if value:
                 add(DateMatch(value, m.start(), m.end(), m.group(0), False, "iso"))
             continue
-        a, b, year = int(m.group("a")), int(m.group("b")), int(m.group("y"))
-        if len(m.group("y")) == 2 and m.group("s").strip() == "." and a > 31:
+        year_text = m.group("y") or m.group("y2")
+        a, b, year = int(m.group("a")), int(m.group("b")), int(year_text)
+        if len(year_text) == 2 and m.group("s").strip() == "." and a > 31:
             continue
         dmy_value, mdy_value = _make(year, b, a), _make(year, a, b)
         if dmy_value and mdy_value and dmy_value != mdy_value:

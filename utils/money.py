@@ -135,6 +135,7 @@ _AMOUNT_RE = re.compile(
     (?!\.\d)(?!,\d)
     (?:\s?(?P<cur2>{_CURRENCY}))?
     (?P<neg3>\s?\)|-(?![\w])|\s?\b(?:CR|Cr)\b)?
+    (?:(?<=\d)[A-Z](?![\w/:]))?  # a receipt's tax code glued to the amount: 24.00R
     (?![\w/:]|[.,]\w)
     """,
     re.VERBOSE,

@@ -20,7 +20,18 @@ if TYPE_CHECKING:
     from extraction.schema import FieldInfo
     from utils.money import AmountMatch
 
-MONEY_CATEGORIES = ("total", "amount_due", "subtotal", "tax", "paid", "change", "rounding", "discount", "not_money")
+MONEY_CATEGORIES = (
+    "total",
+    "amount_due",
+    "net",
+    "subtotal",
+    "tax",
+    "paid",
+    "change",
+    "rounding",
+    "discount",
+    "not_money",
+)
 
 
 @dataclass
@@ -53,7 +64,17 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
         return None
     if "change" in money and "total" not in money:
         return "change", money["change"]
-    order = {"subtotal": 6, "tax": 5, "total": 4, "amount_due": 4, "rounding": 3, "discount": 3, "change": 2, "paid": 1}
+    order = {
+        "subtotal": 6,
+        "tax": 5,
+        "total": 4,
+        "amount_due": 4,
+        "net": 4,
+        "rounding": 3,
+        "discount": 3,
+        "change": 2,
+        "paid": 1,
+    }
 
     def rank(item: tuple[str, LabelHit]) -> tuple[int, int, int]:
         category, hit = item
@@ -115,14 +136,18 @@ def collect(doc: Doc) -> list[Candidate]:
             amounts = doc.amounts(line, rest + "  " + values)
             picked = _pick(amounts)
             source_line = line
+            strength = hit.strength
             if picked is None and (s_index == len(segments) - 1 or line.is_row):
                 picked, source_line = _look_below(doc, i, line.cells.index(label_cell))
+                # A value under a header row is a weaker reading than one beside its label.
+                if source_line is not line and line.is_row and len(line.cells) >= 3:
+                    strength -= 1
             if picked is None:
                 continue
             out.append(
                 Candidate(
                     category,
-                    hit.strength,
+                    strength,
                     picked.value,
                     source_line,
                     bool(picked.currency),
@@ -181,18 +206,20 @@ def choose(doc: Doc) -> MoneyFields:
     """Pick total, subtotal, tax, amount due from the labelled candidates."""
     cands = collect(doc)
     by: dict[str, list[Candidate]] = {c: [x for x in cands if x.category == c] for c in MONEY_CATEGORIES}
-    subtotals, taxes = by["subtotal"], by["tax"]
+    # "Net total" is the amount before tax on invoices and the amount to pay on many receipts:
+    # it competes in both roles and the arithmetic decides.
+    subtotals, taxes = by["subtotal"] + by["net"], by["tax"]
     paid, change = by["paid"], by["change"]
-    totals = by["total"] + [c for c in by["amount_due"] if c not in by["total"]]
+    totals = by["total"] + by["amount_due"] + by["net"]
     values: dict[str, Decimal] = {}
     infos: dict[str, FieldInfo] = {}
     reasons: list[str] = []
 
     for cand in totals:
-        score = float(cand.strength) - (0.3 if cand.category == "amount_due" else 0.0)
-        if any(money_close(s.value + t.value, cand.value) for s, t in product(subtotals, taxes)):
+        score = float(cand.strength) - {"amount_due": 0.3, "net": 0.5}.get(cand.category, 0.0)
+        if any(money_close(s.value + t.value, cand.value) for s, t in product(subtotals, taxes) if s is not cand):
             score += 2.0
-        elif any(money_close(s.value, cand.value) for s in subtotals) and not taxes:
+        elif any(money_close(s.value, cand.value) for s in subtotals if s is not cand) and not taxes:
             score += 0.5
         if any(money_close(p.value - c.value, cand.value) for p, c in product(paid, change) if p.value > c.value):
             score += 1.0
@@ -227,7 +254,7 @@ def choose(doc: Doc) -> MoneyFields:
         infos["amount_due"] = doc.info(best_due.value, 0.8, best_due.line)
 
     t_value = values.get("total")
-    sub = _choose_sub(subtotals, taxes, t_value)
+    sub = _choose_sub([s for s in subtotals if s is not total], taxes, t_value)
     if sub is not None:
         s_cand, conf = sub
         values["subtotal"] = s_cand.value

@@ -100,6 +100,8 @@ def fold_map(text: str) -> tuple[str, list[int]]:
     for i, ch in enumerate(text):
         if ch == "ß":
             piece = "ss"
+        elif ch in "-_‐‑–":
+            piece = " "  # "Total-Excl-GST", "Rechnungs-Nr": hyphens separate words in labels
         elif ch in "łŁ":
             piece = "l"
         else:

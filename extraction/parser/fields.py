@@ -26,18 +26,20 @@ _DOC_NUMBER = re.compile(
 _DOC_DIRECT = re.compile(
     r"^\W*(?:tax invoice|invoice|rechnung|gutschrift|facture|factuur|factura|faktura(?: vat)?|credit note|avoir|"
     r"creditnota|nota de credito)\b"
-    r"\s*[:#]?\s*(?=\S*\d)"
+    r"\s*[:#]?\s*(?=[^\s]{0,8}\s?\d)"
 )
 _HASH = re.compile(r"^\s*#\s*(?=\S*\d)")
 _BAD_NUMBER = re.compile(r"^(?:\d{1,2}|page|seite|date|datum|of|von|vom|du|de)$", re.IGNORECASE)
 
 
 def _token(text: str) -> str | None:
-    text = _LEAD.sub("", text, count=1)
-    m = _TOKEN.match(text.strip())
+    text = _LEAD.sub("", text, count=1).strip()
+    # "F 1234K20/1234/12": a one-letter series prefix belongs to the number.
+    prefixed = re.match(r"^([A-Z])\s(?=\d)", text)
+    m = _TOKEN.match(text[2:] if prefixed else text)
     if m is None:
         return None
-    token = m.group(0).rstrip(".-/")
+    token = (text[:2] if prefixed else "") + m.group(0).rstrip(".-/")
     if not any(ch.isdigit() for ch in token) or len(token) > 40 or _BAD_NUMBER.match(token):
         return None
     if find_dates(token) and len(find_dates(token)[0].text) >= len(token) - 1:

@@ -13,8 +13,9 @@ from functools import cache
 
 
 def fold(text: str) -> str:
-    """Lower case without accents; `ß` -> `ss`, `ł` -> `l`; keeps length-changing folds rare."""
+    """Lower case without accents, hyphens as spaces; `ß` -> `ss`, `ł` -> `l`."""
     text = text.replace("ß", "ss").replace("ł", "l").replace("Ł", "L")
+    text = re.sub("[-_\u2010\u2011\u2013]", " ", text)
     nfkd = unicodedata.normalize("NFKD", text)
     return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
 
@@ -45,7 +46,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:invoice|inv|bill|receipt|document|tax point) date\b", 3),
         (r"\bdate (?:of )?(?:invoice|issue|bill)\b", 3),
         (r"\b(?:issue|issued|billing) (?:date|on|at)\b", 3),
-        (r"\b(?:rechnungsdatum|belegdatum|beleg-datum|ausstellungsdatum|rechnungs-datum|gutschriftsdatum)\b", 3),
+        (r"\b(?:rechnungsdatum|belegdatum|beleg datum|ausstellungsdatum|rechnungs datum|gutschriftsdatum)\b", 3),
         (r"\bdate (?:de (?:la )?)?(?:facture|facturation|d'?emission)\b", 3),
         (r"\b(?:factuurdatum|datum factuur|factuur datum)\b", 3),
         (r"\bfecha (?:de )?(?:la )?(?:factura|emision|expedicion)\b", 3),
@@ -69,7 +70,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"(?: date)?\b",
             1,
         ),
-        (r"\b(?:liefer|leistungs|bestell|auftrag|lieferschein)[-\s]?datum\b", 2),
+        (r"\b(?:liefer|leistungs|bestell|auftrag|lieferschein)\s?datum\b", 2),
         (
             r"\b(?:lieferdatum|leistungsdatum|bestelldatum|orderdatum|leverdatum|date de livraison|"
             r"fecha de entrega|date de commande|leistungszeitraum|data (?:dostawy|sprzedazy))\b",
@@ -80,7 +81,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (
             r"\b(?:grand total|total amount|amount total|invoice total|total (?:amount )?due|total payable|"
             r"amount payable|total to pay|total (?:incl|inc|including|inclusive|with)\b\.?(?: of)?(?: gst| vat| tax)?|"
-            r"total sales \(?incl\w*|total \(incl\w*|nett total|net total \(incl\w*|total rounded|rounded total|"
+            r"total sales \(?incl\w*|total \(incl\w*|net total \(incl\w*|total rounded|rounded total|"
             r"round(?:ed|ing)? total|total (?:rm|usd|eur|\$)|total after|total value)\b",
             3,
         ),
@@ -93,7 +94,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:totaalbedrag|totaal incl|te betalen|totaal te betalen|bedrag incl|totaal)\b", 2),
         (r"\b(?:importe total|total a pagar|total factura|importe a pagar|total con iva)\b", 3),
         (r"\b(?:razem do zaplaty|do zaplaty|naleznosc ogolem|wartosc brutto|suma brutto)\b", 3),
-        (r"\b(?:total|totals|summe|gesamt|suma|razem|montant|amount)\b", 2),
+        (r"\b(?:total|totals|summe|gesamt|suma|razem)\b", 2),
+        (r"\b(?:montant|amount|amt)\b", 1),
     ],
     "amount_due": [
         (
@@ -103,10 +105,13 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             3,
         ),
     ],
+    "net": [
+        (r"\b(?:nett? (?:total|amt|amount|sales)|total nett?|nett)\b", 2),
+    ],
     "subtotal": [
         (r"\b(?:sub[\s\-]?total|subtotaal|zwischensumme|sous[\s\-]?total|total partial)\b", 3),
         (
-            r"\b(?:net amount|amount excl\w*|total excl\w*|total \(excl\w*|total before tax|total net|net total|"
+            r"\b(?:net amount|amount excl\w*|total excl\w*|total \(excl\w*|total before tax|"
             r"total sales \(?excl\w*|total exclusive|taxable amount|amount before tax|total ex\.? (?:gst|vat|tax))\b",
             3,
         ),
@@ -128,7 +133,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             3,
         ),
         (
-            r"\b(?:mwst\.?-?betrag|ust\.?-?betrag|steuerbetrag|umsatzsteuer|mehrwertsteuer|zzgl\.? (?:mwst|ust)|"
+            r"\b(?:mwst\.?\s?betrag|ust\.?\s?betrag|steuerbetrag|umsatzsteuer|mehrwertsteuer|zzgl\.? (?:mwst|ust)|"
             r"zuzugl\.? (?:mwst|ust)|plus vat)\b",
             3,
         ),
@@ -213,7 +218,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             2,
         ),
         (
-            r"\b(?:ust-?idnr|ust\.?-?id\.?-?nr|ust-?id|steuer-?nr|steuernummer|tax id|tax no|tax reg\w*|tin|"
+            r"\b(?:ust\s?idnr|ust\.?\s?id\.?\s?nr|ust\s?id|steuer\s?nr|steuernummer|tax id|tax no|tax reg\w*|tin|"
             r"gst (?:reg\w* )?(?:no|id|#)|gst ?id|abn|nip|nif|cif|siren|siret|kvk|vat reg\w*|company no|"
             r"sst (?:reg\w* )?(?:no|id))\b",
             3,
@@ -238,7 +243,7 @@ GENERIC_LINE = re.compile(
 LEGAL_FORM = re.compile(
     r"\b(?:gmbh|ag|kg|ohg|gbr|ug|e\.\s?k|e\.\s?v|mbh|ltd|limited|llc|l\.l\.c|llp|inc|corp|corporation|co\.|"
     r"company|plc|pty|b\.\s?v|bv|n\.\s?v|nv|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"
-    r"s\.l\.u|s\.r\.l|srl|s\.p\.a|spa|sp\.\s?z\s?o\.?o|spolka|spółka|sdn\.?\s?bhd|sdn|bhd|berhad|enterprise|"
+    r"s\.l\.u|s\.r\.l|srl|s\.p\.a|spa|sp\.\s?z\s?o\.?o|spolka|spółka|sdn\.?\s?bhd|sdn|bhd|berhad|s/b|enterprise|"
     r"enterprises|trading|pvt|pte|kft|s\.r\.o|d\.o\.o|restaurant|restoran|cafe|café|store|stores|shop|mart|"
     r"market|supermarket|hotel|bakery|pharmacy|station)(?:\.|\b|(?<=\.))",
     re.IGNORECASE,

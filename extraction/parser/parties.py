@@ -84,8 +84,23 @@ def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
     return region
 
 
+_REG_TAIL = re.compile(
+    r"(?<=[A-Za-z.)])\s*[(\[]?\s*(?:co\.?\s*(?:no|reg)\.?\s*:?\s*)?\d{4,}[\w\s\-]*[)\]]?(?:\s*\(.*\))?\W*$",
+    re.IGNORECASE,
+)
+_STREET_WORDS = re.compile(
+    r"\b(?:jalan|jln|taman|tmn|lorong|persiaran|bandar|kampung|mukim|street|road|avenue|blvd|boulevard|strasse|"
+    r"straße|rue|calle|avenida|ulica|floor|level|suite|lot|block|blok)\b",
+    re.IGNORECASE,
+)
+_LEADING_LABEL = re.compile(r"^[^:]{1,20}:\s*(?=\S)")
+
+
 def _clean_name(text: str) -> str:
+    if GENERIC_LINE.match(fold(text).strip(" .:*-#")):
+        return ""
     text = _TITLE_WORDS.sub("", text).strip()
+    text = _REG_TAIL.sub("", text).strip()
     return text.strip(" ,;:*#-–|").strip()
 
 
@@ -105,7 +120,9 @@ def _nameish(text: str) -> bool:
         hit = find_label(text, category)
         if hit is not None and hit.strength >= 2 and category != "total":
             return False
-    return not re.match(r"^(?:no\.?\s*)?\d", folded)
+    if re.match(r"^(?:no\.?\s*)?\d", folded) and (_ADDRESS_HINT.search(text) or "," in text):
+        return False
+    return True
 
 
 def _in_top(doc: Doc, line: Line, first_page_lines: int) -> bool:
@@ -147,18 +164,26 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
             if (line.index, k) in customer:
                 continue
             for part in _SEPARATORS.split(cell):
-                part = _clean_name(part)
-                if not part or not LEGAL_FORM.search(part) or (not _nameish(part) and not _ONLY_LEGAL.match(part)):
+                part = _clean_name(_LEADING_LABEL.sub("", part))
+                if not part or not LEGAL_FORM.search(part):
                     continue
+                if not _nameish(part) and not _ONLY_LEGAL.match(part):
+                    continue
+                if _ADDRESS_HINT.search(part) and re.search(r"\d", part) and not _ONLY_LEGAL.match(part):
+                    continue
+                prev = doc.lines[line.index - 1] if line.index > 0 else None
+                if prev is not None and prev.page == line.page and _continues(prev.cells[-1], part):
+                    return _clean_name(prev.cells[-1]) + " " + part, 0.75, line
                 if _ONLY_LEGAL.match(part):
-                    prev = doc.lines[line.index - 1] if line.index > 0 else None
-                    if prev is None or not _nameish(prev.cells[0]):
-                        continue
-                    return _clean_name(prev.cells[0]) + " " + part, 0.75, line
-                if _ADDRESS_HINT.search(part) and re.search(r"\d", part):
                     continue
                 return part, 0.8, line
-    # 3. The first prominent or plain name-like line at the top.
+    # 3. "<Name> Invoice" at the top: the issuer naming its own document.
+    for line in first_page[:8]:
+        for k, cell in enumerate(line.cells):
+            m = _NAME_TITLE.match(cell)
+            if m and (line.index, k) not in customer and _nameish(m.group(1)):
+                return _clean_name(m.group(1)), 0.75, line
+    # 4. The first prominent or plain name-like line at the top.
     for prefer_heading in (True, False):
         for line in first_page[:15]:
             if prefer_heading and not line.heading:
@@ -167,11 +192,19 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 if (line.index, k) in customer:
                     continue
                 name = _clean_name(cell)
-                if name and _nameish(name) and not (_ADDRESS_HINT.search(name) and re.search(r"\d", name)):
-                    return name, 0.7 if prefer_heading else 0.6, line
+                if not name or not _nameish(name) or _STREET_WORDS.search(name):
+                    continue
+                if _ADDRESS_HINT.search(name) and re.search(r"\d", name):
+                    continue
+                if sum(ch.isalpha() for ch in name) < 4 or not re.search(r"[A-Za-z]{3}", name):
+                    continue
+                return name, 0.7 if prefer_heading else 0.6, line
     return None
 
 
+_NAME_TITLE = re.compile(
+    r"^(.{3,60}?)\s+(?:tax invoice|invoice|receipt|rechnung|facture|factuur|factura)\W*$", re.IGNORECASE
+)
 _NAME_LABEL = re.compile(
     r"^(?:name|firma|company|nom|raison sociale|naam|bedrijf|nombre|razon social|nazwa)\s*:\s*", re.IGNORECASE
 )
@@ -185,6 +218,20 @@ def _named_value(cell: str) -> str | None:
     if re.match(r"^[^:]{1,30}:", cell):
         return None
     return _clean_name(cell)
+
+
+def _continues(previous: str, name: str) -> bool:
+    """Whether a company name began on the line above: its own line holds little more than the legal form."""
+    prev = previous.strip()
+    if not prev or not _nameish(prev) or LEGAL_FORM.search(prev) or _STREET_WORDS.search(prev):
+        return False
+    if re.search(r"\d", prev) or _clean_name(prev) != prev.strip(" ,;:*#-–|"):
+        return False
+    if prev.count("(") > prev.count(")"):
+        return True
+    core = LEGAL_FORM.sub(" ", re.sub(r"\(\s*m\s*\)", " ", name, flags=re.IGNORECASE))
+    words = [w for w in re.split(r"\W+", core) if w]
+    return len(words) <= 2 and prev.upper() == prev and name.upper() == name
 
 
 def _cut(text: str) -> str:
