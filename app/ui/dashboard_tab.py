@@ -156,10 +156,12 @@ def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
     with gr.Row():
         gr.HTML("<div class='muted'>Figures from the invoice history, refreshed on demand.</div>")
         refresh = gr.Button("Refresh", variant="secondary", size="sm", scale=0, min_width=120, elem_id="dash-refresh")
-    tiles = gr.HTML("<div class='empty-state'>Press Refresh to load the figures.</div>", elem_id="dashboard-tiles")
+    tiles = gr.HTML(
+        "<div class='empty-state'>Press Refresh to load the figures.</div>", label="Figures", elem_id="dashboard-tiles"
+    )
     with gr.Row(equal_height=False):
-        per_day = gr.HTML(per_day_chart({}), elem_id="dash-per-day")
-        latency = gr.HTML(latency_chart({}), elem_id="dash-latency")
+        per_day = gr.HTML(per_day_chart({}), label="Documents per day", elem_id="dash-per-day")
+        latency = gr.HTML(latency_chart({}), label="Latency chart", elem_id="dash-latency")
     latency_rows_table = gr.Dataframe(
         pd.DataFrame(columns=LATENCY_HEADERS),
         label="Latency per engine",

@@ -13,6 +13,7 @@ from app.ui import review as rv
 from app.ui.context import guarded, who
 from app.ui.forms import FORM_FIELDS, changes_from_form
 from app.ui.pages import page_numbers
+from extraction.engines.registry import engine_names
 from utils.errors import Forbidden, InvoiceOcrError
 
 if TYPE_CHECKING:
@@ -149,7 +150,11 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         )
         with gr.Column(scale=2, min_width=220):
             engine = gr.Dropdown(
-                choices=[("auto", "auto")], value="auto", label="OCR engine", interactive=True, elem_id="engine"
+                choices=[(name, name) for name in engine_names()],
+                value="auto",
+                label="OCR engine",
+                interactive=True,
+                elem_id="engine",
             )
             run = gr.Button("Extract", variant="primary", elem_id="extract-btn")
         doc_list = gr.Radio(

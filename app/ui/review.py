@@ -158,13 +158,14 @@ class ReviewView:
 
 def build_review() -> ReviewView:
     """Lay out the workspace: page picture | fields | vendor context, then line items and raw output."""
-    alerts = gr.HTML("", elem_classes=["alerts"], elem_id="review-alerts")
+    alerts = gr.HTML("", label="Alerts", elem_classes=["alerts"], elem_id="review-alerts")
     with gr.Row(equal_height=False):
         with gr.Column(scale=6, min_width=460):
             image = gr.Image(
                 value=None,
                 type="pil",
                 format="png",
+                label="Page image",
                 interactive=False,
                 show_label=False,
                 height=900,
@@ -175,14 +176,18 @@ def build_review() -> ReviewView:
             )
             with gr.Row(elem_classes=["page-nav"]):
                 prev_page = gr.Button("◀ Previous page", size="sm", interactive=False, elem_id="prev-page")
-                page_label = gr.HTML("<div class='page-label muted'>No document</div>", elem_id="page-label")
+                page_label = gr.HTML(
+                    "<div class='page-label muted'>No document</div>", label="Page", elem_id="page-label"
+                )
                 next_page = gr.Button("Next page ▶", size="sm", interactive=False, elem_id="next-page")
         with gr.Column(scale=4, min_width=360):
-            summary = gr.HTML("<div class='empty-state'>No document selected.</div>", elem_id="doc-summary")
+            summary = gr.HTML(
+                "<div class='empty-state'>No document selected.</div>", label="Document", elem_id="doc-summary"
+            )
             with gr.Row():
                 save = gr.Button("Save corrections", variant="primary", interactive=False, elem_id="save-btn")
                 approve = gr.Button("Approve", variant="secondary", interactive=False, elem_id="approve-btn")
-            general = gr.HTML("", elem_id="general-warnings")
+            general = gr.HTML("", label="Warnings", elem_id="general-warnings")
             textboxes: dict[str, gr.Textbox] = {}
             main = [f for f in FORM_FIELDS if f.group == "main"]
             for start in range(0, len(main), 2):
@@ -213,13 +218,19 @@ def build_review() -> ReviewView:
         elem_id="line-items",
     )
     with gr.Accordion("Validation checks", open=False):
-        checks = gr.HTML("", elem_id="checks")
+        checks = gr.HTML("", label="Validation checks", elem_id="checks")
     with gr.Accordion("Raw markdown", open=False):
-        markdown = gr.Code(language="markdown", lines=12, max_lines=40, interactive=False, show_label=False)
+        markdown = gr.Code(
+            language="markdown", lines=12, max_lines=40, interactive=False, label="Raw markdown", show_label=False
+        )
     with gr.Accordion("Raw JSON", open=False):
-        raw_json = gr.Code(language="json", lines=12, max_lines=40, interactive=False, show_label=False)
+        raw_json = gr.Code(
+            language="json", lines=12, max_lines=40, interactive=False, label="Raw JSON", show_label=False
+        )
     with gr.Accordion("Corrections (audit log)", open=False):
-        audit = gr.Dataframe(pd.DataFrame(columns=AUDIT_HEADERS), interactive=False, wrap=True, show_label=False)
+        audit = gr.Dataframe(
+            pd.DataFrame(columns=AUDIT_HEADERS), interactive=False, wrap=True, label="Audit log", show_label=False
+        )
     return ReviewView(
         alerts,
         summary,

@@ -105,7 +105,9 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
         max_total = gr.Textbox(label="Max total", placeholder="0.00", elem_id="filter-max")
         currency = gr.Textbox(label="Currency", placeholder="EUR", max_length=3, elem_id="filter-currency")
         review = gr.Dropdown(REVIEW_CHOICES, value="any", label="Review state", elem_id="filter-review")
-    status = gr.HTML("<div class='muted'>Type a query or set a filter, then Search.</div>", elem_id="search-status")
+    status = gr.HTML(
+        "<div class='muted'>Type a query or set a filter, then Search.</div>", label="Status", elem_id="search-status"
+    )
     results = gr.Dataframe(
         pd.DataFrame(columns=RESULT_HEADERS),
         label="Results (click a row to open the invoice)",

@@ -39,8 +39,8 @@ class VendorPanel:
 
 def build_vendor_panel() -> VendorPanel:
     """Lay out the panel (inside the caller's column)."""
-    card = gr.HTML(_empty_card(), elem_classes=["vendor-card"], elem_id="vendor-card")
-    chart = gr.HTML(timeline_svg([], None), elem_id="vendor-chart")
+    card = gr.HTML(_empty_card(), label="Vendor profile", elem_classes=["vendor-card"], elem_id="vendor-card")
+    chart = gr.HTML(timeline_svg([], None), label="Amounts over time", elem_id="vendor-chart")
     recent = gr.Dataframe(
         pd.DataFrame(columns=RECENT_HEADERS),
         label="Recent invoices from this vendor (click to open)",

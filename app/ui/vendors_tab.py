@@ -74,10 +74,12 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             card = gr.HTML(
-                "<div class='empty-state'>Look a vendor up to see its profile.</div>", elem_id="vendor-profile"
+                "<div class='empty-state'>Look a vendor up to see its profile.</div>",
+                label="Profile",
+                elem_id="vendor-profile",
             )
         with gr.Column(scale=3, min_width=420):
-            chart = gr.HTML(spend_chart(None), elem_id="vendor-spend")
+            chart = gr.HTML(spend_chart(None), label="Spend per month", elem_id="vendor-spend")
     invoices = gr.Dataframe(
         pd.DataFrame(columns=INVOICE_HEADERS),
         label="Invoices (click a row to open)",

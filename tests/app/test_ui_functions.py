@@ -19,7 +19,8 @@ from app.ui.drawing import draw_fields
 from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_values, lines_frame, result_csv
 from app.ui.search_tab import build_query
 from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
-from tests.app.conftest import LiveServer, make_settings
+from tests.app.conftest import make_settings
+from tests.app.ui_server import UiServer
 from tests.builders import invoice_spec, make_invoice_pdf
 from utils.errors import InvalidRequest, NotFound
 
@@ -167,11 +168,26 @@ def _named(client: Client, endpoint: str, values: tuple | list) -> dict[str, Any
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    live = LiveServer(make_settings(tmp_path_factory.mktemp("ui") / "data")).start()
+    live = UiServer(make_settings(tmp_path_factory.mktemp("ui") / "data")).start()
     try:
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def connect(server: Any) -> Any:
+    """Open page sessions on the live server; all closed before it stops (their heartbeats hold it open)."""
+    opened: list[Client] = []
+
+    def open_client(url: str | None = None, **kwargs: Any) -> Client:
+        client = Client((url or server.url) + "/ui/", verbose=False, **kwargs)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +198,8 @@ def pdf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def uploaded(server: Any, pdf_path: Path) -> tuple[Client, dict[str, Any]]:
-    client = Client(server.url + "/ui/", verbose=False)
+def uploaded(connect: Any, pdf_path: Path) -> tuple[Client, dict[str, Any]]:
+    client = connect()
     out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "auto", api_name="/extract"))
     return client, out
 
@@ -218,7 +234,7 @@ def test_saved_correction_is_stored_audited_and_searchable(
     lines = out["Line items (editable: Save corrections stores them):value"]
     saved = _named(client, "/save", client.predict(*fields, lines, api_name="/save"))
     assert saved["Total:value"] == "600.00"
-    service = server.app.state.services.service
+    service = server.service
     page = service.list_invoices(service_filters(), limit=10)
     record = service.get_invoice(page.items[0].id)
     assert record.total == Decimal("600.00") and record.status == "corrected"
@@ -253,24 +269,25 @@ def service_filters() -> Any:
     return SearchFilters()
 
 
-def test_unreadable_file_is_listed_with_a_clear_message(server: Any, tmp_path: Path) -> None:
+def test_unreadable_file_is_listed_with_a_clear_message(connect: Any, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not an invoice", "utf-8")
-    client = Client(server.url + "/ui/", verbose=False)
+    client = connect()
     out = _named(client, "/extract", client.predict([handle_file(str(notes))], "auto", api_name="/extract"))
     assert "notes.txt" in out["Documents in this session"]["choices"][0][0]
     assert "unsupported file type" in out["Alerts:value"]
     assert "Traceback" not in out["Alerts:value"]
 
 
-def test_unavailable_engine_is_a_message_not_a_crash(server: Any, pdf_path: Path) -> None:
-    client = Client(server.url + "/ui/", verbose=False)
+def test_unavailable_engine_is_a_message_not_a_crash(connect: Any, pdf_path: Path) -> None:
+    client = connect()
     out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "deepseek", api_name="/extract"))
     assert "unavailable" in out["Alerts:value"]
 
 
 def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Path) -> None:
-    live = LiveServer(make_settings(tmp_path / "data", api_keys=["s3cret-key"])).start()
+    live = UiServer(make_settings(tmp_path / "data", api_keys=["s3cret-key"])).start()
+    client = None
     try:
         with pytest.raises(Exception):  # noqa: B017 - the client refuses to connect without a login
             Client(live.url + "/ui/", verbose=False)
@@ -279,5 +296,9 @@ def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Pa
         client = Client(live.url + "/ui/", auth=("alice", "s3cret-key"), verbose=False)
         out = _named(client, "/extract", client.predict([handle_file(str(pdf_path))], "auto", api_name="/extract"))
         assert out["Total:value"] == "583.10"
+        stored = live.service.list_invoices(service_filters()).items
+        assert [i.invoice_number for i in stored] == ["INV-2024-0042"]
     finally:
+        if client is not None:
+            client.close()
         live.stop()
