@@ -146,11 +146,14 @@ def make_server(reader: Reader, host: str = "127.0.0.1", port: int = DEFAULT_POR
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the caller gave up (its timeout)
+                log.warning("client went away before the answer was sent")
 
         def do_GET(self) -> None:
             if self.path == "/health":

@@ -1,6 +1,7 @@
 """The in-process DeepSeek-OCR-2 engine driven end to end on a tiny random model built offline."""
 
 import json
+import shutil
 import threading
 
 import pymupdf
@@ -264,6 +265,20 @@ def test_a_failing_batch_is_retried_page_by_page(model_dir, document, monkeypatc
     assert pages[0].failure != pages[1].failure and pages[2].failure != pages[1].failure
 
 
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
+def test_auto_prefers_deepseek_and_rereads_its_failed_pages_on_the_cpu(model_dir):
+    from extraction.engines.registry import get_engine
+
+    settings = make_settings(model_dir, raster_engine="tesseract", deepseek_max_new_tokens=8)
+    pdf = pymupdf.open(stream=make_pdf(1), filetype="pdf")
+    png = pdf[0].get_pixmap(dpi=150).tobytes("png")  # a scan: no text layer, so a raster engine reads it
+    doc = load_document(png, "scan.png", settings)
+    [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+    assert page.engine == "tesseract" and page.failure is None
+    assert any(n.startswith("deepseek output unusable (") and n.endswith("re-read with tesseract") for n in page.notes)
+    assert "INVOICE" in page.to_markdown()
+
+
 def test_loop_stop_and_ngram_rule_on_known_sequences():
     prompt = [7, 7, 7]
     looping = torch.tensor([prompt + [1, 2, 3] * 30, prompt + list(range(10, 100))])
@@ -273,7 +288,7 @@ def test_loop_stop_and_ngram_rule_on_known_sequences():
     cells = torch.tensor([prompt + [5, 6] * 40])
     assert LoopStop(3, min_span=30, check_every=1, whitelist=[5, 6])(cells, None).tolist() == [False]
     # n-gram rule: after "1 2", the token that followed "1 2" before (3) is banned, unless whitelisted.
-    ids = torch.tensor([prompt + [1, 2, 3, 4, 1, 2]])
+    ids = torch.tensor([[*prompt, 1, 2, 3, 4, 1, 2]])
     scores = torch.zeros(1, 10)
     banned = NoRepeatNGram(3, 3, 90)(ids, scores.clone())
     assert torch.isinf(banned[0, 3]) and torch.isfinite(banned[0, [0, 1, 2, 4, 5]]).all()
