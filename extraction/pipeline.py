@@ -97,5 +97,5 @@ def extract(
         result = result_from_pages(document, pages_md, settings, timings)
     finally:
         document.close()
-    timings["total"] = round(time.perf_counter() - start, 4)
+    result.timings["total"] = round(time.perf_counter() - start, 4)
     return result
