@@ -88,6 +88,9 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
         category, hit = "total", money["total"]
     if category == "paid" and "total" in money and money["total"].start < hit.start:
         category, hit = "total", money["total"]
+    # Payment words inside an item description ("... BAR SOAP") are not payment lines.
+    if category == "paid" and hit.start > 3:
+        return None
     return category, hit
 
 
@@ -215,6 +218,10 @@ def choose(doc: Doc) -> MoneyFields:
     infos: dict[str, FieldInfo] = {}
     reasons: list[str] = []
 
+    # "Rounding RM 177.20": a rounding line that carries the rounded amount itself is the final total.
+    for r in by["rounding"]:
+        if abs(r.value) >= 1 and any(abs(t.value - r.value) <= Decimal("0.10") for t in totals):
+            totals.append(Candidate("total", 3, r.value, r.line, r.has_currency, r.has_decimals, r.label_text))
     for cand in totals:
         score = float(cand.strength) - {"amount_due": 0.3, "net": 0.5}.get(cand.category, 0.0)
         if any(money_close(s.value + t.value, cand.value) for s, t in product(subtotals, taxes) if s is not cand):

@@ -82,7 +82,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"\b(?:grand total|total amount|amount total|invoice total|total (?:amount )?due|total payable|"
             r"amount payable|total to pay|total (?:incl|inc|including|inclusive|with)\b\.?(?: of)?(?: gst| vat| tax)?|"
             r"total sales \(?incl\w*|total \(incl\w*|net total \(incl\w*|total rounded|rounded total|"
-            r"round(?:ed|ing)? total|total (?:rm|usd|eur|\$)|total after|total value)\b",
+            r"round(?:ed|ing)? total|total (?:rm|usd|eur|\$)|total after|total value)\b"
+            r"|\btotal\b[^0-9]{0,24}\bincl\w*|\btotal\W{0,3}\(?(?:gst|vat|tax)\W{0,3}incl\w*",
             3,
         ),
         (
@@ -240,6 +241,12 @@ GENERIC_LINE = re.compile(
 )
 
 # Legal forms that mark a company name.
+# Company suffixes proper (a name ends with them), as opposed to the business words below.
+COMPANY_SUFFIX = re.compile(
+    r"\b(?:gmbh|ag|kg|mbh|ltd|limited|llc|llp|inc|corp|co\.|plc|pty|b\.\s?v|bv|n\.\s?v|nv|sarl|sas|s\.a|s\.l|srl|"
+    r"spa|sdn\.?\s?bhd|bhd|berhad|s/b|pvt|pte)(?:\.|\b|(?<=\.))",
+    re.IGNORECASE,
+)
 LEGAL_FORM = re.compile(
     r"\b(?:gmbh|ag|kg|ohg|gbr|ug|e\.\s?k|e\.\s?v|mbh|ltd|limited|llc|l\.l\.c|llp|inc|corp|corporation|co\.|"
     r"company|plc|pty|b\.\s?v|bv|n\.\s?v|nv|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"

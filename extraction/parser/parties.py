@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
-from extraction.parser.labels import GENERIC_LINE, LEGAL_FORM, find_label, fold
+from extraction.parser.labels import COMPANY_SUFFIX, GENERIC_LINE, LEGAL_FORM, find_label, fold
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -116,13 +116,13 @@ def _nameish(text: str) -> bool:
         return False
     if find_label(text, "tax_id") and re.search(r"\d{4}", text):
         return False
+    if re.search(r"\d[.,]\d\d\b", text) and find_label(text, "total"):
+        return False
     for category in ("invoice_number", "invoice_date", "total", "customer_label", "payment_terms"):
         hit = find_label(text, category)
         if hit is not None and hit.strength >= 2 and category != "total":
             return False
-    if re.match(r"^(?:no\.?\s*)?\d", folded) and (_ADDRESS_HINT.search(text) or "," in text):
-        return False
-    return True
+    return not (re.match(r"^(?:no\.?\s*)?\d", folded) and (_ADDRESS_HINT.search(text) or "," in text))
 
 
 def _in_top(doc: Doc, line: Line, first_page_lines: int) -> bool:
@@ -164,7 +164,8 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
             if (line.index, k) in customer:
                 continue
             for part in _SEPARATORS.split(cell):
-                part = _clean_name(_LEADING_LABEL.sub("", part))
+                labelled = bool(_LEADING_LABEL.match(part))
+                part = _after_suffix(_clean_name(_LEADING_LABEL.sub("", part)))
                 if not part or not LEGAL_FORM.search(part):
                     continue
                 if not _nameish(part) and not _ONLY_LEGAL.match(part):
@@ -172,7 +173,7 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 if _ADDRESS_HINT.search(part) and re.search(r"\d", part) and not _ONLY_LEGAL.match(part):
                     continue
                 prev = doc.lines[line.index - 1] if line.index > 0 else None
-                if prev is not None and prev.page == line.page and _continues(prev.cells[-1], part):
+                if not labelled and prev is not None and prev.page == line.page and _continues(prev.cells[-1], part):
                     return _clean_name(prev.cells[-1]) + " " + part, 0.75, line
                 if _ONLY_LEGAL.match(part):
                     continue
@@ -181,7 +182,7 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
     for line in first_page[:8]:
         for k, cell in enumerate(line.cells):
             m = _NAME_TITLE.match(cell)
-            if m and (line.index, k) not in customer and _nameish(m.group(1)):
+            if m and (line.index, k) not in customer and _nameish(m.group(1)) and _clean_name(cell):
                 return _clean_name(m.group(1)), 0.75, line
     # 4. The first prominent or plain name-like line at the top.
     for prefer_heading in (True, False):
@@ -218,6 +219,17 @@ def _named_value(cell: str) -> str | None:
     if re.match(r"^[^:]{1,30}:", cell):
         return None
     return _clean_name(cell)
+
+
+def _after_suffix(name: str) -> str:
+    """A name cut after its company suffix when a branch or place name follows ('X Co. The Mall')."""
+    ends = [m.end() for m in COMPANY_SUFFIX.finditer(name)]
+    if not ends:
+        return name
+    tail = name[ends[-1] :]
+    if len(re.findall(r"[A-Za-z]{2,}", tail)) >= 2 and "(" not in tail:
+        return name[: ends[-1]].strip()
+    return name
 
 
 def _continues(previous: str, name: str) -> bool:
