@@ -202,13 +202,15 @@ def measure_bandwidth(gib: float = 1.0, repeats: int = 20) -> float:
     return 2 * n * 2 * repeats / seconds
 
 
-def run_batch(model: Any, batch: int, new_tokens: int, crops: int) -> dict[str, Any]:
+def run_batch(model: Any, batch: int, new_tokens: int, crops: int, cache: str | None = None) -> dict[str, Any]:
     """Time one batch: first token (prefill incl. vision), then the whole forced generation."""
     import torch
 
     inputs = make_inputs(model.config, batch, "cuda", crops)
     prompt_len = inputs["input_ids"].shape[1]
     common = {"do_sample": False, "use_cache": True, "pad_token_id": model.config.text_config.eos_token_id}
+    if cache:
+        common["cache_implementation"] = cache
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode():
@@ -278,7 +280,8 @@ def markdown_report(results: dict[str, Any]) -> str:
         f"{results['date']}",
         "",
         f"Model: DeepSeek-OCR-2 at published size, random weights, bf16, SDPA, experts "
-        f"`{results['experts_implementation']}`; {results['params']['total_m']:.0f} M parameters "
+        f"`{results['experts_implementation']}`, "
+        f"cache `{results.get('cache_implementation', 'dynamic')}`; {results['params']['total_m']:.0f} M parameters "
         f"({results['params']['active_per_token_m']:.0f} M active per decoded token); {results['crops']} tiles "
         f"+ global view per page ({results['prompt_tokens']} prompt tokens); {results['new_tokens']} tokens "
         "forced per page.",
@@ -356,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-tokens", type=int, default=768, help="Tokens forced per page.")
     parser.add_argument("--crops", type=int, default=6, help="768 px tiles per page (an A4 page at 2x3).")
     parser.add_argument("--experts", default=None, help="transformers experts_implementation (default: auto).")
+    parser.add_argument("--cache", default=None, help="cache_implementation, e.g. 'static' (compiled decoding).")
     parser.add_argument("--faiss-n", type=int, default=1_000_000, help="Vectors in the FAISS index.")
     parser.add_argument("--skip-faiss", action="store_true")
     parser.add_argument("--quick", action="store_true", help="Batches 1,4; 128 tokens; 100k vectors.")
@@ -400,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         "transformers": transformers.__version__,
         "python": platform.python_version(),
         "experts_implementation": getattr(model.config, "_experts_implementation", None),
+        "cache_implementation": args.cache or "dynamic",
         "params": {k: round(v, 2) for k, v in counts.items()},
         "bandwidth_gb_s": round(bandwidth / 1e9, 1),
         "simple_bound_tokens_per_s": bandwidth / (counts["active_per_token_m"] * 1e6 * 2),
@@ -411,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     for batch in batches:
         print(f"batch {batch} ...", flush=True)
         try:
-            row = run_batch(model, batch, args.new_tokens, args.crops)
+            row = run_batch(model, batch, args.new_tokens, args.crops, args.cache)
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             results["runs"].append({"batch": batch, "error": "out of memory"})

@@ -228,6 +228,8 @@ class DeepSeekEngine(OcrEngine):
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read pages in batches of `deepseek_batch_size`; a failed page is marked, never fatal."""
+        if not pages:
+            return []
         runner = self.runner()
         size = max(1, self.settings.deepseek_batch_size)
         results: list[PageMarkdown] = []

@@ -26,7 +26,6 @@ from extraction.markdown import PageMarkdown
 from utils.errors import EngineFailed, EngineUnavailable
 
 if TYPE_CHECKING:
-    import httpx
     from PIL import Image
 
     from extraction.documents import Document, Page
@@ -90,7 +89,7 @@ class VllmClient:
     backoff_s = 0.5
     health_timeout_s = 3.0
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         import httpx
 
         self.settings = settings
@@ -98,7 +97,7 @@ class VllmClient:
         self.retries = settings.vllm_retries
         self.semaphore = threading.BoundedSemaphore(max(1, settings.vllm_concurrency))
         limits = httpx.Limits(max_connections=max(1, settings.vllm_concurrency) * max(1, len(self.urls)))
-        self.http = httpx.Client(timeout=settings.vllm_timeout, limits=limits, transport=transport)
+        self.http = httpx.Client(timeout=settings.vllm_timeout, limits=limits)
         self._lock = threading.Lock()
         self._next = 0
         self._down_until: dict[str, float] = {}
