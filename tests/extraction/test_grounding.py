@@ -24,7 +24,14 @@ GARDENIA BREAD 2 x 3.50 7.00
 <|ref|>text<|/ref|><|det|>[[80, 420, 920, 450]]<|/det|>
 TOTAL RM 25.90<｜end▁of▁sentence｜>"""
 
-INVOICE = """<|ref|>header<|/ref|><|det|>[[60, 20, 400, 45]]<|/det|>
+TABLE_HTML = (
+    "<table><tr><td>Pos.</td><td>Beschreibung</td><td>Menge</td><td>Einzelpreis</td><td>Betrag</td></tr>"
+    "<tr><td>1</td><td>Widget A</td><td>2</td><td>10,00</td><td>20,00</td></tr>"
+    "<tr><td>2</td><td>Widget B &amp; Co</td><td>1</td><td>5,50</td><td>5,50</td></tr>"
+    '<tr><td colspan="4">Summe netto</td><td>25,50</td></tr></table>'
+)
+
+INVOICE = f"""<|ref|>header<|/ref|><|det|>[[60, 20, 400, 45]]<|/det|>
 Acme Widgets GmbH · Hauptstr. 5 · 10115 Berlin
 
 <|ref|>title<|/ref|><|det|>[[60, 80, 300, 110]]<|/det|>
@@ -38,7 +45,7 @@ Rechnungsdatum: 14.03.2024
 USt-IdNr.: DE123456789
 
 <|ref|>table<|/ref|><|det|>[[60, 250, 940, 420], [60, 430, 940, 470]]<|/det|>
-<table><tr><td>Pos.</td><td>Beschreibung</td><td>Menge</td><td>Einzelpreis</td><td>Betrag</td></tr><tr><td>1</td><td>Widget A</td><td>2</td><td>10,00</td><td>20,00</td></tr><tr><td>2</td><td>Widget B &amp; Co</td><td>1</td><td>5,50</td><td>5,50</td></tr><tr><td colspan="4">Summe netto</td><td>25,50</td></tr></table>
+{TABLE_HTML}
 
 <|ref|>text<|/ref|><|det|>[[600, 500, 940, 560]]<|/det|>
 MwSt. 19 %: 4,85
