@@ -81,7 +81,12 @@ class RapidOcrEngine(OcrEngine):
                 params: dict[str, Any] = {key: str(folder / file) for key, file in _MODEL_FILES.items()}
                 params.update(
                     {
-                        "Global.log_level": "warning",
+                        "Global.log_level": "error",
+                        # Measured on the dev receipts: wider boxes stop the last character of a phrase
+                        # from being cut (fewer "50.0c" for "50.00"), and the 180-degree classifier
+                        # caused more misreads than it fixed (character error 5.1% -> 4.2%).
+                        "Det.unclip_ratio": 2.0,
+                        "Global.use_cls": False,
                         "EngineConfig.onnxruntime.intra_op_num_threads": int(self.settings.ocr_threads),
                         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -104,6 +105,8 @@ class TesseractEngine(OcrEngine):
         width, height = image.size
         cropped, (dx, dy) = crop_dark_margins(image)
         config = f"--psm {opts.psm}"
+        # Tesseract's OpenMP threads; pytesseract hands this process's environment to the tesseract binary.
+        os.environ["OMP_THREAD_LIMIT"] = str(self.settings.ocr_threads)
         try:
             data = pytesseract.image_to_data(
                 cropped,
