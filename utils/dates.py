@@ -90,7 +90,7 @@ _SEP = r"[./\-]"
 _NUMERIC = re.compile(
     rf"(?<![\d.,/\-])(?:"
     rf"(?P<iy>(?:19|20)\d\d)(?P<is>{_SEP})(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
-    rf"|(?P<a>\d{{1,2}})(?P<s>{_SEP}|\s?/\s?)(?P<b>\d{{1,2}})(?P=s)"
+    rf"|(?P<a>\d{{1,2}})\s?(?P<s>{_SEP})\s?(?P<b>\d{{1,2}})\s?(?P=s)\s?"
     # OCR often glues the time to a four-digit year: 14/03/20185:57:07PM.
     rf"(?:(?P<y>(?:19|20)\d\d)(?=\d{{1,2}}:\d\d)|(?P<y2>(?:19|20)?\d\d)(?![\d]|[.,/\-]\d))"
     rf")(?(y)|(?![\d]|[.,/\-]\d))"

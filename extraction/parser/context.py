@@ -222,6 +222,23 @@ def _decimal_hint(text: str) -> str | None:
     return None
 
 
+_US_PHONE = re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b")
+_TWELVE_HOUR = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\s?[AP]\.?M\b", re.IGNORECASE)
+_NON_US = re.compile(r"\b(?:VAT|GST|SST|ABN|MWST|BTW|TVA|IVA|postcode)\b|£|€|\bRM\s?\d", re.IGNORECASE)
+
+
+def _looks_us(text: str, currency: CurrencyGuess | None) -> bool:
+    """US documents write dates month-first: dollar amounts, a state + ZIP, a US phone number or a 12-hour
+    clock, and no sign of a day-first English-speaking country (VAT, GST, £ ...)."""
+    if currency is not None and currency.code != "USD":
+        return False
+    if _NON_US.search(text):
+        return currency is not None and not currency.weak
+    signals = (currency is not None) + bool(_US_ADDRESS.search(text)) + bool(_US_PHONE.search(text))
+    signals += bool(_TWELVE_HOUR.search(text))
+    return signals >= 1
+
+
 def build_doc(pages: list[PageMarkdown]) -> Doc:
     """The parser's view of the pages."""
     lines: list[Line] = []

@@ -28,6 +28,7 @@ _DOC_DIRECT = re.compile(
     r"creditnota|nota de credito)\b"
     r"\s*[:#]?\s*(?=[^\s]{0,8}\s?\d)"
 )
+_TIME_NEAR = re.compile(r"\b\d{1,2}:\d{2}")
 _HASH = re.compile(r"^\s*#\s*(?=\S*\d)")
 _BAD_NUMBER = re.compile(r"^(?:\d{1,2}|page|seite|date|datum|of|von|vom|du|de)$", re.IGNORECASE)
 
@@ -179,7 +180,9 @@ def dates(doc: Doc, today: dt.date | None = None) -> tuple[dict[str, FieldInfo],
     else:
         unlabelled = [c for c in cands if c.kind == "none"]
         if unlabelled:
-            chosen = unlabelled[0]
+            # On receipts the transaction date is printed with its time.
+            timed = [c for c in unlabelled if _TIME_NEAR.search(c.line.text)]
+            chosen = (timed or unlabelled)[0]
             conf = 0.65
     if chosen is not None:
         conf = _ambiguity(doc, chosen, conf, "invoice date", reasons)

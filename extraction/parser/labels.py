@@ -66,6 +66,11 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     ],
     "other_date": [
         (
+            r"\b(?:returns?|exchanges?|valid|expir\w*|exp|use by|best before|redeem\w*|offer ends?|"
+            r"(?:thru|through|until|till|before)\b)",
+            2,
+        ),
+        (
             r"\b(?:delivery|ship(?:ping|ment)?|order|service|supply|performance|period|billing period|start|end)"
             r"(?: date)?\b",
             1,
@@ -243,13 +248,13 @@ GENERIC_LINE = re.compile(
 # Legal forms that mark a company name.
 # Company suffixes proper (a name ends with them), as opposed to the business words below.
 COMPANY_SUFFIX = re.compile(
-    r"\b(?:gmbh|ag|kg|mbh|ltd|limited|llc|llp|inc|corp|co\.|plc|pty|b\.\s?v|bv|n\.\s?v|nv|sarl|sas|s\.a|s\.l|srl|"
+    r"\b(?:gmbh|ag|kg|mbh|ltd|limited|llc|llp|inc|corp|co\.|plc|pty|b\.\s?v|bv|n\.\s?v\.|sarl|sas|s\.a|s\.l|srl|"
     r"spa|sdn\.?\s?bhd|bhd|berhad|s/b|pvt|pte)(?:\.|\b|(?<=\.))",
     re.IGNORECASE,
 )
 LEGAL_FORM = re.compile(
     r"\b(?:gmbh|ag|kg|ohg|gbr|ug|e\.\s?k|e\.\s?v|mbh|ltd|limited|llc|l\.l\.c|llp|inc|corp|corporation|co\.|"
-    r"company|plc|pty|b\.\s?v|bv|n\.\s?v|nv|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"
+    r"company|plc|pty|b\.\s?v|bv|n\.\s?v\.|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"
     r"s\.l\.u|s\.r\.l|srl|s\.p\.a|spa|sp\.\s?z\s?o\.?o|spolka|spółka|sdn\.?\s?bhd|sdn|bhd|berhad|s/b|enterprise|"
     r"enterprises|trading|pvt|pte|kft|s\.r\.o|d\.o\.o|restaurant|restoran|cafe|café|store|stores|shop|mart|"
     r"market|supermarket|hotel|bakery|pharmacy|station)(?:\.|\b|(?<=\.))",

@@ -163,7 +163,9 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
         for k, cell in enumerate(line.cells):
             if (line.index, k) in customer:
                 continue
-            for part in _SEPARATORS.split(cell):
+            for part in _company_parts(cell):
+                if re.search(r",\s*[A-Z]{2}\b", part):  # "City, ST 12345"
+                    continue
                 labelled = bool(_LEADING_LABEL.match(part))
                 part = _after_suffix(_clean_name(_LEADING_LABEL.sub("", part)))
                 if not part or not LEGAL_FORM.search(part):
@@ -189,18 +191,45 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
         for line in first_page[:15]:
             if prefer_heading and not line.heading:
                 continue
+            if any(a.has_decimals for a in doc.amounts(line)):
+                continue
             for k, cell in enumerate(line.cells):
-                if (line.index, k) in customer:
+                if (line.index, k) in customer or not _plain_name(cell):
                     continue
                 name = _clean_name(cell)
-                if not name or not _nameish(name) or _STREET_WORDS.search(name):
-                    continue
-                if _ADDRESS_HINT.search(name) and re.search(r"\d", name):
-                    continue
-                if sum(ch.isalpha() for ch in name) < 4 or not re.search(r"[A-Za-z]{3}", name):
-                    continue
-                return name, 0.7 if prefer_heading else 0.6, line
+                # A name split over cells of one line ("SUPER   FOODS"): join the name-like neighbours.
+                for nxt in line.cells[k + 1 : k + 3]:
+                    if _plain_name(nxt) and len(line.cells) <= 3 and _clean_name(nxt) == nxt.strip():
+                        name = f"{name} {nxt.strip()}"
+                    else:
+                        break
+                return _cut(name), 0.7 if prefer_heading else 0.6, line
     return None
+
+
+_BOILERPLATE = re.compile(
+    r"\b(?:thank|thanks|welcome|guests?|covers?|open(?:ing)?|hours|daily|without|receipt|counter|staff|server|"
+    r"cashier|table|order|check|chk|station|terminal|register|reg|store|tel|phone|fax|www|http|survey|visit|"
+    r"customer|copy|merchant|member|item|items|qty|quantity|price|description|amount|subtotal|product|promo|"
+    r"dine|take ?away|take ?out|guest|invoice|bill|slogan)\b",
+    re.IGNORECASE,
+)
+
+
+def _plain_name(cell: str) -> bool:
+    """A top-of-receipt cell that can be the store name (not an address, a time, boilerplate or noise)."""
+    name = _clean_name(cell)
+    if not name or not _nameish(name) or _STREET_WORDS.search(cell) or _BOILERPLATE.search(cell):
+        return False
+    if re.search(r"\d{1,2}:\d{2}", cell) or ":" in cell:
+        return False
+    if _ADDRESS_HINT.search(cell) and re.search(r"\d", cell):
+        return False
+    if re.search(r",\s*[A-Z]{2}\b", cell):  # "City, ST"
+        return False
+    if name.islower() and " " not in name:  # a logo read as a lowercase fragment
+        return False
+    return sum(ch.isalpha() for ch in name) >= 4 and bool(re.search(r"[A-Za-z]{3}", name))
 
 
 _NAME_TITLE = re.compile(
@@ -219,6 +248,22 @@ def _named_value(cell: str) -> str | None:
     if re.match(r"^[^:]{1,30}:", cell):
         return None
     return _clean_name(cell)
+
+
+def _company_parts(cell: str) -> list[str]:
+    """A cell split at separators, name parts kept together until an address-like part."""
+    out: list[str] = []
+    for part in _SEPARATORS.split(cell):
+        if not part.strip():
+            continue
+        looks_address = re.search(r"\d", part) or _STREET_WORDS.search(part) or _EMAIL.search(part)
+        if (out and not looks_address and not LEGAL_FORM.search(out[-1]) and not _BOILERPLATE.search(part)) or (
+            out and not looks_address and LEGAL_FORM.search(out[-1]) and len(part.split()) <= 2
+        ):
+            out[-1] = f"{out[-1]} - {part.strip()}"
+        else:
+            out.append(part.strip())
+    return out
 
 
 def _after_suffix(name: str) -> str:
@@ -247,8 +292,14 @@ def _continues(previous: str, name: str) -> bool:
 
 
 def _cut(text: str) -> str:
+    """The name part of 'Name - Street 12 - City': parts up to the first one that looks like an address."""
     parts = [p for p in _SEPARATORS.split(text) if p.strip()]
-    return _clean_name(parts[0]) if parts else text
+    kept: list[str] = []
+    for part in parts:
+        if kept and (re.search(r"\d", part) or _STREET_WORDS.search(part) or _EMAIL.search(part)):
+            break
+        kept.append(part.strip())
+    return _clean_name(" - ".join(kept)) if kept else text
 
 
 def _customer_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, Line] | None:
