@@ -67,27 +67,37 @@ class LoopStop(StoppingCriteria):
         self.reasons: dict[int, str] = {}
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor | None, **kwargs) -> torch.BoolTensor:
-        """True for rows that just fell into a loop."""
+        """True for rows that just fell into a loop (all periods checked at once: one sync per check)."""
         generated = input_ids[:, self.prompt_len :]
         batch, n = generated.shape
-        stop = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-        if n < self.min_span or n % self.check_every:
+        device = input_ids.device
+        stop = torch.zeros(batch, dtype=torch.bool, device=device)
+        top = min(self.max_period, n // self.min_repeats)
+        if n < self.min_span or n % self.check_every or top < 1:
             return stop
-        white = torch.tensor(self.whitelist, dtype=generated.dtype, device=generated.device)
-        for period in range(1, min(self.max_period, n // self.min_repeats) + 1):
+        periods = torch.arange(1, top + 1, device=device)
+        # Tokens each period must repeat over: max(min_span, min_repeats * period), minus the first unit.
+        need = torch.clamp(periods * self.min_repeats, min=self.min_span) - periods
+        length = min(n, int(need.max()) + top)
+        x = generated[:, n - length :].flip(-1).to(torch.int32)  # x[:, j] is the j-th token from the end
+        back = torch.arange(length, device=device)[None, :] + periods[:, None]  # index of the token one unit back
+        valid = back < length
+        earlier = x[:, back.clamp(max=length - 1)]  # batch x periods x length
+        same = (earlier == x[:, None, :]) & valid
+        run = same.to(torch.int32).cumprod(-1).sum(-1)  # trailing positions equal to the token one unit back
+        periodic = run >= need[None, :]
+        if self.whitelist:
+            white = torch.isin(x, torch.tensor(self.whitelist, dtype=x.dtype, device=device))
+            white_run = white.to(torch.int32).cumprod(-1).sum(-1)  # trailing whitelisted tokens
+            periodic &= white_run[:, None] < periods[None, :]  # a unit of only whitelisted tokens may repeat
+        hits = periodic.any(-1)
+        if not bool(hits.any()):
+            return stop
+        first = periodic.to(torch.int8).argmax(-1)
+        for row in hits.nonzero().flatten().tolist():
+            period = int(periods[first[row]])
             span = max(self.min_span, period * self.min_repeats)
-            if span > n:
-                break
-            periodic = (generated[:, n - span + period :] == generated[:, n - span : n - period]).all(-1)
-            if not bool(periodic.any()):
-                continue
-            unit = generated[:, n - period :]
-            exempt = torch.isin(unit, white).all(-1) if len(self.whitelist) else torch.zeros_like(periodic)
-            hits = periodic & ~exempt & ~stop
-            for row in hits.nonzero().flatten().tolist():
-                if row not in self.reasons:
-                    self.reasons[row] = (
-                        f"runaway repetition: a {period}-token unit repeated {span // period} times; generation stopped"
-                    )
-            stop |= hits
-        return stop
+            self.reasons.setdefault(
+                row, f"runaway repetition: a {period}-token unit repeated {span // period} times; generation stopped"
+            )
+        return hits

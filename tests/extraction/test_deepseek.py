@@ -285,6 +285,26 @@ def test_loop_stop_and_ngram_rule_on_known_sequences():
     stop = LoopStop(3, min_span=30, check_every=1)
     assert stop(looping, None).tolist() == [True, False]
     assert "3-token unit" in stop.reasons[0] and 1 not in stop.reasons
+    # The vectorized check agrees with the plain definition on planted loops of many periods.
+    gen = torch.Generator().manual_seed(1)
+    rows = []
+    for period in [1, 2, 5, 9, 17, 31, 40, 0, 0, 0]:
+        noise = torch.randint(20, 60, (130,), generator=gen).tolist()
+        unit = torch.randint(20, 60, (max(period, 1),), generator=gen).tolist()
+        loop = (unit * 200)[: max(64, 3 * period) + 3] if period else []
+        rows.append(prompt + (noise + loop)[-130:])
+
+    def plain(ids, min_span=64, reps=3, top=256):
+        g = ids[3:]
+        for p in range(1, min(top, len(g) // reps) + 1):
+            span = max(min_span, p * reps)
+            if span <= len(g) and all(g[k] == g[k - p] for k in range(len(g) - span + p, len(g))):
+                return True
+        return False
+
+    batch = torch.tensor(rows)
+    assert LoopStop(3, check_every=1)(batch, None).tolist() == [plain(r) for r in rows]
+    assert sum(plain(r) for r in rows) == 7
     cells = torch.tensor([prompt + [5, 6] * 40])
     assert LoopStop(3, min_span=30, check_every=1, whitelist=[5, 6])(cells, None).tolist() == [False]
     # n-gram rule: after "1 2", the token that followed "1 2" before (3) is banned, unless whitelisted.
