@@ -6,7 +6,7 @@ import unicodedata
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Word, group_lines, lines_to_blocks, split_cells
+from extraction.engines.layout import Word, group_lines, lines_to_blocks, normalize, split_cells
 from extraction.markdown import PageMarkdown
 
 if TYPE_CHECKING:
@@ -63,10 +63,34 @@ class TextLayerEngine(OcrEngine):
         with document.lock:
             pdf_page = document.pdf[page.number - 1]
             rect = pdf_page.rect
+            rotation = pdf_page.rotation
+            matrix = pdf_page.rotation_matrix
+            unrotated = pdf_page.cropbox
             raw = pdf_page.get_text("words", sort=False)
         width, height = float(rect.width), float(rect.height)
         words = [Word(w[0], w[1], w[2], w[3], w[4]) for w in raw if w[4].strip() and w[2] > w[0] and w[3] > w[1]]
         lines = [split_cells(line) for line in group_lines(words)]
-        blocks = lines_to_blocks(lines, page.number, width, height)
+        if rotation % 360 == 0:
+            blocks = lines_to_blocks(lines, page.number, width, height)
+        else:
+            # Words come in unrotated coordinates: group them there (the text reads normally), then turn
+            # the boxes into the displayed page's coordinates so they match the rendered page.
+            blocks = lines_to_blocks(lines, page.number, float(unrotated.width), float(unrotated.height))
+            _rotate_boxes(blocks, float(unrotated.width), float(unrotated.height), matrix, width, height)
         notes = [] if words else ["page has no text layer"]
         return PageMarkdown(page.number, self.name, width, height, blocks, notes)
+
+
+def _rotate_boxes(blocks: list, src_w: float, src_h: float, matrix: object, width: float, height: float) -> None:
+    import pymupdf
+
+    def turn(box: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
+        if box is None:
+            return None
+        r = pymupdf.Rect(box[0] * src_w, box[1] * src_h, box[2] * src_w, box[3] * src_h) * matrix
+        return normalize((r.x0, r.y0, r.x1, r.y1), width, height)
+
+    for block in blocks:
+        block.bbox = turn(block.bbox)
+        if block.row_bboxes:
+            block.row_bboxes = [turn(box) for box in block.row_bboxes]

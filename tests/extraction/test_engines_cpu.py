@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import ClassVar
 
+import pymupdf
 import pytest
 from PIL import Image
 
@@ -397,3 +398,21 @@ def test_engine_conformance(settings: Settings, two_page_facturx: bytes, name: s
     # A batch of one page in the middle comes back as that page.
     single = engine.recognize(doc, [doc.pages[1]], engine.options_model(dpi=72))
     assert [p.number for p in single] == [2]
+
+
+def test_textlayer_rotated_page_boxes_match_the_rendering(settings: Settings, invoice_pdf: bytes) -> None:
+    with pymupdf.open(stream=invoice_pdf, filetype="pdf") as pdf:
+        pdf[0].set_rotation(90)
+        rotated = pdf.tobytes()
+    doc = load_document(rotated, "rotated.pdf", settings)
+    pages = get_engine("textlayer", settings).recognize(doc, doc.pages, EngineOptions())
+    assert (pages[0].width, pages[0].height) == (842, 595)
+    line = _find(pages, SPEC.vendor.replace(" ", ""))
+    assert line.text == SPEC.vendor  # grouped in reading direction, not letter by letter
+    x0, y0, x1, y1 = line.bbox
+    assert x0 > 0.85 and y1 < 0.5  # top-left of the upright page is top-right once turned 90 degrees
+    image = doc.pages[0].render(72).convert("L")
+    crop = image.crop(
+        (int(x0 * image.width), int(y0 * image.height), int(x1 * image.width) + 1, int(y1 * image.height) + 1)
+    )
+    assert crop.getextrema()[0] < 100  # the box covers printed text
