@@ -221,14 +221,18 @@ class DeepSeekEngine(OcrEngine):
 
     def runner(self) -> DeepSeekRunner:
         """The loaded model (loads it on first call); EngineUnavailable when it cannot run here."""
+        self._require()
+        return get_runner(self.settings, self._device() or "cpu")
+
+    def _require(self) -> None:
         availability = self.available()
         if not availability:
-            raise EngineUnavailable(f"engine 'deepseek' is unavailable: {availability.reason}")
-        return get_runner(self.settings, self._device() or "cpu")
+            raise EngineUnavailable(f"engine {self.name!r} is unavailable: {availability.reason}")
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read pages in batches of `deepseek_batch_size`; a failed page is marked, never fatal."""
         if not pages:
+            self._require()
             return []
         runner = self.runner()
         size = max(1, self.settings.deepseek_batch_size)
