@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import shutil
 import socket
 import threading
 import time
@@ -265,3 +266,24 @@ def test_available_reasons(servers):
     engine.available()  # cached
     assert good.health_checks == 1
     engine.client.close()
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
+def test_auto_uses_vllm_and_rereads_a_looping_page_on_the_cpu(servers):
+    from extraction.engines.registry import get_engine
+
+    looping = "<|ref|>text<|/ref|><|det|>[[10, 10, 990, 990]]<|/det|>\n" + "Coffee 1 4.50\n" * 80
+    server = servers(answer=looping, finish_reason="length")
+    settings = make_settings(server.url, raster_engine="tesseract")
+    pdf = pymupdf.open()
+    pdf.new_page(width=300, height=200).insert_text((20, 60), "INVOICE 5521", fontsize=20)
+    png = pdf[0].get_pixmap(dpi=150).tobytes("png")
+    doc = load_document(png, "scan.png", settings)
+    try:
+        [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+    finally:
+        get_engine("vllm", settings).client.close()
+    assert len(server.requests) == 1
+    assert page.engine == "tesseract" and page.failure is None
+    assert any(n.startswith("vllm output unusable (runaway repetition") for n in page.notes)
+    assert "INVOICE" in page.to_markdown()
