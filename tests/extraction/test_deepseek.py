@@ -142,7 +142,7 @@ def test_registry_maps_the_name_to_this_engine():
 
 
 def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
-    assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(Settings()).available().reason
+    assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(Settings(_env_file=None)).available().reason
     missing = ds.DeepSeekEngine(Settings(deepseek_model=tmp_path / "nope")).available()
     assert not missing and "has no config.json" in missing.reason
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "deepseek_vl_v2"}))
