@@ -185,20 +185,15 @@ def markdown_table(report: dict) -> str:
 
 
 def write_doc(path: Path, section: str) -> None:
-    """Replace (or append) the section at the end of the file; the eval markers and their content stay."""
+    """Put the section at the end of the file, replacing an older one; other text (the eval block) stays as is."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Accuracy\n"
     start = text.find(DOC_SECTION)
     if start >= 0:
-        end = text.find("\n## ", start + len(DOC_SECTION))
-        tail = "" if end < 0 else text[end:]
-        # Never cut into the eval block.
-        if "<!-- eval:start -->" in tail or end < 0:
-            text = text[:start].rstrip("\n") + "\n\n" + section + (tail if end >= 0 else "")
-        else:
-            text = text[:start].rstrip("\n") + tail.rstrip("\n") + "\n\n" + section
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+        # The old section ends at the next heading or eval marker, whichever comes first.
+        ends = [i for i in (text.find("\n## ", start + 1), text.find("<!-- eval:start -->", start)) if i >= 0]
+        end = min(ends) if ends else len(text)
+        text = text[:start].rstrip("\n") + "\n\n" + text[end:].strip("\n")
+    path.write_text(text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def choose(rows: list[dict], default_threads: int) -> tuple[str, str]:
