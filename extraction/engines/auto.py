@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
+from extraction.engines.einvoice import parse_einvoice
 from extraction.engines.registry import get_engine
 from extraction.markdown import PageMarkdown
 from utils.errors import InvoiceOcrError
@@ -87,6 +88,18 @@ def fallback_failed_pages(
     return out
 
 
+def xml_readable(document: Document) -> bool:
+    """Whether the document carries e-invoice XML that parses."""
+    if document.xml is None:
+        return False
+    try:
+        parse_einvoice(document.xml)
+    except InvoiceOcrError as exc:
+        log.warning("e-invoice XML of %s unreadable: %s", document.filename, exc)
+        return False
+    return True
+
+
 class AutoEngine(OcrEngine):
     """Chooses per page: e-invoice XML, then the PDF text layer, then the best raster engine available."""
 
@@ -99,45 +112,38 @@ class AutoEngine(OcrEngine):
         """Always available: the text layer needs nothing; raster pages need a raster engine (checked per page)."""
         return Availability(True)
 
-    def choose(self, document: Document, page: Page, use_xml: bool = True) -> str:
-        """The engine name for one page."""
-        if use_xml and document.xml is not None and page.number == 1:
+    def choose(self, document: Document, page: Page, xml_ok: bool | None = None) -> str:
+        """The engine name for one page (`xml_ok`: whether the document's e-invoice XML reads)."""
+        if xml_ok is None:
+            xml_ok = xml_readable(document)
+        if xml_ok and page.number == 1:
             return "einvoice"
         textlayer = get_engine("textlayer", self.settings)
         if document.pdf is not None and textlayer.accepts(document, page):
             return "textlayer"
+        if xml_ok:
+            # An image-only page of an e-invoice: the XML already carries the data, so no OCR is spent on it.
+            return "einvoice"
         # With no raster engine available, the configured one reports why when asked to read.
         return raster_engine(self.settings) or self.settings.raster_engine
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read each page with its chosen engine (one batch per engine), in page order, then fix failed pages."""
-        results: list[PageMarkdown | None] = [None] * len(pages)
+        xml_ok = xml_readable(document)
         plan: dict[str, list[int]] = {}
         for index, page in enumerate(pages):
-            name = self.choose(document, page)
-            if name == "einvoice":
-                results[index] = self._einvoice(document, page, options)
-                if results[index] is not None:
-                    continue
-                name = self.choose(document, page, use_xml=False)
-            plan.setdefault(name, []).append(index)
+            plan.setdefault(self.choose(document, page, xml_ok), []).append(index)
+        results: list[PageMarkdown | None] = [None] * len(pages)
         for name, indexes in plan.items():
             batch = [pages[i] for i in indexes]
             for i, md in zip(indexes, self._read(name, document, batch, options), strict=True):
                 results[i] = md
-        if any(md is not None and md.number == 1 and md.engine != "einvoice" for md in results) and document.xml:
-            for md in results:
-                if md is not None and md.number == 1:
+        out = [md for md in results if md is not None]
+        if document.xml is not None and not xml_ok:
+            for md in out:
+                if md.number == 1:
                     md.notes.insert(0, "the e-invoice XML could not be read; page read from its content")
-        return fallback_failed_pages(document, [md for md in results if md is not None], options, self.settings)
-
-    def _einvoice(self, document: Document, page: Page, options: EngineOptions) -> PageMarkdown | None:
-        engine = get_engine("einvoice", self.settings)
-        try:
-            return engine.recognize(document, [page], options_for(engine, options))[0]
-        except InvoiceOcrError as exc:
-            log.warning("e-invoice XML of %s unreadable: %s", document.filename, exc)
-            return None
+        return fallback_failed_pages(document, out, options, self.settings)
 
     def _read(self, name: str, document: Document, batch: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         engine = get_engine(name, self.settings)

@@ -468,7 +468,7 @@ class EInvoiceEngine(OcrEngine):
         out = []
         for page in pages:
             if page.number != 1:
-                note = "e-invoice data is on page 1; this page was not read"
+                note = "not read: the e-invoice XML carries the invoice data (shown on page 1)"
                 out.append(PageMarkdown(page.number, self.name, page.width, page.height, notes=[note]))
                 continue
             invoice, fields, syntax = parse_einvoice(document.xml)

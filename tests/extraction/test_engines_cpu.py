@@ -310,11 +310,14 @@ def test_auto_chooses_per_page(settings: Settings) -> None:
 
 def test_auto_with_facturx_reads_xml_then_text(settings: Settings) -> None:
     xml = make_cii_xml(SPEC)
-    doc = load_document(make_invoice_pdf(SPEC, pages=2, embed_xml=xml), "fx.pdf", settings)
+    pdf = make_invoice_pdf(SPEC, pages=3, image_pages={2}, image_dpi=50, embed_xml=xml)
+    doc = load_document(pdf, "fx.pdf", settings)
     pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions())
-    assert [p.engine for p in pages] == ["einvoice", "textlayer"]
+    # Page 2 has no text layer; the XML has the data, so it is not OCRed.
+    assert [p.engine for p in pages] == ["einvoice", "einvoice", "textlayer"]
     assert pages[0].invoice is not None and pages[0].invoice.total == Decimal("583.10")
-    assert pages[1].invoice is None
+    assert pages[1].invoice is None and pages[1].blocks == [] and "not read" in pages[1].notes[0]
+    assert pages[2].invoice is None and "583.10" in pages[2].to_markdown()
 
 
 def test_auto_with_broken_xml_reads_the_page(settings: Settings) -> None:
