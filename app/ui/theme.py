@@ -29,7 +29,6 @@ def theme() -> gr.themes.Base:
 
 
 CSS = """
-.gradio-container { max-width: 1680px !important; margin: 0 auto !important; }
 footer { display: none !important; }
 #app-header { display: flex; align-items: baseline; gap: 14px; padding: 4px 2px 2px; }
 #app-header h1 { font-size: 1.35rem; margin: 0; font-weight: 700; }
