@@ -86,6 +86,10 @@ class RapidOcrEngine(OcrEngine):
                         # from being cut (fewer "50.0c" for "50.00"), and the 180-degree classifier
                         # caused more misreads than it fixed (character error 5.1% -> 4.2%).
                         "Det.unclip_ratio": 2.0,
+                        # Detection on at most 1600 px (text lines stay 15+ px tall on an A4 page at 200 dpi)
+                        # while recognition crops keep full resolution: about a third less time, same errors.
+                        "Det.limit_type": "max",
+                        "Det.limit_side_len": 1600,
                         "Global.use_cls": False,
                         "EngineConfig.onnxruntime.intra_op_num_threads": int(self.settings.ocr_threads),
                         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
