@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from extraction.schema import ExtractionResult, Money
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # DuckDB hands back naive UTC timestamps; JSON date-times carry their offset.
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]
 ReviewStatus = Literal["new", "corrected", "approved"]
 
 
@@ -93,7 +101,7 @@ class InvoiceSummary(BaseModel):
     status: ReviewStatus = "new"
     filename: str | None = None
     sha256: str | None = None
-    created_at: dt.datetime | None = None
+    created_at: UtcDatetime | None = None
 
 
 class Correction(BaseModel):
@@ -103,7 +111,7 @@ class Correction(BaseModel):
     old: object = None
     new: object = None
     who: str
-    at: dt.datetime
+    at: UtcDatetime
 
 
 class InvoiceRecord(InvoiceSummary):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.api")
 
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -79,6 +81,18 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    # Each method of a path is its own route, so the router's 405 names only one; list them all.
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations if m.lower() in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI, on_error: object = None) -> None:
     """Map the domain error tree, validation errors and anything unexpected to ErrorBody responses."""
 
@@ -108,7 +122,10 @@ def install_error_handlers(app: FastAPI, on_error: object = None) -> None:
             return await _domain(request, exc.__cause__)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         count(code)
-        return _body(code, str(exc.detail), exc.status_code, getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _body(code, str(exc.detail), exc.status_code, headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,13 +11,13 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import ReaderDep, ServiceDep
 from app.api.errors import error_responses
-from retrieval.models import SearchFilters
+from app.api.params import FilterParams
 
 router = APIRouter(tags=["export"])
 _MEDIA = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 
-class ExportQuery(SearchFilters):
+class ExportQuery(FilterParams):
     """Export format and the same filters as /search."""
 
     format: Literal["csv", "jsonl"] = "csv"
@@ -56,8 +56,7 @@ def _content(media_type: str) -> dict[str, object]:
 )
 async def export(query: Annotated[ExportQuery, Query()], service: ServiceDep, _caller: ReaderDep) -> StreamingResponse:
     """Every invoice matching the filters; csv has one row per invoice, jsonl one stored invoice per line."""
-    filters = SearchFilters(**query.model_dump(include=set(SearchFilters.model_fields)))
-    chunks = await run_in_threadpool(service.export, filters, query.format)
+    chunks = await run_in_threadpool(service.export, query.filters(), query.format)
     return await _stream(iter(chunks), _MEDIA[query.format], f"invoices.{query.format}")
 
 

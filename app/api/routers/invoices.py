@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -11,25 +11,34 @@ from pydantic import BaseModel, Field
 
 from app.api.deps import ReaderDep, ServiceDep, WriterDep
 from app.api.errors import error_responses
-from retrieval.models import InvoicePage, InvoiceRecord, SearchFilters
+from app.api.params import MAX_OFFSET, FilterParams
+from extraction.schema import Invoice, Party
+from retrieval.models import InvoicePage, InvoiceRecord
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 IdPath = Annotated[int, Path(ge=1, le=2**62, description="Invoice id.")]
 DOCUMENT_TYPES = ("application/pdf", "image/png", "image/jpeg", "image/tiff", "image/webp", "application/xml")
 
 
-class InvoiceListQuery(SearchFilters):
+class InvoiceListQuery(FilterParams):
     """Filters and paging for the invoice list."""
 
     vendor_id: int | None = Field(None, ge=1, le=2**62, description="Only this canonical vendor.")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=10**9)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+CORRECTABLE = (
+    *Invoice.model_fields,
+    *(f"{party}.{key}" for party in ("vendor", "customer") for key in Party.model_fields),
+)
+CorrectableField = Literal[CORRECTABLE]  # type: ignore[valid-type]
 
 
 class CorrectionRequest(BaseModel):
     """Field corrections keyed by dotted field name."""
 
-    changes: dict[str, Any] = Field(
+    changes: dict[CorrectableField, Any] = Field(
         min_length=1,
         description='e.g. {"total": 119.0, "vendor.name": "ACME GmbH", "invoice_date": "2024-03-01"}; '
         "`line_items` replaces the whole list.",
@@ -40,8 +49,7 @@ class CorrectionRequest(BaseModel):
 @router.get("", response_model=InvoicePage, summary="List invoices", responses=error_responses(400, 401))
 def list_invoices(query: Annotated[InvoiceListQuery, Query()], service: ServiceDep, _caller: ReaderDep) -> InvoicePage:
     """A page of invoices, newest first, filtered like /search."""
-    filters = SearchFilters(**query.model_dump(include=set(SearchFilters.model_fields)))
-    return service.list_invoices(filters, limit=query.limit, offset=query.offset, vendor_id=query.vendor_id)
+    return service.list_invoices(query.filters(), limit=query.limit, offset=query.offset, vendor_id=query.vendor_id)
 
 
 @router.get(

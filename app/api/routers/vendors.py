@@ -9,6 +9,7 @@ from pydantic import Field
 
 from app.api.deps import ReaderDep, ServiceDep
 from app.api.errors import error_responses
+from app.api.params import MAX_OFFSET
 from retrieval.models import InvoicePage, SearchFilters, VendorProfile
 
 router = APIRouter(tags=["vendors"])
@@ -48,7 +49,7 @@ def get_vendor(
     service: ServiceDep,
     _caller: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=500, description="Invoices per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> VendorDetail:
     """Profile (aliases, spend, typical amounts, terms) and a page of the vendor's invoices."""
     profile = service.get_vendor(vendor_id)
