@@ -222,6 +222,10 @@ def markdown_table(report: dict) -> str:
         " (photos, side-by-side columns). Recall = reference tokens (SROIE) or boxes (WildReceipt) found anywhere."
         " Text is case-folded; WildReceipt is compared without spaces (its transcripts have none).",
         "",
+        "Threads: RapidOCR uses `ocr_threads` ONNX Runtime threads (default 2). Tesseract always runs with one"
+        " OpenMP thread: a second one gained nothing here and, in an earlier run on a heavily loaded machine, made"
+        " it many times slower (its rows above were measured with `OMP_THREAD_LIMIT` set to the thread count).",
+        "",
         f'**Choice:** `raster_engine = "{report["choice"]}"`. {report["reason"]}',
         "",
     ]

@@ -105,8 +105,9 @@ class TesseractEngine(OcrEngine):
         width, height = image.size
         cropped, (dx, dy) = crop_dark_margins(image)
         config = f"--psm {opts.psm}"
-        # Tesseract's OpenMP threads; pytesseract hands this process's environment to the tesseract binary.
-        os.environ["OMP_THREAD_LIMIT"] = str(self.settings.ocr_threads)
+        # One OpenMP thread: a second one gained nothing on the dev set (bench/ocr_engines.py) and its spinning
+        # made Tesseract many times slower on a busy machine. pytesseract passes this environment to the binary.
+        os.environ["OMP_THREAD_LIMIT"] = "1"
         try:
             data = pytesseract.image_to_data(
                 cropped,
