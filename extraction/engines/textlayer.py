@@ -17,6 +17,9 @@ MIN_TEXT_CHARS = 20
 # fonts without a usable encoding yield private-use code points, U+FFFD or control characters instead.
 MIN_CLEAN_SHARE = 0.85
 _CLEAN_CATEGORIES = frozenset({"L", "N", "P", "S"})
+# Pages with less text than this are checked for a page-sized image (a scan with a small text stamp).
+SHORT_TEXT_CHARS = 200
+IMAGE_COVER_SHARE = 0.5
 
 
 def text_is_real(text: str) -> bool:
@@ -28,6 +31,23 @@ def text_is_real(text: str) -> bool:
     if clean / len(chars) < MIN_CLEAN_SHARE:
         return False
     return sum(1 for c in chars if c.isalnum()) / len(chars) >= 0.5
+
+
+def _mostly_image(pdf_page: object) -> bool:
+    """Whether images cover more than IMAGE_COVER_SHARE of the page."""
+    rect = pdf_page.rect  # type: ignore[attr-defined]
+    area = max(rect.width * rect.height, 1e-6)
+    try:
+        infos = pdf_page.get_image_info()  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    for info in infos:
+        x0, y0, x1, y1 = info["bbox"]
+        w = min(x1, rect.x1) - max(x0, rect.x0)
+        h = min(y1, rect.y1) - max(y0, rect.y0)
+        if w > 0 and h > 0 and w * h / area > IMAGE_COVER_SHARE:
+            return True
+    return False
 
 
 class TextLayerEngine(OcrEngine):
@@ -50,8 +70,15 @@ class TextLayerEngine(OcrEngine):
         if document.pdf is None:
             return False
         with document.lock:
-            text = document.pdf[page.number - 1].get_text("text")
-        return text_is_real(text)
+            pdf_page = document.pdf[page.number - 1]
+            text = pdf_page.get_text("text")
+            if not text_is_real(text):
+                return False
+            # A scan with a short stamp or header in real text ("Scanned 2024-03-05 page 1"): the content is
+            # in the image, so the page needs OCR. Full OCR text layers are long and pass this check.
+            if len(text) < SHORT_TEXT_CHARS:
+                return not _mostly_image(pdf_page)
+        return True
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """One PageMarkdown per page from the words of its text layer (empty for pages without one)."""

@@ -115,6 +115,17 @@ def test_textlayer_rejects_image_only_page(settings: Settings) -> None:
     assert page2.blocks == [] and page2.number == 2
 
 
+def test_textlayer_declines_a_scan_with_a_short_text_stamp(settings: Settings) -> None:
+    pdf = make_invoice_pdf(SPEC, pages=2, image_pages={1, 2}, image_dpi=50)
+    with pymupdf.open(stream=pdf, filetype="pdf") as stamped:
+        stamped[0].insert_text((20, 20), "Scanned by the office scanner on 2024-03-05, page 1", fontsize=8)
+        pdf = stamped.tobytes()
+    doc = load_document(pdf, "scan.pdf", settings)
+    assert doc.pages[0].text_char_count() > 20
+    assert not get_engine("textlayer", settings).accepts(doc, doc.pages[0])
+    assert get_engine("auto", settings).choose(doc, doc.pages[0]) == settings.raster_engine
+
+
 def test_textlayer_declines_images(settings: Settings, invoice_png: bytes) -> None:
     doc = load_document(invoice_png, "scan.png", settings)
     assert not get_engine("textlayer", settings).accepts(doc, doc.pages[0])
