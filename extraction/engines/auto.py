@@ -130,6 +130,8 @@ class AutoEngine(OcrEngine):
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read each page with its chosen engine (one batch per engine), in page order, then fix failed pages."""
         xml_ok = xml_readable(document)
+        if document.xml is not None and not xml_ok and document.pdf is None and not document.frames:
+            parse_einvoice(document.xml)  # a bare XML file that does not parse: raise its reason
         plan: dict[str, list[int]] = {}
         for index, page in enumerate(pages):
             plan.setdefault(self.choose(document, page, xml_ok), []).append(index)

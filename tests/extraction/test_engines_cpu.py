@@ -339,6 +339,13 @@ def test_auto_with_broken_xml_reads_the_page(settings: Settings) -> None:
     assert any("e-invoice XML could not be read" in note for note in pages[0].notes)
 
 
+def test_auto_on_a_broken_xml_file_says_why(settings: Settings) -> None:
+    broken = b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"><a>'
+    doc = load_document(broken, "broken.xml", settings)
+    with pytest.raises(UnreadableDocument, match="e-invoice XML cannot be read"):
+        get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions())
+
+
 class FakeLoopingEngine(OcrEngine):
     """A named fake for a GPU engine whose generation loops: every page comes back with `failure` set."""
 
