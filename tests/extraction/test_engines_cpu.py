@@ -197,6 +197,11 @@ def test_crop_dark_margins() -> None:
     cropped, (dx, dy) = crop_dark_margins(framed)
     assert 40 <= dx <= 44 and 40 <= dy <= 44
     assert 390 <= cropped.width <= 400 and 290 <= cropped.height <= 300
+    # A narrow receipt on a dark table: the side borders do not make its rows look dark.
+    receipt = Image.new("RGB", (300, 400), (15, 15, 15))
+    receipt.paste(Image.new("RGB", (100, 300), "white"), (100, 50))
+    cropped, (dx, dy) = crop_dark_margins(receipt)
+    assert 100 <= dx <= 104 and 50 <= dy <= 54 and 94 <= cropped.width <= 100 and 294 <= cropped.height <= 300
     # A clean page is left alone.
     same, offset = crop_dark_margins(image)
     assert same.size == image.size and offset == (0, 0)
