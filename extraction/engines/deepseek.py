@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_PROMPT, page_from_output
+from extraction.engines.grounding import GROUNDING_PROMPT, is_table_markup, page_from_output
 from extraction.markdown import PageMarkdown
 from utils.errors import EngineUnavailable
 
@@ -81,7 +81,7 @@ class DeepSeekRunner:
         self.tokenizer = self.processor.tokenizer
         # Decoder-only batching pads on the left so every row's last token is real.
         self.tokenizer.padding_side = "left"
-        self.attn_implementation, self.model = self._load_model(AutoModelForImageTextToText, torch)
+        self.attn_implementation, self.model = self._load_model(AutoModelForImageTextToText)
         self.model.eval()
         self.load_seconds = time.perf_counter() - started
         self.whitelist = self._table_token_ids(settings.deepseek_whitelist_token_ids)
@@ -96,7 +96,7 @@ class DeepSeekRunner:
             self.load_seconds,
         )
 
-    def _load_model(self, auto_class: Any, torch: Any) -> tuple[str, Any]:
+    def _load_model(self, auto_class: Any) -> tuple[str, Any]:
         kwargs = {"local_files_only": True, "dtype": self.dtype}
         # SAM's relative-position bias rules out flash attention for vision; the language model can use it.
         if self.device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None:
@@ -137,7 +137,7 @@ class DeepSeekRunner:
 
         inputs = self.prepare(images)
         prompt_len = inputs["input_ids"].shape[1]
-        loop_stop = LoopStop(prompt_len, whitelist=[*self.whitelist, *self.strip_ids])
+        loop_stop = LoopStop(prompt_len, whitelist=[*self.whitelist, *self.strip_ids], exempt=self._markup_only)
         processors = LogitsProcessorList()
         if self.ngram_size >= 2:
             processors.append(NoRepeatNGram(prompt_len, self.ngram_size, self.ngram_window, self.whitelist))
@@ -159,6 +159,10 @@ class DeepSeekRunner:
             self.decode(ids, max_new_tokens, loop_stop.reasons.get(row))
             for row, ids in enumerate(sequences[:, prompt_len:].tolist())
         ]
+
+    def _markup_only(self, ids: list[int]) -> bool:
+        """Whether these tokens decode to table tags and whitespace only (rows of empty cells may repeat)."""
+        return is_table_markup(self.tokenizer.decode(ids, skip_special_tokens=False))
 
     def decode(self, ids: list[int], max_new_tokens: int, loop_reason: str | None = None) -> PageOutput:
         """Generated ids -> text, keeping grounding tokens and dropping end, padding and start tokens."""

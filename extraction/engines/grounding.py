@@ -56,6 +56,11 @@ class GroundedBlock:
         )
 
 
+def is_table_markup(text: str) -> bool:
+    """Whether the text is only table tags and whitespace (empty cells, which may legitimately repeat)."""
+    return not _TABLE_MARKUP.sub("", text)
+
+
 def has_grounding(text: str) -> bool:
     """Whether the text carries grounding tags."""
     return "<|ref|>" in text and "<|det|>" in text
@@ -139,7 +144,7 @@ def detect_repetition(text: str, *, max_period: int = 400, min_span: int = 200, 
     if found is None:
         return None
     period, span = found
-    if not _TABLE_MARKUP.sub("", body[-span:]):
+    if is_table_markup(body[-span:]):
         return None
     unit = _readable_unit(body[-period:]).strip()
     shown = unit if len(unit) <= 40 else unit[:37] + "..."

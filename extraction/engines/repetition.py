@@ -8,7 +8,7 @@ loops the n-gram rule lets through (units longer than the window) and records wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
@@ -57,8 +57,10 @@ class LoopStop(StoppingCriteria):
         min_repeats: int = 3,
         check_every: int = 4,
         whitelist: Iterable[int] = (),
+        exempt: Callable[[list[int]], bool] | None = None,
     ) -> None:
         self.prompt_len = prompt_len
+        self.exempt = exempt  # says whether a repeated unit may repeat (e.g. it decodes to empty table cells)
         self.max_period = max_period
         self.min_span = min_span
         self.min_repeats = min_repeats
@@ -96,6 +98,9 @@ class LoopStop(StoppingCriteria):
         first = periodic.to(torch.int8).argmax(-1)
         for row in hits.nonzero().flatten().tolist():
             period = int(periods[first[row]])
+            if self.exempt is not None and self.exempt(generated[row, n - period :].tolist()):
+                hits[row] = False
+                continue
             span = max(self.min_span, period * self.min_repeats)
             self.reasons.setdefault(
                 row, f"runaway repetition: a {period}-token unit repeated {span // period} times; generation stopped"

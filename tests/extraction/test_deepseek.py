@@ -245,6 +245,17 @@ def test_decode_keeps_grounding_tags_and_drops_end_and_padding(model_dir):
     assert runner.whitelist == tok.convert_tokens_to_ids(["<td>", "</td>"])
 
 
+def test_loop_guard_lets_rows_of_empty_cells_repeat(model_dir):
+    runner = ds.DeepSeekEngine(make_settings(model_dir)).runner()
+    tok = runner.tokenizer
+    prompt = [tok.bos_token_id] * 3
+    rows = tok.encode("<table>" + "<tr><td></td><td></td></tr>\n" * 30, add_special_tokens=False)
+    words = tok.encode("Qty 1 Qty 1 " * 30, add_special_tokens=False)[: len(rows)]
+    stop = LoopStop(3, check_every=1, whitelist=runner.whitelist, exempt=runner._markup_only)
+    assert stop(torch.tensor([prompt + rows, prompt + words]), None).tolist() == [False, True]
+    assert list(stop.reasons) == [1]
+
+
 def test_a_failing_batch_is_retried_page_by_page(model_dir, document, monkeypatch):
     engine = ds.DeepSeekEngine(make_settings(model_dir, deepseek_max_new_tokens=8))
     runner = engine.runner()
