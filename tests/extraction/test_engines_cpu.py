@@ -15,7 +15,7 @@ from extraction.engines import auto as auto_module
 from extraction.engines.auto import fallback_failed_pages
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.engines.einvoice import parse_einvoice
-from extraction.engines.registry import _extra, get_engine, register
+from extraction.engines.registry import _extra, engine_names, get_engine, register
 from extraction.engines.tesseract import INSTALL_HINT, crop_dark_margins
 from extraction.engines.textlayer import text_is_real
 from extraction.markdown import PageMarkdown, TextLine
@@ -30,7 +30,9 @@ from tests.builders import (
 from utils.errors import UnreadableDocument
 from utils.settings import Settings
 
-CPU_ENGINES = ("textlayer", "einvoice", "rapidocr", "tesseract", "auto")
+# Every registered engine except those that need a GPU or a model server.
+GPU_OR_SERVER_ENGINES = {"deepseek", "deepseek-legacy", "vllm"}
+CPU_ENGINES = [name for name in engine_names() if name not in GPU_OR_SERVER_ENGINES]
 SPEC = InvoiceSpec()
 
 
@@ -403,6 +405,10 @@ def test_auto_rereads_pages_a_gpu_engine_failed(settings, looping_engine, monkey
 @pytest.fixture(scope="module")
 def two_page_facturx() -> bytes:
     return make_invoice_pdf(SPEC, pages=2, embed_xml=make_cii_xml(SPEC))
+
+
+def test_cpu_engines_cover_the_builtins() -> None:
+    assert {"textlayer", "einvoice", "rapidocr", "tesseract", "auto"} <= set(CPU_ENGINES)
 
 
 @pytest.mark.parametrize("name", CPU_ENGINES)
