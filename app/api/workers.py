@@ -8,8 +8,10 @@ shutdown never writes to the store: writes pass through one gate that shutdown c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import os
 import threading
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
@@ -24,6 +26,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.workers")
 T = TypeVar("T")
+# Extraction threads (and the OCR runtime threads they start) run at a lower CPU priority, so that
+# searches and reads keep their latency while a long document is being read.
+EXTRACT_NICE = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: normal priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EXTRACT_NICE)
 
 
 class ExtractionTimeout(InvoiceOcrError):
@@ -67,7 +77,9 @@ class ExtractionPool:
         self.queue_size = queue_size
         self.timeout = timeout
         self.metrics = metrics
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="extract", initializer=_lower_priority
+        )
         self._lock = threading.Lock()
         self._write_gate = threading.Lock()
         self._closed_for_writes = False
