@@ -36,11 +36,14 @@ def _pick_device(device: str | None) -> str:
 class Embedder:
     """Encodes texts to L2-normalized float32 vectors; the model loads once, on first use."""
 
-    def __init__(self, model: str | Path | None = None, device: str | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: str | Path | None = None, device: str | None = None, batch_size: int = 64, threads: int = 1
+    ) -> None:
         self.path = Path(model) if model else default_model_path()
         self.name = DEFAULT_MODEL if model is None else Path(model).name
         self.device = device
         self.batch_size = batch_size
+        self.threads = threads
         self._model = None
         self._lock = threading.Lock()
 
@@ -54,7 +57,13 @@ class Embedder:
                         from utils.errors import InvalidRequest
 
                         raise InvalidRequest(f"embedding model directory not found: {self.path}")
-                    self._model = SentenceTransformer(str(self.path), device=_pick_device(self.device))
+                    device = _pick_device(self.device)
+                    if device == "cpu" and self.threads:
+                        import torch
+
+                        # Intra-op threads cost more than they give on small inputs and shared cores.
+                        torch.set_num_threads(self.threads)
+                    self._model = SentenceTransformer(str(self.path), device=device)
         return self._model
 
     @property

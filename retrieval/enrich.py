@@ -111,6 +111,9 @@ def find_duplicates(
                 continue
             if _same_total(inv.total, row["total"]) is False:
                 continue
+            other_date = row["invoice_date"]
+            if inv.invoice_date and other_date and abs((inv.invoice_date - other_date).days) > DUPLICATE_WINDOW_DAYS:
+                continue
             found[invoice_id] = _jsonable(row) | {
                 "kind": "likely",
                 "reason": f"near-identical content (similarity {score:.3f})",

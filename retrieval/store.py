@@ -39,7 +39,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 created_at TIMESTAMP DEFAULT current_timestamp)""",
             """CREATE TABLE vendor_aliases (
                 vendor_id BIGINT NOT NULL, kind VARCHAR NOT NULL, alias VARCHAR NOT NULL, key VARCHAR NOT NULL,
-                created_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (vendor_id, kind, key))""",
+                created_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (vendor_id, kind, alias))""",
             """CREATE TABLE invoices (
                 id BIGINT PRIMARY KEY DEFAULT nextval('invoice_seq'),
                 document_id BIGINT NOT NULL, vendor_id BIGINT,

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from retrieval.models import SearchQuery
+from retrieval.search import query_amounts, query_codes, rrf
+from retrieval.service import InvoiceService
+from tests.retrieval.docs import make_result
+
+
+@pytest.fixture
+def library(service: InvoiceService) -> dict[str, int]:
+    specs = {
+        "aws": make_result(
+            vendor="Amazon Web Services, Inc.", number="42183017", date="2014-08-03", total="4.11", currency="USD",
+            items=("Amazon Elastic Compute Cloud", "Amazon Glacier storage"),
+        ),
+        "cool": make_result(
+            vendor="Coolblue B.V.", number="993548900", date="2023-05-01", total="717.97",
+            items=("Laptop 14 inch", "Wireless mouse"),
+        ),
+        "bake": make_result(
+            vendor="Gardenia Bakeries (KL) Sdn Bhd", number="GB-2018-77", date="2018-01-05", total="60.44",
+            currency="MYR", items=("Sandwich bread", "Butter rolls"), needs_review=True,
+        ),
+        "acme": make_result(
+            vendor="Acme Industrial Supplies GmbH", number="INV/2023/03/0008", date="2023-03-20", total="279.84",
+            items=("Steel bolts M8", "Hex nuts"),
+        ),
+    }  # fmt: skip
+    return {key: service.store_result(*spec, enrich=False).invoice_id for key, spec in specs.items()}
+
+
+def _ids(service: InvoiceService, **kw) -> list[int]:
+    return [h.invoice_id for h in service.search(SearchQuery(**kw))]
+
+
+def test_query_parsing() -> None:
+    assert query_amounts("total 60.44") == [Decimal("60.44")]
+    assert query_amounts("1,234.56 and 7.5") == [Decimal("1234.56")]
+    assert query_codes("invoice INV/2023/03/0008 total 60.44") == ["INV2023030008"]
+    fused = rrf({"a": [1, 2, 3], "b": [3, 1]})
+    assert [i for i, _, _ in fused] == [1, 3, 2] and fused[0][2] == ["a", "b"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword"])
+def test_number_and_amount_queries(service: InvoiceService, library: dict[str, int], mode: str) -> None:
+    assert _ids(service, q="INV/2023/03/0008", mode=mode)[0] == library["acme"]
+    assert _ids(service, q="993548900", mode=mode)[0] == library["cool"]
+    assert _ids(service, q="total 60.44", mode=mode)[0] == library["bake"]
+
+
+def test_modes_find_by_meaning_and_words(service: InvoiceService, library: dict[str, int]) -> None:
+    assert _ids(service, q="cloud computing", mode="semantic")[0] == library["aws"]
+    assert _ids(service, q="bread", mode="keyword") == [library["bake"]]
+    assert _ids(service, q="cloud computing servers", mode="hybrid")[0] == library["aws"]
+    assert _ids(service, q="coolblu", mode="hybrid")[0] == library["cool"]  # a vendor typo
+    hits = service.search(SearchQuery(q="Glacier", mode="hybrid"))
+    top = hits[0]
+    assert top.invoice_id == library["aws"] and "keyword" in top.matched
+    assert "glacier" in top.snippet.lower()
+    assert top.vendor == "Amazon Web Services, Inc." and top.total == Decimal("4.11") and top.currency == "USD"
+    assert top.invoice_date == dt.date(2014, 8, 3)
+    assert _ids(service, q="zzzzqqq", mode="keyword") == []
+
+
+def test_filters(service: InvoiceService, library: dict[str, int]) -> None:
+    assert _ids(service, q="", currency="MYR") == [library["bake"]]
+    assert _ids(service, q="", needs_review=True) == [library["bake"]]
+    assert set(_ids(service, q="", min_total="100", max_total="300")) == {library["acme"]}
+    assert set(_ids(service, q="", date_from="2023-01-01", date_to="2023-12-31")) == {library["acme"], library["cool"]}
+    assert _ids(service, q="", vendor="coolblue") == [library["cool"]]
+    assert _ids(service, q="", vendor="Gardenia Bakeries") == [library["bake"]]
+    # A filter applies to every mode.
+    for mode in ("hybrid", "semantic", "keyword"):
+        assert set(_ids(service, q="invoice", mode=mode, currency="EUR")) <= {library["acme"], library["cool"]}
+    assert _ids(service, q="laptop", mode="semantic", vendor="acme") == [library["acme"]]
+
+
+def test_paging_and_listing(service: InvoiceService, library: dict[str, int]) -> None:
+    everything = _ids(service, q="", limit=10)
+    assert len(everything) == 4
+    assert _ids(service, q="", limit=2, offset=2) == everything[2:]
+    page = service.list_invoices(SearchQuery(), limit=2)
+    assert page.total == 4 and len(page.items) == 2 and page.items[0].id == library["cool"]
+
+
+def test_search_sees_deletes_and_corrections(service: InvoiceService, library: dict[str, int]) -> None:
+    service.delete_invoice(library["aws"])
+    assert library["aws"] not in _ids(service, q="Glacier", mode="hybrid")
+    service.correct_invoice(library["cool"], {"line_items": [{"description": "Espresso machine"}]}, "eve")
+    assert _ids(service, q="espresso", mode="keyword") == [library["cool"]]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import pytest
+
+from extraction.schema import Party
+from retrieval.service import InvoiceService
+from retrieval.vendors import compact_name, name_score, normalize_code, normalize_name
+from tests.retrieval.docs import make_result
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("Coolblue B.V.", "coolblue"),
+        ("ACME GmbH", "acme"),
+        ("Acme Ltd", "acme"),
+        ("Acme, Inc.", "acme"),
+        ("Acme LLC", "acme"),
+        ("GARDENIA BAKERIES (KL) SDN BHD", "gardenia bakeries"),
+        ("99 SPEED MART S/B", "99 speed mart"),
+        ("Société Générale S.A.", "societe generale"),
+        ("Müller Holz AG", "muller holz"),
+        ("Dupont SARL", "dupont"),
+        ("Iberia Foods S.L.", "iberia foods"),
+        ("Polska Stal Sp. z o.o.", "polska stal"),
+        ("Popular Book Co.", "popular book"),
+        ("KING'S CONFECTIONERY", "kings confectionery"),
+        ("GmbH", "gmbh"),  # a name made only of a suffix stays a name
+    ],
+)
+def test_normalize_name(raw: str, normalized: str) -> None:
+    assert normalize_name(raw) == normalized
+
+
+def test_compact_and_codes() -> None:
+    assert compact_name("India Palace") == compact_name("INDIAPALACE")
+    assert normalize_code("DE 123.456-789") == "DE123456789"
+
+
+def test_name_score_tolerates_typos_partial_and_initials() -> None:
+    assert name_score("coolblu", "Coolblue B.V.") >= 90
+    assert name_score("acme", "Acme Industrial Supplies GmbH") >= 85
+    assert name_score("AWS", "Amazon Web Services, Inc.") >= 85
+    assert name_score("gardenia bakeries", "GARDENIA BAKERIES (KL) SDN BHD") == 100
+    assert name_score("zebra", "Coolblue B.V.") < 55
+
+
+def _vendor_of(service: InvoiceService, invoice_id: int) -> int:
+    return service.get_invoice(invoice_id).vendor_id
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "acme industrial supplies gmbh",  # case
+        "Acme Industrial Supplies",  # dropped suffix
+        "Acme Industial Supplies GmbH",  # typo
+        "ACME INDUSTRIAL SUPPLIES G.m.b.H.",  # punctuation
+    ],
+)
+def test_resolution_joins_spelling_variants(service: InvoiceService, variant: str) -> None:
+    first = service.store_result(*make_result(number="R-1"), enrich=False)
+    second = service.store_result(*make_result(vendor=variant, number="R-2"), enrich=False)
+    assert _vendor_of(service, first.invoice_id) == _vendor_of(service, second.invoice_id)
+    profile = service.get_vendor(_vendor_of(service, first.invoice_id))
+    assert profile.invoice_count == 2
+    if variant != profile.name:
+        assert variant in profile.aliases
+
+
+def test_tax_id_wins_over_a_different_name(service: InvoiceService) -> None:
+    a = service.store_result(*make_result(vendor="Nordwind Logistik GmbH", tax_id="DE811234567"), enrich=False)
+    b = service.store_result(
+        *make_result(vendor="NWL Transport", tax_id="DE 811 234 567", number="X-2"), enrich=False
+    )
+    assert _vendor_of(service, a.invoice_id) == _vendor_of(service, b.invoice_id)
+
+
+def test_iban_match_joins_vendors(service: InvoiceService) -> None:
+    a = service.store_result(*make_result(vendor="Blue Sky Bakery", iban="DE89370400440532013000"), enrich=False)
+    b = service.store_result(
+        *make_result(vendor="BSB Bakehouse", iban="DE89 3704 0044 0532 0130 00", number="X-3"), enrich=False
+    )
+    assert _vendor_of(service, a.invoice_id) == _vendor_of(service, b.invoice_id)
+
+
+def test_same_name_different_tax_ids_stay_apart(service: InvoiceService) -> None:
+    a = service.store_result(*make_result(vendor="Global Supplies Ltd", tax_id="GB111111111"), enrich=False)
+    b = service.store_result(
+        *make_result(vendor="Global Supplies Ltd", tax_id="GB222222222", number="G-2"), enrich=False
+    )
+    assert _vendor_of(service, a.invoice_id) != _vendor_of(service, b.invoice_id)
+
+
+def test_unrelated_vendors_stay_apart(service: InvoiceService) -> None:
+    a = service.store_result(*make_result(vendor="Lieferant GmbH"), enrich=False)
+    b = service.store_result(*make_result(vendor="Musterlieferant GmbH", number="M-1"), enrich=False)
+    c = service.store_result(*make_result(vendor="Blue Sky Bakery", number="B-1"), enrich=False)
+    assert len({_vendor_of(service, x.invoice_id) for x in (a, b, c)}) == 3
+
+
+def test_lookup_is_tolerant_and_returns_profiles(service: InvoiceService) -> None:
+    for i, total in enumerate(["100.00", "120.00", "140.00"]):
+        service.store_result(
+            *make_result(number=f"A-{i}", total=total, date=f"2024-0{i + 1}-15", iban="DE89370400440532013000"),
+            enrich=False,
+        )
+    service.store_result(*make_result(vendor="Amazon Web Services, Inc.", number="AWS-1", currency="USD"), enrich=False)
+    service.store_result(*make_result(vendor="Coolblue B.V.", number="C-1"), enrich=False)
+    for query in ["acme", "Acme Industial", "ACME INDUSTRIAL SUPPLIES", "acme industrial supplies gmbh"]:
+        found = service.lookup_vendors(query)
+        assert found and found[0].name == "Acme Industrial Supplies GmbH", query
+    top = service.lookup_vendors("acme")[0]
+    assert top.invoice_count == 3 and top.spend == {"EUR": 360} and top.usual_currency == "EUR"
+    assert top.typical_min == 100 and top.typical_max == 140
+    assert str(top.first_date) == "2024-01-15" and str(top.last_date) == "2024-03-15"
+    assert top.ibans == ["DE89370400440532013000"] and len(top.spend_per_month) == 3
+    assert 0 < top.score <= 1 and top.matched
+    assert service.lookup_vendors("AWS")[0].name.startswith("Amazon Web Services")
+    assert service.lookup_vendors("colblue")[0].name == "Coolblue B.V."
+    assert service.lookup_vendors("DE89 3704 0044 0532 0130 00")[0].name == "Acme Industrial Supplies GmbH"
+    assert service.lookup_vendors("qqqq zzzz") == []
+
+
+def test_match_without_storing(service: InvoiceService) -> None:
+    service.store_result(*make_result(), enrich=False)
+    vid, how = service.resolver.match(Party(name="Acme Industrial Supplies"))
+    assert vid is not None and how == "name"
+    assert service.resolver.match(Party(name="Totally Different Name"))[0] is None
