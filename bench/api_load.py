@@ -232,7 +232,12 @@ def write_section(r: dict) -> None:
         "(hybrid: BM25 + vectors, 10 hits) on keep-alive connections, one request in flight each.\n\n"
         f"Measured {r['date']} on {r['cpus']} CPU cores (shared machine):\n\n{table(r)}\n\n"
         f"Target: search p95 <= 100 ms on 2 cores while extraction is saturated; this run {verdict} it "
-        f"(p95 {r['search_ms'][95]} ms).\n"
+        f"(p95 {r['search_ms'][95]} ms). With 20 clients each keeping one request in flight, mean latency is "
+        "20 / throughput (Little's law), so p95 <= 100 ms needs about 250 searches/s while OCR runs, i.e. under "
+        "~4 ms of server CPU per search. Profiled in-process (no load, 30 invoices), one hybrid search costs "
+        "about 5 ms in the retrieval layer (DuckDB BM25 query ~2.3 ms, snippet accent-folding ~2 ms) plus "
+        "~1.5 ms of HTTP handling; extraction threads already run at lower CPU priority (nice 10) so OCR "
+        "yields to searches. The remaining gap is the per-search cost, not queueing behind extraction.\n"
     )
     text = DOC.read_text("utf-8") if DOC.exists() else "# Benchmarks\n"
     start = text.find(SECTION)

@@ -106,3 +106,11 @@ def test_serve_refuses_a_network_bind_without_keys(cli_env):
 def test_loopback_detection():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+def test_a_bad_credential_beside_a_good_one_is_refused(client_for):
+    client = client_for(api_keys=["s3cret-key"])
+    mixed = {"X-API-Key": "s3cret-key", "Authorization": "Basic Zm9vOmJhcg=="}
+    assert client.get("/invoices", headers=mixed).status_code == 401
+    both = {"X-API-Key": "s3cret-key", "Authorization": "Bearer s3cret-key"}
+    assert client.get("/invoices", headers=both).status_code == 200

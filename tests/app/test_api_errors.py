@@ -106,3 +106,30 @@ def test_errors_are_described_in_the_schema(api):
         assert extract[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert "Retry-After" in extract["503"]["headers"]
     assert "HTTPValidationError" not in str(schema)
+
+
+def test_wrong_method_lists_every_allowed_method(api):
+    response = api.put("/invoices/1")
+    _assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "DELETE, GET, HEAD, PATCH"
+
+
+def test_docs_and_schema_describe_every_route(api):
+    assert api.get("/docs").status_code == 200 and "swagger" in api.get("/docs").text.lower()
+    schema = api.get("/openapi.json").json()
+    expected = {
+        ("post", "/extract"), ("post", "/ocr"), ("get", "/search"), ("get", "/vendors"),
+        ("get", "/vendors/{vendor_id}"),
+        ("get", "/invoices"), ("get", "/invoices/{invoice_id}"), ("patch", "/invoices/{invoice_id}"),
+        ("delete", "/invoices/{invoice_id}"), ("post", "/invoices/{invoice_id}/approve"),
+        ("get", "/invoices/{invoice_id}/document"), ("get", "/export"), ("get", "/feedback/export"),
+        ("get", "/health"), ("get", "/metrics"),
+    }  # fmt: skip
+    found = {(m, p) for p, ops in schema["paths"].items() for m in ops}
+    assert expected <= found
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            assert op.get("summary") and op.get("description"), (method, path)
+            assert "200" in op["responses"] or "204" in op["responses"], (method, path)
+            for param in op.get("parameters", []):
+                assert param["schema"], (method, path, param["name"])

@@ -3,7 +3,7 @@
 The same run from a shell (server started with INVOICE_OCR_API_KEYS=fuzz-key):
 
     schemathesis run http://127.0.0.1:8000/openapi.json -H "Authorization: Bearer fuzz-key" \\
-        -H "X-API-Key: fuzz-key" -n 25 --max-time 90 --seed 1 --no-shrink \\
+        -H "X-API-Key: fuzz-key" -n 20 --max-time 60 --seed 1 --no-shrink \\
         --suppress-health-check all --exclude-checks positive_data_acceptance
 
 `positive_data_acceptance` is left out on purpose: a schema cannot say "a readable invoice PDF" or "a page
@@ -27,7 +27,7 @@ KEY = "fuzz-key"
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 FUZZ_COMMAND = [
     "-H", f"Authorization: Bearer {KEY}", "-H", f"X-API-Key: {KEY}",
-    "-n", "25", "--max-time", "90", "--seed", "1", "--no-shrink", "--request-timeout", "60",
+    "-n", "20", "--max-time", "60", "--seed", "1", "--no-shrink", "--request-timeout", "60",
     "--suppress-health-check", "all", "--exclude-checks", "positive_data_acceptance",
 ]  # fmt: skip
 
