@@ -56,8 +56,7 @@ def export_rows(store: Store, filters: SearchFilters, fmt: str, resolver: Vendor
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     if fmt == "csv":
         writer.writeheader()
-    count = 0
-    for row in _rows(store, filters, resolver):
+    for count, row in enumerate(_rows(store, filters, resolver), start=1):
         result = json.loads(row.pop("result"))
         if fmt == "csv":
             row = _jsonable(row)
@@ -68,7 +67,6 @@ def export_rows(store: Store, filters: SearchFilters, fmt: str, resolver: Vendor
             record["invoice"] = result["invoice"]
             record["validation"] = result.get("validation")
             buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
         if count % CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -42,7 +42,10 @@ def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: s
             ids = [
                 vid for vid, score, _ in (resolver.lookup(vendor, 10) if resolver else []) if score >= VENDOR_FILTER_MIN
             ]
-            sql += f" AND (list_contains(?::BIGINT[], {alias}.vendor_id) OR strip_accents(lower({alias}.vendor_name)) LIKE ?)"
+            sql += (
+                f" AND (list_contains(?::BIGINT[], {alias}.vendor_id)"
+                f" OR strip_accents(lower({alias}.vendor_name)) LIKE ?)"
+            )
             params.extend([ids, f"%{fold(vendor)}%"])
     if filters.date_from:
         sql += f" AND {alias}.invoice_date >= ?"
@@ -185,7 +188,8 @@ class Searcher:
         if not count or count > BRUTE_FORCE_MAX:
             return kept
         rows = self.store.fetch(
-            f"SELECT e.invoice_id, e.vector FROM embeddings e JOIN invoices i ON i.id = e.invoice_id WHERE true {where}",
+            "SELECT e.invoice_id, e.vector FROM embeddings e JOIN invoices i ON i.id = e.invoice_id"
+            f" WHERE true {where}",
             params,
         )
         cand_ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -214,7 +218,8 @@ class Searcher:
         if amounts:
             rows = self.store.fetch(
                 f"""SELECT i.id FROM invoices i
-                    WHERE (list_contains(?::DECIMAL(18,4)[], i.total) OR list_contains(?::DECIMAL(18,4)[], i.amount_due))
+                    WHERE (list_contains(?::DECIMAL(18,4)[], i.total)
+                           OR list_contains(?::DECIMAL(18,4)[], i.amount_due))
                     {where} ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT 50""",
                 [amounts, amounts, *params],
             )

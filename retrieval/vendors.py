@@ -371,7 +371,7 @@ def vendor_profile(store: Store, vendor_id: int, exclude_invoice: int | None = N
     lo = hi = None
     if amounts:
         if len(amounts) >= 5:
-            lo, hi = amounts[int(0.1 * (len(amounts) - 1))], amounts[int(round(0.9 * (len(amounts) - 1)))]
+            lo, hi = amounts[int(0.1 * (len(amounts) - 1))], amounts[round(0.9 * (len(amounts) - 1))]
         else:
             lo, hi = amounts[0], amounts[-1]
     return VendorProfile(

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 STORE_BATCH = 16  # results embedded and stored together
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How records are printed."""
 
     json = "json"
     table = "table"
 
 
-class SearchMode(str, Enum):
+class SearchMode(StrEnum):
     """Search modes."""
 
     hybrid = "hybrid"
@@ -42,7 +42,7 @@ class SearchMode(str, Enum):
     keyword = "keyword"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     """Export file formats."""
 
     csv = "csv"

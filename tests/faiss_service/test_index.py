@@ -62,7 +62,7 @@ def test_re_add_after_remove(index: VectorIndex) -> None:
 
 
 def test_search_on_empty_and_k_beyond_count(index: VectorIndex) -> None:
-    ids, scores = index.search(unit(1), 3)
+    ids, _scores = index.search(unit(1), 3)
     assert ids.tolist() == [[-1, -1, -1]]
     index.add([1, 2], unit(2))
     ids, _ = index.search(unit(1, seed=3), 5)

@@ -58,9 +58,13 @@ def test_anomalies(service: InvoiceService) -> None:
     normal = service.enrich(make_result(number="H-9", total="105.00", date="2024-05-10", iban=iban)[0])
     assert normal["anomalies"] == []
     assert normal["vendor"]["invoice_count"] == 3 and len(normal["vendor"]["recent"]) == 3
-    odd = service.enrich(make_result(number="H-10", total="2500.00", date="2024-06-10", iban="GB33BUKB20201555555555")[0])
+    odd = service.enrich(
+        make_result(number="H-10", total="2500.00", date="2024-06-10", iban="GB33BUKB20201555555555")[0]
+    )
     assert set(_kinds(odd, "anomalies")) == {"unusual_amount", "new_iban"}
-    dollars = service.enrich(make_result(number="H-12", total="100.00", date="2024-06-10", iban=iban, currency="USD")[0])
+    dollars = service.enrich(
+        make_result(number="H-12", total="100.00", date="2024-06-10", iban=iban, currency="USD")[0]
+    )
     assert _kinds(dollars, "anomalies") == ["currency_change"]
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     late = service.enrich(make_result(number="H-11", total="100.00", date=future, iban=iban)[0])

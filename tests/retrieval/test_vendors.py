@@ -70,9 +70,7 @@ def test_resolution_joins_spelling_variants(service: InvoiceService, variant: st
 
 def test_tax_id_wins_over_a_different_name(service: InvoiceService) -> None:
     a = service.store_result(*make_result(vendor="Nordwind Logistik GmbH", tax_id="DE811234567"), enrich=False)
-    b = service.store_result(
-        *make_result(vendor="NWL Transport", tax_id="DE 811 234 567", number="X-2"), enrich=False
-    )
+    b = service.store_result(*make_result(vendor="NWL Transport", tax_id="DE 811 234 567", number="X-2"), enrich=False)
     assert _vendor_of(service, a.invoice_id) == _vendor_of(service, b.invoice_id)
 
 
