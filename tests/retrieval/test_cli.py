@@ -86,7 +86,7 @@ def _pdfs(folder: Path, n: int) -> None:
         sub = folder / f"batch{i % 3}"
         sub.mkdir(parents=True, exist_ok=True)
         pdf = invoice_pdf(
-            f"Vendor {i % 5} GmbH", f"INV-{1000 + i}", "2024-02-0%d" % (1 + i % 9), [("Service", f"{i}.50")], f"{i}.50"
+            f"Vendor {i % 5} GmbH", f"INV-{1000 + i}", f"2024-02-{1 + i % 9:02d}", [("Service", f"{i}.50")], f"{i}.50"
         )
         (sub / f"inv{i}.pdf").write_bytes(pdf)
 
