@@ -156,7 +156,25 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 name = _named_value(below.cells[k] if aligned else " ".join(below.cells))
                 if name and _nameish(name):
                     return _cut(name), 0.8, below
-    # 2. A company name (legal form) at the top of the first page, outside the customer block.
+    # 2. The name printed just above a company registration number ("(1365663-P)", "Co. Reg. 12345").
+    for line in first_page[1:12]:
+        reg = line.text.strip()
+        # A bare run of digits is as likely an account or phone number: ask for a suffix letter or brackets.
+        if not _REG_LINE.match(reg) or not re.search(r"[A-Za-z(\[]", reg):
+            continue
+        above = doc.lines[line.index - 1]
+        if (above.index, 0) in customer or len(above.cells) != 1:
+            continue
+        name = _clean_name(above.cells[0])
+        if not name or not _nameish(name) or _STREET_WORDS.search(name) or _BOILERPLATE.search(name):
+            continue
+        if name != above.cells[0].strip(" ,;:*#-–|"):
+            continue
+        before = doc.lines[above.index - 1] if above.index > 0 else None
+        if before is not None and before.page == above.page and _continues(before.cells[-1], name):
+            name = _clean_name(before.cells[-1]) + " " + name
+        return _fix_ocr(name), 0.8, above
+    # 3. A company name (legal form) at the top of the first page, outside the customer block.
     for line in first_page:
         if not _in_top(doc, line, len(first_page)):
             continue
@@ -176,10 +194,10 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                     continue
                 prev = doc.lines[line.index - 1] if line.index > 0 else None
                 if not labelled and prev is not None and prev.page == line.page and _continues(prev.cells[-1], part):
-                    return _clean_name(prev.cells[-1]) + " " + part, 0.75, line
+                    return _fix_ocr(_clean_name(prev.cells[-1]) + " " + part), 0.75, line
                 if _ONLY_LEGAL.match(part):
                     continue
-                return part, 0.8, line
+                return _fix_ocr(part), 0.8, line
     # 3. "<Name> Invoice" at the top: the issuer naming its own document.
     for line in first_page[:8]:
         for k, cell in enumerate(line.cells):
@@ -250,6 +268,28 @@ def _named_value(cell: str) -> str | None:
     return _clean_name(cell)
 
 
+_REG_LINE = re.compile(
+    r"^[(\[]?\s*(?:(?:co\.?|company|roc|reg|registration)\.?\s*(?:no|reg)?\.?\s*:?\s*)?[A-Z]{0,3}\d{5,}"
+    r"(?:[-\s]?[A-Z]{1,2})?\s*[)\]]?\.?$",
+    re.IGNORECASE,
+)
+_OCR_DIGIT = str.maketrans({"0": "O", "1": "I", "5": "S", "8": "B"})
+
+
+def _fix_ocr(name: str) -> str:
+    """Undo digit-for-letter OCR confusions inside upper-case words ('URBAN 1DEA SDN BHD', '5/B')."""
+    if name.upper() != name:
+        return name
+    words = []
+    for word in name.split(" "):
+        letters = sum(ch.isalpha() for ch in word)
+        digits = [ch for ch in word if ch.isdigit()]
+        if digits and letters >= 1 and all(d in "0158" for d in digits) and (letters >= 2 or "/" in word):
+            word = word.translate(_OCR_DIGIT)
+        words.append(word)
+    return " ".join(words)
+
+
 def _company_parts(cell: str) -> list[str]:
     """A cell split at separators, name parts kept together until an address-like part."""
     out: list[str] = []
@@ -280,7 +320,7 @@ def _after_suffix(name: str) -> str:
 def _continues(previous: str, name: str) -> bool:
     """Whether a company name began on the line above: its own line holds little more than the legal form."""
     prev = previous.strip()
-    if not prev or not _nameish(prev) or LEGAL_FORM.search(prev) or _STREET_WORDS.search(prev):
+    if not prev or not _nameish(prev) or COMPANY_SUFFIX.search(prev) or _STREET_WORDS.search(prev):
         return False
     if re.search(r"\d", prev) or _clean_name(prev) != prev.strip(" ,;:*#-–|"):
         return False
