@@ -269,7 +269,7 @@ def build_doc(pages: list[PageMarkdown]) -> Doc:
     folded_full = "\n".join(line.folded for line in lines)
     language = _language(folded_full)
     currency = detect_currency(full)
-    if language == "en" and ((currency is not None and currency.code == "USD") or len(_US_ADDRESS.findall(full)) >= 1):
+    if language in ("en", "unknown") and _looks_us(full, currency):
         language = "en-us"
     order, reason = decide_order(full, language, currency.code if currency else None)
     return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)

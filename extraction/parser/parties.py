@@ -202,7 +202,13 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
     for line in first_page[:8]:
         for k, cell in enumerate(line.cells):
             m = _NAME_TITLE.match(cell)
-            if m and (line.index, k) not in customer and _nameish(m.group(1)) and _clean_name(cell):
+            if (
+                m
+                and (line.index, k) not in customer
+                and _nameish(m.group(1))
+                and _clean_name(cell)
+                and not _BOILERPLATE.search(m.group(1))
+            ):
                 return _clean_name(m.group(1)), 0.75, line
     # 4. The first prominent or plain name-like line at the top.
     for prefer_heading in (True, False):
@@ -210,6 +216,9 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
             if prefer_heading and not line.heading:
                 continue
             if any(a.has_decimals for a in doc.amounts(line)):
+                continue
+            # A line whose other cells hold a ZIP or street number is an address line ("City  State  08401").
+            if len(line.cells) > 1 and any(re.search(r"\b\d{4,5}\b", c) for c in line.cells):
                 continue
             for k, cell in enumerate(line.cells):
                 if (line.index, k) in customer or not _plain_name(cell):
@@ -229,7 +238,7 @@ _BOILERPLATE = re.compile(
     r"\b(?:thank|thanks|welcome|guests?|covers?|open(?:ing)?|hours|daily|without|receipt|counter|staff|server|"
     r"cashier|table|order|check|chk|station|terminal|register|reg|store|tel|phone|fax|www|http|survey|visit|"
     r"customer|copy|merchant|member|item|items|qty|quantity|price|description|amount|subtotal|product|promo|"
-    r"dine|take ?away|take ?out|guest|invoice|bill|slogan)\b",
+    r"dine|take ?away|take ?out|guest|invoice|bill|payment|method|change)\b",
     re.IGNORECASE,
 )
 

@@ -310,3 +310,27 @@ def test_einvoice_data_is_used_as_is() -> None:
     assert parsed.fields["total"].confidence == 1
     assert parsed.fields["vendor.name"].value == "Exact GmbH"
     assert parsed.reasons == []
+
+
+def test_store_name_above_its_registration_number() -> None:
+    text = """A02045
+KEDAI MAJU JAYA
+(0005583085-K)
+LOT 276 JALAN BANTING
+TAX INVOICE
+OTHER TRADING SDN BHD
+DATE: 25/12/2018
+TOTAL  9.00
+"""
+    assert _parse(text).invoice.vendor.name == "KEDAI MAJU JAYA"
+
+
+def test_company_name_over_two_lines_and_ocr_digits() -> None:
+    text = "LIAN CHI PU TIAN VEGETARIAN\nRESTAURANT 5DN BHD\nNO. 5, JALAN BESAR\nTOTAL 9.00\n"
+    assert _parse(text).invoice.vendor.name == "LIAN CHI PU TIAN VEGETARIAN RESTAURANT SDN BHD"
+
+
+def test_us_receipt_reads_month_first_from_a_twelve_hour_clock() -> None:
+    parsed = _parse("Corner Deli\n04/07/2018 6:15:42 PM\nTotal 12.00\n")
+    assert parsed.invoice.invoice_date == dt.date(2018, 4, 7)
+    assert any("month-first assumed" in r for r in parsed.reasons)
