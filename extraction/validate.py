@@ -148,7 +148,10 @@ def validate(
         "total": invoice.total,
         "currency": invoice.currency,
     }
-    for key in KEY_FIELDS:
+    kind = fields.get("document_type")
+    # A till receipt often names no currency at all; the currency is a key field of invoices only.
+    keys = [k for k in KEY_FIELDS if not (k == "currency" and kind is not None and kind.value == "receipt")]
+    for key in keys:
         if present[key] is None:
             message = f"{key} not found"
             if not any(r.startswith(key.replace("_", " ").replace(".", " ")) or r.startswith(key) for r in out_reasons):
@@ -158,8 +161,8 @@ def validate(
         if info is not None and info.confidence < low_confidence:
             out_reasons.append(f"{key} has low confidence ({info.confidence:.2f} < {low_confidence:.2f})")
     needs_review = any(not c.passed for c in checks)
-    needs_review = needs_review or any(present[k] is None for k in KEY_FIELDS)
+    needs_review = needs_review or any(present[k] is None for k in keys)
     needs_review = needs_review or any(
-        (info := fields.get(k)) is not None and info.confidence < low_confidence for k in KEY_FIELDS
+        (info := fields.get(k)) is not None and info.confidence < low_confidence for k in keys
     )
     return Validation(checks=checks, needs_review=needs_review, reasons=out_reasons)

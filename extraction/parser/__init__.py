@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,21 @@ def _currency(doc: Doc) -> tuple[str, FieldInfo] | None:
     return guess.code, doc.info(guess.code, conf, line)
 
 
+_RECEIPT_WORDS = re.compile(
+    r"\b(?:receipt|kassenbon|quittung|ticket|recu|kassabon|bon|recibo|paragon|cashier|kasse|caissier|kassa|"
+    r"cajero|server|table|tendered|change due)\b"
+)
+
+
+def _document_type(doc: Doc, candidates: list[Any], data: dict[str, Any], customer: dict[str, Any]) -> str:
+    """'receipt' for till slips (payment lines, cashier, receipt words; no due date or customer), else 'invoice'."""
+    if data.get("due_date") is not None or customer.get("name"):
+        return "invoice"
+    paid = any(c.category in ("paid", "change") for c in candidates)
+    folded = "\n".join(line.folded for line in doc.lines)
+    return "receipt" if paid or _RECEIPT_WORDS.search(folded) else "invoice"
+
+
 def parse_invoice(pages: list[PageMarkdown]) -> ParsedInvoice:
     """Parse pages read by any engine; exact e-invoice data, when a page carries it, is used as is."""
     exact = _from_einvoice(pages)
@@ -106,6 +122,9 @@ def parse_invoice(pages: list[PageMarkdown]) -> ParsedInvoice:
     data.update(money.values)
     fields.update(money.infos)
     reasons.extend(money.reasons)
+
+    kind = _document_type(doc, money.candidates, data, customer)
+    fields["document_type"] = FieldInfo(value=kind, confidence=0.7, source="payment lines, labels and parties")
 
     data["tax_lines"] = tax_lines(doc, money.values.get("subtotal"))
     data["line_items"] = line_items(doc)

@@ -334,3 +334,8 @@ def test_us_receipt_reads_month_first_from_a_twelve_hour_clock() -> None:
     parsed = _parse("Corner Deli\n04/07/2018 6:15:42 PM\nTotal 12.00\n")
     assert parsed.invoice.invoice_date == dt.date(2018, 4, 7)
     assert any("month-first assumed" in r for r in parsed.reasons)
+
+
+def test_document_type_receipt_or_invoice() -> None:
+    assert _parse(RECEIPT).fields["document_type"].value == "receipt"
+    assert _parse(EN_INVOICE).fields["document_type"].value == "invoice"

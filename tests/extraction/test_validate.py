@@ -118,3 +118,14 @@ def test_parser_reasons_are_kept() -> None:
     invoice, fields = _good()
     v = validate(invoice, fields, ["invoice date is ambiguous (03/04/2024): day-first assumed"], 0.6, today=TODAY)
     assert v.reasons[0].startswith("invoice date is ambiguous")
+
+
+def test_currency_is_a_key_field_of_invoices_not_receipts() -> None:
+    invoice, fields = _good()
+    invoice.currency = None
+    fields.pop("currency")
+    fields["document_type"] = FieldInfo(value="receipt", confidence=0.7)
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert not v.needs_review and "currency not found" not in v.reasons
+    fields["document_type"] = FieldInfo(value="invoice", confidence=0.7)
+    assert validate(invoice, fields, [], 0.6, today=TODAY).needs_review
