@@ -13,8 +13,8 @@ import numpy as np
 
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 # Rebuild an HNSW index once this share of its entries are removed (HNSW cannot delete).
 TOMBSTONE_REBUILD_SHARE = 0.2
