@@ -31,7 +31,7 @@ def _short(value: float) -> str:
         return f"{value / 1000:.0f}k"
     if abs(value) >= 1000:
         return f"{value / 1000:.1f}k"
-    return f"{value:.0f}" if value == int(value) else f"{value:.2f}"
+    return f"{value:.0f}" if value == int(value) else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def _frame(width: int, height: int, title: str, body: str) -> str:
@@ -50,6 +50,11 @@ def _empty(title: str, text: str, width: int, height: int) -> str:
         f"{html.escape(text)}</text>"
     )
     return _frame(width, height, title, body)
+
+
+def _axis_top(largest: float) -> float:
+    """The top of a y axis with four equal, round steps above `largest`."""
+    return _nice_max(largest * 1.05 / 4) * 4
 
 
 def _y_axis(left: int, top: int, plot_w: int, plot_h: int, top_value: float) -> str:
@@ -81,7 +86,7 @@ def timeline_svg(
     first = min(p[0] for p in everything)
     last = max(p[0] for p in everything)
     span = max((last - first).days, 1)
-    top_value = _nice_max(max(p[1] for p in everything) * 1.1)
+    top_value = _axis_top(max(p[1] for p in everything))
 
     def xy(day: dt.date, value: float) -> tuple[float, float]:
         x = left + (plot_w * (day - first).days / span if len(everything) > 1 else plot_w / 2)
@@ -133,7 +138,7 @@ def bar_svg(
     left, right, top = 46, 10, 14
     bottom = 40 if len(series) > 1 else 26
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = _nice_max(max((max(v) for v in series.values() if v), default=0) * 1.1)
+    top_value = _axis_top(max((max(v) for v in series.values() if v), default=0))
     group_w = plot_w / len(labels)
     bar_w = max(2.0, min(36.0, group_w * 0.8 / len(series)))
     parts = [_y_axis(left, top, plot_w, plot_h, top_value)]

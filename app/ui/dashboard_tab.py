@@ -171,7 +171,12 @@ def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
 
     @guarded
     def on_refresh():
-        dashboard = ctx.service().dashboard() or {}
+        service = ctx.service()
+        dashboard = dict(service.dashboard() or {})
+        if "invoices" not in dashboard:
+            from retrieval.models import SearchFilters
+
+            dashboard["invoices"] = service.list_invoices(SearchFilters(), limit=1).total
         pool = ctx.find(("pool",))
         queue = pool.state() if pool is not None and hasattr(pool, "state") else None
         return [

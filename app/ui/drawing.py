@@ -104,10 +104,16 @@ def _overlaps(box: tuple[float, float, float, float], others: list[tuple[float, 
 
 
 def placeholder(text: str, size: tuple[int, int] = (850, 1100)) -> Image.Image:
-    """A plain page-sized picture with a message, for documents that have no page image."""
+    """A plain page-sized picture with a message (lines split on newlines), for when there is no page image."""
     image = Image.new("RGB", size, (246, 247, 249))
     draw = ImageDraw.Draw(image)
-    font = _font(26)
-    tw, th = _text_size(draw, text, font)
-    draw.text(((size[0] - tw) / 2, (size[1] - th) / 2), text, fill=(90, 98, 110), font=font)
+    draw.rectangle((24, 24, size[0] - 24, size[1] - 24), outline=(214, 218, 226), width=3)
+    font = _font(28)
+    lines = text.split("\n")
+    heights = [_text_size(draw, line, font)[1] + 12 for line in lines]
+    y = (size[1] - sum(heights)) / 2
+    for line, height in zip(lines, heights, strict=True):
+        tw, _th = _text_size(draw, line, font)
+        draw.text(((size[0] - tw) / 2, y), line, fill=(90, 98, 110), font=font)
+        y += height
     return image

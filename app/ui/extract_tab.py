@@ -141,7 +141,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
     state = gr.State(rv.new_state())
     with gr.Row(equal_height=True):
         files = gr.File(
-            label="Drop invoices here (PDF, PNG, JPEG, TIFF, WebP, e-invoice XML) — one or many",
+            label="Invoices: PDF, PNG, JPEG, TIFF, WebP or e-invoice XML",
             file_count="multiple",
             type="filepath",
             height=150,
@@ -252,9 +252,9 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         _check_write(ctx, request)
         record, count = save_corrections(ctx, state_value, list(fields), lines, who(request))
         if count:
-            gr.Info(f"Saved {count} correction{'s' if count != 1 else ''}: checked again and re-indexed.")
+            gr.Info(f"Saved {count} correction{'s' if count != 1 else ''}: checked again and re-indexed.", duration=4)
         else:
-            gr.Info("Nothing to save: no field was changed.")
+            gr.Info("Nothing to save: no field was changed.", duration=4)
         rv.add_doc(state_value, record)
         state_value["page"] = state_value.get("page", 1)
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
@@ -269,7 +269,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         record, count = save_corrections(ctx, state_value, list(fields), lines, who(request))
         record = ctx.service().approve_invoice(record.id, who(request))
         saved = f" with {count} correction{'s' if count != 1 else ''}" if count else ""
-        gr.Info(f"Invoice #{record.id} approved{saved}.")
+        gr.Info(f"Invoice #{record.id} approved{saved}.", duration=4)
         rv.add_doc(state_value, record)
         state_value["page"] = page
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]

@@ -164,52 +164,67 @@ def lines_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return items
 
 
-_TOKEN = re.compile(r"[a-z]+")
-# Words in check names and reasons that point at a form field.
+# Which form fields each validation check concerns.
+CHECK_FIELDS: dict[str, tuple[str, ...]] = {
+    "line_items_sum": ("subtotal", "total"),
+    "subtotal_plus_tax": ("subtotal", "tax_total", "total"),
+    "tax_rate": ("tax_total",),
+    "tax_lines_sum": ("tax_total",),
+    "due_after_issue": ("due_date", "invoice_date"),
+    "invoice_date_plausible": ("invoice_date",),
+    "due_date_plausible": ("due_date",),
+    "currency_consistent": ("currency",),
+    "total_present": ("total",),
+}
+# Words in unknown check names and in reasons that point at a form field.
 _FIELD_WORDS: dict[str, tuple[str, ...]] = {
-    "total": ("total", "grand", "sum"),
+    "total": ("total", "grand total"),
     "subtotal": ("subtotal", "net"),
     "tax_total": ("tax", "vat"),
-    "amount_due": ("due amount", "amount_due", "amount due", "balance"),
-    "invoice_date": ("invoice_date", "invoice date", "date"),
-    "due_date": ("due_date", "due date"),
+    "amount_due": ("amount due", "balance"),
+    "invoice_date": ("invoice date", "issued"),
+    "due_date": ("due date", "due"),
     "currency": ("currency",),
-    "invoice_number": ("invoice_number", "invoice number", "number"),
+    "invoice_number": ("invoice number",),
     "vendor.name": ("vendor",),
     "vendor.iban": ("iban",),
-    "vendor.tax_id": ("tax_id", "tax id", "vat id", "vat_id"),
+    "vendor.tax_id": ("tax id", "vat id"),
 }
 
 
 def _fields_in(text: str) -> list[str]:
     """Form fields a check name or reason talks about (dotted names first, then words)."""
     lowered = text.lower()
-    found = [name for name in FIELD_NAMES if re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", lowered)]
+    found = [name for name in FIELD_NAMES if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", lowered)]
     if found:
         return found
-    for name, words in _FIELD_WORDS.items():
-        if any(re.search(rf"\b{re.escape(w)}\b", lowered) for w in words):
-            found.append(name)
-    return found
+    words = lowered.replace("_", " ").replace(".", " ")
+    return [name for name, keys in _FIELD_WORDS.items() if any(re.search(rf"\b{re.escape(w)}\b", words) for w in keys)]
 
 
 def field_warnings(result: ExtractionResult, low_confidence: float) -> tuple[dict[str, list[str]], list[str]]:
     """Plain warnings per form field (failed checks, low confidence) and those that concern no single field."""
     per_field: dict[str, list[str]] = {}
     general: list[str] = []
-    messages = [c.detail or c.name.replace("_", " ") for c in result.validation.checks if not c.passed]
-    names = [c.name for c in result.validation.checks if not c.passed]
-    for reason in result.validation.reasons:
-        if reason not in messages:
-            messages.append(reason)
-            names.append(reason)
-    for name, message in zip(names, messages, strict=True):
-        targets = _fields_in(name) or _fields_in(message)
-        targets = [t for t in targets if t in FIELD_NAMES]
+
+    def add(targets: list[str] | tuple[str, ...], message: str) -> None:
+        targets = [t for t in targets if t in FIELD_NAMES][:3]
+        for target in targets:
+            per_field.setdefault(target, []).append(message)
         if not targets:
             general.append(message)
-        for target in targets[:3]:
-            per_field.setdefault(target, []).append(message)
+
+    failed = [c for c in result.validation.checks if not c.passed]
+    for check in failed:
+        label = check.name.replace("_", " ")
+        message = f"{label}: {check.detail}" if check.detail else f"{label} failed"
+        add(CHECK_FIELDS.get(check.name) or _fields_in(check.name) or _fields_in(check.detail), message)
+    for reason in result.validation.reasons:
+        if any(reason.startswith(f"check {c.name} failed") for c in failed):
+            continue  # already shown as its check
+        if "low confidence" in reason and any(reason.startswith(name) for name in FIELD_NAMES):
+            continue  # shown below with the field
+        add(_fields_in(reason.split(" ", 1)[0]) or _fields_in(reason), reason)
     for name, info in result.fields.items():
         if name in FIELD_NAMES and info.value is not None and info.confidence < low_confidence:
             per_field.setdefault(name, []).append(f"low confidence ({info.confidence:.0%}): please check")

@@ -12,6 +12,7 @@ import gradio as gr
 import pandas as pd
 
 from app.ui import enrichment as enr
+from app.ui.drawing import placeholder
 from app.ui.forms import (
     FORM_FIELDS,
     LINE_HEADERS,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from retrieval.models import InvoiceRecord
 
 AUDIT_HEADERS = ["When", "Who", "Field", "Old", "New"]
+EMPTY_PAGE = "Drop invoices above.\nEach page appears here with a box\non every field that was read."
 _downloads_dir: Path | None = None
 
 
@@ -161,25 +163,24 @@ def build_review() -> ReviewView:
     alerts = gr.HTML("", label="Alerts", elem_classes=["alerts"], elem_id="review-alerts")
     with gr.Row(equal_height=False):
         with gr.Column(scale=6, min_width=460):
-            image = gr.Image(
-                value=None,
-                type="pil",
-                format="png",
-                label="Page image",
-                interactive=False,
-                show_label=False,
-                height=900,
-                buttons=["fullscreen", "download"],
-                placeholder="Drop invoices above: the page appears here with a box on every field that was read.",
-                elem_classes=["page-image"],
-                elem_id="page-image",
-            )
             with gr.Row(elem_classes=["page-nav"]):
                 prev_page = gr.Button("◀ Previous page", size="sm", interactive=False, elem_id="prev-page")
                 page_label = gr.HTML(
                     "<div class='page-label muted'>No document</div>", label="Page", elem_id="page-label"
                 )
                 next_page = gr.Button("Next page ▶", size="sm", interactive=False, elem_id="next-page")
+            image = gr.Image(
+                value=placeholder(EMPTY_PAGE),
+                type="pil",
+                format="png",
+                label="Page image",
+                interactive=False,
+                show_label=False,
+                height=980,
+                buttons=["fullscreen", "download"],
+                elem_classes=["page-image"],
+                elem_id="page-image",
+            )
         with gr.Column(scale=4, min_width=360):
             summary = gr.HTML(
                 "<div class='empty-state'>No document selected.</div>", label="Document", elem_id="doc-summary"
@@ -203,7 +204,7 @@ def build_review() -> ReviewView:
             with gr.Row():
                 download_json = gr.DownloadButton("Download JSON", size="sm", visible=False, elem_id="dl-json")
                 download_csv = gr.DownloadButton("Download CSV", size="sm", visible=False, elem_id="dl-csv")
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=4, min_width=340):
             gr.HTML("<div class='muted'><b>Vendor context</b></div>")
             vendor = build_vendor_panel()
     lines = gr.Dataframe(
@@ -268,9 +269,7 @@ def page_updates(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | 
     """The page picture, its label and the navigation buttons."""
     if record is None:
         doc = current_doc(state)
-        from app.ui.drawing import placeholder
-
-        image = placeholder("This file could not be read") if doc and doc.get("error") else None
+        image = placeholder("This file could not be read.") if doc and doc.get("error") else placeholder(EMPTY_PAGE)
         label = "<div class='page-label muted'>No page</div>"
         return [image, label, gr.Button(interactive=False), gr.Button(interactive=False)]
     numbers = page_numbers(record)
@@ -319,7 +318,9 @@ def _summary(record: InvoiceRecord) -> str:
         pill = _pill("new", "new")
     review = _pill("needs review", "review") if record.needs_review else _pill("checks passed", "approved")
     seconds = result.timings.get("total")
-    took = f" · read in {seconds:.1f} s" if seconds else ""
+    took = ""
+    if seconds is not None:
+        took = f" · read in {seconds * 1000:.0f} ms" if seconds < 1 else f" · read in {seconds:.1f} s"
     return (
         f"<div class='doc-summary'><b>{html.escape(result.document.filename)}</b> {pill} {review}<br>"
         f"<span class='muted'>invoice #{record.id} · {result.document.page_count} page(s) · "

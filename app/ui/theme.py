@@ -63,7 +63,8 @@ footer { display: none !important; }
 .doc-summary { font-size: 0.95rem; }
 .doc-list label { font-size: 0.9rem !important; }
 .checks li { margin: 2px 0; }
-.table-wrap td, .table-wrap th, .table-wrap input, .table-wrap textarea { font-family: var(--font) !important; }
-#vendor-recent .table-wrap, #vendor-similar .table-wrap { font-size: 0.82rem; }
+.table-wrap td, .table-wrap th, .table-wrap .cell-wrap, .table-wrap input, .table-wrap textarea {
+    font-family: var(--font) !important; }
+#vendor-recent .cell-wrap, #vendor-similar .cell-wrap { font-size: 0.8rem; }
 .empty-state { color: var(--body-text-color-subdued); padding: 24px 8px; text-align: center; }
 """

@@ -47,7 +47,7 @@ def build_vendor_panel() -> VendorPanel:
         column_widths=["30%", "36%", "34%"],
         interactive=False,
         max_height=220,
-        wrap=True,
+        wrap=False,
         elem_id="vendor-recent",
     )
     similar = gr.Dataframe(
@@ -56,7 +56,7 @@ def build_vendor_panel() -> VendorPanel:
         column_widths=["42%", "29%", "29%"],
         interactive=False,
         max_height=200,
-        wrap=True,
+        wrap=False,
         elem_id="vendor-similar",
     )
     return VendorPanel(card, chart, recent, similar)

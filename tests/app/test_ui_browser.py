@@ -57,7 +57,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
         for k in range(1, 5)
     ]
     history.append(
-        invoice_spec(vendor="Northwind Traders Ltd", vendor_vat="GB999999973", number="NW-881", language="en")
+        invoice_spec(
+            vendor="Northwind Traders Ltd",
+            vendor_vat="GB999999973",
+            iban="GB29NWBK60161331926819",
+            vendor_email="accounts@northwind.example",
+            number="NW-881",
+        )
     )
     for number, spec in enumerate(history):
         data = make_invoice_pdf(spec)
@@ -94,6 +100,13 @@ def _shot(page: Any, name: str, full: bool = True) -> Path:
     return path
 
 
+def _dismiss_toasts(page: Any) -> None:
+    """Close notifications so they do not cover the screenshots."""
+    for button in page.locator(".toast-close:visible").all():
+        button.click()
+    page.wait_for_timeout(300)
+
+
 def _value(page: Any, field: str) -> str:
     return page.locator(f"#field-{field} input, #field-{field} textarea").first.input_value()
 
@@ -119,12 +132,15 @@ def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path
     assert "this invoice" in page.locator("#vendor-chart").inner_text()
     recent = page.locator("#vendor-recent").inner_text()
     assert all(f"INV-2023-000{k}" in recent for k in range(1, 5))
-    _shot(page, "02-extracted")
+    _shot(page, "02-extracted", full=False)
+    _shot(page, "02-extracted-full")
 
     page.locator("#next-page").click()
     page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
-    page.wait_for_timeout(300)
-    _shot(page, "03-page-2", full=False)
+    page.wait_for_timeout(500)
+    page.locator("#page-image").screenshot(path=str(ARTIFACTS / "03-page-2.png"))
+    page.locator("#prev-page").click()
+    page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 1 of 2')")
 
     page.locator("#field-total input").fill("600.00")
     page.locator("#save-btn").click()
@@ -134,7 +150,9 @@ def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path
     record = server.service.get_invoice(invoice_id)
     assert record.total == Decimal("600.00") and record.status == "corrected"
     assert [c.field for c in record.corrections] == ["total"]
+    page.evaluate("() => window.scrollTo(0, 0)")
     _shot(page, "04-saved", full=False)
+    _dismiss_toasts(page)
 
     page.get_by_role("tab", name="Search").click()
     page.locator("#search-query input, #search-query textarea").first.fill("Acme Suplies")
@@ -155,6 +173,19 @@ def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path
     assert _value(page, "total") == "600.00"
     assert page.locator("#page-image img").first.is_visible()
     _shot(page, "06-opened-from-search", full=False)
+
+    page.get_by_role("tab", name="Vendors").click()
+    page.locator("#vendor-q input, #vendor-q textarea").first.fill("acme suplies")
+    page.locator("#vendor-btn").click()
+    page.wait_for_function("() => document.querySelector('#vendor-profile').innerText.includes('Acme Supplies GmbH')")
+    assert "INV-2024-0042" in page.locator("#vendor-invoices").inner_text()
+    page.wait_for_timeout(300)
+    _shot(page, "07-vendors", full=False)
+
+    page.get_by_role("tab", name="Dashboard").click()
+    page.wait_for_function("() => document.querySelector('#dashboard-tiles').textContent.includes('Documents read')")
+    page.wait_for_timeout(300)
+    _shot(page, "08-dashboard", full=False)
 
 
 def _filters(q_vendor: str) -> Any:

@@ -80,19 +80,30 @@ def test_failed_checks_and_low_confidence_land_next_to_their_fields() -> None:
     result = _result(
         validation=Validation(
             checks=[
-                Check(name="totals_add_up", passed=False, detail="subtotal + tax_total is 583.10, total is 600.00"),
-                Check(name="due_date_after_invoice_date", passed=True),
+                Check(name="subtotal_plus_tax", passed=False, detail="490.00 + 93.10 = 583.10, total 600.00"),
+                Check(name="due_after_issue", passed=True, detail="due 2024-04-04, issued 2024-03-05"),
+                Check(name="payment_reference_format", passed=False, detail="reference has no check digit"),
             ],
             needs_review=True,
-            reasons=["the document looks like a credit note"],
+            reasons=[
+                "check subtotal_plus_tax failed: 490.00 + 93.10 = 583.10, total 600.00",
+                "invoice_number has low confidence (0.30 < 0.60)",
+                "vendor.iban not found",
+                "the document looks like a credit note",
+            ],
         ),
         fields={"invoice_number": FieldInfo(value="INV-1", confidence=0.3, page=1, bbox=[0.1, 0.1, 0.3, 0.12])},
     )
     per_field, general = field_warnings(result, low_confidence=0.6)
-    assert "total" in per_field and "subtotal" in per_field and "tax_total" in per_field
+    totals = "subtotal plus tax: 490.00 + 93.10 = 583.10, total 600.00"
+    assert per_field["total"] == per_field["subtotal"] == per_field["tax_total"] == [totals]
     assert per_field["invoice_number"] == ["low confidence (30%): please check"]
-    assert "due_date" not in per_field
-    assert general == ["the document looks like a credit note"]
+    assert per_field["vendor.iban"] == ["vendor.iban not found"]
+    assert "due_date" not in per_field and "invoice_date" not in per_field
+    assert general == [
+        "payment reference format: reference has no check digit",
+        "the document looks like a credit note",
+    ]
 
 
 def test_field_boxes_are_drawn_on_their_page_only() -> None:
