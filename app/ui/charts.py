@@ -112,7 +112,7 @@ def timeline_svg(
             f"<circle cx='{x:.1f}' cy='{y:.1f}' r='6.5' fill='{MARK}' stroke='white' stroke-width='2'>"
             f"<title>{html.escape(marked[2])}</title></circle>"
             f"<text x='{x + dx:.1f}' y='{max(y - 8, top + 10):.1f}' text-anchor='{anchor}' font-size='11.5' "
-            f"font-weight='600' fill='{MARK}'>this invoice · {_short(marked[1])}</text>"
+            f"font-weight='600' fill='{MARK}'>this invoice · {marked[1]:,.2f}</text>"
         )
     for day, anchor in ((first, "start"), (last, "end")):
         x = left if anchor == "start" else left + plot_w
