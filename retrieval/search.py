@@ -35,7 +35,7 @@ def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: s
     sql, params = "", []
     if filters.vendor:
         vendor = filters.vendor.strip()
-        if vendor.isdigit():
+        if vendor.isascii() and vendor.isdigit() and len(vendor) < 19:  # an id; "²" is a digit too
             sql += f" AND {alias}.vendor_id = ?"
             params.append(int(vendor))
         else:

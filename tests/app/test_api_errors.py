@@ -133,3 +133,12 @@ def test_docs_and_schema_describe_every_route(api):
             assert "200" in op["responses"] or "204" in op["responses"], (method, path)
             for param in op.get("parameters", []):
                 assert param["schema"], (method, path, param["name"])
+
+
+def test_odd_filter_values_are_not_server_errors(api):
+    # Unicode digits, huge numbers and control characters in filters answer normally.
+    for vendor in ("²", "9" * 30, "\x00\x01", "'; DROP TABLE invoices; --"):
+        assert api.get("/invoices", params={"vendor": vendor}).status_code == 200, vendor
+        assert api.get("/search", params={"q": vendor, "vendor": vendor}).status_code == 200, vendor
+    _assert_error(api.get("/search", params={"offset": 10**20}), 400, "invalid_request")
+    _assert_error(api.get("/invoices", params={"date_to": "0"}), 400, "invalid_request")
