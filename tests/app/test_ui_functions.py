@@ -280,7 +280,7 @@ def service_filters() -> Any:
     return SearchFilters()
 
 
-def test_unreadable_file_is_listed_with_a_clear_message(connect: Any, tmp_path: Path) -> None:
+def test_unreadable_file_is_listed_with_a_clear_message(connect: Any, server: Any, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not an invoice", "utf-8")
     client = connect()
@@ -288,6 +288,29 @@ def test_unreadable_file_is_listed_with_a_clear_message(connect: Any, tmp_path: 
     assert "notes.txt" in out["Documents in this session"]["choices"][0][0]
     assert "unsupported file type" in out["Alerts:value"]
     assert "Traceback" not in out["Alerts:value"]
+    assert server.service.dashboard()["failures"] >= 1
+
+
+def test_several_files_at_once_are_listed_and_the_first_invoice_opens(
+    connect: Any, server: Any, tmp_path: Path
+) -> None:
+    files = []
+    for number, vendor in (("NW-1", "Northwind Traders Ltd"), ("GL-7", "Globex Services Inc.")):
+        path = tmp_path / f"{number}.pdf"
+        spec = invoice_spec(
+            vendor=vendor, number=number, vendor_vat=f"GB{len(vendor)}99", iban=f"GB29NWBK6016133192{len(vendor):04d}"
+        )
+        path.write_bytes(make_invoice_pdf(spec))
+        files.append(handle_file(str(path)))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\n")
+    files.append(handle_file(str(broken)))
+    client = connect()
+    out = _named(client, "/extract", client.predict(files, "auto", api_name="/extract"))
+    labels = [label for label, _key in out["Documents in this session"]["choices"]]
+    assert len(labels) == 3
+    assert "NW-1.pdf" in labels[0] and "GL-7.pdf" in labels[1] and "broken.pdf" in labels[2] and "failed" in labels[2]
+    assert out["Invoice number:value"] == "NW-1" and out["Vendor:value"] == "Northwind Traders Ltd"
 
 
 def test_unavailable_engine_is_a_message_not_a_crash(connect: Any, pdf_path: Path) -> None:
