@@ -151,6 +151,7 @@ def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path
     assert record.total == Decimal("600.00") and record.status == "corrected"
     assert [c.field for c in record.corrections] == ["total"]
     page.evaluate("() => window.scrollTo(0, 0)")
+    page.wait_for_timeout(800)
     _shot(page, "04-saved", full=False)
     _dismiss_toasts(page)
 
@@ -161,7 +162,8 @@ def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path
     row = page.locator("#search-results .virtual-row", has=page.get_by_text("INV-2024-0042", exact=True)).first
     row.wait_for()
     assert "600.00 EUR" in row.inner_text() and "Acme Supplies GmbH" in row.inner_text()
-    _shot(page, "05-search")
+    page.wait_for_timeout(800)  # the results fade in once the event has finished
+    _shot(page, "05-search", full=False)
 
     row.get_by_text("INV-2024-0042", exact=True).click()
     page.wait_for_function(
