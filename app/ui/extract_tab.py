@@ -119,7 +119,7 @@ def extract_files(
 
 def _check_write(ctx: UiContext, request: gr.Request | None) -> None:
     if ctx.read_only(request):
-        raise Forbidden("this login is read-only: it may search and look, not change invoices")
+        raise Forbidden("this login is read-only: it may search and look, not add or change invoices")
 
 
 def save_corrections(
@@ -170,7 +170,8 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
     outputs = [state, doc_list, files, *view.outputs]
 
     @guarded
-    def on_extract(files_value, engine_value, state_value, progress=gr.Progress()):
+    def on_extract(request: gr.Request, files_value, engine_value, state_value, progress=gr.Progress()):
+        _check_write(ctx, request)
         state_value, first, errors = extract_files(ctx, files_value, engine_value, state_value, progress)
         for message in errors:
             gr.Warning(message, title="Could not read a file", duration=None)

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 from app.ui.charts import bar_svg, timeline_svg
@@ -332,6 +333,20 @@ def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Pa
         assert out["Total:value"] == "583.10"
         stored = live.service.list_invoices(service_filters()).items
         assert [i.invoice_number for i in stored] == ["INV-2024-0042"]
+
+        from app.api.auth import KeyStore
+
+        reader_key, _info = KeyStore.for_settings(live.app.state.services.settings).create("auditor", read_only=True)
+        reader = Client(live.url + "/ui/", auth=("bob", reader_key), verbose=False)
+        try:
+            fields = [out[f.label + ":value"] for f in FORM_FIELDS]
+            lines = out["Line items (editable: Save corrections stores them):value"]
+            with pytest.raises(AppError, match="read-only"):
+                reader.predict([handle_file(str(pdf_path))], "auto", api_name="/extract")
+            with pytest.raises(AppError, match="read-only"):
+                reader.predict(*fields, lines, api_name="/save")
+        finally:
+            reader.close()
     finally:
         if client is not None:
             client.close()
