@@ -126,6 +126,7 @@ class Searcher:
         self.resolver = resolver
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search")
         self._qcache: dict[str, np.ndarray] = {}
+        self._stats_cache: tuple[int, tuple[int, float]] | None = None
 
     def close(self) -> None:
         """Stop the helper threads."""
@@ -138,21 +139,29 @@ class Searcher:
         if not terms:
             return []
         stem = self.store.stem_sql("t")
+        n_docs, avgdl = self._stats()
+        join = "JOIN invoices i ON i.id = p.invoice_id" if where else ""
         sql = f"""
             WITH q AS (SELECT DISTINCT d.termid FROM fts_dict d
                        WHERE d.term IN (SELECT {stem} FROM (SELECT unnest(?::VARCHAR[]) AS t))),
             p AS (SELECT termid, invoice_id, tf FROM fts_postings WHERE termid IN (SELECT termid FROM q)),
-            df AS (SELECT termid, count(*) AS df FROM p GROUP BY termid),
-            st AS (SELECT count(*) AS n, greatest(avg(len), 1) AS avgdl FROM fts_docs)
+            df AS (SELECT termid, count(*) AS df FROM p GROUP BY termid)
             SELECT p.invoice_id,
-                   sum(ln(1 + (st.n - df.df + 0.5) / (df.df + 0.5)) * p.tf * ({BM25_K1} + 1)
-                       / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * d.len / st.avgdl))) AS score
-            FROM p JOIN df USING (termid) JOIN fts_docs d ON d.invoice_id = p.invoice_id
-                 CROSS JOIN st JOIN invoices i ON i.id = p.invoice_id
+                   sum(ln(1 + ({n_docs} - df.df + 0.5) / (df.df + 0.5)) * p.tf * ({BM25_K1} + 1)
+                       / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * d.len / {avgdl}))) AS score
+            FROM p JOIN df USING (termid) JOIN fts_docs d ON d.invoice_id = p.invoice_id {join}
             WHERE true {where}
             GROUP BY p.invoice_id ORDER BY score DESC, p.invoice_id LIMIT ?"""
         rows = self.store.fetch(sql, [terms, *params, n])
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _stats(self) -> tuple[int, float]:
+        """Document count and mean length of the keyword index, cached until the next write."""
+        generation = self.store.generation
+        if self._stats_cache is None or self._stats_cache[0] != generation:
+            n, avg = self.store.fetch("SELECT count(*), avg(len) FROM fts_docs")[0]
+            self._stats_cache = (generation, (int(n or 0), float(max(avg or 1.0, 1.0))))
+        return self._stats_cache[1]
 
     def query_vector(self, q: str) -> np.ndarray:
         """The embedding of a query (recent ones cached)."""

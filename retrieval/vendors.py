@@ -313,9 +313,15 @@ class VendorResolver:
                 if score >= LOOKUP_MIN and score > best.get(vid, (0.0, ""))[0]:
                     best[vid] = (score, alias)
         if not best and self.embedder is not None and names:
+            # Nothing spelled alike: compare meanings (names embedded once, in batches, then cached).
+            texts = [normalize_name(alias) or alias for _, alias, _ in names]
+            missing = sorted({t for t in texts if t not in self._vectors})
+            if missing:
+                for text, vec in zip(missing, self.embedder.encode(missing), strict=True):
+                    self._vectors[text] = vec
             query_vec = self._vector(normalize_name(query) or query)
-            for vid, alias, _ in names[:5000]:
-                sim = float(query_vec @ self._vector(normalize_name(alias) or alias)) * 100
+            for (vid, alias, _), text in zip(names, texts, strict=True):
+                sim = float(query_vec @ self._vectors[text]) * 100
                 if sim >= 70 and sim > best.get(vid, (0.0, ""))[0]:
                     best[vid] = (sim, alias)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
