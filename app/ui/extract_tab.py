@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from app.ui import enrichment as enr
 from app.ui import review as rv
 from app.ui.context import guarded, who
 from app.ui.forms import FORM_FIELDS, changes_from_form
@@ -94,6 +95,8 @@ def extract_files(
 
         try:
             results = ctx.extract_and_store(path.read_bytes(), name, options, on_page)
+            for note in {n for r in results for n in enr.notes(r.enrichment)}:
+                gr.Info(f"{name}: {note}.", duration=6)
             records = [service.get_invoice(r.invoice_id) for r in results if r.invoice_id is not None]
         except InvoiceOcrError as exc:
             message = exc.message.removeprefix(f"{name}: ")
