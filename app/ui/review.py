@@ -255,7 +255,8 @@ def build_review() -> ReviewView:
 
 
 def _field_box(spec: Any) -> gr.Textbox:
-    placeholder = {"date": "YYYY-MM-DD", "money": "0.00", "currency": "EUR"}.get(spec.kind, "")
+    # Empty means not found: no hint that could pass for a value that was read.
+    placeholder = {"date": "not found · YYYY-MM-DD", "currency": "not found · ISO code"}.get(spec.kind, "not found")
     return gr.Textbox(
         label=spec.label,
         placeholder=placeholder,
