@@ -6,6 +6,7 @@ import re
 import threading
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
@@ -115,6 +116,7 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_name(name: str | None) -> str:
     """Comparable form of a vendor name: folded case and accents, no punctuation or legal suffix."""
     if not name:
