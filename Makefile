@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_DATA ?= ../shared/data/dev
 
-.PHONY: setup run test eval bench lint system-deps
+.PHONY: setup run test eval bench lint system-deps deepseek-v1-env
 
 setup: $(STAMP)
 
@@ -35,3 +35,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# DeepSeek-OCR v1 needs transformers <= 4.47: its own venv under deploy/deepseek_v1/ (see deploy/README.md).
+deepseek-v1-env:
+	./deploy/deepseek_v1/setup.sh
