@@ -55,6 +55,8 @@ def serve(
         raise typer.Exit(2)
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO))
     app = create_app(settings)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"invoice-ocr: page at http://{shown}:{port}/ui  API docs at http://{shown}:{port}/docs", err=True)
     config = uvicorn.Config(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
     )
