@@ -134,7 +134,16 @@ class VectorIndex:
             index = self._search_index()
             if self.kind == "hnsw":
                 faiss.downcast_index(self._index.index).hnsw.efSearch = max(HNSW_EF_SEARCH, fetch)
-            scores, ids = index.search(queries, fetch)
+            if len(queries) == 1:
+                # One query does not parallelize; idle OpenMP workers waking on busy cores cost milliseconds.
+                threads = faiss.omp_get_max_threads()
+                faiss.omp_set_num_threads(1)
+                try:
+                    scores, ids = index.search(queries, fetch)
+                finally:
+                    faiss.omp_set_num_threads(threads)
+            else:
+                scores, ids = index.search(queries, fetch)
             dead = self._tombstones
         for row in range(len(queries)):
             keep = [(i, s) for i, s in zip(ids[row], scores[row], strict=True) if i >= 0 and int(i) not in dead][:k]
