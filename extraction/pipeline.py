@@ -11,10 +11,11 @@ from extraction.engines.registry import require_engine
 from extraction.markdown import render
 from extraction.options import ExtractOptions, parse_page_ranges
 from extraction.schema import DocumentInfo, ExtractionResult, PageInfo
+from utils.errors import NotAnInvoice
 from utils.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from extraction.documents import Document
     from extraction.markdown import PageMarkdown
@@ -30,9 +31,17 @@ def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
 
 
 def read_pages(
-    document: Document, options: ExtractOptions, settings: Settings, timings: dict[str, float]
+    document: Document,
+    options: ExtractOptions,
+    settings: Settings,
+    timings: dict[str, float],
+    on_page: Callable[[int, int], None] | None = None,
 ) -> list[PageMarkdown]:
-    """OCR (or read) the selected pages of a loaded document with the chosen engine."""
+    """OCR (or read) the selected pages of a loaded document with the chosen engine.
+
+    With `on_page(done, count)` the pages are read one at a time so progress can be shown;
+    without it they go to the engine as one batch.
+    """
     from extraction.engines.auto import fallback_failed_pages
 
     numbers = (
@@ -42,7 +51,14 @@ def read_pages(
     engine = require_engine(options.engine or settings.engine, settings)
     engine_options = engine.options_model(dpi=options.dpi or settings.dpi)
     with _timed(timings, "ocr"):
-        pages_md = engine.recognize(document, pages, engine_options)
+        if on_page is None:
+            pages_md = engine.recognize(document, pages, engine_options)
+        else:
+            pages_md = []
+            for done, page in enumerate(pages):
+                on_page(done, len(pages))
+                pages_md.extend(engine.recognize(document, [page], engine_options))
+            on_page(len(pages), len(pages))
     if any(p.failure for p in pages_md):
         with _timed(timings, "ocr_fallback"):
             pages_md = fallback_failed_pages(document, pages_md, engine_options, settings)
@@ -99,3 +115,47 @@ def extract(
         document.close()
     result.timings["total"] = round(time.perf_counter() - start, 4)
     return result
+
+
+def extract_invoices(
+    data: bytes,
+    filename: str,
+    options: ExtractOptions | None = None,
+    settings: Settings | None = None,
+    on_page: Callable[[int, int], None] | None = None,
+) -> list[ExtractionResult]:
+    """One result per invoice the file holds (a PDF may hold several, each with its page range).
+
+    Raises NotAnInvoice when nothing invoice-like was read, so nothing meaningless gets stored.
+    """
+    from extraction.split import looks_like_invoice, split_invoices
+
+    settings = settings or get_settings()
+    options = options or ExtractOptions()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    with _timed(timings, "load"):
+        document = load_document(data, filename, settings)
+    try:
+        pages_md = read_pages(document, options, settings, timings, on_page)
+        with _timed(timings, "split"):
+            groups = split_invoices(pages_md)
+        results = []
+        for group in groups:
+            result = result_from_pages(document, group, settings, dict(timings))
+            if len(groups) > 1:
+                result.page_range = [group[0].number, group[-1].number]
+            results.append(result)
+    finally:
+        document.close()
+    total = round(time.perf_counter() - start, 4)
+    for result in results:
+        result.timings["total"] = total
+    if not any(looks_like_invoice(r.invoice) for r in results):
+        raise NotAnInvoice(f"{filename}: no invoice found (no invoice number, amount or priced line was read)")
+    return results
+
+
+def engines_used(results: list[ExtractionResult]) -> list[str]:
+    """The engine of every page read for these results, in page order."""
+    return [page.engine for result in results for page in result.pages]

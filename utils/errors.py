@@ -50,6 +50,13 @@ class EncryptedDocument(UnreadableDocument):
     status = 422
 
 
+class NotAnInvoice(UnreadableDocument):
+    """The document was read but shows nothing invoice-like (no number, no amount); nothing was stored."""
+
+    code = "not_an_invoice"
+    status = 422
+
+
 class UnknownEngine(InvoiceOcrError):
     """An engine name that is not registered."""
 

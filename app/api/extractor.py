@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from extraction.engines.registry import engine_names
 from extraction.options import ExtractOptions
-from utils.errors import InvoiceOcrError, UnknownEngine, UnreadableDocument
+from utils.errors import InvoiceOcrError, NotAnInvoice, UnknownEngine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,13 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.api")
 T = TypeVar("T")
-
-
-class NotAnInvoice(UnreadableDocument):
-    """The document was read but shows nothing invoice-like (no number, no amount); nothing was stored."""
-
-    code = "not_an_invoice"
-    status = 422
 
 
 class OcrResponse(BaseModel):
@@ -148,31 +141,13 @@ class Extractor:
         return results
 
     def _results(self, data: bytes, filename: str, options: ExtractOptions) -> list[ExtractionResult]:
-        from extraction.pipeline import result_from_pages
-        from extraction.split import looks_like_invoice, split_invoices
+        from extraction.pipeline import engines_used, extract_invoices
 
-        start = time.perf_counter()
-        document, pages_md, timings = self._read(data, filename, options)
         try:
-            split_start = time.perf_counter()
-            groups = split_invoices(pages_md)
-            timings["split"] = round(time.perf_counter() - split_start, 4)
-            results = []
-            for group in groups:
-                result = result_from_pages(document, group, self.settings, dict(timings))
-                if len(groups) > 1:
-                    result.page_range = [group[0].number, group[-1].number]
-                results.append(result)
-        finally:
-            document.close()
-        total = round(time.perf_counter() - start, 4)
-        for result in results:
-            result.timings["total"] = total
-        if not any(looks_like_invoice(r.invoice) for r in results):
-            raise NotAnInvoice(
-                f"{filename}: no invoice found (no invoice number, amount or priced line was read); "
-                "POST /ocr returns the text"
-            )
+            results = extract_invoices(data, filename, options, self.settings)
+        except NotAnInvoice as exc:
+            raise NotAnInvoice(f"{exc.message}; POST /ocr returns the text") from exc
+        self.metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))
         return results
 
     def _record_failure(self, job: Job, filename: str, code: str, engine: str | None) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import gradio as gr
 
-from utils.errors import InvoiceOcrError, UnreadableDocument
+from utils.errors import InvoiceOcrError
 
 if TYPE_CHECKING:
     from extraction.options import ExtractOptions
@@ -111,80 +110,27 @@ class UiContext:
         settings = self.settings()
         metrics = self.find(("metrics",))
 
+        from extraction.pipeline import engines_used, extract_invoices
+
         def job_fn(job: Any = None) -> list[ExtractionResult]:
             def commit(write: Callable[[], Any]) -> Any:
                 return job.commit(write) if job is not None and hasattr(job, "commit") else write()
 
             try:
-                results, engines, ocr_seconds = extract_pages(data, filename, options, settings, on_page)
+                results = extract_invoices(data, filename, options, settings, on_page)
             except InvoiceOcrError as exc:
                 code = exc.code
                 with contextlib.suppress(Exception):  # failure figures must never hide the real error
                     commit(lambda: service.record_failure(filename, code, options.engine))
                 raise
             if metrics is not None and hasattr(metrics, "observe_document"):
-                metrics.observe_document(engines, ocr_seconds)
+                metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))
             return [commit(lambda r=r: service.store_result(r, data)) for r in results]
 
         pool = self.find(_POOL_NAMES)
         if pool is not None and hasattr(pool, "run_sync"):
             return pool.run_sync(job_fn)
         return job_fn()
-
-
-def extract_pages(
-    data: bytes,
-    filename: str,
-    options: ExtractOptions,
-    settings: Settings,
-    on_page: Callable[[int, int], None] | None = None,
-) -> tuple[list[ExtractionResult], list[str], float | None]:
-    """The pipeline read page by page (for progress), split into invoices; also the engines used and OCR time."""
-    from extraction.documents import load_document
-    from extraction.options import parse_page_ranges
-    from extraction.pipeline import read_pages, result_from_pages
-    from extraction.split import looks_like_invoice, split_invoices
-
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    document = load_document(data, filename, settings)
-    timings["load"] = round(time.perf_counter() - start, 4)
-    try:
-        numbers = (
-            parse_page_ranges(options.pages, document.page_count)
-            if options.pages
-            else [p.number for p in document.pages]
-        )
-        pages_md = []
-        for index, number in enumerate(numbers):
-            if on_page:
-                on_page(index, len(numbers))
-            one = options.model_copy(update={"pages": str(number)})
-            pages_md.extend(read_pages(document, one, settings, timings))
-        if on_page:
-            on_page(len(numbers), len(numbers))
-        groups = split_invoices(pages_md)
-        results = []
-        for group in groups:
-            result = result_from_pages(document, group, settings, dict(timings))
-            if len(groups) > 1:
-                result.page_range = [group[0].number, group[-1].number]
-            results.append(result)
-    finally:
-        document.close()
-    total = round(time.perf_counter() - start, 4)
-    for result in results:
-        result.timings["total"] = total
-    if not any(looks_like_invoice(r.invoice) for r in results):
-        raise NotAnInvoice(f"{filename}: no invoice found (no invoice number, amount or priced line was read)")
-    return results, [p.engine for p in pages_md], timings.get("ocr")
-
-
-class NotAnInvoice(UnreadableDocument):
-    """The document was read but shows nothing invoice-like; nothing was stored."""
-
-    code = "not_an_invoice"
-    status = 422
 
 
 def friendly(exc: BaseException) -> str:
