@@ -69,14 +69,14 @@ def _service() -> Iterator[InvoiceService]:
 
 
 # -- ingest ---------------------------------------------------------------------------------------------
-def _extract_file(path: str) -> tuple[str, str | None, str | None, str | None]:
-    """Worker: (path, result JSON, error code, error message)."""
-    from extraction.pipeline import extract
+def _extract_file(path: str) -> tuple[str, list[str] | None, str | None, str | None]:
+    """Worker: (path, one result JSON per invoice in the file, error code, error message)."""
+    from extraction.pipeline import extract_invoices
 
     try:
         data = Path(path).read_bytes()
-        result = extract(data, Path(path).name, None, get_settings())
-        return path, result.model_dump_json(), None, None
+        results = extract_invoices(data, Path(path).name, None, get_settings())
+        return path, [r.model_dump_json() for r in results], None, None
     except InvoiceOcrError as exc:
         return path, None, exc.code, exc.message
     except OSError as exc:
@@ -125,21 +125,26 @@ def ingest(
             todo.append(str(path))
         bar = tqdm(total=len(todo), file=sys.stderr, unit="doc", desc="ingest", disable=not todo)
         pending_store: list[tuple[ExtractionResult, bytes]] = []
+        pending_files = [0]
 
         def flush() -> None:
             if pending_store:
                 service.store_many(pending_store, enrich=False)
-                counts["stored"] += len(pending_store)
+                counts["stored"] += pending_files[0]
+                counts["invoices"] += len(pending_store)
                 pending_store.clear()
+                pending_files[0] = 0
 
-        def handle(path: str, payload: str | None, code: str | None, message: str | None) -> None:
+        def handle(path: str, payload: list[str] | None, code: str | None, message: str | None) -> None:
             if payload is None:
                 key = "failed" if code == "internal_error" else "refused"
                 counts[key] += 1
                 reasons.append((path, code or "error", message or ""))
                 service.record_failure(Path(path).name, code or "error", None)
             else:
-                pending_store.append((ExtractionResult.model_validate_json(payload), Path(path).read_bytes()))
+                data = Path(path).read_bytes()
+                pending_store.extend((ExtractionResult.model_validate_json(item), data) for item in payload)
+                pending_files[0] += 1
                 if len(pending_store) >= STORE_BATCH:
                     flush()
             bar.update(1)
@@ -179,7 +184,8 @@ def ingest(
 
 def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], total: int, interrupted: bool) -> None:
     head = (
-        f"{total} files: {counts['stored']} stored, {counts['skipped']} skipped (already stored), "
+        f"{total} files: {counts['stored']} stored ({counts['invoices']} invoices), "
+        f"{counts['skipped']} skipped (already stored), "
         f"{counts['refused']} refused, {counts['failed']} failed"
     )
     typer.echo(("interrupted: " if interrupted else "") + head)
