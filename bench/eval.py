@@ -74,6 +74,7 @@ class Outcome:
     cached: bool = False
     needs_review: bool = False
     error: str | None = None
+    result_json: str | None = None  # the whole ExtractionResult, for the retrieval evaluation
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,6 +232,7 @@ def run_job(job: Job, data: str, cache_dir: str | None, dpi: int | None) -> Outc
             finally:
                 document.close()
             invoice, fields, review = result.invoice, result.fields, result.validation.needs_review
+            outcome.result_json = result.model_dump_json()
             n_pages = len(pages)
             load_seconds = t1 - start - (0 if outcome.cached else ocr_seconds)
             outcome.seconds = load_seconds + ocr_seconds + rest
@@ -431,9 +433,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text)
     print(note)
+    retrieval = retrieval_report(jobs, outcomes)
+    print(retrieval)
     if not args.no_write and not args.dataset and not args.limit:
-        write_docs(SECTION + text + "\n" + note)
+        write_docs(SECTION + text + "\n" + note + "\n\n" + retrieval)
     return 0
+
+
+def retrieval_report(jobs: list[Job], outcomes: list[Outcome]) -> str:
+    """Store each document's result once (its default-engine group) and score label-built queries."""
+    from bench.eval_retrieval import evaluate
+    from extraction.schema import ExtractionResult
+
+    pairs = [
+        (job.label, ExtractionResult.model_validate_json(outcome.result_json))
+        for job, outcome in zip(jobs, outcomes, strict=True)
+        if outcome.result_json and job.group == job.dataset
+    ]
+    if not pairs:
+        return ""
+    return "### Retrieval on the extracted dev set\n\n" + evaluate(pairs)
 
 
 if __name__ == "__main__":
