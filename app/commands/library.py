@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from utils.errors import InvoiceOcrError
 from utils.settings import get_settings
@@ -196,9 +196,16 @@ def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], to
         typer.echo(f"  {path}: {code}: {message}")
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 # -- search, vendors --------------------------------------------------------------------------------------
-def _filters(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+def _checked(model: type[M], **values: Any) -> M:
+    """Build a query/filter model from CLI options (None = not given); bad values exit with one line."""
+    try:
+        return model(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -226,23 +233,19 @@ def search(
     """Search the invoice history."""
     from retrieval.models import SearchQuery
 
-    try:
-        sq = SearchQuery(
-            q=query,
-            mode=mode.value,
-            limit=limit,
-            **_filters(
-                vendor=vendor,
-                date_from=date_from,
-                date_to=date_to,
-                min_total=min_total,
-                max_total=max_total,
-                currency=currency,
-                needs_review=needs_review,
-            ),
-        )
-    except ValidationError as exc:
-        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    sq = _checked(
+        SearchQuery,
+        q=query,
+        mode=mode.value,
+        limit=limit,
+        vendor=vendor,
+        date_from=date_from,
+        date_to=date_to,
+        min_total=min_total,
+        max_total=max_total,
+        currency=currency,
+        needs_review=needs_review,
+    )
     with _service() as service:
         try:
             hits = service.search(sq)
@@ -301,20 +304,16 @@ def export(
     """Export the invoice history as CSV or JSON lines."""
     from retrieval.models import SearchFilters
 
-    try:
-        filters = SearchFilters(
-            **_filters(
-                vendor=vendor,
-                date_from=date_from,
-                date_to=date_to,
-                min_total=min_total,
-                max_total=max_total,
-                currency=currency,
-                needs_review=needs_review,
-            )
-        )
-    except ValidationError as exc:
-        raise _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+    filters = _checked(
+        SearchFilters,
+        vendor=vendor,
+        date_from=date_from,
+        date_to=date_to,
+        min_total=min_total,
+        max_total=max_total,
+        currency=currency,
+        needs_review=needs_review,
+    )
     with _service() as service:
         chunks = service.export(filters, output_format.value)
         if output is None:

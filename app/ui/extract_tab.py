@@ -47,6 +47,18 @@ class ExtractTab:
         rv.add_doc(state, record)
         return [state, rv.doc_choices(state), *rv.render(self.ctx, state, record)]
 
+    def row_opener(self, extract_tab_id: str) -> Any:
+        """A select handler for a results table: open the clicked row's invoice in this tab."""
+
+        @guarded
+        def on_open(state_value: dict[str, Any], id_list: list[int], evt: gr.SelectData) -> list[Any]:
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            if row is None or row >= len(id_list):
+                return [gr.update(), state_value, *[gr.update() for _ in self.open_outputs[1:]]]
+            return [gr.Tabs(selected=extract_tab_id), *self.open_invoice(state_value, id_list[row])]
+
+        return on_open
+
 
 def engine_choices(ctx: UiContext) -> gr.Dropdown:
     """The engine picker, from the registry: available engines first, the others say why not."""

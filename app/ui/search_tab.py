@@ -139,11 +139,5 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
     go.click(on_search, inputs, [status, results, ids], api_name="search")
     q.submit(on_search, inputs, [status, results, ids], api_visibility="undocumented")
 
-    @guarded
-    def on_open(state_value, id_list, evt: gr.SelectData):
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        if row is None or row >= len(id_list):
-            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
-        return [gr.Tabs(selected=extract_tab_id), *extract.open_invoice(state_value, id_list[row])]
-
+    on_open = extract.row_opener(extract_tab_id)
     results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")

@@ -125,11 +125,5 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
 
     matches.input(on_pick, [matches], [card, chart, invoices, invoice_ids], api_visibility="undocumented")
 
-    @guarded
-    def on_open(state_value, id_list, evt: gr.SelectData):
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        if row is None or row >= len(id_list):
-            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
-        return [gr.Tabs(selected=extract_tab_id), *extract.open_invoice(state_value, id_list[row])]
-
+    on_open = extract.row_opener(extract_tab_id)
     invoices.select(on_open, [extract.state, invoice_ids], [tabs, *extract.open_outputs], api_visibility="undocumented")
