@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.keyword import KeywordIndex
 from retrieval.models import SearchFilters, SearchHit, SearchQuery
 from retrieval.textindex import fold, snippet, tokenize
 from retrieval.vendors import normalize_code
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from retrieval.vendors import VendorResolver
 
 RRF_K = 60
-BM25_K1 = 1.2
-BM25_B = 0.75
 VENDOR_FILTER_MIN = 0.85  # lookup score from which a typed vendor filter names a vendor
 VENDOR_QUERY_MIN = 0.9  # lookup score from which a query is taken to name a vendor
 BRUTE_FORCE_MAX = 50_000  # filtered sets up to this size are scored exactly when the index falls short
@@ -124,9 +123,9 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self.resolver = resolver
+        self.keywords = KeywordIndex(store)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search")
         self._qcache: dict[str, np.ndarray] = {}
-        self._stats_cache: tuple[int, tuple[int, float]] | None = None
 
     def close(self) -> None:
         """Stop the helper threads."""
@@ -134,34 +133,15 @@ class Searcher:
 
     # -- ranked lists ---------------------------------------------------------------------------
     def keyword(self, q: str, where: str, params: list[Any], n: int) -> list[tuple[int, float]]:
-        """BM25 over the keyword postings: (invoice_id, score), best first."""
-        terms = sorted(set(tokenize(q)))
-        if not terms:
+        """BM25 over the keyword postings: (invoice_id, score), best first, within the filters."""
+        tokens = sorted(set(tokenize(q)))
+        if not tokens:
             return []
-        stem = self.store.stem_sql("t")
-        n_docs, avgdl = self._stats()
-        join = "JOIN invoices i ON i.id = p.invoice_id" if where else ""
-        sql = f"""
-            WITH q AS (SELECT DISTINCT d.termid FROM fts_dict d
-                       WHERE d.term IN (SELECT {stem} FROM (SELECT unnest(?::VARCHAR[]) AS t))),
-            p AS (SELECT termid, invoice_id, tf FROM fts_postings WHERE termid IN (SELECT termid FROM q)),
-            df AS (SELECT termid, count(*) AS df FROM p GROUP BY termid)
-            SELECT p.invoice_id,
-                   sum(ln(1 + ({n_docs} - df.df + 0.5) / (df.df + 0.5)) * p.tf * ({BM25_K1} + 1)
-                       / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * d.len / {avgdl}))) AS score
-            FROM p JOIN df USING (termid) JOIN fts_docs d ON d.invoice_id = p.invoice_id {join}
-            WHERE true {where}
-            GROUP BY p.invoice_id ORDER BY score DESC, p.invoice_id LIMIT ?"""
-        rows = self.store.fetch(sql, [terms, *params, n])
-        return [(int(r[0]), float(r[1])) for r in rows]
-
-    def _stats(self) -> tuple[int, float]:
-        """Document count and mean length of the keyword index, cached until the next write."""
-        generation = self.store.generation
-        if self._stats_cache is None or self._stats_cache[0] != generation:
-            n, avg = self.store.fetch("SELECT count(*), avg(len) FROM fts_docs")[0]
-            self._stats_cache = (generation, (int(n or 0), float(max(avg or 1.0, 1.0))))
-        return self._stats_cache[1]
+        allowed = None
+        if where:
+            found = self.store.fetch_numpy(f"SELECT i.id FROM invoices i WHERE true {where}", params)
+            allowed = np.asarray(found["id"], dtype=np.int64)
+        return self.keywords.rank(tokens, n, allowed)
 
     def query_vector(self, q: str) -> np.ndarray:
         """The embedding of a query (recent ones cached)."""
@@ -185,7 +165,7 @@ class Searcher:
         allowed = {
             int(r[0])
             for r in self.store.fetch(
-                f"SELECT i.id FROM invoices i WHERE list_contains(?::BIGINT[], i.id) {where}",
+                f"SELECT i.id FROM invoices i JOIN (SELECT unnest(?::BIGINT[]) AS k) ON i.id = k WHERE true {where}",
                 [[i for i, _ in pairs], *params],
             )
         }
@@ -212,25 +192,30 @@ class Searcher:
         lists: dict[str, list[int]] = {}
         codes = query_codes(q)
         if codes:
+            # Exact numbers first (an equality scan); the substring scan only when none matched.
             rows = self.store.fetch(
-                f"""SELECT i.id FROM invoices i WHERE i.invoice_number_key IS NOT NULL
-                    AND (list_contains(?::VARCHAR[], i.invoice_number_key)
-                         OR (length(i.invoice_number_key) >= 5 AND len(list_filter(?::VARCHAR[],
-                             lambda c: length(c) >= 5 AND contains(i.invoice_number_key, c))) > 0))
-                    {where}
-                    ORDER BY list_contains(?::VARCHAR[], i.invoice_number_key) DESC, i.id DESC LIMIT 50""",
-                [codes, codes, *params, codes],
+                f"""SELECT i.id FROM invoices i JOIN (SELECT unnest(?::VARCHAR[]) AS code) c
+                    ON i.invoice_number_key = c.code WHERE true {where} ORDER BY i.id DESC LIMIT 50""",
+                [list(dict.fromkeys(codes)), *params],
             )
+            long_codes = [c for c in codes if len(c) >= 5]
+            if not rows and long_codes:
+                rows = self.store.fetch(
+                    f"""SELECT i.id FROM invoices i WHERE length(i.invoice_number_key) >= 5
+                        AND len(list_filter(?::VARCHAR[], lambda c: contains(i.invoice_number_key, c))) > 0
+                        {where} ORDER BY i.id DESC LIMIT 50""",
+                    [long_codes, *params],
+                )
             if rows:
                 lists["number"] = [int(r[0]) for r in rows]
         amounts = query_amounts(q)
         if amounts:
+            marks = ", ".join("?::DECIMAL(18,4)" for _ in amounts)
             rows = self.store.fetch(
                 f"""SELECT i.id FROM invoices i
-                    WHERE (list_contains(?::DECIMAL(18,4)[], i.total)
-                           OR list_contains(?::DECIMAL(18,4)[], i.amount_due))
+                    WHERE (i.total IN ({marks}) OR i.amount_due IN ({marks}))
                     {where} ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT 50""",
-                [amounts, amounts, *params],
+                [*amounts, *amounts, *params],
             )
             if rows:
                 lists["amount"] = [int(r[0]) for r in rows]
@@ -240,10 +225,10 @@ class Searcher:
                 vendors = [vid for vid, score, _ in self.resolver.lookup(text, 3) if score >= VENDOR_QUERY_MIN]
                 if vendors:
                     rows = self.store.fetch(
-                        f"""SELECT i.id FROM invoices i WHERE list_contains(?::BIGINT[], i.vendor_id) {where}
+                        f"""SELECT i.id FROM invoices i WHERE i.vendor_id IN ({", ".join("?" for _ in vendors)}) {where}
                             ORDER BY list_position(?::BIGINT[], i.vendor_id), i.invoice_date DESC NULLS LAST,
                                      i.id DESC LIMIT 50""",
-                        [vendors, *params, vendors],
+                        [*vendors, *params, vendors],
                     )
                     if rows:
                         lists["vendor"] = [int(r[0]) for r in rows]
@@ -289,7 +274,7 @@ class Searcher:
         ids = [i for i, _, _ in ranked]
         rows = self.store.fetch_dicts(
             "SELECT id, vendor_name, invoice_number, invoice_date, total, currency, search_text"
-            " FROM invoices WHERE list_contains(?::BIGINT[], id)",
+            " FROM invoices JOIN (SELECT unnest(?::BIGINT[]) AS k) ON id = k",
             [ids],
         )
         by_id = {r["id"]: r for r in rows}

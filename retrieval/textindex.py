@@ -17,15 +17,33 @@ _PARTS = re.compile(r"[a-z0-9]+")
 _AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?(?![\d])")
 
 
-_UNDECOMPOSED = str.maketrans(
-    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "œ": "oe"}
-)
+# Letters NFKD leaves whole although readers take them for a base letter.
+UNDECOMPOSED = {
+    "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
+}  # fmt: skip
+
+
+class _FoldTable(dict):
+    """str.translate table built lazily: each character once to its compatibility form without accents."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        decomposed = unicodedata.normalize("NFKD", UNDECOMPOSED.get(char, char))
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if len(self) < 65536:  # bounded even for text that runs through all of Unicode
+            self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable()
 
 
 def fold(text: str) -> str:
     """Lower case without accents."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if text.isascii():
+        return text.lower()
+    # Per character is the same as on the whole text: only combining marks reorder, and they are dropped.
+    return text.translate(_FOLD).lower()
 
 
 def money_token(value: Decimal | float | None) -> str | None:

@@ -1,0 +1,140 @@
+"""BM25 over the store's keyword postings, scored in numpy from per-term caches that follow every write."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from retrieval.store import Store
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+MAX_CACHED_POSTINGS = 4_000_000  # about 64 MB of (id, weight) pairs; the cache is dropped past it
+MAX_CACHED_STEMS = 200_000
+
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float64))
+
+
+@dataclass
+class _Snapshot:
+    """What the index knows at one store generation: document lengths and the terms looked up so far."""
+
+    generation: int
+    n_docs: int
+    avgdl: float
+    doc_len: np.ndarray  # indexed by invoice id; 0 where the id has no document
+    terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    cached: int = 0
+
+
+class KeywordIndex:
+    """BM25 ranking of invoices for a query's terms; DuckDB holds the postings, this holds derived caches."""
+
+    def __init__(self, store: Store, k1: float = BM25_K1, b: float = BM25_B) -> None:
+        self.store = store
+        self.k1 = k1
+        self.b = b
+        self._stems: dict[str, str] = {}
+        self._termids: dict[str, int] = {}  # term ids never change once assigned
+        self._snapshot: _Snapshot | None = None
+        self._lock = threading.Lock()
+
+    # -- caches ---------------------------------------------------------------------------------
+    def _current(self) -> _Snapshot:
+        """The snapshot for the store's current generation, reloaded after a write."""
+        snap = self._snapshot
+        generation = self.store.generation
+        if snap is not None and snap.generation == generation:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap is not None and snap.generation == generation:
+                return snap
+            # Read after taking the generation: the data is at least as new as the label.
+            docs = self.store.fetch_numpy("SELECT invoice_id, len FROM fts_docs")
+            ids = np.asarray(docs["invoice_id"], dtype=np.int64)
+            lens = np.asarray(docs["len"], dtype=np.float64)
+            doc_len = np.zeros(int(ids.max()) + 1 if len(ids) else 1, np.float64)
+            doc_len[ids] = lens
+            avgdl = float(max(lens.mean(), 1.0)) if len(lens) else 1.0
+            snap = _Snapshot(generation, len(ids), avgdl, doc_len)
+            self._snapshot = snap
+            return snap
+
+    def stems(self, tokens: list[str]) -> list[str]:
+        """The index terms of query tokens (Porter stems when the store stems), distinct, in order."""
+        missing = [t for t in tokens if t not in self._stems]
+        if missing:
+            if len(self._stems) > MAX_CACHED_STEMS:
+                self._stems.clear()
+            if self.store.stemming:
+                rows = self.store.fetch("SELECT t, stem(t, 'porter') FROM unnest(?::VARCHAR[]) u(t)", [missing])
+                self._stems.update({a: b for a, b in rows})
+            else:
+                self._stems.update({t: t for t in missing})
+        return list(dict.fromkeys(self._stems.get(t, t) for t in tokens))
+
+    def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(invoice ids, BM25 weights) of one term at this snapshot."""
+        hit = snap.terms.get(term)
+        if hit is not None:
+            return hit
+        termid = self._termids.get(term)
+        if termid is None:
+            termid = self.store.scalar("SELECT termid FROM fts_dict WHERE term = ?", [term])
+            if termid is not None:
+                self._termids[term] = int(termid)
+        if termid is None:
+            out = _EMPTY
+        else:
+            rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [int(termid)])
+            ids = np.asarray(rows["invoice_id"], dtype=np.int64)
+            tf = np.asarray(rows["tf"], dtype=np.float64)
+            known = ids < len(snap.doc_len)  # a document written after the snapshot: mean length
+            dl = np.where(known, snap.doc_len[np.minimum(ids, len(snap.doc_len) - 1)], snap.avgdl)
+            df = len(ids)
+            idf = np.log(1.0 + (snap.n_docs - df + 0.5) / (df + 0.5))
+            norm = self.k1 * (1.0 - self.b + self.b * dl / snap.avgdl)
+            out = (ids, idf * tf * (self.k1 + 1.0) / (tf + norm))
+        if snap.cached + len(out[0]) > MAX_CACHED_POSTINGS:
+            snap.terms.clear()
+            snap.cached = 0
+        snap.terms[term] = out
+        snap.cached += len(out[0])
+        return out
+
+    # -- ranking --------------------------------------------------------------------------------
+    def rank(self, tokens: list[str], n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The n best (invoice_id, BM25 score) for query tokens, best first (ties by id), within allowed ids."""
+        if not tokens or n <= 0:
+            return []
+        snap = self._current()
+        lists = [self._postings(snap, term) for term in self.stems(tokens)]
+        lists = [pair for pair in lists if len(pair[0])]
+        if not lists:
+            return []
+        ids = np.concatenate([p[0] for p in lists])
+        weights = np.concatenate([p[1] for p in lists])
+        if len(lists) == 1:
+            cand, scores = ids, weights
+        elif len(ids) * 16 > len(snap.doc_len):  # many postings: add them up in a dense array
+            dense = np.bincount(ids, weights=weights, minlength=len(snap.doc_len))
+            cand = np.flatnonzero(dense)
+            scores = dense[cand]
+        else:
+            cand, inverse = np.unique(ids, return_inverse=True)
+            scores = np.bincount(inverse, weights=weights, minlength=len(cand))
+        if allowed is not None:
+            keep = np.isin(cand, allowed)
+            cand, scores = cand[keep], scores[keep]
+        if len(cand) > n:
+            # Everything tied with the n-th score stays in, so ties break by id as in a full sort.
+            cut = np.partition(scores, len(scores) - n)[len(scores) - n]
+            keep = scores >= cut
+            cand, scores = cand[keep], scores[keep]
+        order = np.lexsort((cand, -scores))[:n]
+        return [(int(cand[j]), float(scores[j])) for j in order]
