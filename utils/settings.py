@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     # Retrieval.
     embedding_model: str | None = Field(None, description="Local sentence-transformers model dir.")
+    embedding_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: a local ONNX export on the CPU (same vectors, faster), torch on CUDA."
+    )
     hnsw_threshold: int = Field(20_000, description="Index size from which FAISS switches to HNSW.")
 
     # Service.
