@@ -25,6 +25,7 @@ RRF_K = 60
 VENDOR_FILTER_MIN = 0.85  # lookup score from which a typed vendor filter names a vendor
 VENDOR_QUERY_MIN = 0.9  # lookup score from which a query is taken to name a vendor
 BRUTE_FORCE_MAX = 50_000  # filtered sets up to this size are scored exactly when the index falls short
+HIT_ROWS_CACHED = 4096  # display rows of recent hits kept per store generation
 
 _AMOUNT_QUERY = re.compile(r"(?<![\w.,])[-]?\d{1,3}(?:[,.' ]?\d{3})*[.,]\d{2}(?![\d])")
 
@@ -126,6 +127,7 @@ class Searcher:
         self.keywords = KeywordIndex(store)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search")
         self._qcache: dict[str, np.ndarray] = {}
+        self._rows: tuple[int, dict[int, dict[str, Any]]] = (-1, {})  # (store generation, id -> hit row)
 
     def close(self) -> None:
         """Stop the helper threads."""
@@ -271,13 +273,7 @@ class Searcher:
     def _hits(self, ranked: list[tuple[int, float, list[str]]], terms: list[str]) -> list[SearchHit]:
         if not ranked:
             return []
-        ids = [i for i, _, _ in ranked]
-        rows = self.store.fetch_dicts(
-            "SELECT id, vendor_name, invoice_number, invoice_date, total, currency, search_text"
-            " FROM invoices JOIN (SELECT unnest(?::BIGINT[]) AS k) ON id = k",
-            [ids],
-        )
-        by_id = {r["id"]: r for r in rows}
+        by_id = self._hit_rows([i for i, _, _ in ranked])
         hits = []
         for invoice_id, score, reasons in ranked:
             row = by_id.get(invoice_id)
@@ -297,3 +293,20 @@ class Searcher:
                 )
             )
         return hits
+
+    def _hit_rows(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Display rows of these invoices; recent ones from a cache that lives for one store generation."""
+        generation = self.store.generation  # read before the rows: a write meanwhile retires what is fetched
+        cached_gen, rows = self._rows
+        if cached_gen != generation or len(rows) > HIT_ROWS_CACHED:
+            rows = {}
+            self._rows = (generation, rows)
+        missing = [i for i in ids if i not in rows]
+        if missing:
+            for row in self.store.fetch_dicts(
+                "SELECT id, vendor_name, invoice_number, invoice_date, total, currency, search_text"
+                " FROM invoices JOIN (SELECT unnest(?::BIGINT[]) AS k) ON id = k",
+                [missing],
+            ):
+                rows[row["id"]] = row
+        return {i: rows[i] for i in ids if i in rows}

@@ -93,3 +93,14 @@ def test_search_sees_deletes_and_corrections(service: InvoiceService, library: d
     assert library["aws"] not in _ids(service, q="Glacier", mode="hybrid")
     service.correct_invoice(library["cool"], {"line_items": [{"description": "Espresso machine"}]}, "eve")
     assert _ids(service, q="espresso", mode="keyword") == [library["cool"]]
+
+
+def test_hits_show_the_stored_values_after_a_correction(service: InvoiceService, library: dict[str, int]) -> None:
+    def hit():
+        return next(h for h in service.search(SearchQuery(q="Coolblue laptop")) if h.invoice_id == library["cool"])
+
+    before = hit()  # the hit's display row is now cached
+    service.correct_invoice(library["cool"], {"total": "999.99", "invoice_number": "CB-CORRECTED"}, "eve")
+    after = hit()
+    assert (after.total, after.invoice_number) == (Decimal("999.99"), "CB-CORRECTED")
+    assert (before.total, before.invoice_number) != (after.total, after.invoice_number)
