@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Accepted API keys.")
     allow_insecure_bind: bool = Field(False, description="Allow a non-loopback bind without API keys.")
     extract_workers: int = Field(1, ge=1, description="Concurrent extractions (one GPU is one slot).")
+    extract_processes: bool = Field(
+        True, description="Read documents in separate lower-priority processes (searches stay fast meanwhile)."
+    )
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")
 

@@ -1,4 +1,8 @@
-"""FastAPI dependencies as Annotated aliases, and the per-app bundle of heavy objects built once."""
+"""FastAPI dependencies as Annotated aliases, and the per-app bundle of heavy objects built once.
+
+The dependencies are `async def` on purpose: they only look things up, and a plain `def` dependency
+costs every request a hop to the thread pool and back.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from app.api.auth import Authenticator, Principal, require_write
 from app.api.extractor import Extractor
 from app.api.metrics import Metrics
+from app.api.readers import ReaderProcesses
 from app.api.workers import ExtractionPool
 from utils.errors import Busy
 from utils.settings import Settings
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Everything routes (and the UI at /ui) use: settings, metrics, auth, the pool, the extractor, the store.
+    """Everything routes (and the UI at /ui) use: settings, metrics, auth, the pool, readers, extractor, store.
 
     `service` (the InvoiceService) is opened in the app's lifespan; the rest exists from create_app on.
     """
@@ -30,11 +35,13 @@ class Services:
     metrics: Metrics
     auth: Authenticator
     pool: ExtractionPool
+    readers: ReaderProcesses | None = field(init=False)
     extractor: Extractor = field(init=False)
     service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
 
     def __post_init__(self) -> None:
-        self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service)
+        self.readers = ReaderProcesses(self.settings.extract_workers) if self.settings.extract_processes else None
+        self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service, self.readers)
 
     def require_service(self) -> InvoiceService:
         """The InvoiceService; Busy while the app is still starting."""
@@ -43,7 +50,7 @@ class Services:
         return self.service
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     """The app's Services bundle."""
     return request.app.state.services
 
@@ -51,22 +58,22 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings_dep(services: ServicesDep) -> Settings:
+async def get_settings_dep(services: ServicesDep) -> Settings:
     """The app's settings."""
     return services.settings
 
 
-def get_service(services: ServicesDep) -> InvoiceService:
+async def get_service(services: ServicesDep) -> InvoiceService:
     """The app's InvoiceService."""
     return services.require_service()
 
 
-def get_extractor(services: ServicesDep) -> Extractor:
+async def get_extractor(services: ServicesDep) -> Extractor:
     """The app's Extractor."""
     return services.extractor
 
 
-def get_metrics(services: ServicesDep) -> Metrics:
+async def get_metrics(services: ServicesDep) -> Metrics:
     """The app's metrics."""
     return services.metrics
 
@@ -75,7 +82,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 
 
-def get_principal(
+async def get_principal(
     services: ServicesDep,
     request: Request,
     _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
@@ -98,7 +105,7 @@ def get_principal(
     return next((p for p in principals if p.read_only), principals[0])
 
 
-def get_writer(principal: Annotated[Principal, Depends(get_principal)], request: Request) -> Principal:
+async def get_writer(principal: Annotated[Principal, Depends(get_principal)], request: Request) -> Principal:
     """The caller, who must hold a key that may change things (Forbidden for read-only keys)."""
     return require_write(principal, f"{request.method} {request.url.path}")
 

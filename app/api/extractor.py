@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from app.api.metrics import Metrics
+    from app.api.readers import ReaderProcesses
     from app.api.workers import ExtractionPool, Job
     from extraction.schema import ExtractionResult
     from utils.settings import Settings
@@ -48,13 +49,35 @@ def make_options(engine: str | None, pages: str | None, dpi: int | None = None) 
 
 
 class Extractor:
-    """Runs extraction jobs in the pool; the store is written only through the pool's write gate."""
+    """Runs extraction jobs in the pool, reading in `readers` when given; stores only through the write gate."""
 
-    def __init__(self, settings: Settings, pool: ExtractionPool, metrics: Metrics, service: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: ExtractionPool,
+        metrics: Metrics,
+        service: Callable[[], Any],
+        readers: ReaderProcesses | None = None,
+    ) -> None:
         self.settings = settings
         self.pool = pool
         self.metrics = metrics
         self._service = service
+        self.readers = readers
+
+    def read_invoices(
+        self,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> list[ExtractionResult]:
+        """One result per invoice in the file, read in a reader process when there are any (no storing)."""
+        if self.readers is not None:
+            return self.readers.extract_invoices(data, filename, options, self.settings, on_page)
+        from extraction.pipeline import extract_invoices
+
+        return extract_invoices(data, filename, options, self.settings, on_page)
 
     async def extract(
         self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True
@@ -85,42 +108,26 @@ class Extractor:
         """Markdown of the pages, without parsing or storing."""
         return await self.pool.run(lambda job: self._ocr_job(data, filename, options))
 
-    def _read(self, data: bytes, filename: str, options: ExtractOptions) -> tuple[Any, list[Any], dict[str, float]]:
-        from extraction.documents import load_document
-        from extraction.pipeline import read_pages
-
-        timings: dict[str, float] = {}
-        start = time.perf_counter()
-        document = load_document(data, filename, self.settings)
-        timings["load"] = round(time.perf_counter() - start, 4)
-        try:
-            pages_md = read_pages(document, options, self.settings, timings)
-        except BaseException:
-            document.close()
-            raise
-        engines = [p.engine for p in pages_md]
-        self.metrics.observe_document(engines, timings.get("ocr"))
-        return document, pages_md, timings
-
     def _ocr_job(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
+        from app.api.readers import read_pages_here
         from extraction.markdown import render
 
         start = time.perf_counter()
-        document, pages_md, timings = self._read(data, filename, options)
-        document.close()
+        if self.readers is not None:
+            info, pages_md, timings = self.readers.read_pages(data, filename, options, self.settings)
+        else:
+            info, pages_md, timings = read_pages_here(data, filename, options, self.settings)
         engines = [p.engine for p in pages_md]
+        self.metrics.observe_document(engines, timings.get("ocr"))
         timings["total"] = round(time.perf_counter() - start, 4)
         return OcrResponse(
             text=render(pages_md),
             pages=len(pages_md),
             engine=Counter(engines).most_common(1)[0][0] if engines else "none",
             engines=engines,
-            page_count=document.page_count,
-            filename=document.filename,
-            sha256=document.sha256,
-            media_type=document.media_type,
             page_markdown=[p.to_markdown() for p in pages_md],
             timings=timings,
+            **info,
         )
 
     def _extract_job(
@@ -141,10 +148,10 @@ class Extractor:
         return results
 
     def _results(self, data: bytes, filename: str, options: ExtractOptions) -> list[ExtractionResult]:
-        from extraction.pipeline import engines_used, extract_invoices
+        from extraction.pipeline import engines_used
 
         try:
-            results = extract_invoices(data, filename, options, self.settings)
+            results = self.read_invoices(data, filename, options)
         except NotAnInvoice as exc:
             raise NotAnInvoice(f"{exc.message}; POST /ocr returns the text") from exc
         self.metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))

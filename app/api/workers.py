@@ -1,22 +1,22 @@
 """Bounded extraction pool: N worker threads, a waiting line of fixed size, timeouts, graceful shutdown.
 
-Extraction (OCR, onnx, torch) releases the GIL, so threads give real parallelism for the heavy part
-while the event loop keeps serving searches and reads. A job that times out or is abandoned at
-shutdown never writes to the store: writes pass through one gate that shutdown closes.
+A worker thread runs one job: it hands the document to a reader process (app/api/readers.py) and
+waits, then stores the result, so the event loop keeps serving searches and reads meanwhile. A job
+that times out or is abandoned at shutdown never writes to the store: writes pass through one gate
+that shutdown closes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-import os
 import threading
 import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from app.api.readers import lower_priority
 from utils.errors import Busy, InvoiceOcrError
 
 if TYPE_CHECKING:
@@ -26,14 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.workers")
 T = TypeVar("T")
-# Extraction threads (and the OCR runtime threads they start) run at a lower CPU priority, so that
-# searches and reads keep their latency while a long document is being read.
-EXTRACT_NICE = 10
-
-
-def _lower_priority() -> None:
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: normal priority
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EXTRACT_NICE)
 
 
 class ExtractionTimeout(InvoiceOcrError):
@@ -78,7 +70,7 @@ class ExtractionPool:
         self.timeout = timeout
         self.metrics = metrics
         self._executor = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="extract", initializer=_lower_priority
+            max_workers=workers, thread_name_prefix="extract", initializer=lower_priority
         )
         self._lock = threading.Lock()
         self._write_gate = threading.Lock()

@@ -112,12 +112,16 @@ class UiContext:
 
         from extraction.pipeline import engines_used, extract_invoices
 
+        pool = self.find(_POOL_NAMES)
+        # The app's extractor reads in its reader processes; without one, read right here.
+        read = getattr(pool, "read_invoices", None) or (lambda d, n, o, p: extract_invoices(d, n, o, settings, p))
+
         def job_fn(job: Any = None) -> list[ExtractionResult]:
             def commit(write: Callable[[], Any]) -> Any:
                 return job.commit(write) if job is not None and hasattr(job, "commit") else write()
 
             try:
-                results = extract_invoices(data, filename, options, settings, on_page)
+                results = read(data, filename, options, on_page)
             except InvoiceOcrError as exc:
                 code = exc.code
                 with contextlib.suppress(Exception):  # failure figures must never hide the real error
@@ -127,7 +131,6 @@ class UiContext:
                 metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))
             return [commit(lambda r=r: service.store_result(r, data)) for r in results]
 
-        pool = self.find(_POOL_NAMES)
         if pool is not None and hasattr(pool, "run_sync"):
             return pool.run_sync(job_fn)
         return job_fn()
