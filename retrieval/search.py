@@ -12,7 +12,7 @@ import numpy as np
 
 from retrieval.keyword import KeywordIndex
 from retrieval.models import SearchFilters, SearchHit, SearchQuery
-from retrieval.textindex import fold, snippet, tokenize
+from retrieval.textindex import flatten, fold, snippet, tokenize
 from retrieval.vendors import normalize_code
 
 if TYPE_CHECKING:
@@ -288,7 +288,7 @@ class Searcher:
                     invoice_date=row["invoice_date"],
                     total=row["total"],
                     currency=row["currency"],
-                    snippet=snippet(row["search_text"] or "", terms),
+                    snippet=snippet(row["flat"], terms),
                     matched=reasons,
                 )
             )
@@ -308,5 +308,6 @@ class Searcher:
                 " FROM invoices JOIN (SELECT unnest(?::BIGINT[]) AS k) ON id = k",
                 [missing],
             ):
+                row["flat"] = flatten(row.pop("search_text") or "")
                 rows[row["id"]] = row
         return {i: rows[i] for i in ids if i in rows}

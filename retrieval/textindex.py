@@ -121,10 +121,15 @@ def embedding_text(result: ExtractionResult) -> str:
     return " ".join(head) + "\n" + body
 
 
-def snippet(text: str, terms: list[str], width: int = 160) -> str:
-    """A short window of text around the first query term found, or the start of the text."""
+def flatten(text: str) -> tuple[str, str]:
+    """The text on one line, and that line folded: what `snippet` searches (worth keeping per document)."""
     flat = re.sub(r"\s+", " ", text).strip()
-    folded = fold(flat)
+    return flat, fold(flat)
+
+
+def snippet(flattened: tuple[str, str], terms: list[str], width: int = 160) -> str:
+    """A short window of a flattened text around the first query term found, or the start of the text."""
+    flat, folded = flattened
     best = -1
     for term in terms:
         if len(term) < 2:

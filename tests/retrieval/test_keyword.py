@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex
 from retrieval.store import Store
-from retrieval.textindex import UNDECOMPOSED, fold, tokenize
+from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
 
 
 def _fold_whole_text(text: str) -> str:
@@ -107,3 +107,11 @@ def test_ties_break_by_id_at_the_cut(tmp_path: Path) -> None:
     assert [i for i, _ in got] == [1, 2, 3, 4, 5]
     assert len({s for _, s in got}) == 1
     store.close()
+
+
+def test_snippet_windows_the_first_query_term_and_marks_cuts() -> None:
+    text = "Intro line\n\n" + "filler words " * 30 + "Espresso  Machine\tdelivered " + "tail " * 40
+    shown = snippet(flatten(text), ["machin", "espresso"], width=60)
+    assert "Espresso Machine" in shown and shown.startswith("…") and shown.endswith("…")
+    assert "\n" not in shown and "\t" not in shown
+    assert snippet(flatten("Short text"), ["absent"]) == "Short text"
