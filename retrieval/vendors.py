@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from retrieval.models import MonthlySpend, VendorProfile
 from retrieval.textindex import fold
@@ -148,6 +149,12 @@ def initials(name: str) -> str:
     return "".join(word[0] for word in normalize_name(name).split() if word)
 
 
+def _edit_score(q: str, c: str) -> float:
+    """Whole-name similarity of two compact names, 0..100, from their edit distance."""
+    # A swap of neighbours counts as one edit, and one edit weighs less in a longer name.
+    return 100.0 * (1.0 - OSA.distance(q, c) / (max(len(q), len(c)) + 2))
+
+
 def name_score(query: str, candidate: str) -> float:
     """How well a typed vendor name matches a known one, 0..100 (typos, partial names, initials)."""
     q, c = compact_name(query), compact_name(candidate)
@@ -156,16 +163,24 @@ def name_score(query: str, candidate: str) -> float:
     if q == c:
         return 100.0
     qn, cn = normalize_name(query), normalize_name(candidate)
-    score = max(fuzz.ratio(q, c), fuzz.token_sort_ratio(qn, cn) * 0.98)
+    score = max(fuzz.ratio(q, c), _edit_score(q, c), fuzz.token_sort_ratio(qn, cn) * 0.98)
     if len(q) >= 3:
         # A partial name ('acme' for 'acme industrial supplies') or a prefix.
         if c.startswith(q) or any(w.startswith(q) for w in cn.split()) or q in c:
             score = max(score, 88.0 + 10.0 * len(q) / len(c))
-        else:
-            score = max(score, fuzz.partial_ratio(q, c) * 0.9 if len(q) >= 4 else 0.0)
-        ts = fuzz.token_set_ratio(qn, cn)
-        if ts == 100 and len(qn) >= 3:
+        elif len(q) >= 4:
+            partial = fuzz.partial_ratio(q, c)
+            if len(c) < len(q):
+                # The known name inside a longer query: the less of the query it covers, the weaker.
+                partial *= 0.6 + 0.3 * len(c) / len(q)
+            else:
+                partial *= 0.9
+            score = max(score, partial)
+        q_words, c_words = set(qn.split()), set(cn.split())
+        if len(qn) >= 3 and q_words <= c_words:
             score = max(score, 92.0)
+        elif c_words < q_words:
+            score = max(score, 80.0 + 12.0 * len(c) / len(q))
     if 2 <= len(q) <= 6 and initials(candidate) == q:
         score = max(score, 90.0)
     return float(min(score, 99.9))
@@ -303,11 +318,18 @@ class VendorResolver:
         names = self.names()
         q = compact_name(query)
         if q:
-            # Cheap prefilter over every name, then the full score on the strongest few.
-            pre = process.extract(
-                q, [key for _, _, key in names], scorer=fuzz.partial_ratio, limit=max(50, limit * 10), score_cutoff=50
+            # Cheap prefilters over every name (whole-name and partial likeness), then the full score on
+            # the strongest few: partial likeness alone ties many short names and crowds out typos.
+            keys = [key for _, _, key in names]
+            shortlist = {
+                i for _, _, i in process.extract(q, keys, scorer=fuzz.ratio, limit=max(20, limit * 4), score_cutoff=50)
+            }
+            shortlist.update(
+                i
+                for _, _, i in process.extract(
+                    q, keys, scorer=fuzz.partial_ratio, limit=max(50, limit * 10), score_cutoff=50
+                )
             )
-            shortlist = {i for _, _, i in pre}
             shortlist.update(i for i, (_, _, key) in enumerate(names) if key.startswith(q[:3]))
             for i in shortlist:
                 vid, alias, _ = names[i]
@@ -326,8 +348,19 @@ class VendorResolver:
                 sim = float(query_vec @ self._vectors[text]) * 100
                 if sim >= 70 and sim > best.get(vid, (0.0, ""))[0]:
                     best[vid] = (sim, alias)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        return [(vid, round(score / 100.0, 4), alias) for vid, (score, alias) in ranked]
+        ranked = sorted(best.items(), key=lambda kv: (-round(kv[1][0], 2), kv[0]))
+        shown = [round(score, 2) for _, (score, _) in ranked[: limit + 1]]
+        if len(set(shown)) < len(shown):
+            # Equal scores: the vendor with more invoices is the likelier one.
+            counts = dict(
+                self.store.fetch(
+                    "SELECT vendor_id, count(*) FROM invoices WHERE vendor_id IN (SELECT unnest(?::BIGINT[]))"
+                    " GROUP BY vendor_id",
+                    [[vid for vid, _ in ranked]],
+                )
+            )
+            ranked.sort(key=lambda kv: (-round(kv[1][0], 2), -counts.get(kv[0], 0), kv[0]))
+        return [(vid, round(score / 100.0, 4), alias) for vid, (score, alias) in ranked[:limit]]
 
 
 def _money(value: Any) -> Decimal | None:

@@ -45,6 +45,31 @@ def test_name_score_tolerates_typos_partial_and_initials() -> None:
     assert name_score("zebra", "Coolblue B.V.") < 55
 
 
+@pytest.mark.parametrize(
+    ("typed", "known"),
+    [
+        ("Brixotn Tiles", "Brixton Tiles Ltd"),  # neighbours swapped
+        ("Kestel Optics", "Kestrel Optics GmbH"),  # a letter dropped
+        ("Zarba", "Zorba"),  # a letter replaced in a short name
+        ("Zobra", "Zorba"),
+        ("OMALLEYS PUB", "O'Malley's Pub (Dock #12)"),  # punctuation and a bracketed branch ignored
+    ],
+)
+def test_name_score_single_edits(typed: str, known: str) -> None:
+    assert name_score(typed, known) >= 85
+
+
+def test_name_score_prefers_the_whole_name() -> None:
+    # One typo in the whole name beats a shorter known name that the query merely contains.
+    assert name_score("Olgi's Diner", "Olga's Diner") > name_score("Olgi's Diner", "Diner")
+    assert name_score("OlgisDiner", "Olga's Diner") > name_score("OlgisDiner", "Diner")
+    # A short name typed exactly beats a longer name that contains it.
+    assert name_score("Lumen", "Lumen") > name_score("Lumen", "Lumen Optical Works Ltd")
+    assert name_score("Zarba", "Zorba") > name_score("Zarba", "Zorba Grill House")
+    for known in ["Brixton Tiles Ltd", "Olga's Diner", "Zorba", "Lumen Optical Works Ltd"]:
+        assert name_score("Xylophone Quartet", known) < 55
+
+
 def _vendor_of(service: InvoiceService, invoice_id: int) -> int:
     return service.get_invoice(invoice_id).vendor_id
 
@@ -125,3 +150,50 @@ def test_match_without_storing(service: InvoiceService) -> None:
     vid, how = service.resolver.match(Party(name="Acme Industrial Supplies"))
     assert vid is not None and how == "name"
     assert service.resolver.match(Party(name="Totally Different Name"))[0] is None
+
+
+def test_lookup_finds_typed_names_first(service: InvoiceService) -> None:
+    vendors = [
+        ("Brixton Tiles Ltd", None),
+        ("Kestrel Optics GmbH", None),
+        ("Zorba", None),
+        ("Zorba Grill House", None),
+        ("O'Malley's Pub (Dock #12)", None),
+        ("Lumen Optical Works Ltd", None),
+        ("Lumen", None),
+        ("Diner", "GB100000001"),
+        ("Olga's Diner", "GB100000002"),
+    ]
+    ids = {}
+    for i, (vendor, tax_id) in enumerate(vendors):
+        stored = service.store_result(*make_result(vendor=vendor, number=f"T-{i}", tax_id=tax_id), enrich=False)
+        ids[vendor] = _vendor_of(service, stored.invoice_id)
+    assert len(set(ids.values())) == len(vendors)
+    for typed, wanted in [
+        ("Brixotn Tiles", "Brixton Tiles Ltd"),
+        ("Kestel Optics", "Kestrel Optics GmbH"),
+        ("Zarba", "Zorba"),
+        ("Zobra", "Zorba"),
+        ("zorba grill", "Zorba Grill House"),
+        ("OMALLEYS PUB", "O'Malley's Pub (Dock #12)"),
+        ("O'Malley's Pub (Dock #12)", "O'Malley's Pub (Dock #12)"),
+        ("lumen", "Lumen"),
+        ("Lumen Optical", "Lumen Optical Works Ltd"),
+        ("Olgi's Diner", "Olga's Diner"),
+        ("diner", "Diner"),
+    ]:
+        found = service.lookup_vendors(typed, 3)
+        assert found and found[0].id == ids[wanted], (typed, [f.name for f in found])
+    assert [f.id for f in service.lookup_vendors("lumen", 2)] == [ids["Lumen"], ids["Lumen Optical Works Ltd"]]
+    assert service.lookup_vendors("Xylophone Quartet") == []
+
+
+def test_lookup_ties_go_to_the_vendor_with_more_invoices(service: InvoiceService) -> None:
+    first = service.store_result(*make_result(vendor="Sonnenhof Brauerei", tax_id="DE811111111"), enrich=False)
+    for i in range(2):
+        service.store_result(
+            *make_result(vendor="Sonnenhof Backerei", number=f"S-{i}", tax_id="DE822222222"), enrich=False
+        )
+    found = service.lookup_vendors("sonnenhof", 2)
+    assert [f.name for f in found] == ["Sonnenhof Backerei", "Sonnenhof Brauerei"]
+    assert found[0].score == found[1].score and found[1].id == _vendor_of(service, first.invoice_id)
