@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from faiss_service.batching import EmbeddingBatcher
 from retrieval.keyword import KeywordIndex
 from retrieval.models import SearchFilters, SearchHit, SearchQuery
 from retrieval.textindex import flatten, fold, snippet, tokenize
@@ -125,13 +126,13 @@ class Searcher:
         self.embedder = embedder
         self.resolver = resolver
         self.keywords = KeywordIndex(store)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search")
+        self._batcher = EmbeddingBatcher(embedder)
         self._qcache: dict[str, np.ndarray] = {}
         self._rows: tuple[int, dict[int, dict[str, Any]]] = (-1, {})  # (store generation, id -> hit row)
 
     def close(self) -> None:
-        """Stop the helper threads."""
-        self._pool.shutdown(wait=False)
+        """Stop the embedding thread."""
+        self._batcher.close()
 
     # -- ranked lists ---------------------------------------------------------------------------
     def keyword(self, q: str, where: str, params: list[Any], n: int) -> list[tuple[int, float]]:
@@ -145,15 +146,23 @@ class Searcher:
             allowed = np.asarray(found["id"], dtype=np.int64)
         return self.keywords.rank(tokens, n, allowed)
 
-    def query_vector(self, q: str) -> np.ndarray:
-        """The embedding of a query (recent ones cached)."""
+    def query_vector(self, q: str) -> Future[np.ndarray]:
+        """The embedding of a query, on its way: recent ones cached, others batched with concurrent queries."""
+        future: Future[np.ndarray]
         vec = self._qcache.get(q)
-        if vec is None:
-            vec = self.embedder.encode_one(q)
+        if vec is not None:
+            future = Future()
+            future.set_result(vec)
+            return future
+        future = self._batcher.submit(q)
+        future.add_done_callback(lambda f: self._remember(q, f))
+        return future
+
+    def _remember(self, q: str, future: Future[np.ndarray]) -> None:
+        if future.exception() is None:
             if len(self._qcache) > 512:
                 self._qcache.clear()
-            self._qcache[q] = vec
-        return vec
+            self._qcache[q] = future.result()
 
     def semantic(self, vector: np.ndarray, filters: SearchFilters, n: int) -> list[tuple[int, float]]:
         """Nearest invoices by embedding, filtered: (invoice_id, cosine), best first."""
@@ -224,7 +233,9 @@ class Searcher:
         if with_vendor:
             text = re.sub(r"\s+", " ", q).strip()
             if 2 <= len(text) <= 80 and not codes and not amounts:
-                vendors = [vid for vid, score, _ in self.resolver.lookup(text, 3) if score >= VENDOR_QUERY_MIN]
+                # By spelling only: the query's meaning is the semantic list's job, not a second embedding.
+                named = self.resolver.lookup(text, 3, by_meaning=False)
+                vendors = [vid for vid, score, _ in named if score >= VENDOR_QUERY_MIN]
                 if vendors:
                     rows = self.store.fetch(
                         f"""SELECT i.id FROM invoices i WHERE i.vendor_id IN ({", ".join("?" for _ in vendors)}) {where}
@@ -252,7 +263,7 @@ class Searcher:
             return self._hits([(int(r[0]), 1.0, []) for r in rows], [])
         vector_future = None
         if query.mode in ("hybrid", "semantic") and self.index().count:
-            vector_future = self._pool.submit(self.query_vector, q)
+            vector_future = self.query_vector(q)
         lists: dict[str, list[int]] = {}
         scored: dict[int, float] = {}
         if query.mode in ("hybrid", "keyword"):

@@ -303,8 +303,11 @@ class VendorResolver:
             cur.execute("UPDATE vendors SET tax_id = ? WHERE id = ? AND tax_id IS NULL", [party.tax_id, vendor_id])
 
     # -- lookup -------------------------------------------------------------------------------
-    def lookup(self, name: str, limit: int = 5) -> list[tuple[int, float, str]]:
-        """Vendors for a typed name, best first: (vendor_id, score 0..1, the name or alias matched)."""
+    def lookup(self, name: str, limit: int = 5, by_meaning: bool = True) -> list[tuple[int, float, str]]:
+        """Vendors for a typed name, best first: (vendor_id, score 0..1, the name or alias matched).
+
+        When nothing is spelled alike, names are compared by meaning (embeddings) unless `by_meaning` is off.
+        """
         query = name.strip()
         if not query:
             return []
@@ -336,7 +339,7 @@ class VendorResolver:
                 score = name_score(query, alias)
                 if score >= LOOKUP_MIN and score > best.get(vid, (0.0, ""))[0]:
                     best[vid] = (score, alias)
-        if not best and self.embedder is not None and names:
+        if not best and by_meaning and self.embedder is not None and names:
             # Nothing spelled alike: compare meanings (names embedded once, in batches, then cached).
             texts = [normalize_name(alias) or alias for _, alias, _ in names]
             missing = sorted({t for t in texts if t not in self._vectors})
