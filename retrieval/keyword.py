@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+import snowballstemmer
 
 if TYPE_CHECKING:
     from retrieval.store import Store
@@ -17,6 +19,16 @@ MAX_CACHED_POSTINGS = 4_000_000  # about 64 MB of (id, weight) pairs; the cache 
 MAX_CACHED_STEMS = 200_000
 
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float64))
+_PORTER = threading.local()
+
+
+@lru_cache(maxsize=MAX_CACHED_STEMS)
+def porter_stem(token: str) -> str:
+    """The Porter stem of a token: the same Snowball algorithm as DuckDB's `stem(t, 'porter')`, in process."""
+    stemmer = getattr(_PORTER, "stemmer", None)
+    if stemmer is None:  # Snowball stemmers keep state while they work: one per thread
+        stemmer = _PORTER.stemmer = snowballstemmer.stemmer("porter")
+    return stemmer.stemWord(token)
 
 
 @dataclass
@@ -38,7 +50,6 @@ class KeywordIndex:
         self.store = store
         self.k1 = k1
         self.b = b
-        self._stems: dict[str, str] = {}
         self._termids: dict[str, int] = {}  # term ids never change once assigned
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
@@ -67,16 +78,10 @@ class KeywordIndex:
 
     def stems(self, tokens: list[str]) -> list[str]:
         """The index terms of query tokens (Porter stems when the store stems), distinct, in order."""
-        missing = [t for t in tokens if t not in self._stems]
-        if missing:
-            if len(self._stems) > MAX_CACHED_STEMS:
-                self._stems.clear()
-            if self.store.stemming:
-                rows = self.store.fetch("SELECT t, stem(t, 'porter') FROM unnest(?::VARCHAR[]) u(t)", [missing])
-                self._stems.update({a: b for a, b in rows})
-            else:
-                self._stems.update({t: t for t in missing})
-        return list(dict.fromkeys(self._stems.get(t, t) for t in tokens))
+        # Stemmed here rather than by a DuckDB round trip per new word; the postings were written with
+        # DuckDB's stemmer, which runs the same Snowball algorithm (tests compare the two).
+        stem = porter_stem if self.store.stemming else str
+        return list(dict.fromkeys(stem(t) for t in tokens))
 
     def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(invoice ids, BM25 weights) of one term at this snapshot."""

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex
+from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, porter_stem
 from retrieval.store import Store
 from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
 
@@ -115,3 +115,35 @@ def test_snippet_windows_the_first_query_term_and_marks_cuts() -> None:
     assert "Espresso Machine" in shown and shown.startswith("…") and shown.endswith("…")
     assert "\n" not in shown and "\t" not in shown
     assert snippet(flatten("Short text"), ["absent"]) == "Short text"
+
+
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789./-_", min_size=1, max_size=16)
+_VOCABULARY = [  # Porter's own examples, and words and codes as invoices have them
+    "invoices", "invoicing", "consulting", "consultancy", "generously", "hopefulness", "relational",
+    "conditional", "rational", "electricity", "electrical", "adjustable", "adjustment", "dependent",
+    "irritant", "replacement", "sensibility", "caresses", "ponies", "ties", "caress", "cats", "feed",
+    "agreed", "disabled", "matting", "mating", "meeting", "milling", "messing", "meetings", "happy", "sky",
+    "inv/2023/03/0008", "gb-2018-77", "delivered", "deliveries", "shipping", "shipped", "shipper", "taxes",
+    "taxed", "1234.50", "vat_id",
+]  # fmt: skip
+
+
+@given(st.lists(_WORDS, min_size=1, max_size=40))
+def test_porter_stem_is_the_stemmer_the_postings_were_written_with(words: list[str]) -> None:
+    tokens = sorted({t for w in [*words, *_VOCABULARY] for t in tokenize(w)})
+    theirs = dict(_STEM_DB.execute("SELECT t, stem(t, 'porter') FROM unnest(?::VARCHAR[]) u(t)", [tokens]).fetchall())
+    assert {t: porter_stem(t) for t in tokens} == theirs
+
+
+def _fts_connection():
+    import duckdb
+
+    from retrieval.store import fts_extension_path
+
+    con = duckdb.connect()
+    path = fts_extension_path()
+    con.execute(f"LOAD '{path.as_posix()}'" if path is not None else "LOAD fts")
+    return con
+
+
+_STEM_DB = _fts_connection()
