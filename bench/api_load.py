@@ -66,7 +66,19 @@ async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path:
     return int(status_line.split()[1])
 
 
-async def _search_clients(port: int, clients: int, stop: threading.Event, out: list[tuple[float, int]]) -> None:
+def _word(n: int) -> str:
+    """A distinct made-up word per number ('qa', 'qb', ...): a query nobody asked before, matching nothing."""
+    letters = "q"
+    while True:
+        n, digit = divmod(n, 26)
+        letters += chr(ord("a") + digit)
+        if not n:
+            return letters
+
+
+async def _search_clients(
+    port: int, clients: int, stop: threading.Event, out: list[tuple[float, int]], fresh: bool = False
+) -> None:
     from urllib.parse import urlencode
 
     async def one(index: int) -> None:
@@ -74,8 +86,8 @@ async def _search_clients(port: int, clients: int, stop: threading.Event, out: l
         n = index
         try:
             while not stop.is_set():
-                q = QUERIES[n % len(QUERIES)]
-                n += 1
+                q = QUERIES[n % len(QUERIES)] + (f" {_word(n)}" if fresh else "")
+                n += clients if fresh else 1
                 start = time.perf_counter()
                 status = await _get(reader, writer, "/search?" + urlencode({"q": q, "limit": 10}), f"127.0.0.1:{port}")
                 out.append((time.perf_counter() - start, status))
@@ -124,7 +136,7 @@ def _running(url: str) -> int:
     return httpx.get(url + "/health", timeout=30).json()["queue"]["running"]
 
 
-def run(seconds: float, history: int, search_clients: int, uploaders: int, workers: int) -> dict:
+def run(seconds: float, history: int, search_clients: int, uploaders: int, workers: int, fresh: bool = False) -> dict:
     """Run the load and return the figures."""
     sys.path.insert(0, str(ROOT))
     from tests.builders import invoice_spec, make_invoice_pdf
@@ -169,7 +181,7 @@ def run(seconds: float, history: int, search_clients: int, uploaders: int, worke
             timer = threading.Timer(seconds, search_stop.set)
             timer.start()
             started = time.perf_counter()
-            asyncio.run(_search_clients(port, search_clients, search_stop, search_out))
+            asyncio.run(_search_clients(port, search_clients, search_stop, search_out, fresh))
             elapsed = time.perf_counter() - started
             stop.set()
             for t in threads:
@@ -182,6 +194,7 @@ def run(seconds: float, history: int, search_clients: int, uploaders: int, worke
     up_ok = [s for s, status in upload_out if status == 200]
     return {
         "seconds": round(elapsed, 1),
+        "fresh_queries": fresh,
         "search_clients": search_clients,
         "uploaders": uploaders,
         "extract_workers": workers,
@@ -203,41 +216,58 @@ def run(seconds: float, history: int, search_clients: int, uploaders: int, worke
     }
 
 
-def table(r: dict) -> str:
-    """The figures as a markdown table."""
-    ms = r["search_ms"]
-    rows = [
-        ("search / upload clients, workers", f"{r['search_clients']} / {r['uploaders']}, {r['extract_workers']}"),
-        ("measured for", f"{r['seconds']} s"),
-        ("searches answered (errors)", f"{r['searches']} ({r['search_errors']})"),
-        ("search throughput", f"{r['search_rps']} req/s"),
-        ("search latency p50 / p90 / p95 / p99 / max", f"{ms[50]} / {ms[90]} / {ms[95]} / {ms[99]} / {ms['max']} ms"),
-        ("extractions completed (503 Busy answers)", f"{r['uploads_ok']} ({r['uploads_busy']})"),
-        ("extraction throughput", f"{r['documents_per_min']} documents/min"),
-        ("upload latency p50 / p95 (incl. queueing)", f"{r['upload_s'][50]} / {r['upload_s'][95]} s"),
-        ("CPUs", str(r["cpus"])),
+def table(*runs: dict) -> str:
+    """The figures of one or more runs as a markdown table, one column per run."""
+
+    def cells(r: dict) -> list[str]:
+        ms = r["search_ms"]
+        return [
+            f"{r['search_clients']} / {r['uploaders']}, {r['extract_workers']}",
+            f"{r['seconds']} s",
+            f"{r['searches']} ({r['search_errors']})",
+            f"{r['search_rps']} req/s",
+            f"{ms[50]} / {ms[90]} / {ms[95]} / {ms[99]} / {ms['max']} ms",
+            f"{r['uploads_ok']} ({r['uploads_busy']})",
+            f"{r['documents_per_min']} documents/min",
+            f"{r['upload_s'][50]} / {r['upload_s'][95]} s",
+            str(r["cpus"]),
+        ]
+
+    names = [
+        "search / upload clients, workers", "measured for", "searches answered (errors)", "search throughput",
+        "search latency p50 / p90 / p95 / p99 / max", "extractions completed (503 Busy answers)",
+        "extraction throughput", "upload latency p50 / p95 (incl. queueing)", "CPUs",
     ]  # fmt: skip
-    lines = ["| figure | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    heads = ["every query new" if r.get("fresh_queries") else "12 queries repeated" for r in runs]
+    columns = [cells(r) for r in runs]
+    lines = ["| figure | " + " | ".join(heads) + " |", "|---" * (len(runs) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(col[i] for col in columns) + " |" for i, name in enumerate(names)]
     return "\n".join(lines)
 
 
-def write_section(r: dict) -> None:
+def write_section(r: dict, fresh: dict) -> None:
     """Replace (or add) this benchmark's section of docs/benchmarks.md, leaving the others untouched."""
     verdict = "meets" if r["search_ms"][95] <= 100 else "misses"
+    fresh_verdict = "meets" if fresh["search_ms"][95] <= 100 else "misses"
     body = (
         f"{SECTION}\n\nScript: `bench/api_load.py` (`python -m bench.api_load`, part of `make bench`). "
         "`invoice-ocr serve` on loopback with a fresh data dir and a history of "
         "invoices; 4 upload clients post scanned one-page invoices (image pages read by RapidOCR on the CPU) "
         "without pause so the extraction pool is always busy, while 20 search clients send `GET /search` "
-        "(hybrid: BM25 + vectors, 10 hits) on keep-alive connections, one request in flight each.\n\n"
-        f"Measured {r['date']} on {r['cpus']} CPU cores (shared machine):\n\n{table(r)}\n\n"
-        f"Target: search p95 <= 100 ms on 2 cores while extraction is saturated; this run {verdict} it "
-        f"(p95 {r['search_ms'][95]} ms). With 20 clients each keeping one request in flight, mean latency is "
-        "20 / throughput (Little's law), so p95 <= 100 ms needs about 250 searches/s while OCR runs, i.e. under "
-        "~4 ms of server CPU per search. Profiled in-process (no load, 30 invoices), one hybrid search costs "
-        "about 5 ms in the retrieval layer (DuckDB BM25 query ~2.3 ms, snippet accent-folding ~2 ms) plus "
-        "~1.5 ms of HTTP handling; extraction threads already run at lower CPU priority (nice 10) so OCR "
-        "yields to searches. The remaining gap is the per-search cost, not queueing behind extraction.\n"
+        "(hybrid: BM25 + vectors, 10 hits) on keep-alive connections, one request in flight each. Two runs: "
+        "the 12 queries of the script repeated (their vectors come from the query cache after the first round), "
+        "and every query new (a made-up word appended, so each one is embedded afresh and matches nothing "
+        "more).\n\n"
+        f"Measured {r['date']} on {r['cpus']} CPU cores (shared machine):\n\n{table(r, fresh)}\n\n"
+        f"Target: search p95 <= 100 ms on 2 cores while extraction is saturated; the repeated run {verdict} it "
+        f"(p95 {r['search_ms'][95]} ms), the new-query run {fresh_verdict} it (p95 {fresh['search_ms'][95]} ms). "
+        "With 20 clients each keeping one request in flight, mean latency is "
+        "20 / throughput (Little's law), so the target needs roughly 250+ searches/s while OCR runs. What gets "
+        "there: documents are read in a separate reader process at nice 10 (OCR no longer holds the server's "
+        "interpreter lock while searches wait for it), the API's dependencies are `async def` (no thread-pool "
+        "hop per dependency), BM25 is scored in memory from cached postings, query vectors and the display "
+        "rows and snippets of recent hits are cached until the next write. The history here is small; the "
+        "per-search cost at 100,000 invoices is in the Retrieval section.\n"
     )
     text = DOC.read_text("utf-8") if DOC.exists() else "# Benchmarks\n"
     start = text.find(SECTION)
@@ -257,18 +287,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search-clients", type=int, default=20)
     parser.add_argument("--uploaders", type=int, default=4)
     parser.add_argument("--workers", type=int, default=1, help="Extraction workers (INVOICE_OCR_EXTRACT_WORKERS).")
+    parser.add_argument("--fresh-queries", action="store_true", help="Only the run where every query is new.")
     parser.add_argument("--quick", action="store_true", help="10 s, small history.")
     parser.add_argument("--no-write", action="store_true", help="Do not update docs/benchmarks.md.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.history = 10.0, 12
-    result = run(args.seconds, args.history, args.search_clients, args.uploaders, args.workers)
-    print(table(result))
+    runs = [False, True] if not args.fresh_queries else [True]
+    results = [run(args.seconds, args.history, args.search_clients, args.uploaders, args.workers, f) for f in runs]
+    print(table(*results))
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
-    if not args.no_write and not args.quick:
-        write_section(result)
+        args.json.write_text(json.dumps(results, indent=2))
+    if not args.no_write and not args.quick and len(results) == 2:
+        write_section(*results)
     return 0
 
 
