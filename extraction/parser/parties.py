@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
 from extraction.parser.labels import COMPANY_SUFFIX, GENERIC_LINE, LEGAL_FORM, find_label, fold
+from utils.dates import find_dates
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -59,6 +61,10 @@ def iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
+# "Customer Receipt", "Customer Billing Receipt", "Customer Copy": a title, not a customer block.
+_COPY_TITLE = re.compile(r"\W*(?:billing\s+)?(?:receipt|copy)\b")
+
+
 def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
     """(line, cell) positions inside a customer block: after a customer label, a few lines down."""
     region: set[tuple[int, int]] = set()
@@ -68,7 +74,7 @@ def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
             if hit is None:
                 continue
             # A label at the start of its cell opens a block; one deep inside a sentence does not.
-            if hit.start > 3:
+            if hit.start > 3 or _COPY_TITLE.match(fold(cell)[hit.end :]):
                 continue
             region.add((line.index, k))
             for j in range(line.index + 1, min(line.index + 6, len(doc.lines))):
@@ -96,9 +102,15 @@ _STREET_WORDS = re.compile(
 _LEADING_LABEL = re.compile(r"^[^:]{1,20}:\s*(?=\S)")
 
 
+_WELCOME = re.compile(r"^\W*welcome\s+to\s+", re.IGNORECASE)
+_UNIT_PREFIX = re.compile(r"^#\s?[A-Za-z]?\d+[A-Za-z]?\s+(?=[A-Za-z])")  # "#B01 OYAJI RESTAURANT"
+_TILL_SUFFIX = re.compile(r"\s+(?:reg|register|till|pos|lane)\s*#?\s*\d{1,3}\s*$", re.IGNORECASE)
+
+
 def _clean_name(text: str) -> str:
     if GENERIC_LINE.match(fold(text).strip(" .:*-#")):
         return ""
+    text = _UNIT_PREFIX.sub("", _WELCOME.sub("", text.strip()))
     text = _TITLE_WORDS.sub("", text).strip()
     text = _REG_TAIL.sub("", text).strip()
     return text.strip(" ,;:*#-–|").strip()
@@ -134,11 +146,25 @@ def _in_top(doc: Doc, line: Line, first_page_lines: int) -> bool:
 
 
 def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, Line] | None:
+    """The seller's name, its confidence and the line it was read from."""
     if not doc.lines:
         return None
     first_page = [ln for ln in doc.lines if ln.page == doc.lines[0].page]
-    # 1. An explicit seller label in the upper part of a page (a footer label is often far from its value).
+    found = _labelled_vendor(doc) or _name_above_registration(doc, first_page, customer)
+    if found is not None:
+        return found
+    heights = _line_heights(first_page)
+    legal = _legal_name(doc, first_page, customer)
+    top = _top_name(doc, first_page, customer, heights)
+    if legal is not None:
+        return top if top is not None and _brand_wins(top[2], legal, heights) else legal
+    return _titled_name(first_page, customer) or top
+
+
+def _labelled_vendor(doc: Doc) -> tuple[str, float, Line] | None:
+    """The name after or under an explicit seller label in the upper part of a page."""
     for line in doc.lines:
+        # A footer label is often far from its value.
         if line.bbox is not None and line.bbox[3] > line.bbox[1] and line.bbox[1] > 0.5:
             continue
         for k, cell in enumerate(line.cells):
@@ -156,7 +182,13 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 name = _named_value(below.cells[k] if aligned else " ".join(below.cells))
                 if name and _nameish(name):
                     return _cut(name), 0.8, below
-    # 2. The name printed just above a company registration number ("(1365663-P)", "Co. Reg. 12345").
+    return None
+
+
+def _name_above_registration(
+    doc: Doc, first_page: list[Line], customer: set[tuple[int, int]]
+) -> tuple[str, float, Line] | None:
+    """The name printed just above a company registration number ("(1365663-P)", "Co. Reg. 12345")."""
     for line in first_page[1:12]:
         reg = line.text.strip()
         # A bare run of digits is as likely an account or phone number: ask for a suffix letter or brackets.
@@ -174,7 +206,11 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
         if before is not None and before.page == above.page and _continues(before.cells[-1], name):
             name = _clean_name(before.cells[-1]) + " " + name
         return _fix_ocr(name), 0.8, above
-    # 3. A company name (legal form) at the top of the first page, outside the customer block.
+    return None
+
+
+def _legal_name(doc: Doc, first_page: list[Line], customer: set[tuple[int, int]]) -> tuple[str, float, Line] | None:
+    """A company name (legal form or business word) at the top of the first page, outside the customer block."""
     for line in first_page:
         if not _in_top(doc, line, len(first_page)):
             continue
@@ -198,7 +234,11 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 if _ONLY_LEGAL.match(part):
                     continue
                 return _fix_ocr(part), 0.8, line
-    # 3. "<Name> Invoice" at the top: the issuer naming its own document.
+    return None
+
+
+def _titled_name(first_page: list[Line], customer: set[tuple[int, int]]) -> tuple[str, float, Line] | None:
+    """A name followed by a document title at the top ("Acme Invoice"): the issuer naming its own document."""
     for line in first_page[:8]:
         for k, cell in enumerate(line.cells):
             m = _NAME_TITLE.match(cell)
@@ -210,35 +250,152 @@ def _vendor_name(doc: Doc, customer: set[tuple[int, int]]) -> tuple[str, float, 
                 and not _BOILERPLATE.search(m.group(1))
             ):
                 return _clean_name(m.group(1)), 0.75, line
-    # 4. The first prominent or plain name-like line at the top.
-    for prefer_heading in (True, False):
-        for line in first_page[:15]:
-            if prefer_heading and not line.heading:
-                continue
-            if any(a.has_decimals for a in doc.amounts(line)):
-                continue
-            # A line whose other cells hold a ZIP or street number is an address line ("City  State  08401").
-            if len(line.cells) > 1 and any(re.search(r"\b\d{4,5}\b", c) for c in line.cells):
-                continue
-            for k, cell in enumerate(line.cells):
-                if (line.index, k) in customer or not _plain_name(cell):
-                    continue
-                name = _clean_name(cell)
-                # A name split over cells of one line ("SUPER   FOODS"): join the name-like neighbours.
-                for nxt in line.cells[k + 1 : k + 3]:
-                    if _plain_name(nxt) and len(line.cells) <= 3 and _clean_name(nxt) == nxt.strip():
-                        name = f"{name} {nxt.strip()}"
-                    else:
-                        break
-                return _cut(name), 0.7 if prefer_heading else 0.6, line
     return None
+
+
+# How much taller a line must be to count as the prominent one (a logo or store name over small print).
+_PROMINENT = 1.4
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?")
+_TABLE_HEADER = re.compile(r"\b(?:qty|quantity|price|description|amount|item|items|unit price)\b", re.IGNORECASE)
+
+
+def _line_heights(lines: list[Line]) -> dict[int, float]:
+    """Each line's own box height, where it has one (not a box shared by a paragraph, not a skewed merge)."""
+    seen = Counter((ln.block, ln.bbox) for ln in lines)
+    out: dict[int, float] = {}
+    for ln in lines:
+        if ln.bbox is None or seen[(ln.block, ln.bbox)] > 1:
+            continue
+        height = ln.bbox[3] - ln.bbox[1]
+        if 0 < height < 0.25:
+            out[ln.index] = height
+    return out
+
+
+def _taller(a: Line, b: Line, heights: dict[int, float], factor: float) -> bool:
+    """Whether line `a` is printed at least `factor` times as tall as line `b`."""
+    ha, hb = heights.get(a.index), heights.get(b.index)
+    return ha is not None and hb is not None and ha >= factor * hb
+
+
+def _brand_wins(brand: Line, legal: tuple[str, float, Line], heights: dict[int, float]) -> bool:
+    """Whether the name line above the legal-form line is the vendor rather than the legal name."""
+    # A business word alone ("Restaurant", "Food Court ...") continues or describes the name above it;
+    # a company suffix wins unless the line above is printed much larger (a receipt's store name).
+    name, _, line = legal
+    if brand.page != line.page or brand.index >= line.index:
+        return False
+    if not COMPANY_SUFFIX.search(name):
+        return True
+    # A large line with digits is a stamp or a store number, not the store's name.
+    return not re.search(r"\d", brand.text) and _taller(brand, line, heights, _PROMINENT)
+
+
+def _without_dates(cell: str, doc: Doc) -> str:
+    """The cell with its dates and times taken out ("Rosa Deli Main St Mar 3, 2021" -> "Rosa Deli Main St")."""
+    spans = [(d.start, d.end) for d in find_dates(cell, doc.order)]
+    spans += [m.span() for m in _TIME.finditer(cell)]
+    if not spans:
+        return cell
+    parts, last = [], 0
+    for start, end in sorted(spans):
+        if start >= last:
+            parts.append(cell[last:start])
+        last = max(last, end)
+    parts.append(cell[last:])
+    return " ".join(" ".join(parts).split()).strip(" ,;-–|")
+
+
+def _top_candidates(
+    doc: Doc, first_page: list[Line], customer: set[tuple[int, int]], heights: dict[int, float], headings: bool
+) -> list[tuple[str, Line, int]]:
+    """Name-like cells at the top of the first page, in order, down to the first line with an amount."""
+    found: list[tuple[str, Line, int]] = []
+    median = sorted(heights.values())[len(heights) // 2] if heights else None
+    for line in first_page[:15]:
+        if any(a.has_decimals for a in doc.amounts(line)):
+            # An unlabelled amount is an item: the store name is printed above the items.
+            if not headings and not _money_line(line.text):
+                break
+            continue
+        if headings and not line.heading:
+            continue
+        # A line whose other cells hold a ZIP or street number is an address line ("City  State  08401").
+        if len(line.cells) > 1 and any(re.search(r"\b\d{4,5}\b", c) for c in line.cells):
+            continue
+        if len(line.cells) > 1 and any(_TABLE_HEADER.search(c) for c in line.cells):
+            continue
+        for k, cell in enumerate(line.cells):
+            if (line.index, k) in customer:
+                continue
+            cell = _without_dates(cell, doc)
+            logo = median is not None and _logo_word(cell) and heights.get(line.index, 0) >= 2 * median
+            if not _plain_name(cell) and not logo:
+                continue
+            name = _clean_name(cell)
+            # A name split over cells of one line ("GREEN   GROCER"): join the name-like neighbours.
+            for nxt in line.cells[k + 1 : k + 3]:
+                if _plain_name(nxt) and len(line.cells) <= 3 and _clean_name(nxt) == nxt.strip():
+                    name = f"{name} {nxt.strip()}"
+                else:
+                    break
+            found.append((name, line, k))
+            break
+    return found
+
+
+def _top_name(
+    doc: Doc, first_page: list[Line], customer: set[tuple[int, int]], heights: dict[int, float]
+) -> tuple[str, float, Line] | None:
+    """The first prominent or plain name-like line at the top; a much larger line just below wins."""
+    for headings in (True, False):
+        found = _top_candidates(doc, first_page, customer, heights, headings)
+        if not found:
+            continue
+        best = found[0]
+        for cand in found[1:]:
+            # The store's name printed large under a small slogan or greeting ("Quality first" / "bellamart").
+            if cand[1].index <= found[0][1].index + 6 and _taller(cand[1], best[1], heights, _PROMINENT):
+                best = cand
+        name, line, _ = best
+        if len(line.cells) == 1:
+            name = _with_next_line(doc, name, line, customer, heights)
+        return _cut(name), 0.7 if headings else 0.6, line
+    return None
+
+
+def _with_next_line(doc: Doc, name: str, line: Line, customer: set[tuple[int, int]], heights: dict[int, float]) -> str:
+    """The name with the line below when that is a business word continuing it ("TRATTORIA ROSA" / "Restaurant")."""
+    if line.index + 1 >= len(doc.lines):
+        return name
+    nxt = doc.lines[line.index + 1]
+    if nxt.page != line.page or len(nxt.cells) != 1 or (nxt.index, 0) in customer:
+        return name
+    text = nxt.cells[0].strip()
+    if not _plain_name(text) or _clean_name(text) != text or COMPANY_SUFFIX.search(text):
+        return name
+    if fold(text).replace(" ", "") == fold(name).replace(" ", ""):
+        return name
+    # Only a business word continues the name: a plain line below is as often a slogan or a branch.
+    if not LEGAL_FORM.search(text) or len(text.split()) > 3:
+        return name
+    h1 = heights.get(line.index)
+    if h1 is not None and nxt.bbox is not None and line.bbox is not None and nxt.bbox[1] - line.bbox[3] > 0.5 * h1:
+        return name  # printed well apart: another block
+    return f"{name} {text}"
+
+
+def _logo_word(cell: str) -> bool:
+    """A single lower-case word that reads as a logo when printed large ("bellamart")."""
+    word = cell.strip(" .*°")
+    return word.isalpha() and word.islower() and len(word) >= 4
 
 
 _BOILERPLATE = re.compile(
     r"\b(?:thank|thanks|welcome|guests?|covers?|open(?:ing)?|hours|daily|without|receipt|counter|staff|server|"
     r"cashier|table|order|check|chk|station|terminal|register|reg|store|tel|phone|fax|www|http|survey|visit|"
     r"customer|copy|merchant|member|item|items|qty|quantity|price|description|amount|subtotal|product|promo|"
-    r"dine|take ?away|take ?out|guest|invoice|bill|payment|method|change)\b",
+    r"dine|take ?away|take ?out|for here|to go|eat in|guest|invoice|bill|payment|method|change)\b",
     re.IGNORECASE,
 )
 
@@ -246,7 +403,15 @@ _BOILERPLATE = re.compile(
 def _plain_name(cell: str) -> bool:
     """A top-of-receipt cell that can be the store name (not an address, a time, boilerplate or noise)."""
     name = _clean_name(cell)
-    if not name or not _nameish(name) or _STREET_WORDS.search(cell) or _BOILERPLATE.search(cell):
+    if not name or not _nameish(name) or _STREET_WORDS.search(cell):
+        return False
+    # A register number after the name ("WENDY'S REG 3") is not a register line.
+    if _BOILERPLATE.search(_TILL_SUFFIX.sub("", _WELCOME.sub("", cell))) or _money_line(name):
+        return False
+    words = name.split()
+    lower = sum(w[:1].islower() for w in words)
+    # A slogan or a sentence ("fresh every day", "Thank you for shopping with us").
+    if len(words) > 1 and (name[:1].islower() or (len(words) >= 4 and 2 * lower >= len(words))):
         return False
     if re.search(r"\d{1,2}:\d{2}", cell) or ":" in cell:
         return False
@@ -257,6 +422,20 @@ def _plain_name(cell: str) -> bool:
     if name.islower() and " " not in name:  # a logo read as a lowercase fragment
         return False
     return sum(ch.isalpha() for ch in name) >= 4 and bool(re.search(r"[A-Za-z]{3}", name))
+
+
+_MONEY_CATEGORIES = ("total", "subtotal", "tax", "change", "rounding")
+_PAYMENT = re.compile(
+    r"\b(?:visa|master\s?card|amex|american express|debit|credit card|tendered|eftpos|approval|auth code)\b",
+    re.IGNORECASE,
+)
+
+
+def _money_line(text: str) -> bool:
+    """Whether a line names a total, tax, change or payment ("After Total", "GST # R...", "VISA")."""
+    if _PAYMENT.search(text):
+        return True
+    return any((hit := find_label(text, c)) is not None and hit.strength >= 2 for c in _MONEY_CATEGORIES)
 
 
 _NAME_TITLE = re.compile(
