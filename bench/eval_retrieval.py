@@ -199,7 +199,10 @@ def _report(service: InvoiceService, labels: list[tuple[dict[str, Any], int]], n
             checks[kind][0] += ok
             checks[kind][1] += 1
             if not ok:
-                misses.append(f"{query!r} -> {found[0].name if found else None!r} (wanted {name!r})")
+                stored = service.get_vendor(vendor_of[invoice_id]).name
+                misses.append(
+                    f"{query!r} -> {found[0].name if found else None!r} (wanted {name!r}, stored as {stored!r})"
+                )
     hit = sum(c[0] for c in checks.values())
     total = sum(c[1] for c in checks.values())
     lines += ["", "| vendor lookup | queries | first hit |", "|---|---|---|"]
@@ -207,7 +210,11 @@ def _report(service: InvoiceService, labels: list[tuple[dict[str, Any], int]], n
         lines.append(f"| {kind} | {n} | {good / max(1, n):.3f} |")
     lines.append(f"| **all** (target >= 0.95) | {total} | {hit / max(1, total):.3f} |")
     if misses:
-        lines += ["", "Lookup misses: " + "; ".join(misses[:15])]
+        lines += [
+            "",
+            "Lookup misses (query -> first vendor found; the label's name; the vendor its invoice was stored "
+            "under, as extraction read it): " + "; ".join(misses[:15]),
+        ]
     return "\n".join(lines) + "\n"
 
 
