@@ -333,9 +333,10 @@ def _top_candidates(
             if not _plain_name(cell) and not logo:
                 continue
             name = _clean_name(cell)
-            # A name split over cells of one line ("GREEN   GROCER"): join the name-like neighbours.
+            # A name split over cells of one line ("GREEN   GROCER", "BLUE   OX"): join the name-like neighbours.
             for nxt in line.cells[k + 1 : k + 3]:
-                if _plain_name(nxt) and len(line.cells) <= 3 and _clean_name(nxt) == nxt.strip():
+                plain = _plain_name(nxt) and _clean_name(nxt) == nxt.strip()
+                if len(line.cells) <= 3 and (plain or (_short_caps(nxt) and name.isupper())):
                     name = f"{name} {nxt.strip()}"
                 else:
                     break
@@ -353,6 +354,11 @@ def _top_name(
         if not found:
             continue
         best = found[0]
+        # A possessive name just below a lone word ("MOON" / "JO'S GIFTS"): the word is a logo or a fragment.
+        if len(found) > 1 and len(best[0].split()) == 1 and not _POSSESSIVE.search(best[0]):
+            cand = found[1]
+            if cand[1].index <= best[1].index + 2 and len(cand[0].split()) > 1 and _POSSESSIVE.search(cand[0]):
+                best = cand
         for cand in found[1:]:
             # The store's name printed large under a small slogan or greeting ("Quality first" / "bellamart").
             if cand[1].index <= found[0][1].index + 6 and _taller(cand[1], best[1], heights, _PROMINENT):
@@ -372,6 +378,12 @@ def _with_next_line(doc: Doc, name: str, line: Line, customer: set[tuple[int, in
     if nxt.page != line.page or len(nxt.cells) != 1 or (nxt.index, 0) in customer:
         return name
     text = nxt.cells[0].strip()
+    h1 = heights.get(line.index)
+    if h1 is not None and nxt.bbox is not None and line.bbox is not None and nxt.bbox[1] - line.bbox[3] > 0.5 * h1:
+        return name  # printed well apart: another block
+    # A capitals word too short to be a name on its own ends the one above ("BLUE" / "OX").
+    if _short_caps(text) and name.isupper():
+        return f"{name} {text}"
     if not _plain_name(text) or _clean_name(text) != text or COMPANY_SUFFIX.search(text):
         return name
     if fold(text).replace(" ", "") == fold(name).replace(" ", ""):
@@ -379,10 +391,22 @@ def _with_next_line(doc: Doc, name: str, line: Line, customer: set[tuple[int, in
     # Only a business word continues the name: a plain line below is as often a slogan or a branch.
     if not LEGAL_FORM.search(text) or len(text.split()) > 3:
         return name
-    h1 = heights.get(line.index)
-    if h1 is not None and nxt.bbox is not None and line.bbox is not None and nxt.bbox[1] - line.bbox[3] > 0.5 * h1:
-        return name  # printed well apart: another block
     return f"{name} {text}"
+
+
+_POSSESSIVE = re.compile(r"[A-Za-z]['’]s\b", re.IGNORECASE)
+
+
+def _short_caps(cell: str) -> bool:
+    """A word of two or three capital letters that is not a label ("OX", not "TEL" or "TAX")."""
+    word = cell.strip(" .*")
+    return (
+        2 <= len(word) <= 3
+        and word.isalpha()
+        and word.isupper()
+        and not _BOILERPLATE.search(word)
+        and not (_money_line(word) or GENERIC_LINE.match(fold(word)))
+    )
 
 
 def _logo_word(cell: str) -> bool:

@@ -141,3 +141,28 @@ def test_unit_numbers_welcome_and_register_numbers() -> None:
     assert _vendor("#B01 KAZE RESTAURANT\n(555) 010-2211\nTotal  9.00\n") == "KAZE RESTAURANT"
     assert _vendor("Welcome to Pollo Rico\n(555) 010-9876\nTotal  9.00\n") == "Pollo Rico"
     assert _vendor("VOR\nBURGER BARN REG 3\n42 HARBOR ROAD\nTotal  9.00\n") == "BURGER BARN REG 3"
+
+
+def test_a_short_capitals_word_completes_the_name() -> None:
+    name = _photo(
+        ("BLUE", 0.05),
+        ("OX", 0.05),
+        ("DRUGSTORE", 0.03),
+        ("(555) 010-3344", 0.03),
+        ("SOAP  2.99", 0.03),
+        ("TOTAL  2.99", 0.03),
+    )
+    assert name == "BLUE OX"
+    assert _vendor("BLUE   OX\n(555) 010-3344\nSOAP  2.99\nTOTAL  2.99\n") == "BLUE OX"
+    assert _vendor("BLUE\nTEL\n(555) 010-3344\nSOAP  2.99\nTOTAL  2.99\n") == "BLUE"
+
+
+def test_a_possessive_name_beats_a_lone_word_above_it() -> None:
+    name = _photo(
+        ("MOON", 0.07),
+        ("JO'S GIFTS", 0.045),
+        ("BAYSIDE PLAZA", 0.045),
+        ("GIFT WRAP  3.99", 0.04),
+        ("TOTAL  3.99", 0.04),
+    )
+    assert name == "JO'S GIFTS"
