@@ -69,13 +69,6 @@ def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: s
     return sql, params
 
 
-def _has_filters(filters: SearchFilters) -> bool:
-    return any(
-        getattr(filters, name) is not None
-        for name in ("vendor", "date_from", "date_to", "min_total", "max_total", "currency", "needs_review")
-    )
-
-
 def query_amounts(q: str) -> list[Decimal]:
     """Amounts with cents written in a query ('total 60.44' -> 60.44)."""
     out = []
@@ -164,15 +157,14 @@ class Searcher:
                 self._qcache.clear()
             self._qcache[q] = future.result()
 
-    def semantic(self, vector: np.ndarray, filters: SearchFilters, n: int) -> list[tuple[int, float]]:
-        """Nearest invoices by embedding, filtered: (invoice_id, cosine), best first."""
+    def semantic(self, vector: np.ndarray, where: str, params: list[Any], n: int) -> list[tuple[int, float]]:
+        """Nearest invoices by embedding, within the filters: (invoice_id, cosine), best first."""
         index = self.index()
-        fetch = n if not _has_filters(filters) else max(n * 5, 200)
+        fetch = max(n * 5, 200) if where else n
         ids, scores = index.search(vector, fetch)
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        if not _has_filters(filters):
+        if not where:
             return pairs[:n]
-        where, params = filter_sql(filters, self.resolver)
         allowed = {
             int(r[0])
             for r in self.store.fetch(
@@ -271,7 +263,7 @@ class Searcher:
             lists["keyword"] = [i for i, _ in kw]
             lists.update(self.structured(q, where, params, with_vendor=query.mode == "hybrid"))
         if vector_future is not None:
-            sem = self.semantic(vector_future.result(), query, n)
+            sem = self.semantic(vector_future.result(), where, params, n)
             lists["semantic"] = [i for i, _ in sem]
             scored = dict(sem)
         if query.mode == "semantic":
