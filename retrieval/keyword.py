@@ -17,6 +17,7 @@ BM25_K1 = 1.2
 BM25_B = 0.75
 MAX_CACHED_POSTINGS = 4_000_000  # about 64 MB of (id, weight) pairs; the cache is dropped past it
 MAX_CACHED_STEMS = 200_000
+RECENT_TERMS_MAX = 65_536  # newly seen terms kept in a set until they are merged into the sorted array
 
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float64))
 _PORTER = threading.local()
@@ -43,6 +44,54 @@ class _Snapshot:
     cached: int = 0
 
 
+class Vocabulary:
+    """Which terms the postings may hold: string hashes of every dictionary term, kept in step by term id.
+
+    A term whose hash is absent is certainly not indexed, so a query word nobody wrote costs no database
+    round trip; a present hash (a rare collision included) only means the postings are looked up.
+    Terms are never removed from the dictionary and new ones get higher ids, so each store generation
+    reads just the terms added since the last one. About 8 bytes per term.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._hashes = np.zeros(0, np.int64)  # sorted
+        self._recent: set[int] = set()
+        self._max_termid = 0
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    def _sync(self) -> None:
+        generation = self.store.generation
+        if generation == self._generation:
+            return
+        with self._lock:
+            if generation == self._generation:
+                return
+            # Read after taking the generation: the data is at least as new as the label.
+            rows = self.store.fetch_numpy("SELECT term, termid FROM fts_dict WHERE termid > ?", [self._max_termid])
+            if len(rows["termid"]):
+                self._recent.update(hash(term) for term in rows["term"])
+                self._max_termid = int(np.max(rows["termid"]))
+                if len(self._recent) > RECENT_TERMS_MAX:
+                    merged = np.fromiter(self._recent, np.int64, len(self._recent))
+                    self._hashes = np.union1d(self._hashes, merged)
+                    self._recent = set()
+            self._generation = generation
+
+    def __contains__(self, term: str) -> bool:
+        self._sync()
+        key = hash(term)
+        if key in self._recent:
+            return True
+        at = int(np.searchsorted(self._hashes, key))
+        return at < len(self._hashes) and int(self._hashes[at]) == key
+
+    def __len__(self) -> int:
+        self._sync()
+        return len(self._hashes) + len(self._recent)
+
+
 class KeywordIndex:
     """BM25 ranking of invoices for a query's terms; DuckDB holds the postings, this holds derived caches."""
 
@@ -50,6 +99,7 @@ class KeywordIndex:
         self.store = store
         self.k1 = k1
         self.b = b
+        self.vocabulary = Vocabulary(store)
         self._termids: dict[str, int] = {}  # term ids never change once assigned
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
@@ -83,20 +133,27 @@ class KeywordIndex:
         stem = porter_stem if self.store.stemming else str
         return list(dict.fromkeys(stem(t) for t in tokens))
 
+    def _termid(self, term: str) -> int | None:
+        """The dictionary id of a term, or None; words never indexed cost no database round trip."""
+        termid = self._termids.get(term)
+        if termid is None and term in self.vocabulary:
+            termid = self.store.scalar("SELECT termid FROM fts_dict WHERE term = ?", [term])
+            if termid is not None:
+                if len(self._termids) >= MAX_CACHED_STEMS:
+                    self._termids.clear()
+                termid = self._termids[term] = int(termid)
+        return termid
+
     def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(invoice ids, BM25 weights) of one term at this snapshot."""
         hit = snap.terms.get(term)
         if hit is not None:
             return hit
-        termid = self._termids.get(term)
-        if termid is None:
-            termid = self.store.scalar("SELECT termid FROM fts_dict WHERE term = ?", [term])
-            if termid is not None:
-                self._termids[term] = int(termid)
+        termid = self._termid(term)
         if termid is None:
             out = _EMPTY
         else:
-            rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [int(termid)])
+            rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [termid])
             ids = np.asarray(rows["invoice_id"], dtype=np.int64)
             tf = np.asarray(rows["tf"], dtype=np.float64)
             known = ids < len(snap.doc_len)  # a document written after the snapshot: mean length

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, porter_stem
+import retrieval.keyword as keyword_module
+from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, Vocabulary, porter_stem
 from retrieval.store import Store
 from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
 
@@ -106,6 +107,55 @@ def test_ties_break_by_id_at_the_cut(tmp_path: Path) -> None:
     got = KeywordIndex(store).rank(["same", "words"], 5)
     assert [i for i, _ in got] == [1, 2, 3, 4, 5]
     assert len({s for _, s in got}) == 1
+    store.close()
+
+
+class _CountingStore:
+    """The real store, counting the queries a search sends it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.queries: list[str] = []
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.store, name)
+        if name in ("fetch", "fetch_numpy", "scalar", "fetch_dicts"):
+
+            def counted(sql: str, params=None):
+                self.queries.append(sql)
+                return attr(sql, params)
+
+            return counted
+        return attr
+
+
+def test_words_never_indexed_cost_no_database_query(tmp_path: Path) -> None:
+    store = _store(tmp_path, TEXTS)
+    counting = _CountingStore(store)
+    index = KeywordIndex(counting)  # type: ignore[arg-type]
+    assert [i for i, _ in index.rank(["consulting"], 10)] == [2, 1, 5]
+    counting.queries.clear()
+    for n in range(50):  # made-up words: each one new, none indexed
+        assert index.rank([f"zq{n}x"], 10) == []
+    assert counting.queries == []
+    assert [i for i, _ in index.rank(["consulting", "zqnew"], 10)] == [2, 1, 5]
+    store.close()
+
+
+def test_vocabulary_follows_writes_and_has_no_false_negatives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword_module, "RECENT_TERMS_MAX", 8)  # merge into the sorted array often
+    store = _store(tmp_path, {})
+    vocabulary = Vocabulary(store)
+    written: list[str] = []
+    for batch in range(6):
+        words = [f"w{batch}x{k}" for k in range(7)]
+        with store.transaction() as cur:
+            store.index_text(cur, batch + 1, " ".join(words))
+        written += [porter_stem(w) for w in words]
+        assert all(term in vocabulary for term in written)
+        assert f"w{batch + 1}x0" not in vocabulary  # not written yet
+    assert len(vocabulary) == len(set(written))
+    assert "consulting" not in vocabulary
     store.close()
 
 
