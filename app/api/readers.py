@@ -3,8 +3,9 @@
 Reading a scan is CPU-heavy Python and native code. In the server's own process it competes with the
 event loop for the GIL, so searches wait behind OCR even at a lower thread priority, and a document
 that crashes a native library would take the whole server down. Here each read runs in a spawned child
-at nice 10: searches keep their latency while documents are read, and a crashed child costs only its
-request (422, nothing stored) and is replaced. Results come back as the same pydantic objects.
+in the idle scheduling class (at nice 10 where that class is not available): it reads with the CPU time
+the server leaves unused, so searches keep their latency while documents are read, and a crashed child
+costs only its request (422, nothing stored) and is replaced. Results come back as the same pydantic objects.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ def lower_priority() -> None:
     """Run the calling thread (and the threads and processes it starts) at EXTRACT_NICE."""
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed: normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), EXTRACT_NICE)
+
+
+def reader_priority() -> None:
+    """Run a reader process in the idle scheduling class: it gets only CPU time nothing else wants."""
+    # Only whole reader processes: a thread of the server in this class could starve while holding the GIL.
+    lower_priority()
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _abandoned(message: str) -> Exception:
@@ -109,7 +118,7 @@ class ReaderProcesses:
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context("spawn"),  # no copy of the server's threads or locks
-                    initializer=lower_priority,
+                    initializer=reader_priority,
                 )
             return self._executor
 

@@ -23,6 +23,10 @@ def _niceness(_conn) -> int:
     return os.getpriority(os.PRIO_PROCESS, 0)
 
 
+def _scheduler(_conn) -> int:
+    return os.sched_getscheduler(0)
+
+
 def _die(_conn) -> None:
     os._exit(3)
 
@@ -66,6 +70,8 @@ def test_domain_errors_come_back_as_themselves(readers, tmp_path):
 
 def test_readers_run_at_lower_priority(readers):
     assert readers.call(_niceness) >= EXTRACT_NICE > os.getpriority(os.PRIO_PROCESS, 0)
+    # Idle class: OCR gets only the CPU time that searches and the server leave unused.
+    assert readers.call(_scheduler) == os.SCHED_IDLE != os.sched_getscheduler(0)
 
 
 def test_a_crashing_reader_fails_only_its_own_call_and_is_replaced(readers):
