@@ -101,6 +101,9 @@ class InvoiceService:
 
     def index(self) -> VectorIndex:
         """The vector index (created empty when there is none yet)."""
+        index = self._index
+        if index is not None:  # no lock: writers hold it while saving, and readers must not wait on that
+            return index
         with self._index_lock:
             if self._index is None:
                 self._index = VectorIndex(self._dim(), self.model_name, self.settings.hnsw_threshold)

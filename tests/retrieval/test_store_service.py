@@ -202,6 +202,32 @@ def test_concurrent_readers_while_one_writer_stores(service: InvoiceService) -> 
     assert service.health()["index"]["consistent"]
 
 
+def test_searches_do_not_wait_while_the_index_is_saved(service: InvoiceService) -> None:
+    stored = service.store_result(*make_result(), enrich=False)
+    saving, saved = threading.Event(), threading.Event()
+
+    def slow_save() -> None:  # what save_index does, with a disk that takes its time
+        with service._index_lock:
+            saving.set()
+            saved.wait(20)
+
+    writer = threading.Thread(target=slow_save)
+    writer.start()
+    saving.wait(5)
+    answers: list[list[int]] = []
+    reader = threading.Thread(
+        target=lambda: answers.append([h.invoice_id for h in service.search(SearchQuery(q="bolts"))])
+    )
+    reader.start()
+    reader.join(10)
+    try:
+        assert answers == [[stored.invoice_id]]  # answered while the save still held the index lock
+    finally:
+        saved.set()
+        writer.join()
+        reader.join()
+
+
 def test_export_round_trip(service: InvoiceService) -> None:
     service.store_result(*make_result(number="E-1", total="10.00", currency="EUR"))
     service.store_result(*make_result(number="E-2", total="20.50", currency="USD", vendor="Beta LLC"))
