@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -242,6 +243,26 @@ class Searcher:
     # -- the search -----------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Hits for a query in its mode, after filters, with snippets and reasons."""
+        steps = self._steps(query)
+        try:
+            pending = next(steps)
+            while True:
+                pending = steps.send(pending.result())
+        except StopIteration as done:
+            return done.value
+
+    async def search_async(self, query: SearchQuery) -> list[SearchHit]:
+        """search() for an event loop: the wait for the query's embedding is awaited, not blocked on."""
+        steps = self._steps(query)
+        try:
+            pending = next(steps)
+            while True:
+                pending = steps.send(await asyncio.wrap_future(pending))
+        except StopIteration as done:
+            return done.value
+
+    def _steps(self, query: SearchQuery) -> Generator[Future[np.ndarray], np.ndarray, list[SearchHit]]:
+        """The search, yielding where it waits for the query vector (sent back in) so callers choose how to wait."""
         q = query.q.strip()
         want = query.offset + query.limit
         n = max(50, want * 3)
@@ -263,7 +284,8 @@ class Searcher:
             lists["keyword"] = [i for i, _ in kw]
             lists.update(self.structured(q, where, params, with_vendor=query.mode == "hybrid"))
         if vector_future is not None:
-            sem = self.semantic(vector_future.result(), where, params, n)
+            vector = vector_future.result() if vector_future.done() else (yield vector_future)
+            sem = self.semantic(vector, where, params, n)
             lists["semantic"] = [i for i, _ in sem]
             scored = dict(sem)
         if query.mode == "semantic":

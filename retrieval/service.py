@@ -348,6 +348,10 @@ class InvoiceService:
         """Hybrid, semantic or keyword search with filters."""
         return self.searcher.search(query)
 
+    async def search_async(self, query: SearchQuery) -> list[SearchHit]:
+        """search() on an event loop: awaits the query's embedding instead of blocking the loop on it."""
+        return await self.searcher.search_async(query)
+
     def lookup_vendors(self, name: str, limit: int = 5) -> list[VendorProfile]:
         """Vendors for a typed name, best first (tolerates typos, suffixes, partial names)."""
         out = []

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -104,3 +106,45 @@ def test_hits_show_the_stored_values_after_a_correction(service: InvoiceService,
     after = hit()
     assert (after.total, after.invoice_number) == (Decimal("999.99"), "CB-CORRECTED")
     assert (before.total, before.invoice_number) != (after.total, after.invoice_number)
+
+
+class _SlowEmbedder:
+    """The real embedder, made slow, to see what waits while a query is embedded."""
+
+    def __init__(self, embedder, seconds: float) -> None:
+        self.embedder = embedder
+        self.seconds = seconds
+
+    def encode(self, texts: list[str]):
+        time.sleep(self.seconds)
+        return self.embedder.encode(texts)
+
+
+def test_async_search_gives_the_same_hits(service: InvoiceService, library: dict[str, int]) -> None:
+    queries = [
+        SearchQuery(q=q, mode=mode, **filters)
+        for q in ("cloud computing servers", "coolblu", "total 60.44", "bread", "INV/2023/03/0008", "")
+        for mode in ("hybrid", "semantic", "keyword")
+        for filters in ({}, {"currency": "USD"}, {"min_total": 100})
+    ]
+    for query in queries:
+        assert asyncio.run(service.search_async(query)) == service.search(query), query
+
+
+def test_async_search_leaves_the_event_loop_free_while_the_query_is_embedded(
+    service: InvoiceService, library: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batcher = service.searcher._batcher
+    monkeypatch.setattr(batcher, "embedder", _SlowEmbedder(batcher.embedder, 0.4))
+
+    async def run() -> tuple[list[int], int]:
+        ticks = 0
+        search = asyncio.ensure_future(service.search_async(SearchQuery(q="elastic cloud storage", mode="semantic")))
+        while not search.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        return [h.invoice_id for h in search.result()], ticks
+
+    ids, ticks = asyncio.run(run())
+    assert ids[0] == library["aws"]
+    assert ticks >= 15  # the loop kept running other work during the 0.4 s embedding
