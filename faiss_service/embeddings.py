@@ -79,7 +79,7 @@ class Embedder:
         self.name = DEFAULT_MODEL if model is None else Path(model).name
         self.device = device
         self.batch_size = batch_size
-        self.threads = threads
+        self.threads = max(1, min(threads, os.cpu_count() or 1))
         self.backend = backend
         self._encoder: _TorchEncoder | OnnxEncoder | None = None
         self._lock = threading.Lock()
@@ -90,7 +90,7 @@ class Embedder:
         if device == "cpu" and self.threads:
             import torch
 
-            # Intra-op threads cost more than they give on small inputs and shared cores.
+            # torch's default (a thread per core) oversubscribes cores shared with OCR and the server.
             torch.set_num_threads(self.threads)
         return SentenceTransformer(str(self.path), device=device)
 
@@ -140,10 +140,10 @@ _EMBEDDERS: dict[str, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
-def get_embedder(model: str | Path | None = None, backend: str = "auto") -> Embedder:
-    """One shared Embedder per model directory and backend in this process."""
-    key = f"{model or ''}|{backend}"
+def get_embedder(model: str | Path | None = None, backend: str = "auto", threads: int = 1) -> Embedder:
+    """One shared Embedder per model directory, backend and thread count in this process."""
+    key = f"{model or ''}|{backend}|{threads}"
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:
-            _EMBEDDERS[key] = Embedder(model, backend=backend)
+            _EMBEDDERS[key] = Embedder(model, backend=backend, threads=threads)
         return _EMBEDDERS[key]

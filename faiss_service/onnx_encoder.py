@@ -107,6 +107,9 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(threads, 1)
         options.inter_op_num_threads = 1
+        # Idle intra-op threads sleep instead of spinning: a spinning thread takes the core the server's
+        # event loop needs between the short query batches.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))

@@ -83,7 +83,7 @@ class InvoiceService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = Store(settings.db_path, settings.files_dir)
-        self.embedder = get_embedder(settings.embedding_model, settings.embedding_backend)
+        self.embedder = get_embedder(settings.embedding_model, settings.embedding_backend, settings.embedding_threads)
         self.model_name = self.embedder.name
         self.resolver = VendorResolver(self.store, self.embedder)
         self._index_lock = threading.RLock()

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     embedding_backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: a local ONNX export on the CPU (same vectors, faster), torch on CUDA."
     )
+    embedding_threads: int = Field(
+        2, ge=1, le=64, description="CPU threads per embedding call (query batches, ingest); more gives faster batches."
+    )
     hnsw_threshold: int = Field(20_000, description="Index size from which FAISS switches to HNSW.")
 
     # Service.

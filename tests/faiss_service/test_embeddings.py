@@ -40,6 +40,17 @@ def test_onnx_backend_gives_the_torch_vectors(tmp_path: Path, monkeypatch: pytes
     assert list((tmp_path / "cache" / "onnx").glob("*.onnx")) == graphs
 
 
+def test_more_threads_give_the_same_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    texts = ["Acme consulting hours", "total 60.44", "Rechnung " * 60]
+    one, two, many = get_embedder(None), get_embedder(None, threads=2), Embedder(threads=16)
+    assert two is not one and get_embedder(None, threads=2) is two
+    assert (one.threads, two.threads, many.threads) == (1, 2, 2)  # never more threads than cores
+    assert two.kind == "onnx"
+    assert two._load().session.get_session_options().intra_op_num_threads == 2
+    assert np.allclose(one.encode(texts), two.encode(texts), atol=1e-5)
+
+
 def _cls_pooled_copy(tmp_path: Path) -> Path:
     """The shipped model with its pooling switched to the CLS token: a model the ONNX path does not run."""
     copy = tmp_path / "cls-model"
