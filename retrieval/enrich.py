@@ -122,6 +122,14 @@ def find_duplicates(
     return list(found.values())
 
 
+def amount_text(value: Decimal) -> str:
+    """An amount as people write it, without the store's padding zeros: 119.0000 -> 119.00, 2.3450 -> 2.345."""
+    value = value.normalize()
+    if value.as_tuple().exponent > -2:
+        value = value.quantize(Decimal("0.01"))
+    return format(value, "f")
+
+
 def find_anomalies(store: Store, result: ExtractionResult, vendor_id: int | None, exclude: int | None) -> list[dict]:
     """Unusual amount, new IBAN, currency change, future date."""
     inv = result.invoice
@@ -151,7 +159,8 @@ def find_anomalies(store: Store, result: ExtractionResult, vendor_id: int | None
             out.append(
                 {
                     "kind": "unusual_amount",
-                    "detail": f"total {total} is far outside this vendor's range {lo} to {hi}",
+                    "detail": f"total {amount_text(total)} is far outside this vendor's range "
+                    f"{amount_text(lo)} to {amount_text(hi)}",
                 }
             )
     ibans = {normalize_code(i) for _, _, i in history if i}

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from extraction.pipeline import extract
+from retrieval.enrich import amount_text
 from retrieval.service import InvoiceService
 from tests.retrieval.docs import invoice_pdf, make_result, render_png
 
@@ -62,6 +64,8 @@ def test_anomalies(service: InvoiceService) -> None:
         make_result(number="H-10", total="2500.00", date="2024-06-10", iban="GB33BUKB20201555555555")[0]
     )
     assert set(_kinds(odd, "anomalies")) == {"unusual_amount", "new_iban"}
+    unusual = next(a["detail"] for a in odd["anomalies"] if a["kind"] == "unusual_amount")
+    assert unusual == "total 2500.00 is far outside this vendor's range 95.00 to 110.00"
     dollars = service.enrich(
         make_result(number="H-12", total="100.00", date="2024-06-10", iban=iban, currency="USD")[0]
     )
@@ -69,6 +73,14 @@ def test_anomalies(service: InvoiceService) -> None:
     future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
     late = service.enrich(make_result(number="H-11", total="100.00", date=future, iban=iban)[0])
     assert _kinds(late, "anomalies") == ["future_date"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("119.0000", "119.00"), ("2.3450", "2.345"), ("1E+3", "1000.00"), ("-5.5000", "-5.50"), ("0.0000", "0.00")],
+)
+def test_amounts_in_anomalies_drop_padding_zeros(stored: str, shown: str) -> None:
+    assert amount_text(Decimal(stored)) == shown
 
 
 def test_new_vendor_has_no_history_anomalies(service: InvoiceService) -> None:
