@@ -6,17 +6,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from starlette.routing import Mount
 
 from app.ui.context import UiContext
 from app.ui.dashboard_tab import build_dashboard_tab
 from app.ui.extract_tab import TAB_ID, build_extract_tab, engine_choices
+from app.ui.login import FollowKeys, UiLogin
 from app.ui.search_tab import build_search_tab
 from app.ui.theme import CSS, theme
 from app.ui.vendors_tab import build_vendors_tab
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fastapi import FastAPI
 
 __all__ = ["UI_PATH", "build_ui", "mount_ui"]
@@ -56,8 +56,8 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
     return blocks
 
 
-def _login_check(ctx: UiContext) -> Callable[[str, str], bool] | None:
-    """Gradio's login: any name, an API key as the password; None when the app runs without keys."""
+def _ui_login(ctx: UiContext) -> UiLogin:
+    """The page's sign-in, checking keys with the app's authenticator (or one made from the settings)."""
     authenticator = ctx.find(("auth", "authenticator"))
     if authenticator is None:
         settings = ctx.settings()
@@ -66,35 +66,30 @@ def _login_check(ctx: UiContext) -> Callable[[str, str], bool] | None:
 
             authenticator = Authenticator(settings, KeyStore.for_settings(settings))
         except ImportError:
-            return None
-    if not authenticator.enabled:
-        return None
+            authenticator = None
+    return UiLogin(authenticator)
 
-    def check(username: str, password: str) -> bool:
-        from utils.errors import InvoiceOcrError
 
-        try:
-            principal = authenticator.authenticate(password)
-        except InvoiceOcrError:
-            return False
-        ctx.read_only_logins[username] = bool(getattr(principal, "read_only", False))
-        return True
-
-    return check
+def _mounted_app(fastapi_app: FastAPI, path: str) -> Any:
+    """The Gradio app mounted at `path`."""
+    for route in fastapi_app.routes:
+        if isinstance(route, Mount) and route.path == path.rstrip("/"):
+            return route.app
+    raise RuntimeError(f"no app is mounted at {path}")
 
 
 def mount_ui(fastapi_app: FastAPI, services: Any = None, path: str = UI_PATH) -> FastAPI:
     """Mount the page on the app at `path`; `services` is the app's bundle (or an InvoiceService), else app.state."""
     ctx = UiContext(fastapi_app, services)
+    ctx.login = _ui_login(ctx)
     blocks = build_ui(ctx)
     settings = ctx.settings()
-    auth = _login_check(ctx)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         fastapi_app,
         blocks,
         path=path,
-        auth=auth,
-        auth_message="Sign in with any name and an API key as the password." if auth else None,
+        auth=ctx.login.check if ctx.login.required else None,
+        auth_message="Sign in with any name and an API key as the password.",
         theme=theme(),
         css=CSS,
         footer_links=[],
@@ -104,3 +99,6 @@ def mount_ui(fastapi_app: FastAPI, services: Any = None, path: str = UI_PATH) ->
         mcp_server=False,
         pwa=False,
     )
+    # Keys created or revoked while the server runs turn the page's login on or off and end sessions.
+    mounted.add_middleware(FollowKeys, login=ctx.login, ui_app=_mounted_app(mounted, path), path=path)
+    return mounted

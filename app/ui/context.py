@@ -13,6 +13,7 @@ import gradio as gr
 from utils.errors import InvoiceOcrError
 
 if TYPE_CHECKING:
+    from app.ui.login import UiLogin
     from extraction.options import ExtractOptions
     from extraction.schema import ExtractionResult
     from retrieval.service import InvoiceService
@@ -41,13 +42,12 @@ class UiContext:
     def __init__(self, fastapi_app: Any = None, services: Any = None) -> None:
         self.fastapi_app = fastapi_app
         self.services = services
-        # Login name -> whether that login's key is read-only (filled by the login check).
-        self.read_only_logins: dict[str, bool] = {}
+        self.login: UiLogin | None = None  # the page's sign-in, set when the page is mounted
 
     def read_only(self, request: gr.Request | None) -> bool:
-        """Whether the person behind this request logged in with a read-only key."""
+        """Whether the person behind this request may only look (read-only or revoked key, or no login)."""
         name = getattr(request, "username", None) if request is not None else None
-        return bool(name) and self.read_only_logins.get(name, False)
+        return self.login is not None and self.login.read_only(name)
 
     def find(self, names: tuple[str, ...]) -> Any:
         """The first of these services the app holds, or None."""
