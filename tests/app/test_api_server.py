@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.app.conftest import free_port
 from tests.app.documents import spec
+from tests.app.live_server import free_port
 from tests.builders import make_invoice_pdf
 
 CLI = str(Path(sys.executable).with_name("invoice-ocr"))

@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.conftest import LiveServer, make_settings
+from tests.app.conftest import make_settings
 from tests.app.documents import spec
+from tests.app.live_server import LiveServer
 from tests.builders import make_invoice_pdf
 
 KEY = "fuzz-key"

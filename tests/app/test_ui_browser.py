@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.app.conftest import make_settings
-from tests.app.ui_server import UiServer
+from tests.app.live_server import LiveServer
 from tests.builders import invoice_spec, make_invoice_pdf
 
 if TYPE_CHECKING:
@@ -42,11 +42,11 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app with a short Acme Supplies history (so the vendor panel has context) and one other vendor."""
     from extraction.pipeline import extract
 
-    live = UiServer(make_settings(tmp_path_factory.mktemp("browser") / "data")).start()
+    live = LiveServer(make_settings(tmp_path_factory.mktemp("browser") / "data")).start()
     history = [
         invoice_spec(
             number=f"INV-2023-{k:04d}",
@@ -77,7 +77,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 
 
 @pytest.fixture
-def page(chromium: Path, server: UiServer) -> Iterator[Any]:
+def page(chromium: Path, server: LiveServer) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -111,7 +111,7 @@ def _value(page: Any, field: str) -> str:
     return page.locator(f"#field-{field} input, #field-{field} textarea").first.input_value()
 
 
-def test_upload_review_correct_search_open(page: Any, server: UiServer, tmp_path: Path) -> None:
+def test_upload_review_correct_search_open(page: Any, server: LiveServer, tmp_path: Path) -> None:
     pdf = tmp_path / "acme-2024-03.pdf"
     pdf.write_bytes(make_invoice_pdf(invoice_spec(), pages=2))
 

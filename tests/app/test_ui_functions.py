@@ -21,7 +21,7 @@ from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_va
 from app.ui.search_tab import build_query
 from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
 from tests.app.conftest import make_settings
-from tests.app.ui_server import UiServer
+from tests.app.live_server import LiveServer
 from tests.builders import invoice_spec, make_invoice_pdf
 from utils.errors import InvalidRequest, NotFound
 
@@ -180,7 +180,7 @@ def _named(client: Client, endpoint: str, values: tuple | list) -> dict[str, Any
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    live = UiServer(make_settings(tmp_path_factory.mktemp("ui") / "data")).start()
+    live = LiveServer(make_settings(tmp_path_factory.mktemp("ui") / "data")).start()
     try:
         yield live
     finally:
@@ -321,7 +321,7 @@ def test_unavailable_engine_is_a_message_not_a_crash(connect: Any, pdf_path: Pat
 
 
 def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Path) -> None:
-    live = UiServer(make_settings(tmp_path / "data", api_keys=["s3cret-key"])).start()
+    live = LiveServer(make_settings(tmp_path / "data", api_keys=["s3cret-key"])).start()
     client = None
     try:
         with pytest.raises(Exception):  # noqa: B017 - the client refuses to connect without a login

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AuthenticationError
 from app.api.auth import Authenticator, KeyStore
 from app.ui.login import UiLogin
 from tests.app.conftest import make_settings
-from tests.app.ui_server import UiServer
+from tests.app.live_server import LiveServer
 
 
 def _login(tmp_path: Path) -> tuple[UiLogin, KeyStore]:
@@ -50,7 +50,7 @@ def _search(client: Client) -> object:
 
 
 def test_keys_created_and_revoked_while_the_server_runs(tmp_path: Path) -> None:
-    live = UiServer(make_settings(tmp_path / "data")).start()
+    live = LiveServer(make_settings(tmp_path / "data")).start()
     opened: list[Client] = []
     try:
         open_page = Client(live.url + "/ui/", verbose=False)

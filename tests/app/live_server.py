@@ -1,4 +1,4 @@
-"""A real uvicorn server with the page at /ui, on a free loopback port, for the page's tests."""
+"""A real uvicorn server on loopback, in a thread, for the API and page tests."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class UiServer:
-    """create_app(settings) with the page, served by uvicorn in a thread."""
+class LiveServer:
+    """create_app(settings) served by uvicorn on a free loopback port."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ui: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
+        self.app = create_app(settings, ui=ui)
         # Page sessions keep streams open; a short graceful-shutdown limit keeps stop() prompt.
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
@@ -42,7 +42,7 @@ class UiServer:
         """The app's InvoiceService (open once started)."""
         return self.app.state.services.service
 
-    def start(self) -> UiServer:
+    def start(self) -> LiveServer:
         """Start and wait until /health answers."""
         self.thread.start()
         deadline = time.monotonic() + 90
