@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from utils.settings import Settings
 
 log = logging.getLogger("invoice_ocr.api")
-T = TypeVar("T")
 
 
 class OcrResponse(BaseModel):
@@ -95,14 +94,16 @@ class Extractor:
         return await self.pool.run_many(jobs)
 
     def extract_sync(
-        self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True
+        self,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        on_page: Callable[[int, int], None] | None = None,
     ) -> list[ExtractionResult]:
-        """Blocking `extract` for plain threads (the UI's handlers)."""
-        return self.pool.run_sync(lambda job: self._extract_job(job, data, filename, options, store, enrich))
-
-    def run_sync(self, fn: Callable[[Job], T], timeout: float | None = None) -> T:
-        """Run any job in the pool from a plain thread (the UI's own extraction path)."""
-        return self.pool.run_sync(fn, timeout)
+        """Blocking extract-and-store for plain threads (the page's handlers), reporting each page read."""
+        return self.pool.run_sync(
+            lambda job: self._extract_job(job, data, filename, options, True, True, on_page, ocr_hint=False)
+        )
 
     async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
         """Markdown of the pages, without parsing or storing."""
@@ -131,10 +132,18 @@ class Extractor:
         )
 
     def _extract_job(
-        self, job: Job, data: bytes, filename: str, options: ExtractOptions, store: bool, enrich: bool
+        self,
+        job: Job,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        store: bool,
+        enrich: bool,
+        on_page: Callable[[int, int], None] | None = None,
+        ocr_hint: bool = True,
     ) -> list[ExtractionResult]:
         try:
-            results = self._results(data, filename, options)
+            results = self._results(data, filename, options, on_page, ocr_hint)
         except InvoiceOcrError as exc:
             self._record_failure(job, filename, exc.code, options.engine)
             raise
@@ -147,12 +156,21 @@ class Extractor:
                 r.enrichment = service.enrich(r)
         return results
 
-    def _results(self, data: bytes, filename: str, options: ExtractOptions) -> list[ExtractionResult]:
+    def _results(
+        self,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        on_page: Callable[[int, int], None] | None,
+        ocr_hint: bool,
+    ) -> list[ExtractionResult]:
         from extraction.pipeline import engines_used
 
         try:
-            results = self.read_invoices(data, filename, options)
+            results = self.read_invoices(data, filename, options, on_page)
         except NotAnInvoice as exc:
+            if not ocr_hint:
+                raise
             raise NotAnInvoice(f"{exc.message}; POST /ocr returns the text") from exc
         self.metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))
         return results

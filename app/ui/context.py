@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 from collections.abc import Callable, Mapping
@@ -24,7 +23,6 @@ log = logging.getLogger("invoice_ocr.ui")
 # Names under which the app may hold each service (app.state attributes or keys of a services mapping).
 _SERVICE_NAMES = ("service", "invoice_service")
 _SETTINGS_NAMES = ("settings",)
-_POOL_NAMES = ("extractor", "pool", "worker_pool", "workers")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,39 +99,15 @@ class UiContext:
         options: ExtractOptions,
         on_page: Callable[[int, int], None] | None = None,
     ) -> list[ExtractionResult]:
-        """Read one file page by page (reporting each page), split it into invoices and store each one.
+        """Read one file (reporting each page), split it into invoices and store each one.
 
-        Runs in the app's extraction pool when there is one, so the page shares the API's worker slots
-        and its queue limit; results are written only through the pool's write gate.
+        Goes through the app's extractor, so the page shares the API's worker slots, queue limit,
+        reader processes, metrics and write gate.
         """
-        service = self.service()
-        settings = self.settings()
-        metrics = self.find(("metrics",))
-
-        from extraction.pipeline import engines_used, extract_invoices
-
-        pool = self.find(_POOL_NAMES)
-        # The app's extractor reads in its reader processes; without one, read right here.
-        read = getattr(pool, "read_invoices", None) or (lambda d, n, o, p: extract_invoices(d, n, o, settings, p))
-
-        def job_fn(job: Any = None) -> list[ExtractionResult]:
-            def commit(write: Callable[[], Any]) -> Any:
-                return job.commit(write) if job is not None and hasattr(job, "commit") else write()
-
-            try:
-                results = read(data, filename, options, on_page)
-            except InvoiceOcrError as exc:
-                code = exc.code
-                with contextlib.suppress(Exception):  # failure figures must never hide the real error
-                    commit(lambda: service.record_failure(filename, code, options.engine))
-                raise
-            if metrics is not None and hasattr(metrics, "observe_document"):
-                metrics.observe_document(engines_used(results), results[0].timings.get("ocr"))
-            return [commit(lambda r=r: service.store_result(r, data)) for r in results]
-
-        if pool is not None and hasattr(pool, "run_sync"):
-            return pool.run_sync(job_fn)
-        return job_fn()
+        extractor = self.find(("extractor",))
+        if extractor is None:
+            raise ServiceNotReady("extraction is not running in this app; try again in a moment")
+        return extractor.extract_sync(data, filename, options, on_page)
 
 
 def friendly(exc: BaseException) -> str:

@@ -45,6 +45,11 @@ def test_bad_upload_answers_its_error_and_stores_nothing(api, label, name, data,
     assert api.get("/invoices").json()["total"] == before
 
 
+def test_picture_without_an_invoice_points_to_the_ocr_endpoint(api):
+    body = _post(api, "holiday.png", non_invoice_png()).json()
+    assert body["error"] == "not_an_invoice" and "POST /ocr returns the text" in body["message"]
+
+
 def test_bad_uploads_never_reach_ocr_endpoint_either(api):
     _assert_error(api.post("/ocr", files={"file": ("a.txt", b"hello", "text/plain")}), 415, "unsupported_document")
     _assert_error(

@@ -21,6 +21,7 @@ from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_va
 from app.ui.search_tab import build_query
 from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
 from tests.app.conftest import make_settings
+from tests.app.documents import non_invoice_png
 from tests.app.live_server import LiveServer
 from tests.builders import invoice_spec, make_invoice_pdf
 from utils.errors import InvalidRequest, NotFound
@@ -290,6 +291,15 @@ def test_unreadable_file_is_listed_with_a_clear_message(connect: Any, server: An
     assert "unsupported file type" in out["Alerts:value"]
     assert "Traceback" not in out["Alerts:value"]
     assert server.service.dashboard()["failures"] >= 1
+
+
+def test_picture_without_an_invoice_says_so_in_the_page_words(connect: Any, tmp_path: Path) -> None:
+    picture = tmp_path / "holiday.png"
+    picture.write_bytes(non_invoice_png())
+    client = connect()
+    out = _named(client, "/extract", client.predict([handle_file(str(picture))], "auto", api_name="/extract"))
+    assert "holiday.png" in out["Documents in this session"]["choices"][0][0]
+    assert "no invoice found" in out["Alerts:value"] and "POST /ocr" not in out["Alerts:value"]
 
 
 def test_several_files_at_once_are_listed_and_the_first_invoice_opens(
