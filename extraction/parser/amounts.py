@@ -84,12 +84,19 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
     # "Total incl. tax" style labels: a strong total beats a weaker tax word on the same label.
     if category == "tax" and "total" in money and money["total"].strength > hit.strength:
         category, hit = "total", money["total"]
+    # "Discount total", "Total savings": the sum of the discounts, unless the total label is a specific one.
+    if category == "total" and "discount" in money and money["discount"].strength >= hit.strength:
+        category, hit = "discount", money["discount"]
     if category in ("paid", "rounding", "discount") and "total" in money and money["total"].strength >= 3:
         category, hit = "total", money["total"]
+    # "Total paid", "Amount paid" settle the bill; "Amount tendered" is the cash handed over (change comes back).
     if category == "paid" and "total" in money and money["total"].start < hit.start:
-        category, hit = "total", money["total"]
-    # Payment words inside an item description ("... BAR SOAP") are not payment lines.
-    if category == "paid" and hit.start > 3:
+        handed_over = money["total"].strength < 2 and folded[hit.start : hit.end].startswith(("tender", "cash"))
+        if not handed_over:
+            category, hit = "total", money["total"]
+    # Payment words inside an item description ("... BAR SOAP") are not payment lines; after another
+    # money word ("AMOUNT TENDERED") they are.
+    if category == "paid" and hit.start > 3 and not any(h.start <= 3 for h in money.values()):
         return None
     return category, hit
 

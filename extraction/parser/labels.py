@@ -1,4 +1,4 @@
-"""Multilingual label lexicons (EN/DE/FR/NL/ES/PL) and matching on accent-folded, lower-cased text.
+"""Multilingual label lexicons (EN/DE/FR/NL/ES/IT/PL) and matching on accent-folded, lower-cased text.
 
 Each category is a list of (pattern, strength) pairs; patterns are regular expressions over folded
 text (see `fold`), strength 1..3 says how specific the label is (3: names exactly this field).
@@ -99,6 +99,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:montant ttc|total ttc|net a payer|montant total|total a payer|montant du|total general)\b", 3),
         (r"\b(?:totaalbedrag|totaal incl|te betalen|totaal te betalen|bedrag incl|totaal)\b", 2),
         (r"\b(?:importe total|total a pagar|total factura|importe a pagar|total con iva)\b", 3),
+        (r"\b(?:totale (?:complessivo|documento|fattura|da pagare|euro|eur)|importo totale|netto a pagare)\b", 3),
+        (r"\btotale\b", 2),
         (r"\b(?:razem do zaplaty|do zaplaty|naleznosc ogolem|wartosc brutto|suma brutto)\b", 3),
         (r"\b(?:total|totals|summe|gesamt|suma|razem)\b", 2),
         (r"\b(?:montant|amount|amt)\b", 1),
@@ -130,6 +132,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:total ht|montant ht|total hors taxes?|prix ht|base ht)\b", 3),
         (r"\b(?:totaal excl|excl\.? btw|exclusief btw|bedrag excl|netto bedrag)\b", 3),
         (r"\b(?:base imponible|importe neto|subtotal sin iva|total sin iva)\b", 3),
+        (r"\b(?:subtotale|sub totale|imponibile|totale imponibile)\b", 3),
         (r"\b(?:wartosc netto|razem netto|suma netto)\b", 3),
     ],
     "tax": [
@@ -153,7 +156,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (
             r"\b(?:cash|tendered|tender|paid|payment|card|visa|master ?card|mastercard|amex|debit|credit card|"
             r"credit|eftpos|bar|gegeben|bezahlt|especes|paye|contant|pin|betaald|efectivo|tarjeta|gotowka|karta|"
-            r"ideal|paypal|cheque|check|voucher|nets|alipay|wechat|grab ?pay|touch ?n ?go|boost)\b",
+            r"ideal|paypal|cheque|check|voucher|nets|alipay|wechat|grab ?pay|touch ?n ?go|boost|contanti|"
+            r"pagamento|contante)\b",
             2,
         ),
     ],
@@ -176,11 +180,13 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     ],
     "not_money": [
         (
-            r"\b(?:total (?:qty|quantity|items?|item\(s\)|pcs|pieces|units|weight|points|no\.? of items)|"
+            r"\b(?:total (?:(?:number|no\.?) of )?(?:qty|quantity|items?|item\(s\)|pcs|pieces|units|weight|points)|"
             r"(?:qty|quantity|items?|no\.? of items|item count|pcs|anzahl|menge|artikel|aantal|cantidad|ilosc)\b|"
             r"points?|loyalty|member)\b",
             3,
         ),
+        # "VAT Reg No: 191 2478 96", "GST ID 0012": a tax registration number, not a tax amount.
+        (r"\b(?:vat|gst|tax|tva|btw|ust|mwst|sst|iva|nip)\W{0,3}(?:reg(?:istration)?|id|no|nr|number)\b", 3),
     ],
     "vendor_label": [
         (

@@ -339,3 +339,53 @@ def test_us_receipt_reads_month_first_from_a_twelve_hour_clock() -> None:
 def test_document_type_receipt_or_invoice() -> None:
     assert _parse(RECEIPT).fields["document_type"].value == "receipt"
     assert _parse(EN_INVOICE).fields["document_type"].value == "invoice"
+
+
+def test_discount_and_savings_totals_are_not_the_total() -> None:
+    text = """Fresh Market
+Apples  20.00
+Cheese  24.67
+Total Savings: $1.00
+Discount Total:  ($6.23)
+VISA  43.67
+"""
+    assert _parse(text).invoice.total == Decimal("43.67")
+
+
+def test_item_counts_and_tax_registration_numbers_are_not_amounts() -> None:
+    text = """Harbour Books
+VAT Reg No: 191 2478 96
+Novel  12.00
+TOTAL NUMBER OF ITEMS SOLD = 2
+Subtotal  10.00
+VAT  2.00
+"""
+    inv = _parse(text).invoice
+    assert inv.tax_total == Decimal("2.00")
+    assert inv.total == Decimal("12.00")
+
+
+def test_amount_tendered_is_a_payment_not_the_total() -> None:
+    text = """Noodle Bar
+Ramen  19.50
+AMOUNT TENDERED  20.00
+CHANGE  0.50
+"""
+    assert _parse(text).invoice.total == Decimal("19.50")
+    settled = "Noodle Bar\nRamen  12.20\nTea  3.90\nAMOUNT PAID  16.10\nCASH  20.00\nCHANGE  3.90\n"
+    assert _parse(settled).invoice.total == Decimal("16.10")
+
+
+def test_italian_receipt_totale_and_subtotale() -> None:
+    text = """Bar Centrale
+Via Roma 12, Milano
+Cappuccino  1,50
+Cornetto  1,20
+SUBTOTALE  2,70
+Sconto  0,20
+TOTALE EURO  2,50
+CONTANTI  5,00
+"""
+    inv = _parse(text).invoice
+    assert inv.subtotal == Decimal("2.70")
+    assert inv.total == Decimal("2.50")
