@@ -84,6 +84,16 @@ _DE_MONTHS = [
     "Dezember",
 ]
 MONTH_NAMES: dict[str, int] = {name: month for month, names in _MONTHS.items() for name in names}
+
+
+def _ocr_variants(name: str) -> set[str]:
+    """The spellings OCR makes of a month name by reading l as 1 and o as 0 ("Ju1", "0ct")."""
+    return {name.replace("l", "1"), name.replace("o", "0"), name.replace("l", "1").replace("o", "0")} - {name}
+
+
+# English names only: receipts' short dates ("Jul19'14") are where OCR meets them most, and the
+# variants of shorter foreign names ("lut", "lis") would read ordinary text as dates.
+MONTH_NAMES.update({v: month for month, names in _MONTHS.items() for n in names[:2] for v in _ocr_variants(n)})
 _MONTH_ALT = "|".join(sorted((re.escape(n) for n in MONTH_NAMES), key=len, reverse=True))
 
 _SEP = r"[./\-]"

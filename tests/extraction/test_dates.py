@@ -40,6 +40,18 @@ def test_parse_date_forms(text: str, expected: str) -> None:
     assert not match.ambiguous
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Ju119'14 12:36PM", "2014-07-19"), ("0ct 5, 2014", "2014-10-05"), ("12 N0V 2019", "2019-11-12")],
+)
+def test_month_names_as_ocr_misreads_them(text: str, expected: str) -> None:
+    assert parse_date(text).value.isoformat() == expected
+
+
+def test_ocr_month_variants_do_not_invent_dates() -> None:
+    assert find_dates("lot 1 12 2014 Ju1 item 0CT") == []
+
+
 def test_swappable_numeric_date_is_flagged_without_an_order() -> None:
     match = parse_date("03/04/2024")
     assert match is not None and match.ambiguous
