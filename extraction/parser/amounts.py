@@ -115,6 +115,23 @@ def _pick(amounts: list[AmountMatch]) -> AmountMatch | None:
     return pool[-1]
 
 
+def _rate_pick(line: Line, amounts: list[AmountMatch]) -> AmountMatch | None:
+    """On a tax line with a rate, the amount that is that rate of another one there (of a net or a gross)."""
+    from extraction.parser.tax import line_rate, rate_agrees
+
+    rate = line_rate(line.text) if len(amounts) >= 2 else None
+    if not rate:
+        return None
+    for tax in amounts:
+        for other in amounts:
+            if other is tax or abs(tax.value) >= abs(other.value):
+                continue
+            net = other.value * 100 / (100 + rate)  # when `other` is the gross amount
+            if rate_agrees(other.value, rate, tax.value) or rate_agrees(net, rate, tax.value):
+                return tax
+    return None
+
+
 def _segments(line: Line) -> list[tuple[str, str, str]]:
     """(label cell, label-free rest of that cell, following value text) for each labelled cell."""
     out: list[tuple[str, str, str]] = []
@@ -145,6 +162,9 @@ def collect(doc: Doc) -> list[Candidate]:
             category, hit = resolved
             amounts = doc.amounts(line, rest + "  " + values)
             picked = _pick(amounts)
+            if category == "tax":
+                # A value before its label ("1.64 Food VAT 6%") counts only where the line holds one label.
+                picked = _rate_pick(line, doc.amounts(line) if len(segments) == 1 else amounts) or picked
             source_line = line
             strength = hit.strength
             if picked is None and (s_index == len(segments) - 1 or line.is_row):

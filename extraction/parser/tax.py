@@ -23,16 +23,21 @@ def rate_agrees(base: Decimal, rate: Decimal, amount: Decimal, cents: int = 2) -
     return abs(expected - amount) <= max(Decimal(cents) / 100, abs(expected) * Decimal("0.002"))
 
 
+def line_rate(text: str) -> Decimal | None:
+    """The one tax rate printed on a line ("VAT 20%"), or None when there is none or several."""
+    rates = [Decimal(m.group(1).replace(",", ".")) for m in _RATE.finditer(text)]
+    rates = [r for r in rates if 0 <= r <= _MAX_RATE]
+    return rates[0] if len(rates) == 1 else None
+
+
 def tax_lines(doc: Doc, subtotal: Decimal | None = None) -> list[TaxLine]:
     """Tax lines of the document, each rate once."""
     out: list[TaxLine] = []
     seen: set[tuple[Decimal, Decimal | None]] = set()
     for line in doc.lines:
-        rates = [Decimal(m.group(1).replace(",", ".")) for m in _RATE.finditer(line.text)]
-        rates = [r for r in rates if 0 <= r <= _MAX_RATE]
-        if len(rates) != 1:
+        rate = line_rate(line.text)
+        if rate is None:
             continue
-        rate = rates[0]
         masked = _RATE.sub(" ", line.text)
         amounts = [a.value for a in find_amounts(masked, doc.decimal) if a.has_decimals or a.currency]
         labelled = find_label(line.text, "tax") is not None

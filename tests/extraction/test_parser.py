@@ -389,3 +389,18 @@ CONTANTI  5,00
     inv = _parse(text).invoice
     assert inv.subtotal == Decimal("2.70")
     assert inv.total == Decimal("2.50")
+
+
+def test_tax_is_the_amount_that_is_the_rate_of_another_on_its_line() -> None:
+    base_tax_gross = """Trattoria Roma
+Pizza  17.78
+IVA 8% = 17.78  1,42  19.20
+TOTALE  19.20
+"""
+    assert _parse(base_tax_gross).invoice.tax_total == Decimal("1.42")
+    tax_before_label = """Bakker Jansen
+Brood  28.95
+1.64 Food BTW 6%  28.95
+Totaal  28.95
+"""
+    assert _parse(tax_before_label).invoice.tax_total == Decimal("1.64")
