@@ -102,7 +102,9 @@ class Extractor:
     ) -> list[ExtractionResult]:
         """Blocking extract-and-store for plain threads (the page's handlers), reporting each page read."""
         return self.pool.run_sync(
-            lambda job: self._extract_job(job, data, filename, options, True, True, on_page, ocr_hint=False)
+            lambda job: self._extract_job(
+                job, data, filename, options, store=True, enrich=True, on_page=on_page, ocr_hint=False
+            )
         )
 
     async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:

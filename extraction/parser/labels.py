@@ -185,8 +185,13 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"points?|loyalty|member)\b",
             3,
         ),
-        # "VAT Reg No: 191 2478 96", "GST ID 0012": a tax registration number, not a tax amount.
-        (r"\b(?:vat|gst|tax|tva|btw|ust|mwst|sst|iva|nip)\W{0,3}(?:reg(?:istration)?|id|no|nr|number)\b", 3),
+        # "VAT Reg No: 191 2478 96", "GST ID 0012": a tax registration number, not a tax amount
+        # ("IVA no incluido" says the tax is not included).
+        (
+            r"\b(?:vat|gst|tax|tva|btw|ust|mwst|sst|iva|nip)\W{0,3}(?:reg(?:istration)?|id|no|nr|number)\b"
+            r"(?!\W*inclu)",
+            3,
+        ),
     ],
     "vendor_label": [
         (
