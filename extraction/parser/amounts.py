@@ -13,7 +13,8 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map, money_close
-from extraction.parser.labels import LabelHit, fold
+from extraction.parser.labels import LabelHit, find_label, fold
+from extraction.parser.tax import line_rate, rate_agrees
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -102,8 +103,6 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
 
 
 def _find(text: str, category: str, folded: str) -> LabelHit | None:
-    from extraction.parser.labels import find_label
-
     return find_label(text, category, folded)
 
 
@@ -117,8 +116,6 @@ def _pick(amounts: list[AmountMatch]) -> AmountMatch | None:
 
 def _rate_pick(line: Line, amounts: list[AmountMatch]) -> AmountMatch | None:
     """On a tax line with a rate, the amount that is that rate of another one there (of a net or a gross)."""
-    from extraction.parser.tax import line_rate, rate_agrees
-
     rate = line_rate(line.text) if len(amounts) >= 2 else None
     if not rate:
         return None
@@ -228,6 +225,19 @@ class MoneyFields:
     candidates: list[Candidate]
 
 
+def _tax_inside_another(cand: Candidate, others: list[Candidate]) -> bool:
+    """'Total incl. GST @ 6%: 1.09': the value is the tax inside another amount (19.20), not a total."""
+    rate = line_rate(cand.line.text)
+    if not rate or find_label(cand.label_text, "tax") is None:
+        return False
+    return any(
+        o is not cand
+        and abs(o.value) > abs(cand.value)
+        and (rate_agrees(o.value * 100 / (100 + rate), rate, cand.value) or rate_agrees(o.value, rate, cand.value))
+        for o in others
+    )
+
+
 def _occurrences(doc: Doc, value: Decimal) -> int:
     return sum(1 for line in doc.lines for a in doc.amounts(line) if a.value == value)
 
@@ -263,6 +273,7 @@ def choose(doc: Doc) -> MoneyFields:
         score += 0.2 if cand.has_currency else 0.0
         score -= 0.0 if cand.has_decimals else 0.6
         score -= 1.5 if cand.value == 0 else 0.0
+        score -= 1.5 if _tax_inside_another(cand, totals + paid) else 0.0
         cand.score = score
 
     total: Candidate | None = None

@@ -112,6 +112,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"do zaplaty)\b",
             3,
         ),
+        # A cell holding only "Due" (receipts: "Due | 19.20"); "Due within 14 days" is not an amount label.
+        (r"^\W*due\W*$", 2),
     ],
     "net": [
         (r"\b(?:nett? (?:total|amt|amount|sales)|total nett?|nett)\b", 2),
@@ -160,6 +162,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"pagamento|contante)\b",
             2,
         ),
+        (r"^\W*pay\W*$", 2),  # a cell holding only "Pay" ("Pay | 20.00"); "Pay by ..." is a due date
     ],
     "change": [
         (

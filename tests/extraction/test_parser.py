@@ -404,3 +404,26 @@ Brood  28.95
 Totaal  28.95
 """
     assert _parse(tax_before_label).invoice.tax_total == Decimal("1.64")
+
+
+def test_gst_included_in_the_total_is_not_the_total() -> None:
+    text = """Kings Confectionery S/B
+| French Loaf 8 | 2.40 | 19.20 |
+| Rounding Adj | 0.00 |
+| Due | 19.20 |
+| Pay | 20.00 |
+| Change | 0.80 |
+(Total Included GST @ 6% : 1.09)
+"""
+    assert _parse(text).invoice.total == Decimal("19.20")
+
+
+def test_due_and_pay_words_inside_a_sentence_are_not_amount_labels() -> None:
+    text = """Harbour Consulting Ltd
+Invoice No: HC-12
+Consulting  450.00
+Due within 14 days
+Pay within 30 days
+"""
+    inv = _parse(text).invoice
+    assert inv.total == Decimal("450.00") and inv.amount_due is None
