@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map, money_close
 from extraction.parser.labels import LabelHit, find_label, fold
-from extraction.parser.tax import line_rate, rate_agrees
+from extraction.parser.tax import line_rate, tax_within
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -52,7 +52,7 @@ class Candidate:
 def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
     """The category of one label cell: the most specific label wins; quantities are not money."""
     folded = fold(text)
-    hits = {c: line_hit for c in MONEY_CATEGORIES if (line_hit := _find(text, c, folded)) is not None}
+    hits = {c: line_hit for c in MONEY_CATEGORIES if (line_hit := find_label(text, c, folded)) is not None}
     if not hits:
         return None
     nm = hits.get("not_money")
@@ -102,10 +102,6 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
     return category, hit
 
 
-def _find(text: str, category: str, folded: str) -> LabelHit | None:
-    return find_label(text, category, folded)
-
-
 def _pick(amounts: list[AmountMatch]) -> AmountMatch | None:
     if not amounts:
         return None
@@ -123,8 +119,7 @@ def _rate_pick(line: Line, amounts: list[AmountMatch]) -> AmountMatch | None:
         for other in amounts:
             if other is tax or abs(tax.value) >= abs(other.value):
                 continue
-            net = other.value * 100 / (100 + rate)  # when `other` is the gross amount
-            if rate_agrees(other.value, rate, tax.value) or rate_agrees(net, rate, tax.value):
+            if tax_within(other.value, rate, tax.value):
                 return tax
     return None
 
@@ -231,10 +226,7 @@ def _tax_inside_another(cand: Candidate, others: list[Candidate]) -> bool:
     if not rate or find_label(cand.label_text, "tax") is None:
         return False
     return any(
-        o is not cand
-        and abs(o.value) > abs(cand.value)
-        and (rate_agrees(o.value * 100 / (100 + rate), rate, cand.value) or rate_agrees(o.value, rate, cand.value))
-        for o in others
+        o is not cand and abs(o.value) > abs(cand.value) and tax_within(o.value, rate, cand.value) for o in others
     )
 
 

@@ -23,6 +23,11 @@ def rate_agrees(base: Decimal, rate: Decimal, amount: Decimal, cents: int = 2) -
     return abs(expected - amount) <= max(Decimal(cents) / 100, abs(expected) * Decimal("0.002"))
 
 
+def tax_within(other: Decimal, rate: Decimal, amount: Decimal) -> bool:
+    """Whether `amount` is the rate% tax on `other`, taken as the net or as the gross (tax included)."""
+    return rate_agrees(other, rate, amount) or rate_agrees(other * 100 / (100 + rate), rate, amount)
+
+
 def line_rate(text: str) -> Decimal | None:
     """The one tax rate printed on a line ("VAT 20%"), or None when there is none or several."""
     rates = [Decimal(m.group(1).replace(",", ".")) for m in _RATE.finditer(text)]
