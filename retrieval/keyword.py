@@ -133,6 +133,10 @@ class KeywordIndex:
         stem = porter_stem if self.store.stemming else str
         return list(dict.fromkeys(stem(t) for t in tokens))
 
+    def knows_all(self, tokens: list[str]) -> bool:
+        """Whether every query token is an indexed term (a word nobody wrote hints at a typing slip)."""
+        return all(term in self.vocabulary for term in self.stems(tokens))
+
     def _termid(self, term: str) -> int | None:
         """The dictionary id of a term, or None; words never indexed cost no database round trip."""
         termid = self._termids.get(term)

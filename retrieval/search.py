@@ -15,7 +15,7 @@ from faiss_service.batching import EmbeddingBatcher
 from retrieval.keyword import KeywordIndex
 from retrieval.models import SearchFilters, SearchHit, SearchQuery
 from retrieval.textindex import flatten, fold, snippet, tokenize
-from retrieval.vendors import normalize_code
+from retrieval.vendors import normalize_code, typo_of
 
 if TYPE_CHECKING:
     from faiss_service.embeddings import Embedder
@@ -94,14 +94,19 @@ def query_codes(q: str) -> list[str]:
 
 
 def rrf(lists: dict[str, list[int]], k: int = RRF_K) -> list[tuple[int, float, list[str]]]:
-    """Reciprocal rank fusion: (id, score, names of the lists it came from), best first."""
+    """Reciprocal rank fusion: (id, score, names of the lists it came from), best first.
+
+    Lists come strongest evidence first: equal scores go to the item of the earlier list, then the lower id.
+    """
     scores: dict[int, float] = {}
     reasons: dict[int, list[str]] = {}
-    for name, ids in lists.items():
+    first_list: dict[int, int] = {}
+    for position, (name, ids) in enumerate(lists.items()):
         for rank, item in enumerate(ids):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank + 1)
             reasons.setdefault(item, []).append(name)
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+            first_list.setdefault(item, position)
+    ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 9), first_list[kv[0]], kv[0]))
     return [(item, round(score, 6), reasons[item]) for item, score in ranked]
 
 
@@ -225,10 +230,14 @@ class Searcher:
                 lists["amount"] = [int(r[0]) for r in rows]
         if with_vendor:
             text = re.sub(r"\s+", " ", q).strip()
-            if 2 <= len(text) <= 80 and not codes and not amounts:
+            if 2 <= len(text) <= 80 and "number" not in lists and not amounts:
                 # By spelling only: the query's meaning is the semantic list's job, not a second embedding.
                 named = self.resolver.lookup(text, 3, by_meaning=False)
-                vendors = [vid for vid, score, _ in named if score >= VENDOR_QUERY_MIN]
+                # A name one slip away counts only when some query word is in no invoice: 'retro' stays a word.
+                slips = not self.keywords.knows_all(tokenize(text))
+                vendors = [
+                    vid for vid, score, alias in named if score >= VENDOR_QUERY_MIN or (slips and typo_of(text, alias))
+                ]
                 if vendors:
                     rows = self.store.fetch(
                         f"""SELECT i.id FROM invoices i WHERE i.vendor_id IN ({", ".join("?" for _ in vendors)}) {where}
@@ -280,9 +289,9 @@ class Searcher:
         lists: dict[str, list[int]] = {}
         scored: dict[int, float] = {}
         if query.mode in ("hybrid", "keyword"):
-            kw = self.keyword(q, where, params, n)
-            lists["keyword"] = [i for i, _ in kw]
+            # Exact numbers, amounts and a named vendor are stronger evidence than shared words: listed first.
             lists.update(self.structured(q, where, params, with_vendor=query.mode == "hybrid"))
+            lists["keyword"] = [i for i, _ in self.keyword(q, where, params, n)]
         if vector_future is not None:
             vector = vector_future.result() if vector_future.done() else (yield vector_future)
             sem = self.semantic(vector, where, params, n)

@@ -155,6 +155,15 @@ def _edit_score(q: str, c: str) -> float:
     return 100.0 * (1.0 - OSA.distance(q, c) / (max(len(q), len(c)) + 2))
 
 
+def typo_of(query: str, candidate: str) -> bool:
+    """Whether a typed name is a known one with a typing slip: one edit from 4 letters on, two from 9."""
+    q, c = compact_name(query), compact_name(candidate)
+    if min(len(q), len(c)) < 4:
+        return False
+    allowed = 2 if min(len(q), len(c)) >= 9 else 1
+    return OSA.distance(q, c, score_cutoff=allowed) <= allowed
+
+
 def name_score(query: str, candidate: str) -> float:
     """How well a typed vendor name matches a known one, 0..100 (typos, partial names, initials)."""
     q, c = compact_name(query), compact_name(candidate)

@@ -46,6 +46,8 @@ def test_query_parsing() -> None:
     assert query_codes("invoice INV/2023/03/0008 total 60.44") == ["INV2023030008"]
     fused = rrf({"a": [1, 2, 3], "b": [3, 1]})
     assert [i for i, _, _ in fused] == [1, 3, 2] and fused[0][2] == ["a", "b"]
+    # Equal scores: the earlier (stronger) list's item first, whatever the ids.
+    assert [i for i, _, _ in rrf({"vendor": [9], "semantic": [4]})] == [9, 4]
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "keyword"])
@@ -67,6 +69,20 @@ def test_modes_find_by_meaning_and_words(service: InvoiceService, library: dict[
     assert top.vendor == "Amazon Web Services, Inc." and top.total == Decimal("4.11") and top.currency == "USD"
     assert top.invoice_date == dt.date(2014, 8, 3)
     assert _ids(service, q="zzzzqqq", mode="keyword") == []
+
+
+def test_a_short_vendor_name_with_one_slip_finds_its_invoices(service: InvoiceService) -> None:
+    ids = {
+        name: service.store_result(*make_result(vendor=name, number=f"N-{i}", total="10.00"), enrich=False).invoice_id
+        for i, name in enumerate(["EXXON", "Citadel", "Metro", "Retro Records"])
+    }
+    for typed, name in [("EXON", "EXXON"), ("Ciatdel", "Citadel"), ("meero", "Metro")]:
+        top = service.search(SearchQuery(q=typed, mode="hybrid"))[0]
+        assert top.invoice_id == ids[name] and "vendor" in top.matched, typed
+    # A word the invoices contain is a search for that word, not a slip for a similar vendor.
+    hits = service.search(SearchQuery(q="retro", mode="hybrid"))
+    assert hits[0].invoice_id == ids["Retro Records"]
+    assert all(ids["Metro"] != h.invoice_id or "vendor" not in h.matched for h in hits)
 
 
 def test_filters(service: InvoiceService, library: dict[str, int]) -> None:

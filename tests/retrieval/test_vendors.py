@@ -4,7 +4,7 @@ import pytest
 
 from extraction.schema import Party
 from retrieval.service import InvoiceService
-from retrieval.vendors import compact_name, name_score, normalize_code, normalize_name
+from retrieval.vendors import compact_name, name_score, normalize_code, normalize_name, typo_of
 from tests.retrieval.docs import make_result
 
 
@@ -57,6 +57,14 @@ def test_name_score_tolerates_typos_partial_and_initials() -> None:
 )
 def test_name_score_single_edits(typed: str, known: str) -> None:
     assert name_score(typed, known) >= 85
+
+
+def test_typo_of_allows_one_slip_from_four_letters_and_two_from_nine() -> None:
+    assert typo_of("EXON", "Exxon") and typo_of("Ciatdel", "Citadel") and typo_of("aoen co", "AEON Co. (M) Bhd")
+    assert typo_of("Musterleferannt", "Musterlieferant GmbH")  # two slips in a long name
+    assert not typo_of("Metor", "Petrol")  # two slips in a short one
+    assert not typo_of("BP", "BPX") and not typo_of("ABC", "ABD")  # too short to tell a slip from another name
+    assert not typo_of("Acme", "Acme Industrial Supplies")  # a partial name is name_score's business
 
 
 def test_name_score_prefers_the_whole_name() -> None:
