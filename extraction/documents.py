@@ -32,6 +32,9 @@ EINVOICE_ATTACHMENTS = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml", 
 def sniff_media_type(data: bytes) -> str:
     """The media type from the first bytes; UnsupportedDocument when it is none we read."""
     head = data[:1024]
+    if data.startswith(b"PK\x03\x04"):
+        # A PDF stored uncompressed in a ZIP would otherwise be found by its header and read alone.
+        raise UnsupportedDocument("a ZIP archive or Office document: upload the PDFs or images inside it, one by one")
     if b"%PDF-" in head:
         return MEDIA_PDF
     if data.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 import zlib
 
 from tests.builders import InvoiceSpec, invoice_spec, make_invoice_pdf
+
+
+def zip_holding(pdf: bytes) -> bytes:
+    """A ZIP archive with one PDF stored uncompressed, its header inside the first kilobyte."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("invoice.pdf", pdf)
+    return buffer.getvalue()
 
 
 def encrypted_pdf() -> bytes:

@@ -10,6 +10,7 @@ from tests.app.documents import (
     non_invoice_png,
     png_claiming,
     truncated_pdf,
+    zip_holding,
 )
 from tests.builders import make_invoice_pdf
 
@@ -35,6 +36,7 @@ BAD_UPLOADS = [
     ("text file", "invoice.pdf", b"Invoice 42\nTotal 10.00 EUR\n", 415, ("unsupported_document",)),
     ("2000-page pdf", "book.pdf", many_pages_pdf(2000), 413, ("document_too_large",)),
     ("non-invoice image", "holiday.png", non_invoice_png(), 422, ("not_an_invoice",)),
+    ("zip holding a pdf", "invoices.zip", zip_holding(make_invoice_pdf()), 415, ("unsupported_document",)),
 ]
 
 
