@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import snowballstemmer
 
+from retrieval.fuzzy import SlipIndex
+
 if TYPE_CHECKING:
     from retrieval.store import Store
 
+FUZZY_WEIGHT = 0.8  # a word matched despite a typing slip counts this much of an exact match
 BM25_K1 = 1.2
 BM25_B = 0.75
 MAX_CACHED_POSTINGS = 4_000_000  # about 64 MB of (id, weight) pairs; the cache is dropped past it
@@ -100,6 +103,7 @@ class KeywordIndex:
         self.k1 = k1
         self.b = b
         self.vocabulary = Vocabulary(store)
+        self.slips = SlipIndex(store)
         self._termids: dict[str, int] = {}  # term ids never change once assigned
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
@@ -149,11 +153,14 @@ class KeywordIndex:
         return termid
 
     def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """(invoice ids, BM25 weights) of one term at this snapshot."""
+        """(invoice ids, BM25 weights) of one term at this snapshot; a word nobody wrote, by its nearest word."""
         hit = snap.terms.get(term)
         if hit is not None:
             return hit
         termid = self._termid(term)
+        weight = 1.0
+        if termid is None:
+            termid, weight = self.slips.nearest(term), FUZZY_WEIGHT
         if termid is None:
             out = _EMPTY
         else:
@@ -165,7 +172,9 @@ class KeywordIndex:
             df = len(ids)
             idf = np.log(1.0 + (snap.n_docs - df + 0.5) / (df + 0.5))
             norm = self.k1 * (1.0 - self.b + self.b * dl / snap.avgdl)
-            out = (ids, idf * tf * (self.k1 + 1.0) / (tf + norm))
+            out = (ids, weight * idf * tf * (self.k1 + 1.0) / (tf + norm))
+        if weight != 1.0 and not self.slips.current:
+            return out  # the slip index is still reading words: ask again next time
         if snap.cached + len(out[0]) > MAX_CACHED_POSTINGS:
             snap.terms.clear()
             snap.cached = 0

@@ -1,0 +1,81 @@
+"""Words with a typing slip: the slip index on a real store, and keyword search through it."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval import fuzzy
+from retrieval.fuzzy import forms
+from retrieval.models import SearchQuery
+from retrieval.service import InvoiceService
+from tests.retrieval.docs import make_result
+
+
+def _store(service: InvoiceService, vendor: str, number: str, *items: str) -> int:
+    result = make_result(vendor=vendor, number=number, items=items, salt=number)
+    return service.store_result(*result, enrich=False).invoice_id
+
+
+def _term(service: InvoiceService, termid: int | None) -> str | None:
+    return None if termid is None else service.store.scalar("SELECT term FROM fts_dict WHERE termid = ?", [termid])
+
+
+def test_forms_are_the_word_and_each_letter_left_out() -> None:
+    assert forms("abca") == {"abca", "bca", "aca", "aba", "abc"}
+
+
+def test_nearest_word_is_one_slip_away(service: InvoiceService) -> None:
+    _store(service, "Polar Storage", "A-1", "Glacier archive")
+    slips = service.searcher.keywords.slips
+    for typed in ("glaicer", "glacer", "glaccier", "glacoer"):  # swap, drop, add, replace
+        assert _term(service, slips.nearest(typed)) == "glacier", typed
+    assert slips.nearest("glxxier") is None  # two slips in a short word
+    assert slips.nearest("arc") is None  # too short to tell a slip from another word
+    assert slips.nearest("a-2") is None and slips.nearest("glacier2") is None  # codes and numbers never
+
+
+def test_the_word_more_invoices_contain_wins_and_deleted_words_are_gone(service: InvoiceService) -> None:
+    first = _store(service, "North Supply", "B-1", "copper cable")
+    for n in range(2):
+        _store(service, "South Supply", f"B-{n + 2}", "copier paper")
+    slips = service.searcher.keywords.slips
+    assert _term(service, slips.nearest("copper")) == "copper"  # no slip beats one
+    assert _term(service, slips.nearest("coppr")) == "copper"
+    assert _term(service, slips.nearest("copeer")) == "copier"  # also one slip from "copper": two invoices
+    service.delete_invoice(first)
+    assert _term(service, slips.nearest("coppr")) is None
+
+
+@pytest.mark.parametrize("pending_words", [fuzzy.PENDING_WORDS, 0])
+def test_words_stored_later_are_found(service: InvoiceService, monkeypatch, pending_words: int) -> None:
+    monkeypatch.setattr(fuzzy, "PENDING_WORDS", pending_words)  # 0: every new word merged into the sorted arrays
+    _store(service, "Alpha Traders", "C-1", "spanner set")
+    slips = service.searcher.keywords.slips
+    assert _term(service, slips.nearest("spaner")) == "spanner"  # the first load
+    _store(service, "Beta Traders", "C-2", "wrench kit", "ratchet handle")
+    assert _term(service, slips.nearest("wrnch")) == "wrench"
+    assert _term(service, slips.nearest("ratchett")) == "ratchet"
+    assert _term(service, slips.nearest("spaner")) == "spanner"
+
+
+def test_keyword_search_reads_through_a_slip_but_not_into_another_number(service: InvoiceService) -> None:
+    cold = _store(service, "Polar Storage", "INV-5531", "Glacier archive")
+    _store(service, "Harbour Cafe", "INV-5532", "Espresso beans")
+
+    def top(q: str, mode: str = "keyword") -> list[int]:
+        return [h.invoice_id for h in service.search(SearchQuery(q=q, mode=mode))]
+
+    assert top("glaicer")[:1] == [cold]
+    assert top("glaicer archive")[:1] == [cold]
+    assert top("zzzzqqq") == []
+    assert top("5533") == []  # a mistyped number finds no other invoice
+
+
+def test_a_large_backlog_is_read_in_the_background(service: InvoiceService, monkeypatch) -> None:
+    monkeypatch.setattr(fuzzy, "INLINE_MAX", 0)  # any new word is a backlog
+    _store(service, "Gamma Traders", "D-1", "chisel")
+    slips = service.searcher.keywords.slips
+    slips.nearest("chisl")  # starts the reading, answers from what is read so far
+    slips.refresh()  # waits for it
+    assert slips.current and _term(service, slips.nearest("chisl")) == "chisel"
+    assert [h.invoice_id for h in service.search(SearchQuery(q="chisl", mode="keyword"))] != []
