@@ -123,8 +123,8 @@ class SlipIndex:
             found.update(ids[start:end].tolist())
         return found
 
-    def nearest(self, word: str) -> int | None:
-        """The term id of the closest word at most one slip away (more invoices, then spelling, on a tie), or None."""
+    def nearest(self, word: str) -> tuple[int, str] | None:
+        """(term id, word) of the closest word at most one slip away (more invoices, then spelling, on a tie)."""
         if not MIN_LETTERS <= len(word) <= MAX_LETTERS or not (word.isascii() and word.isalpha()):
             return None
         ids = self.candidates(word)
@@ -138,4 +138,4 @@ class SlipIndex:
         )
         near = [(OSA.distance(word, term, score_cutoff=1), -docs, term, termid) for termid, term, docs in rows]
         best = min(near, default=None)
-        return int(best[3]) if best is not None and best[0] <= 1 else None
+        return (int(best[3]), best[2]) if best is not None and best[0] <= 1 else None

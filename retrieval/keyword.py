@@ -45,6 +45,7 @@ class _Snapshot:
     doc_len: np.ndarray  # indexed by invoice id; 0 where the id has no document
     terms: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     cached: int = 0
+    read_as: dict[str, str] = field(default_factory=dict)  # a word no invoice contains -> the word used instead
 
 
 class Vocabulary:
@@ -160,7 +161,9 @@ class KeywordIndex:
         termid = self._termid(term)
         weight = 1.0
         if termid is None:
-            termid, weight = self.slips.nearest(term), FUZZY_WEIGHT
+            near, weight = self.slips.nearest(term), FUZZY_WEIGHT
+            if near is not None:
+                termid, snap.read_as[term] = near
         if termid is None:
             out = _EMPTY
         else:
@@ -181,6 +184,11 @@ class KeywordIndex:
         snap.terms[term] = out
         snap.cached += len(out[0])
         return out
+
+    def read_as(self, tokens: list[str]) -> list[str]:
+        """The indexed words that the last ranking of these tokens used for words no invoice contains."""
+        snap = self._snapshot
+        return [] if snap is None else [snap.read_as[t] for t in self.stems(tokens) if t in snap.read_as]
 
     # -- ranking --------------------------------------------------------------------------------
     def rank(self, tokens: list[str], n: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

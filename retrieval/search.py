@@ -302,7 +302,8 @@ class Searcher:
         else:
             ranked = rrf({k: v for k, v in lists.items() if v})
         page = ranked[query.offset : want]
-        return self._hits(page, sorted(set(tokenize(q))))
+        terms = sorted(set(tokenize(q)))
+        return self._hits(page, terms + self.keywords.read_as(terms) if "keyword" in lists else terms)
 
     def _hits(self, ranked: list[tuple[int, float, list[str]]], terms: list[str]) -> list[SearchHit]:
         if not ranked:

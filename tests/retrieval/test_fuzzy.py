@@ -16,8 +16,13 @@ def _store(service: InvoiceService, vendor: str, number: str, *items: str) -> in
     return service.store_result(*result, enrich=False).invoice_id
 
 
-def _term(service: InvoiceService, termid: int | None) -> str | None:
-    return None if termid is None else service.store.scalar("SELECT term FROM fts_dict WHERE termid = ?", [termid])
+def _term(service: InvoiceService, near: tuple[int, str] | None) -> str | None:
+    """The word a slip lookup found, checked against the dictionary row its id names."""
+    if near is None:
+        return None
+    termid, word = near
+    assert service.store.scalar("SELECT term FROM fts_dict WHERE termid = ?", [termid]) == word
+    return word
 
 
 def test_forms_are_the_word_and_each_letter_left_out() -> None:
@@ -59,13 +64,16 @@ def test_words_stored_later_are_found(service: InvoiceService, monkeypatch, pend
 
 
 def test_keyword_search_reads_through_a_slip_but_not_into_another_number(service: InvoiceService) -> None:
-    cold = _store(service, "Polar Storage", "INV-5531", "Glacier archive")
+    filler = [f"Consulting hour {n}" for n in range(30)]  # the matched word far from the text's start
+    cold = _store(service, "Polar Storage", "INV-5531", *filler, "Glacier archive")
     _store(service, "Harbour Cafe", "INV-5532", "Espresso beans")
 
     def top(q: str, mode: str = "keyword") -> list[int]:
         return [h.invoice_id for h in service.search(SearchQuery(q=q, mode=mode))]
 
     assert top("glaicer")[:1] == [cold]
+    hit = service.search(SearchQuery(q="glaicer", mode="hybrid"))[0]
+    assert hit.invoice_id == cold and "Glacier" in hit.snippet and "keyword" in hit.matched
     assert top("glaicer archive")[:1] == [cold]
     assert top("zzzzqqq") == []
     assert top("5533") == []  # a mistyped number finds no other invoice
