@@ -398,9 +398,9 @@ def bench_slips(words: int, queries: int = 500) -> dict[str, float]:
         times = []
         for word in typed:
             t = time.perf_counter()
-            slips.nearest(word)
+            slips.near(word)
             times.append((time.perf_counter() - t) * 1000)
-        mb = sum(array.nbytes for array in slips._sorted) / 2**20
+        mb = sum(array.nbytes for array in slips._arrays) / 2**20
         store.close()
     return {"words": len(vocab), "build_s": build_s, "mb": mb} | {f"p{q}": percentile(times, q) for q in (50, 95)}
 

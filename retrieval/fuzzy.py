@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import OSA
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 MIN_LETTERS = 4  # shorter words are too alike to tell a slip from another word
 MAX_LETTERS = 24
-PENDING_WORDS = 8_192  # newly seen words kept in a dict until merged into the sorted arrays
+PENDING_WORDS = 8_192  # newly seen words kept in dicts until merged into the sorted arrays
 INLINE_MAX = 5_000  # new dictionary words read while a search waits (some 40 ms); more are read in the background
 _CHUNK = 50_000
 
@@ -23,35 +23,54 @@ def forms(word: str) -> set[str]:
     return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
-def _form_arrays(rows: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """(form hashes, term ids) of dictionary rows, sorted by hash; built in chunks to bound the peak memory."""
+class _Arrays(NamedTuple):
+    """The merged words: form hashes sorted with their term ids, and the words by term id."""
+
+    form_keys: np.ndarray  # int64, sorted
+    form_ids: np.ndarray  # int32, the term id of each form
+    word_ids: np.ndarray  # int32, sorted (term ids only grow)
+    words: np.ndarray  # fixed-width ASCII bytes, the word of each id
+
+
+_EMPTY = _Arrays(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, f"S{MAX_LETTERS}"))
+
+
+def _merged(arrays: _Arrays, rows: list[tuple[str, int]]) -> _Arrays:
+    """The arrays with dictionary rows (term, id; ids above all present ones, ascending) added."""
     keys, ids = [], []
-    for lo in range(0, len(rows), _CHUNK):
+    for lo in range(0, len(rows), _CHUNK):  # in chunks: the peak memory stays near the result's
         chunk = rows[lo : lo + _CHUNK]
         sets = [forms(term) for term, _ in chunk]
         counts = np.fromiter((len(s) for s in sets), np.int64, len(sets))
         keys.append(np.fromiter((hash(f) for s in sets for f in s), np.int64, int(counts.sum())))
         ids.append(np.repeat(np.fromiter((t for _, t in chunk), np.int32, len(chunk)), counts))
-    key_array = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-    order = np.argsort(key_array, kind="stable")
-    return key_array[order], (np.concatenate(ids) if ids else np.zeros(0, np.int32))[order]
+    new_keys = np.concatenate(keys)
+    order = np.argsort(new_keys, kind="stable")
+    new_keys, new_ids = new_keys[order], np.concatenate(ids)[order]
+    at = np.searchsorted(arrays.form_keys, new_keys)
+    return _Arrays(
+        np.insert(arrays.form_keys, at, new_keys),
+        np.insert(arrays.form_ids, at, new_ids),
+        np.concatenate([arrays.word_ids, np.fromiter((t for _, t in rows), np.int32, len(rows))]),
+        np.concatenate([arrays.words, np.array([term.encode() for term, _ in rows], f"S{MAX_LETTERS}")]),
+    )
 
 
 class SlipIndex:
     """Indexed words within one slip (a letter added, dropped or replaced, or two neighbours swapped) of a word.
 
     Each dictionary word of 4 to 24 letters is filed under the hashes of its forms (`forms`); two words one
-    slip apart share a form, and candidates are confirmed by their true distance. Kept in step with the
-    dictionary by term id like the Vocabulary: a few new words are read while a search waits, a large backlog
-    (the first load of a big history) in a background thread, meanwhile answering from what is read. About
-    12 bytes per form, some 100 bytes per word.
+    slip apart share a form, and candidates are confirmed by their true distance, all in memory (some 130
+    bytes per word). Kept in step with the dictionary by term id like the Vocabulary: a few new words are
+    read while a search waits, a large backlog (the first load of a big history) in a background thread,
+    meanwhile answering from what is read.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._sorted = (np.zeros(0, np.int64), np.zeros(0, np.int32))  # (form hashes, term ids), swapped whole
-        self._pending: dict[int, list[int]] = {}  # form hash -> term ids, for words not yet in the arrays
-        self._pending_rows: list[tuple[str, int]] = []
+        self._arrays = _EMPTY  # replaced whole, so a reader holds one consistent set
+        self._pending_forms: dict[int, list[int]] = {}  # form hash -> term ids, of words not yet merged
+        self._pending_words: dict[int, str] = {}  # term id -> word, not yet merged
         self._max_termid = 0
         self._generation = -1
         self._lock = threading.Lock()
@@ -96,46 +115,44 @@ class SlipIndex:
         self._generation = generation
 
     def _add(self, rows: list[tuple[str, int]]) -> None:
-        if len(self._pending_rows) + len(rows) <= PENDING_WORDS:
+        if len(self._pending_words) + len(rows) <= PENDING_WORDS:
             for term, termid in rows:
                 for form in forms(term):
-                    self._pending.setdefault(hash(form), []).append(int(termid))
-            self._pending_rows.extend(rows)
+                    self._pending_forms.setdefault(hash(form), []).append(int(termid))
+                self._pending_words[int(termid)] = term
             return
         # Many words (the first load of a big history, or the pending ones grown too many): into the arrays.
-        keys, ids = self._sorted
-        new_keys, new_ids = _form_arrays(self._pending_rows + rows)
-        at = np.searchsorted(keys, new_keys)
-        # Readers see the merged arrays before the pending forms go: a form is never missing meanwhile.
-        self._sorted = (np.insert(keys, at, new_keys), np.insert(ids, at, new_ids))
-        self._pending, self._pending_rows = {}, []
+        pending = sorted((termid, term) for termid, term in self._pending_words.items())
+        self._arrays = _merged(self._arrays, [(term, termid) for termid, term in pending] + rows)
+        # Readers see the merged arrays before the pending words go: a word is never missing meanwhile.
+        self._pending_forms, self._pending_words = {}, {}
 
-    def candidates(self, word: str) -> set[int]:
-        """Term ids of indexed words sharing a form with the word (true distance not yet checked)."""
-        self._catch_up()
-        keys, ids = self._sorted
-        pending = self._pending
-        hashes = [hash(form) for form in forms(word)]
-        found = {termid for key in hashes for termid in pending.get(key, ())}
-        starts = np.searchsorted(keys, hashes, "left")
-        ends = np.searchsorted(keys, hashes, "right")
-        for start, end in zip(starts, ends, strict=True):
-            found.update(ids[start:end].tolist())
-        return found
-
-    def nearest(self, word: str) -> tuple[int, str] | None:
-        """(term id, word) of the closest word at most one slip away (more invoices, then spelling, on a tie)."""
+    def near(self, word: str) -> list[tuple[int, str]]:
+        """(term id, word) of the indexed words closest to a word, at most one slip away, by spelling."""
         if not MIN_LETTERS <= len(word) <= MAX_LETTERS or not (word.isascii() and word.isalpha()):
-            return None
-        ids = self.candidates(word)
-        if not ids:
-            return None
-        # Words with no invoice left (all deleted) stay in the dictionary: the join leaves them out.
-        rows = self.store.fetch(
-            """SELECT d.termid, d.term, count(*) FROM fts_dict d JOIN fts_postings p ON p.termid = d.termid
-               WHERE d.termid IN (SELECT unnest(?::INTEGER[])) GROUP BY d.termid, d.term""",
-            [sorted(ids)],
-        )
-        near = [(OSA.distance(word, term, score_cutoff=1), -docs, term, termid) for termid, term, docs in rows]
-        best = min(near, default=None)
-        return (int(best[3]), best[2]) if best is not None and best[0] <= 1 else None
+            return []
+        self._catch_up()
+        # Pending before arrays: a merge publishes the arrays first, so every word is in one or the other.
+        pending_forms, pending_words = self._pending_forms, self._pending_words
+        arrays = self._arrays
+        hashes = [hash(form) for form in forms(word)]
+        found = {termid for key in hashes for termid in pending_forms.get(key, ())}
+        starts = np.searchsorted(arrays.form_keys, hashes, "left")
+        ends = np.searchsorted(arrays.form_keys, hashes, "right")
+        for start, end in zip(starts, ends, strict=True):
+            found.update(arrays.form_ids[start:end].tolist())
+        scored = []
+        for termid in found:
+            text = pending_words.get(termid)
+            if text is None:
+                at = int(np.searchsorted(arrays.word_ids, termid))
+                if at >= len(arrays.word_ids) or int(arrays.word_ids[at]) != termid:
+                    continue  # a form hash shared by chance with a word merged meanwhile
+                text = arrays.words[at].decode()
+            slips = OSA.distance(word, text, score_cutoff=1)
+            if slips <= 1:
+                scored.append((slips, text, termid))
+        if not scored:
+            return []
+        fewest = min(s for s, _, _ in scored)
+        return [(termid, text) for slips, text, termid in sorted(scored) if slips == fewest]

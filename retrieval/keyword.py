@@ -159,31 +159,37 @@ class KeywordIndex:
         if hit is not None:
             return hit
         termid = self._termid(term)
-        weight = 1.0
-        if termid is None:
-            near, weight = self.slips.nearest(term), FUZZY_WEIGHT
-            if near is not None:
-                termid, snap.read_as[term] = near
-        if termid is None:
-            out = _EMPTY
+        if termid is not None:
+            out = self._weights(snap, termid)
         else:
-            rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [termid])
-            ids = np.asarray(rows["invoice_id"], dtype=np.int64)
-            tf = np.asarray(rows["tf"], dtype=np.float64)
-            known = ids < len(snap.doc_len)  # a document written after the snapshot: mean length
-            dl = np.where(known, snap.doc_len[np.minimum(ids, len(snap.doc_len) - 1)], snap.avgdl)
-            df = len(ids)
-            idf = np.log(1.0 + (snap.n_docs - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1.0 - self.b + self.b * dl / snap.avgdl)
-            out = (ids, weight * idf * tf * (self.k1 + 1.0) / (tf + norm))
-        if weight != 1.0 and not self.slips.current:
-            return out  # the slip index is still reading words: ask again next time
+            # Of the words one slip away, the one most invoices contain (a word whose invoices are gone has none).
+            out, used = _EMPTY, None
+            for near_id, near_word in self.slips.near(term):
+                found = self._weights(snap, near_id, FUZZY_WEIGHT)
+                if len(found[0]) > len(out[0]):
+                    out, used = found, near_word
+            if used is not None:
+                snap.read_as[term] = used
+            if not self.slips.current:
+                return out  # the slip index is still reading words: ask again next time
         if snap.cached + len(out[0]) > MAX_CACHED_POSTINGS:
             snap.terms.clear()
             snap.cached = 0
         snap.terms[term] = out
         snap.cached += len(out[0])
         return out
+
+    def _weights(self, snap: _Snapshot, termid: int, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(invoice ids, BM25 weights times `weight`) of one dictionary term at this snapshot."""
+        rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [termid])
+        ids = np.asarray(rows["invoice_id"], dtype=np.int64)
+        tf = np.asarray(rows["tf"], dtype=np.float64)
+        known = ids < len(snap.doc_len)  # a document written after the snapshot: mean length
+        dl = np.where(known, snap.doc_len[np.minimum(ids, len(snap.doc_len) - 1)], snap.avgdl)
+        df = len(ids)
+        idf = np.log(1.0 + (snap.n_docs - df + 0.5) / (df + 0.5))
+        norm = self.k1 * (1.0 - self.b + self.b * dl / snap.avgdl)
+        return ids, weight * idf * tf * (self.k1 + 1.0) / (tf + norm)
 
     def read_as(self, tokens: list[str]) -> list[str]:
         """The indexed words that the last ranking of these tokens used for words no invoice contains."""

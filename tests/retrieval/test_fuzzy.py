@@ -16,51 +16,55 @@ def _store(service: InvoiceService, vendor: str, number: str, *items: str) -> in
     return service.store_result(*result, enrich=False).invoice_id
 
 
-def _term(service: InvoiceService, near: tuple[int, str] | None) -> str | None:
-    """The word a slip lookup found, checked against the dictionary row its id names."""
-    if near is None:
-        return None
-    termid, word = near
-    assert service.store.scalar("SELECT term FROM fts_dict WHERE termid = ?", [termid]) == word
-    return word
+def _near(service: InvoiceService, word: str) -> list[str]:
+    """The words a slip lookup found, each checked against the dictionary row its id names."""
+    found = service.searcher.keywords.slips.near(word)
+    for termid, text in found:
+        assert service.store.scalar("SELECT term FROM fts_dict WHERE termid = ?", [termid]) == text
+    return [text for _, text in found]
+
+
+def _read_as(service: InvoiceService, word: str) -> list[str]:
+    """The word keyword search used in place of one no invoice contains (none when nothing was used)."""
+    service.search(SearchQuery(q=word, mode="keyword"))
+    return service.searcher.keywords.read_as([word])
 
 
 def test_forms_are_the_word_and_each_letter_left_out() -> None:
     assert forms("abca") == {"abca", "bca", "aca", "aba", "abc"}
 
 
-def test_nearest_word_is_one_slip_away(service: InvoiceService) -> None:
+def test_nearest_words_are_one_slip_away(service: InvoiceService) -> None:
     _store(service, "Polar Storage", "A-1", "Glacier archive")
-    slips = service.searcher.keywords.slips
     for typed in ("glaicer", "glacer", "glaccier", "glacoer"):  # swap, drop, add, replace
-        assert _term(service, slips.nearest(typed)) == "glacier", typed
-    assert slips.nearest("glxxier") is None  # two slips in a short word
-    assert slips.nearest("arc") is None  # too short to tell a slip from another word
-    assert slips.nearest("a-2") is None and slips.nearest("glacier2") is None  # codes and numbers never
+        assert _near(service, typed) == ["glacier"], typed
+    assert _near(service, "glxxier") == []  # two slips
+    assert _near(service, "arc") == []  # too short to tell a slip from another word
+    assert _near(service, "a-2") == [] and _near(service, "glacier2") == []  # codes and numbers never
+    assert _near(service, "glacier") == ["glacier"]  # no slip beats one
 
 
 def test_the_word_more_invoices_contain_wins_and_deleted_words_are_gone(service: InvoiceService) -> None:
     first = _store(service, "North Supply", "B-1", "copper cable")
     for n in range(2):
         _store(service, "South Supply", f"B-{n + 2}", "copier paper")
-    slips = service.searcher.keywords.slips
-    assert _term(service, slips.nearest("copper")) == "copper"  # no slip beats one
-    assert _term(service, slips.nearest("coppr")) == "copper"
-    assert _term(service, slips.nearest("copeer")) == "copier"  # also one slip from "copper": two invoices
+    assert _near(service, "copeer") == ["copier", "copper"]  # one slip from each
+    assert _read_as(service, "copeer") == ["copier"]  # in two invoices, "copper" in one
+    assert _read_as(service, "coppr") == ["copper"]
     service.delete_invoice(first)
-    assert _term(service, slips.nearest("coppr")) is None
+    assert _near(service, "coppr") == ["copper"]  # the dictionary keeps the word
+    assert _read_as(service, "coppr") == []  # but no invoice holds it any more
 
 
 @pytest.mark.parametrize("pending_words", [fuzzy.PENDING_WORDS, 0])
 def test_words_stored_later_are_found(service: InvoiceService, monkeypatch, pending_words: int) -> None:
     monkeypatch.setattr(fuzzy, "PENDING_WORDS", pending_words)  # 0: every new word merged into the sorted arrays
     _store(service, "Alpha Traders", "C-1", "spanner set")
-    slips = service.searcher.keywords.slips
-    assert _term(service, slips.nearest("spaner")) == "spanner"  # the first load
+    assert _near(service, "spaner") == ["spanner"]  # the first load
     _store(service, "Beta Traders", "C-2", "wrench kit", "ratchet handle")
-    assert _term(service, slips.nearest("wrnch")) == "wrench"
-    assert _term(service, slips.nearest("ratchett")) == "ratchet"
-    assert _term(service, slips.nearest("spaner")) == "spanner"
+    assert _near(service, "wrnch") == ["wrench"]
+    assert _near(service, "ratchett") == ["ratchet"]
+    assert _near(service, "spaner") == ["spanner"]
 
 
 def test_keyword_search_reads_through_a_slip_but_not_into_another_number(service: InvoiceService) -> None:
@@ -83,7 +87,7 @@ def test_a_large_backlog_is_read_in_the_background(service: InvoiceService, monk
     monkeypatch.setattr(fuzzy, "INLINE_MAX", 0)  # any new word is a backlog
     _store(service, "Gamma Traders", "D-1", "chisel")
     slips = service.searcher.keywords.slips
-    slips.nearest("chisl")  # starts the reading, answers from what is read so far
+    slips.near("chisl")  # starts the reading, answers from what is read so far
     slips.refresh()  # waits for it
-    assert slips.current and _term(service, slips.nearest("chisl")) == "chisel"
-    assert [h.invoice_id for h in service.search(SearchQuery(q="chisl", mode="keyword"))] != []
+    assert slips.current and _near(service, "chisl") == ["chisel"]
+    assert _read_as(service, "chisl") == ["chisel"]
