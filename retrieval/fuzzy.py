@@ -6,6 +6,7 @@ import threading
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:
@@ -136,23 +137,23 @@ class SlipIndex:
         pending_forms, pending_words = self._pending_forms, self._pending_words
         arrays = self._arrays
         hashes = [hash(form) for form in forms(word)]
-        found = {termid for key in hashes for termid in pending_forms.get(key, ())}
+        found: dict[int, bytes] = {}  # term id -> word, compared as bytes (the words are ASCII)
+        for key in hashes:
+            for termid in pending_forms.get(key, ()):
+                text = pending_words.get(termid)
+                if text is not None:  # None: its word is being filed at this moment
+                    found[termid] = text.encode()
         starts = np.searchsorted(arrays.form_keys, hashes, "left")
         ends = np.searchsorted(arrays.form_keys, hashes, "right")
-        for start, end in zip(starts, ends, strict=True):
-            found.update(arrays.form_ids[start:end].tolist())
-        scored = []
-        for termid in found:
-            text = pending_words.get(termid)
-            if text is None:
-                at = int(np.searchsorted(arrays.word_ids, termid))
-                if at >= len(arrays.word_ids) or int(arrays.word_ids[at]) != termid:
-                    continue  # a form hash shared by chance with a word merged meanwhile
-                text = arrays.words[at].decode()
-            slips = OSA.distance(word, text, score_cutoff=1)
-            if slips <= 1:
-                scored.append((slips, text, termid))
-        if not scored:
-            return []
-        fewest = min(s for s, _, _ in scored)
-        return [(termid, text) for slips, text, termid in sorted(scored) if slips == fewest]
+        ids = np.unique(np.concatenate([arrays.form_ids[a:b] for a, b in zip(starts, ends, strict=True)]))
+        if len(ids):
+            at = np.searchsorted(arrays.word_ids, ids)
+            found.update(zip(ids.tolist(), arrays.words[at].tolist(), strict=True))
+        termids = list(found)
+        matches = process.extract(
+            word.encode(), [found[t] for t in termids], scorer=OSA.distance, score_cutoff=1, limit=None
+        )
+        fewest = min((slips for _, slips, _ in matches), default=None)
+        return sorted(
+            ((termids[k], text.decode()) for text, slips, k in matches if slips == fewest), key=lambda hit: hit[1]
+        )

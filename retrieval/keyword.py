@@ -169,6 +169,8 @@ class KeywordIndex:
                 if len(found[0]) > len(out[0]):
                     out, used = found, near_word
             if used is not None:
+                if len(snap.read_as) >= MAX_CACHED_STEMS:
+                    snap.read_as.clear()
                 snap.read_as[term] = used
             if not self.slips.current:
                 return out  # the slip index is still reading words: ask again next time
