@@ -125,13 +125,15 @@ SUFFIXES = ["GmbH", "Ltd", "Inc.", "LLC", "SDN BHD", "S.A.", "B.V.", "AG", "SARL
 NOTE = (
     "Where the time goes (100k invoices, idle 2 cores): a keyword-mode search (BM25 over per-term postings "
     "read from DuckDB once per store version and scored in numpy, number and amount matching, hit rows and "
-    "snippets; a word no invoice holds is ruled out by an in-memory term filter, without a database query) "
-    "takes 2-4 ms; a semantic one 5.5-9 ms, nearly all of it embedding the query (the ONNX export of "
-    "MiniLM-L6 on two CPU threads; concurrent queries share one model call) and 0.1 ms the HNSW lookup; "
-    "hybrid runs the keyword side while the query is embedded, then matches a named vendor and fuses. This "
-    "shared machine is not equally fast all day: the same code measured up to 1.6x slower in some hours "
-    "(HNSW build 183 s against 267 s), and on a busy machine every figure grows 2-5x. HNSW recall on random "
-    "vectors is not measured here (M=16, efSearch=64)."
+    "snippets; a word no invoice holds is ruled out by an in-memory term filter, without a database query, "
+    "or read as the word one typing slip away from the in-memory slip index) takes 2-5 ms; a semantic one "
+    "5.5-10 ms, nearly all of it embedding the query (the ONNX export of MiniLM-L6 on two CPU threads; "
+    "concurrent queries share one model call) and 0.1 ms the HNSW lookup; hybrid runs the keyword side while "
+    "the query is embedded, then matches a named vendor and fuses. This shared machine is not equally fast all "
+    "day: the same code measured up to 1.6x slower in some hours (HNSW build 183 s against 267 s; the search "
+    "code before the typo handling, run right after the table below, gave hybrid 11.2 / 15.7 ms, keyword "
+    "5.0 / 6.7 ms, semantic 10.1 / 13.4 ms, where an earlier hour gave it 8.3 / 11.4 ms hybrid), and on a busy "
+    "machine every figure grows 2-5x. HNSW recall on random vectors is not measured here (M=16, efSearch=64)."
 )
 
 
