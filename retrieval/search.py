@@ -93,6 +93,22 @@ def query_codes(q: str) -> list[str]:
     return codes
 
 
+# Words that say which figure a query names, not what the invoice is about.
+FIGURE_WORDS = frozenset({
+    "total", "amount", "sum", "due", "paid", "balance", "invoice", "inv", "receipt", "bill", "no", "nr", "number",
+    "num", "ref", "gesamt", "betrag", "summe", "rechnung", "facture", "montant", "totale", "importe", "factura",
+    "fattura",
+})  # fmt: skip
+
+
+def only_figures(q: str) -> bool:
+    """Whether a query names only amounts and numbers ('total 60.44', 'invoice no 4711'): nothing for meaning."""
+    tokens = [t.strip("#:,;.()") for t in q.lower().split()]
+    tokens = [t for t in tokens if t]
+    figures = [t for t in tokens if any(ch.isdigit() for ch in t)]
+    return bool(figures) and all(t in FIGURE_WORDS for t in tokens if t not in figures)
+
+
 def rrf(lists: dict[str, list[int]], k: int = RRF_K) -> list[tuple[int, float, list[str]]]:
     """Reciprocal rank fusion: (id, score, names of the lists it came from), best first.
 
@@ -284,7 +300,9 @@ class Searcher:
             )
             return self._hits([(int(r[0]), 1.0, []) for r in rows], [])
         vector_future = None
-        if query.mode in ("hybrid", "semantic") and self.index().count:
+        # Embeddings do not tell 60.44 from 60.45: a query of figures alone is answered by exact matches and words.
+        by_meaning = query.mode == "semantic" or (query.mode == "hybrid" and not only_figures(q))
+        if by_meaning and self.index().count:
             vector_future = self.query_vector(q)
         lists: dict[str, list[int]] = {}
         scored: dict[int, float] = {}

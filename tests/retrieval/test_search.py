@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from retrieval.models import SearchQuery
-from retrieval.search import query_amounts, query_codes, rrf
+from retrieval.search import only_figures, query_amounts, query_codes, rrf
 from retrieval.service import InvoiceService
 from tests.retrieval.docs import make_result
 
@@ -46,6 +46,8 @@ def test_query_parsing() -> None:
     assert query_codes("invoice INV/2023/03/0008 total 60.44") == ["INV2023030008"]
     fused = rrf({"a": [1, 2, 3], "b": [3, 1]})
     assert [i for i, _, _ in fused] == [1, 3, 2] and fused[0][2] == ["a", "b"]
+    assert only_figures("total 60.44") and only_figures("Invoice No. 4711") and only_figures("#INV-2023/8")
+    assert not only_figures("cloud storage 2014") and not only_figures("total") and not only_figures("acme 60.44")
     # Equal scores: the earlier (stronger) list's item first, whatever the ids.
     assert [i for i, _, _ in rrf({"vendor": [9], "semantic": [4]})] == [9, 4]
 
@@ -83,6 +85,14 @@ def test_a_short_vendor_name_with_one_slip_finds_its_invoices(service: InvoiceSe
     hits = service.search(SearchQuery(q="retro", mode="hybrid"))
     assert hits[0].invoice_id == ids["Retro Records"]
     assert all(ids["Metro"] != h.invoice_id or "vendor" not in h.matched for h in hits)
+
+
+def test_a_query_of_figures_alone_is_not_matched_by_meaning(service: InvoiceService, library: dict[str, int]) -> None:
+    hits = service.search(SearchQuery(q="total 60.44", mode="hybrid"))
+    assert hits[0].invoice_id == library["bake"] and "amount" in hits[0].matched
+    assert all("semantic" not in h.matched for h in hits)  # the others only share the word "total"
+    assert "semantic" in service.search(SearchQuery(q="cloud storage 2014", mode="hybrid"))[0].matched
+    assert _ids(service, q="total 60.44", mode="semantic")  # asked for by meaning: still answered by meaning
 
 
 def test_filters(service: InvoiceService, library: dict[str, int]) -> None:
