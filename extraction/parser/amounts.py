@@ -301,7 +301,26 @@ def choose(doc: Doc) -> MoneyFields:
         x_value, conf, line = tax
         values["tax_total"] = x_value
         infos["tax_total"] = doc.info(x_value, conf, line)
+        unlabelled = _amount_before_tax(doc, line, x_value, t_value) if "subtotal" not in values else None
+        if unlabelled is not None:
+            sub_value, sub_line = unlabelled
+            values["subtotal"] = sub_value
+            infos["subtotal"] = doc.info(sub_value, 0.7, sub_line)
+            infos["tax_total"] = doc.info(x_value, max(conf, 0.8), line)
     return MoneyFields(values, infos, reasons, cands)
+
+
+def _amount_before_tax(doc: Doc, tax_line: Line, tax: Decimal, total: Decimal | None) -> tuple[Decimal, Line] | None:
+    """An amount printed just above the tax line that, with the tax, makes the total ('FOOD 8.44 / TAX 0.61')."""
+    if total is None or tax <= 0:
+        return None
+    for line in doc.lines[max(0, tax_line.index - 2) : tax_line.index][::-1]:
+        if line.page != tax_line.page:
+            continue
+        for a in doc.amounts(line):
+            if a.has_decimals and 0 < a.value < total and money_close(a.value + tax, total):
+                return a.value, line
+    return None
 
 
 def _fallback_total(

@@ -427,3 +427,21 @@ Pay within 30 days
 """
     inv = _parse(text).invoice
     assert inv.total == Decimal("450.00") and inv.amount_due is None
+
+
+def test_unlabelled_amount_above_the_tax_that_makes_the_total_is_the_subtotal() -> None:
+    text = """Taco Stand
+Steak burrito  6.95
+Extra salsa  1.49
+FOOD  8.44
+TAX  0.61
+TOTAL  9.05
+CASH  20.00
+"""
+    parsed = _parse(text)
+    assert (parsed.invoice.subtotal, parsed.invoice.tax_total, parsed.invoice.total) == (
+        Decimal("8.44"), Decimal("0.61"), Decimal("9.05"),
+    )  # fmt: skip
+    assert parsed.fields["subtotal"].source == "FOOD  8.44"
+    # Without an amount that adds up, nothing is made up: 8.40 + 0.61 is not 9.05.
+    assert _parse(text.replace("FOOD  8.44", "FOOD  8.40")).invoice.subtotal is None
