@@ -134,6 +134,9 @@ def _segments(line: Line) -> list[tuple[str, str, str]]:
             _category, hit = resolved
             _, fmap = fold_map(cell)
             rest = cell[fmap[hit.end] :] if hit.end < len(fmap) else ""
+            if current is not None and hit.start > 0:
+                # "TAX | .26 BAL | 2.24": what precedes this label in its cell follows the previous one.
+                current[2] += "  " + cell[: fmap[hit.start]]
             current = [cell, rest, ""]
             out.append(current)  # type: ignore[arg-type]
         elif current is not None:

@@ -445,3 +445,9 @@ CASH  20.00
     assert parsed.fields["subtotal"].source == "FOOD  8.44"
     # Without an amount that adds up, nothing is made up: 8.40 + 0.61 is not 9.05.
     assert _parse(text.replace("FOOD  8.44", "FOOD  8.40")).invoice.subtotal is None
+
+
+def test_an_amount_before_a_label_in_its_cell_belongs_to_the_label_before() -> None:
+    # OCR merged the tax's value into the next label's cell.
+    inv = _parse("Corner Shop\nMilk  2.00\n| TAX | .26 BALANCE | 2.26 |\n").invoice
+    assert (inv.tax_total, inv.amount_due, inv.total) == (Decimal("0.26"), Decimal("2.26"), Decimal("2.26"))
