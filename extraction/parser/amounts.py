@@ -7,6 +7,7 @@ subtotal + tax = total, paid - change = total, and how often the value recurs on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
@@ -49,6 +50,9 @@ class Candidate:
     score: float = 0.0
 
 
+_INCLUDED_IN = re.compile(r"\W*(?:included|incl|inclusive)\W+(?:in\W+)?(?:the\W+)?")
+
+
 def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
     """The category of one label cell: the most specific label wins; quantities are not money."""
     folded = fold(text)
@@ -85,6 +89,12 @@ def _resolve(line: Line, text: str) -> tuple[str, LabelHit] | None:
     # "Total incl. tax" style labels: a strong total beats a weaker tax word on the same label.
     if category == "tax" and "total" in money and money["total"].strength > hit.strength:
         category, hit = "total", money["total"]
+    # "GST included in total": the total only says where the tax is.
+    tax_hit = money.get("tax")
+    if category == "total" and tax_hit is not None and tax_hit.end <= hit.start:
+        between = folded[tax_hit.end : hit.start]
+        if _INCLUDED_IN.fullmatch(between):
+            category, hit = "tax", tax_hit
     # "Discount total", "Total savings": the sum of the discounts, unless the total label is a specific one.
     if category == "total" and "discount" in money and money["discount"].strength >= hit.strength:
         category, hit = "discount", money["discount"]
@@ -204,6 +214,8 @@ def _look_below(doc: Doc, i: int, cell_index: int) -> tuple[AmountMatch | None, 
                     found = (picked, nxt)
             continue
         if any(_resolve(nxt, c) for c in nxt.cells if any(ch.isalpha() for ch in c)):
+            break
+        if find_label(nxt.text, "not_money") is not None:  # "ABN: 83 600 128 738" under "Tax Invoice"
             break
         picked = _pick(doc.amounts(nxt))
         if picked is not None and letters <= 4:

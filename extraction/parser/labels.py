@@ -195,6 +195,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"(?!\W*inclu)",
             3,
         ),
+        # Business registration numbers: Australian ABN/ACN, Indian GSTIN, Singapore UEN.
+        (r"\b(?:abn|acn|gstin|uen)\b", 3),
     ],
     "vendor_label": [
         (

@@ -451,3 +451,19 @@ def test_an_amount_before_a_label_in_its_cell_belongs_to_the_label_before() -> N
     # OCR merged the tax's value into the next label's cell.
     inv = _parse("Corner Shop\nMilk  2.00\n| TAX | .26 BALANCE | 2.26 |\n").invoice
     assert (inv.tax_total, inv.amount_due, inv.total) == (Decimal("0.26"), Decimal("2.26"), Decimal("2.26"))
+
+
+def test_registration_numbers_under_a_title_and_tax_included_in_the_total() -> None:
+    text = """Burger Bar
+Tax Invoice
+ABN: 83 600 128 738
+Burger  10.50
+Chips  3.50
+Coke  3.90
+Subtotal $17.90
+Total for 3 items $17.90
+GST INCLUDED IN TOTAL $1.62
+"""
+    inv = _parse(text).invoice
+    # "ABN" is a registration number, never an amount; "included in total" names where the tax is.
+    assert (inv.total, inv.tax_total) == (Decimal("17.90"), Decimal("1.62"))
