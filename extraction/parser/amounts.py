@@ -272,6 +272,13 @@ def choose(doc: Doc) -> MoneyFields:
             score += 2.0
         elif any(money_close(s.value, cand.value) for s in subtotals if s is not cand) and not taxes:
             score += 0.5
+        # "Total 28.03 / Rounding 0.02 / Net Total 28.05": the amount after the rounding is the one paid.
+        if any(
+            money_close(o.value + r.value, cand.value) or money_close(o.value - r.value, cand.value)
+            for o, r in product(totals, by["rounding"])
+            if o is not cand and 0 < abs(r.value) < 1 and o.line.index < cand.line.index
+        ):
+            score += 1.5
         if any(money_close(p.value - c.value, cand.value) for p, c in product(paid, change) if p.value > c.value):
             score += 1.0
         elif any(money_close(p.value, cand.value) for p in paid):

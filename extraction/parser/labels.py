@@ -152,7 +152,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:btw bedrag|totaal btw|btw)\b", 3),
         (r"\b(?:cuota iva|importe iva|total iva|iva|igic)\b", 3),
         (r"\b(?:kwota vat|podatek vat|vat)\b", 3),
-        (r"\b(?:tax|taxes|gst|sst|mwst|ust|hst|pst|qst)\b", 2),
+        # Not "Tax Invoice No: 138652": the document's title and number.
+        (r"\b(?:tax|taxes|gst|sst|mwst|ust|hst|pst|qst)\b(?!\W*invoice)", 2),
     ],
     "paid": [
         (

@@ -467,3 +467,18 @@ GST INCLUDED IN TOTAL $1.62
     inv = _parse(text).invoice
     # "ABN" is a registration number, never an amount; "included in total" names where the tax is.
     assert (inv.total, inv.tax_total) == (Decimal("17.90"), Decimal("1.62"))
+
+
+def test_the_total_after_a_rounding_adjustment_and_a_tax_invoice_number() -> None:
+    text = """KEDAI RUNCIT MAJU SDN BHD
+TAX INVOICE NO : 138652
+Sugar 1KG  2.90
+Rice 5KG  25.13
+Total Sales (Incl. GST @6%)  RM28.03
+Rounding Adjustment  RM0.02
+Net Total  RM28.05
+Received Cash  RM28.05
+"""
+    inv = _parse(text).invoice
+    assert inv.total == Decimal("28.05")  # the amount after the rounding is the one paid
+    assert inv.tax_total is None  # "Tax Invoice No: 138652" is the document's number, no tax is printed
