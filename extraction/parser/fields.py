@@ -149,7 +149,8 @@ def _context(doc: Doc, line: Line, date: DateMatch) -> str:
             if prev is not None and prev.page == line.page:
                 if prev.is_row and line.is_row and len(prev.cells) == len(line.cells):
                     return prev.cells[k]
-                if k == 0 and not doc.dates(prev) and len(prev.text) < 40:
+                # A label on the line above ("Invoice date:"), not a label with its own value ("Order no: 26367").
+                if k == 0 and not doc.dates(prev) and len(prev.text) < 40 and not re.search(r"\d", prev.text):
                     return prev.text
             return before
         offset = pos + len(cell)

@@ -482,3 +482,11 @@ Received Cash  RM28.05
     inv = _parse(text).invoice
     assert inv.total == Decimal("28.05")  # the amount after the rounding is the one paid
     assert inv.tax_total is None  # "Tax Invoice No: 138652" is the document's number, no tax is printed
+
+
+def test_a_date_under_a_line_with_its_own_value_is_not_labelled_by_it() -> None:
+    receipt = "Ramen Bar\nRamen  15.90\nPAY THIS AMOUNT: $15.90\nORDER NUMBER: 26367\n2013/05/21\n"
+    assert _parse(receipt).invoice.invoice_date == dt.date(2013, 5, 21)
+    # A label alone on the line above still labels the date below it.
+    labelled = "Acme GmbH\nInvoice 7\nDue date:\n2024-04-30\nDate: 2024-03-31\nTotal 10.00 EUR\n"
+    assert _parse(labelled).invoice.due_date == dt.date(2024, 4, 30)
