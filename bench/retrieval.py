@@ -375,6 +375,7 @@ def bench_hnsw(n: int, dim: int = 384, queries: int = 500) -> dict[str, float]:
 
 def bench_slips(words: int, queries: int = 500) -> dict[str, float]:
     """The typing-slip index over a dictionary of made-up words: first build, memory, lookup latency."""
+    from retrieval.fuzzy import SlipIndex
     from retrieval.store import Store
 
     rng = random.Random(5)
@@ -387,8 +388,6 @@ def bench_slips(words: int, queries: int = 500) -> dict[str, float]:
         con.execute("INSERT INTO fts_dict (term) SELECT unnest(?::VARCHAR[])", [vocab])
         con.execute("INSERT INTO fts_postings SELECT termid, termid % 100000, 1 FROM fts_dict")
         store.generation += 1
-        from retrieval.fuzzy import SlipIndex
-
         slips = SlipIndex(store)
         start = time.perf_counter()
         slips.refresh()  # what a big history's first typo starts in the background
