@@ -10,10 +10,10 @@ from extraction.parser.amounts import choose
 from extraction.parser.context import Doc, build_doc
 from extraction.parser.fields import dates, invoice_number, labelled_text
 from extraction.parser.line_items import line_items
+from extraction.parser.money import currency_votes
 from extraction.parser.parties import parties
 from extraction.parser.tax import tax_lines
 from extraction.schema import FieldInfo, Invoice, Party
-from utils.money import currency_votes
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown

@@ -19,8 +19,8 @@ from extraction.parser.tax import line_rate, tax_within
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
+    from extraction.parser.money import AmountMatch
     from extraction.schema import FieldInfo
-    from utils.money import AmountMatch
 
 MONEY_CATEGORIES = (
     "total",

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.labels import LabelHit, find_label
+from extraction.parser.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
 from extraction.schema import FieldInfo
-from utils.dates import DateMatch, Order, decide_order, find_dates
-from utils.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown, TextLine

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
+from extraction.parser.dates import find_dates
 from extraction.parser.labels import GENERIC_LINE, find_label, fold
-from utils.dates import find_dates
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
+    from extraction.parser.dates import DateMatch
     from extraction.schema import FieldInfo
-    from utils.dates import DateMatch
 
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|[0-9]")
 _LEAD = re.compile(r"^[\s:#.\-–=|)(*]*(?:(?:no|nr|n°|nº|number|nummer|num)\b\.?)?[\s:#.\-–=|]*", re.IGNORECASE)

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from extraction.parser.labels import find_label, fold
+from extraction.parser.money import find_amounts
 from extraction.schema import LineItem
-from utils.money import find_amounts
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line

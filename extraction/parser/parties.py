@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
+from extraction.parser.dates import find_dates
 from extraction.parser.labels import COMPANY_SUFFIX, GENERIC_LINE, LEGAL_FORM, find_label, fold
-from utils.dates import find_dates
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line

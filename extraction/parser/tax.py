@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from extraction.parser.labels import find_label
+from extraction.parser.money import find_amounts
 from extraction.schema import TaxLine
-from utils.money import find_amounts
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc

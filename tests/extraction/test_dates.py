@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utils.dates import decide_order, expand_year, find_dates, format_date, parse_date
+from extraction.parser.dates import decide_order, expand_year, find_dates, format_date, parse_date
 
 
 @pytest.mark.parametrize(

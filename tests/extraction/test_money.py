@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from utils.money import detect_currency, find_amounts, format_amount, parse_amount
+from extraction.parser.money import detect_currency, find_amounts, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(
