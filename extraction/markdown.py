@@ -31,6 +31,8 @@ class Block:
     row_bboxes: list[BBox | None] | None = None
     level: int = 1
     confidence: float | None = None
+    # Per row (one row for a text line), the box of each cell, where the engine knows them.
+    cell_bboxes: list[list[BBox]] | None = None
 
     def to_markdown(self) -> str:
         """This block in the dialect."""
@@ -51,6 +53,7 @@ class TextLine:
     cells: list[str] | None = None
     block: int = 0
     confidence: float | None = None
+    cell_boxes: list[BBox] | None = None
 
 
 @dataclass
@@ -80,14 +83,17 @@ class PageMarkdown:
         for index, block in enumerate(self.blocks):
             if block.kind == "table":
                 boxes = block.row_bboxes or []
+                cell_boxes = block.cell_bboxes or []
                 for r, row in enumerate(block.rows or []):
                     box = boxes[r] if r < len(boxes) else block.bbox
                     text = " ".join(c for c in row if c)
-                    out.append(TextLine(text, self.number, box, list(row), index, block.confidence))
+                    cells = cell_boxes[r] if r < len(cell_boxes) and len(cell_boxes[r]) == len(row) else None
+                    out.append(TextLine(text, self.number, box, list(row), index, block.confidence, cells))
             else:
-                for part in block.text.splitlines():
-                    if part.strip():
-                        out.append(TextLine(part.strip(), self.number, block.bbox, None, index, block.confidence))
+                parts = [p.strip() for p in block.text.splitlines() if p.strip()]
+                cells = block.cell_bboxes[0] if block.cell_bboxes and len(parts) == 1 else None
+                for part in parts:
+                    out.append(TextLine(part, self.number, block.bbox, None, index, block.confidence, cells))
         return out
 
 

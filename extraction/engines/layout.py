@@ -50,6 +50,12 @@ class Line:
         """The line's text, cells joined by `gap` so columns stay apart."""
         return gap.join(self.cell_texts())
 
+    def cell_boxes(self) -> list[tuple[float, float, float, float]]:
+        """The union box of each cell's words."""
+        return [
+            (min(w.x0 for w in c), min(w.y0 for w in c), max(w.x1 for w in c), max(w.y1 for w in c)) for c in self.cells
+        ]
+
     def confidence(self) -> float | None:
         """Mean word confidence, when the words have one."""
         scores = [w.confidence for w in self.words if w.confidence is not None]
@@ -150,6 +156,7 @@ def lines_to_blocks(
                     rows=[line.cell_texts() for line in run],
                     row_bboxes=list(boxes),
                     confidence=min(scores) if scores else None,
+                    cell_bboxes=[[normalize(b, width, height) for b in line.cell_boxes()] for line in run],
                 )
             )
         else:
@@ -175,7 +182,8 @@ def lines_to_blocks(
 def _text_block(line: Line, page: int, width: float, height: float, body: float, headings: bool) -> Block:
     box = normalize(line.box, width, height)
     text = line.text()
+    cells = [[normalize(b, width, height) for b in line.cell_boxes()]] if line.cells else None
     if headings and line.height >= 1.4 * body and len(line.cells) == 1 and len(text) <= 80:
         level = 1 if line.height >= 1.8 * body else 2
-        return Block("heading", text, page, box, level=level, confidence=line.confidence())
-    return Block("text", text, page, box, confidence=line.confidence())
+        return Block("heading", text, page, box, level=level, confidence=line.confidence(), cell_bboxes=cells)
+    return Block("text", text, page, box, confidence=line.confidence(), cell_bboxes=cells)

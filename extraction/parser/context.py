@@ -127,6 +127,39 @@ class Line:
     folded: str = ""
     fmap: list[int] = field(default_factory=list)
     heading: bool = False
+    engine: str = ""
+    cell_boxes: list[tuple[float, float, float, float]] | None = None
+
+    @property
+    def cell_starts(self) -> list[int]:
+        """Where each cell begins in `text` (cells are joined by two spaces)."""
+        starts, pos = [], 0
+        for cell in self.cells:
+            starts.append(pos)
+            pos += len(cell) + 2
+        return starts
+
+    def cell_at(self, offset: int) -> int:
+        """The index of the cell holding `offset` of `text`."""
+        index = 0
+        for k, start in enumerate(self.cell_starts):
+            if start <= offset:
+                index = k
+        return index
+
+    def span_box(self, start: int, end: int) -> tuple[float, float, float, float] | None:
+        """The box of `text[start:end]`: its cells' boxes (or the line's) cut in proportion to the characters."""
+        if self.bbox is None or self.bbox[2] <= self.bbox[0]:
+            return self.bbox
+        if self.cell_boxes is None or len(self.cell_boxes) != len(self.cells):
+            return _cut_box(tuple(self.bbox), start, end, 0, len(self.text))
+        first, last = self.cell_at(start), self.cell_at(max(start, end - 1))
+        starts = self.cell_starts
+        boxes = [
+            _cut_box(tuple(self.cell_boxes[k]), start, end, starts[k], starts[k] + len(self.cells[k]))
+            for k in range(first, last + 1)
+        ]
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
     def original_offset(self, folded_offset: int) -> int:
         """The index in `text` of a position in `folded`."""
@@ -195,10 +228,19 @@ class Doc:
         return FieldInfo(value=value, confidence=round(confidence, 3), page=line.page, bbox=bbox, source=line.text)
 
 
+def _cut_box(box: tuple[float, ...], start: int, end: int, lo: int, hi: int) -> tuple[float, float, float, float]:
+    """The part of `box` (holding text[lo:hi]) under text[start:end], in proportion to the characters."""
+    x0, y0, x1, y1 = box
+    n = max(hi - lo, 1)
+    a, b = max(0, min(start - lo, n)), max(0, min(end - lo, n))
+    if b <= a:
+        return (x0, y0, x1, y1)
+    return (x0 + (x1 - x0) * a / n, y0, x0 + (x1 - x0) * b / n, y1)
+
+
 def _split_cells(text_line: TextLine) -> tuple[list[str], bool]:
     if text_line.cells:
-        cells = [c.strip() for c in text_line.cells if c and c.strip()]
-        return cells, True
+        return [c.strip() for c in text_line.cells], True
     cells = [c.strip() for c in _CELL_GAP.split(text_line.text) if c.strip()]
     return cells, False
 
@@ -245,10 +287,16 @@ def build_doc(pages: list[PageMarkdown]) -> Doc:
     for page in pages:
         is_heading = {i for i, b in enumerate(page.blocks) if b.kind == "heading"}
         for text_line in page.lines():
-            cells, is_row = _split_cells(text_line)
-            cells = [c for c in (_MARKUP.sub("", c).strip() for c in cells) if c]
+            raw_cells, is_row = _split_cells(text_line)
+            cleaned = [_MARKUP.sub("", c).strip() for c in raw_cells]
+            cells = [c for c in cleaned if c]
             if not cells:
                 continue
+            boxes = text_line.cell_boxes
+            if boxes is not None and len(boxes) == len(raw_cells):
+                boxes = [tuple(b) for b, c in zip(boxes, cleaned, strict=True) if c]
+            else:
+                boxes = None
             text = "  ".join(cells)
             folded, fmap = fold_map(text)
             line = Line(
@@ -264,6 +312,8 @@ def build_doc(pages: list[PageMarkdown]) -> Doc:
                 fmap,
             )
             line.heading = text_line.block in is_heading
+            line.engine = page.engine
+            line.cell_boxes = boxes
             lines.append(line)
     full = "\n".join(line.text for line in lines)
     folded_full = "\n".join(line.folded for line in lines)
