@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
+from extraction.parser.figures import normalise_figures
 from extraction.parser.labels import LabelHit, find_label
 from extraction.parser.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
 from extraction.schema import FieldInfo
@@ -194,7 +195,7 @@ class Doc:
     def dates(self, line: Line) -> list[DateMatch]:
         """Dates on a line, read in the document's order."""
         if line.index not in self._dates:
-            self._dates[line.index] = find_dates(line.text, self.order)
+            self._dates[line.index] = find_dates(normalise_figures(line.text), self.order)
         return self._dates[line.index]
 
     def amounts(self, line: Line, text: str | None = None, offset: int = 0) -> list[AmountMatch]:
@@ -206,7 +207,7 @@ class Doc:
         return self._scan(text, line, offset)
 
     def _scan(self, text: str, line: Line, offset: int = 0) -> list[AmountMatch]:
-        masked = text
+        masked = normalise_figures(text)
         spans = [(d.start - offset, d.end - offset) for d in self.dates(line)]
         for pattern in (_PERCENT, _TIME, _LONG_DIGITS):
             spans.extend((m.start(), m.end()) for m in pattern.finditer(text))

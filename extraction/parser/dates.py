@@ -99,11 +99,13 @@ _MONTH_ALT = "|".join(sorted((re.escape(n) for n in MONTH_NAMES), key=len, rever
 _SEP = r"[./\-]"
 _NUMERIC = re.compile(
     rf"(?<![\d.,/\-])(?:"
-    rf"(?P<iy>(?:19|20)\d\d)(?P<is>{_SEP})(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
+    # A time glued to the day: 2019-04-0209:15:33.
+    rf"(?P<iy>(?:19|20)\d\d)(?P<is>{_SEP})(?P<im>\d{{1,2}})(?P=is)"
+    rf"(?:(?P<idg>\d{{2}})(?=\d{{1,2}}:\d\d)|(?P<id>\d{{1,2}}))"
     rf"|(?P<a>\d{{1,2}})\s?(?P<s>{_SEP})\s?(?P<b>\d{{1,2}})\s?(?P=s)\s?"
     # OCR often glues the time to a four-digit year: 14/03/20185:57:07PM.
     rf"(?:(?P<y>(?:19|20)\d\d)(?=\d{{1,2}}:\d\d)|(?P<y2>(?:19|20)?\d\d)(?![\d]|[.,/\-]\d))"
-    rf")(?(y)|(?![\d]|[.,/\-]\d))"
+    rf")(?(y)|(?(idg)|(?![\d]|[.,/\-]\d)))"
 )
 _WRITTEN_DMY = re.compile(
     rf"(?<![\w])(?P<d>\d{{1,2}})(?:st|nd|rd|th|er|\.|º)?[\s\-/.]*(?:de\s+)?(?P<m>{_MONTH_ALT})\.?"
@@ -114,6 +116,11 @@ _WRITTEN_MDY = re.compile(
     rf"(?<![\w])(?P<m>{_MONTH_ALT})\.?[\s\-/.]*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,\s*|[\s\-/.,´'`’]+)"
     rf"(?P<y>(?:19|20)\d\d|\d\d)(?![\d])",
     re.IGNORECASE,
+)
+# One separator lost between day and month, or before the year: 0804/2019, 08/042019.
+_GLUED = re.compile(
+    r"(?<![\d.,/\-])(?:(?P<a>\d{2})(?P<b>\d{2})[./\-]|(?P<a2>\d{2})[./\-](?P<b2>\d{2}))"
+    r"(?P<y>(?:19|20)\d\d)(?![\d])"
 )
 _COMPACT = re.compile(r"(?<![\d])(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\d])")
 
@@ -131,7 +138,7 @@ class DateMatch:
     end: int
     text: str
     ambiguous: bool = False
-    kind: str = "numeric"  # numeric | written | iso | compact (20240305)
+    kind: str = "numeric"  # numeric | written | iso | compact (20240305) | glued (0804/2019)
 
 
 def expand_year(year: int, today: dt.date | None = None) -> int:
@@ -209,7 +216,7 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
             add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
     for m in _NUMERIC.finditer(text):
         if m.group("iy"):
-            value = _make(int(m.group("iy")), int(m.group("im")), int(m.group("id")))
+            value = _make(int(m.group("iy")), int(m.group("im")), int(m.group("id") or m.group("idg")))
             if value:
                 add(DateMatch(value, m.start(), m.end(), m.group(0), False, "iso"))
             continue
@@ -223,6 +230,13 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
             add(DateMatch(value, m.start(), m.end(), m.group(0), order is None, "numeric"))
         elif dmy_value or mdy_value:
             add(DateMatch(dmy_value or mdy_value, m.start(), m.end(), m.group(0), False, "numeric"))
+    for m in _GLUED.finditer(text):
+        a, b = int(m.group("a") or m.group("a2")), int(m.group("b") or m.group("b2"))
+        dmy_value, mdy_value = _make(int(m.group("y")), b, a), _make(int(m.group("y")), a, b)
+        value = (mdy_value if order == "mdy" else dmy_value) or dmy_value or mdy_value
+        if value:
+            both = dmy_value and mdy_value and dmy_value != mdy_value
+            add(DateMatch(value, m.start(), m.end(), m.group(0), bool(both and order is None), "glued"))
     for m in _COMPACT.finditer(text):
         value = _make(int(m.group("y")), int(m.group("m")), int(m.group("d")))
         if value:

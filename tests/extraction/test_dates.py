@@ -103,3 +103,12 @@ def test_numeric_styles_round_trip_with_the_document_order(value: dt.date) -> No
     mdy = parse_date(format_date(value, "mdy-slash"), order="mdy")
     assert dmy is not None and dmy.value == value
     assert mdy is not None and mdy.value == value
+
+
+def test_a_time_glued_to_an_iso_date_and_a_lost_separator_still_read() -> None:
+    assert [d.value for d in find_dates("Date:2019-04-0209:15:33")] == [dt.date(2019, 4, 2)]
+    glued = find_dates("0804/2019", "dmy")
+    assert [(d.value, d.kind) for d in glued] == [(dt.date(2019, 4, 8), "glued")]
+    assert [d.value for d in find_dates("08/042019 10:22", "dmy")] == [dt.date(2019, 4, 8)]
+    # Not a date: no valid day/month split.
+    assert find_dates("Inv 1234/2019") == []
