@@ -39,3 +39,16 @@ def test_vector_search_is_sized_by_the_index_not_by_k():
     ids, scores = index.search(vectors[0], 10**6)
     assert ids.shape == scores.shape == (1, 2)
     assert ids[0].tolist() == [1, 2]
+
+
+def test_a_page_range_is_checked_by_its_bounds(api):
+    # 1-99999999999 used to hang the server until kill -9; a range now costs what the document's pages cost.
+    pdf = make_invoice_pdf(spec("HOSTILE-2", "Quellwasser Betriebe GmbH"), pages=3)
+    response = api.post("/ocr", params={"pages": "2-99999999999"}, files={"file": ("p.pdf", pdf, "application/pdf")})
+    assert response.status_code == 200, response.text
+    assert response.json()["pages"] == 2 and response.json()["page_count"] == 3
+    # A range starting past the page limit is refused before the upload is read at all.
+    for route in ("/ocr", "/extract"):
+        refused = api.post(route, params={"pages": "1,301-99999999999"}, files={"file": ("x.txt", b"x", "text/plain")})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"] == "invalid_request" and "300" in refused.json()["message"]
