@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     max_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted upload in bytes.")
     max_pages: int = Field(300, description="Most pages (or TIFF frames) accepted in one document.")
     max_pixels: int = Field(60_000_000, description="Most pixels in one image page (decompression bombs).")
+    max_document_pixels: int = Field(
+        600_000_000, description="Most pixels in one image file, all its frames together (TIFF frame bombs)."
+    )
 
     # Extraction defaults.
     engine: str = Field("auto", description="Engine used when a call names none.")
