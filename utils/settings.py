@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     extract_processes: bool = Field(
         True, description="Read documents in separate lower-priority processes (searches stay fast meanwhile)."
     )
+    reader_max_rss_mb: int = Field(
+        1024,
+        ge=64,
+        description="A reader process holding more memory than this (MB) after a document is replaced by a fresh one.",
+    )
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")
 

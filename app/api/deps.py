@@ -40,7 +40,11 @@ class Services:
     service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
 
     def __post_init__(self) -> None:
-        self.readers = ReaderProcesses(self.settings.extract_workers) if self.settings.extract_processes else None
+        self.readers = (
+            ReaderProcesses(self.settings.extract_workers, self.settings.reader_max_rss_mb << 20)
+            if self.settings.extract_processes
+            else None
+        )
         self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service, self.readers)
 
     def require_service(self) -> InvoiceService:
