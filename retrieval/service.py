@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import ValidationError
 
-from extraction.schema import ExtractionResult, FieldInfo, Invoice
+from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
@@ -67,6 +67,9 @@ def _model_dim(path: Path) -> int | None:
 
 
 def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
+    too_long = long_texts(value, path=dotted)
+    if too_long:  # refused before anything reads it: vendor resolution on a 300 kB name held the server 25 s
+        raise InvalidRequest(f"{too_long[0]} is longer than {MAX_TEXT_CHARS} characters")
     parts = dotted.split(".")
     node = target
     for part in parts[:-1]:
