@@ -114,3 +114,38 @@ def test_a_bad_credential_beside_a_good_one_is_refused(client_for):
     assert client.get("/invoices", headers=mixed).status_code == 401
     both = {"X-API-Key": "s3cret-key", "Authorization": "Bearer s3cret-key"}
     assert client.get("/invoices", headers=both).status_code == 200
+
+
+def test_revoking_the_last_key_keeps_auth_on(client_for, tmp_path):
+    # Revoking the last stored key used to turn authentication off: an anonymous DELETE then answered 204.
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    key, _ = store.create("ops")
+    client = client_for()
+    stored = client.post("/extract", headers={"X-API-Key": key}, files={"file": ("a.pdf", make_invoice_pdf(), "x")})
+    assert stored.status_code == 200, stored.text
+    store.revoke("ops")
+    assert client.get("/health").json()["auth"] is True
+    for response in (client.get("/invoices"), client.delete(f"/invoices/{stored.json()['invoice_id']}")):
+        assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+    assert client.get("/invoices", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_a_key_created_while_running_turns_auth_on_for_good(client_for, tmp_path):
+    client = client_for()
+    assert client.get("/invoices").status_code == 200
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    key, _ = store.create("ops")
+    assert client.get("/invoices").status_code == 401
+    assert client.get("/invoices", headers={"X-API-Key": key}).status_code == 200
+    store.revoke("ops")
+    assert client.get("/invoices").status_code == 401
+
+
+def test_a_network_bind_always_needs_a_key(client_for, tmp_path):
+    client = client_for(host="0.0.0.0")
+    assert client.get("/health").json()["auth"] is True
+    assert client.get("/invoices").status_code == 401
+    assert client.delete("/invoices/1").status_code == 401
+    # Unless the operator asked for an open network bind.
+    open_bind = client_for(host="0.0.0.0", allow_insecure_bind=True, data_dir=tmp_path / "open")
+    assert open_bind.get("/invoices").status_code == 200
