@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     max_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted upload in bytes.")
     max_pages: int = Field(300, description="Most pages (or TIFF frames) accepted in one document.")
     max_pixels: int = Field(60_000_000, description="Most pixels in one image page (decompression bombs).")
+    max_json_bytes: int = Field(
+        1024 * 1024, description="Largest request body of every route but the uploads (corrections, the page's calls)."
+    )
     max_document_pixels: int = Field(
         600_000_000, description="Most pixels in one image file, all its frames together (TIFF frame bombs)."
     )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from utils.errors import Forbidden, NotFound, Unauthorized
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from utils.settings import Settings
@@ -170,6 +171,23 @@ class Authenticator:
         if not self._on and self.store.active():
             self._on = True
         return self._on
+
+    def principal_for(self, headers: Mapping[str, str]) -> Principal:
+        """The caller of a request from its headers; Unauthorized when keys are required and none sent is valid."""
+        if not self.enabled:
+            return ANONYMOUS
+        keys: list[str | None] = []
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, credentials = authorization.partition(" ")
+            keys.append(credentials.strip() if scheme.lower() == "bearer" else None)
+        if "x-api-key" in headers:
+            keys.append(headers["x-api-key"])
+        if not keys:
+            return self.authenticate(None)
+        # Every credential sent must hold: a valid key next to a bad one is refused, not picked over it.
+        principals = [self.authenticate(key) for key in keys]
+        return next((p for p in principals if p.read_only), principals[0])
 
     def authenticate(self, key: str | None) -> Principal:
         """The caller for this key; Unauthorized when auth is on and the key is missing or unknown."""
