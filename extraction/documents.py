@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from utils.errors import DocumentTooLarge, EncryptedDocument, UnreadableDocument, UnsupportedDocument
 from utils.hashing import sha256_hex
@@ -74,6 +75,46 @@ class Page:
         return self.document.render_page(self.number, dpi)
 
 
+class LazyFrames(Sequence["Image.Image"]):
+    """The frames of an image file, each decoded when it is read (never all at once); the first EXIF-turned."""
+
+    def __init__(self, filename: str, image: Image.Image, count: int, lock: threading.RLock) -> None:
+        self.filename = filename
+        self.image = image
+        self.count = count
+        self.lock = lock
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, index: int) -> Image.Image: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Image.Image]: ...
+    def __getitem__(self, index: int | slice) -> Image.Image | list[Image.Image]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        return self._decode(index % self.count)
+
+    def _decode(self, index: int) -> Image.Image:
+        from PIL import ImageOps
+
+        with self.lock:
+            try:
+                self.image.seek(index)
+                frame = self.image.copy()
+                frame = ImageOps.exif_transpose(frame) if index == 0 else frame
+                return frame.convert("RGB")
+            except MemoryError as exc:
+                raise DocumentTooLarge(f"{self.filename}: frame {index + 1} is too large to decode here") from exc
+            except Exception as exc:
+                raise UnreadableDocument(
+                    f"{self.filename}: the image data of frame {index + 1} is damaged ({exc})"
+                ) from exc
+
+
 @dataclass
 class Document:
     """A loaded document; PDFs stay open for page access, images keep their decoded frames."""
@@ -87,7 +128,7 @@ class Document:
     pdf: Any = field(default=None, repr=False)
     xml: bytes | None = field(default=None, repr=False)
     xml_name: str | None = None
-    frames: list[Image.Image] = field(default_factory=list, repr=False)
+    frames: Sequence[Image.Image] = field(default_factory=list, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -195,9 +236,9 @@ def _embedded_einvoice(pdf: Any) -> tuple[bytes | None, str | None]:
 
 
 def _open_image(doc: Document, settings: Settings) -> None:
-    from PIL import Image, ImageOps
+    from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = None  # our own limit below is checked before any decoding
+    Image.MAX_IMAGE_PIXELS = None  # our own limits below are checked before any decoding
     try:
         image = Image.open(io.BytesIO(doc.data))
     except Exception as exc:
@@ -205,6 +246,8 @@ def _open_image(doc: Document, settings: Settings) -> None:
     frame_count = getattr(image, "n_frames", 1)
     if frame_count > settings.max_pages:
         raise DocumentTooLarge(f"{doc.filename}: {frame_count} frames is over the limit of {settings.max_pages}")
+    # Frame sizes come from the headers alone; the pixels are decoded one frame at a time, when read.
+    sizes = []
     for index in range(frame_count):
         try:
             image.seek(index)
@@ -215,10 +258,23 @@ def _open_image(doc: Document, settings: Settings) -> None:
             raise DocumentTooLarge(
                 f"{doc.filename}: {width}x{height} pixels is over the limit of {settings.max_pixels} pixels"
             )
-        try:
-            frame = ImageOps.exif_transpose(image.copy()) if index == 0 else image.copy()
-            frame = frame.convert("RGB")
-        except Exception as exc:
-            raise UnreadableDocument(f"{doc.filename}: the image data is damaged ({exc})") from exc
-        doc.frames.append(frame)
-        doc.pages.append(Page(index + 1, float(frame.width), float(frame.height), doc))
+        sizes.append((width, height))
+    total = sum(w * h for w, h in sizes)
+    if total > settings.max_document_pixels:
+        raise DocumentTooLarge(
+            f"{doc.filename}: its {frame_count} frames hold {total} pixels, over the limit of "
+            f"{settings.max_document_pixels} pixels per document"
+        )
+    if _exif_turned(image):
+        sizes[0] = sizes[0][::-1]
+    doc.frames = LazyFrames(doc.filename, image, frame_count, doc.lock)
+    doc.pages = [Page(n + 1, float(w), float(h), doc) for n, (w, h) in enumerate(sizes)]
+
+
+def _exif_turned(image: Any) -> bool:
+    """Whether the first frame's EXIF orientation turns it a quarter (width and height swap)."""
+    image.seek(0)
+    try:
+        return image.getexif().get(0x0112) in (5, 6, 7, 8)
+    except Exception:
+        return False

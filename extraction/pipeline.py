@@ -10,7 +10,7 @@ from extraction.documents import load_document
 from extraction.engines.registry import require_engine
 from extraction.markdown import render
 from extraction.options import ExtractOptions, parse_page_ranges
-from extraction.schema import DocumentInfo, ExtractionResult, PageInfo
+from extraction.schema import MAX_TEXT_CHARS, DocumentInfo, ExtractionResult, Invoice, PageInfo, clip_texts, long_texts
 from utils.errors import NotAnInvoice
 from utils.settings import Settings, get_settings
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from extraction.documents import Document
     from extraction.markdown import PageMarkdown
+    from extraction.parser import ParsedInvoice
 
 
 @contextmanager
@@ -65,6 +66,22 @@ def read_pages(
     return pages_md
 
 
+def bounded(parsed: ParsedInvoice) -> tuple[ParsedInvoice, list[str]]:
+    """The parsed invoice with every text field cut to MAX_TEXT_CHARS (a reason for each), and the fields cut."""
+    from extraction.parser import ParsedInvoice
+
+    data = parsed.invoice.model_dump(mode="json")
+    long = long_texts(data)
+    if not long:
+        return parsed, []
+    fields = {
+        name: info.model_copy(update={"value": clip_texts(info.value), "source": clip_texts(info.source)})
+        for name, info in parsed.fields.items()
+    }
+    reasons = [f"{path} was longer than {MAX_TEXT_CHARS} characters and was cut" for path in long]
+    return ParsedInvoice(Invoice.model_validate(clip_texts(data)), fields, [*parsed.reasons, *reasons]), long
+
+
 def result_from_pages(
     document: Document, pages_md: list[PageMarkdown], settings: Settings, timings: dict[str, float]
 ) -> ExtractionResult:
@@ -73,9 +90,10 @@ def result_from_pages(
     from extraction.validate import validate
 
     with _timed(timings, "parse"):
-        parsed = parse_invoice(pages_md)
+        parsed, cut = bounded(parse_invoice(pages_md))
     with _timed(timings, "validate"):
         validation = validate(parsed.invoice, parsed.fields, parsed.reasons, settings.low_confidence)
+        validation.needs_review = validation.needs_review or bool(cut)
     page_infos = [
         PageInfo(
             number=p.number, engine=p.engine, markdown=p.to_markdown(), width=p.width, height=p.height, notes=p.notes

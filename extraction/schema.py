@@ -17,6 +17,11 @@ def _decimal_to_json(value: Decimal) -> float | int:
 Money = Annotated[Decimal, PlainSerializer(_decimal_to_json, return_type=float, when_used="json")]
 
 
+# The longest text an invoice field keeps (names, addresses, numbers, terms, line descriptions): longer ones
+# are cut when read from a document and refused in a correction, so no later step meets a 300 kB name.
+MAX_TEXT_CHARS = 1000
+
+
 class Party(BaseModel):
     """A vendor or a customer."""
 
@@ -63,6 +68,28 @@ class Invoice(BaseModel):
     tax_lines: list[TaxLine] = Field(default_factory=list)
     line_items: list[LineItem] = Field(default_factory=list)
     payment_terms: str | None = None
+
+
+def long_texts(value: Any, limit: int = MAX_TEXT_CHARS, path: str = "") -> list[str]:
+    """Dotted paths of the strings longer than `limit` inside a JSON-like value (dicts, lists, strings)."""
+    if isinstance(value, str):
+        return [path] if len(value) > limit else []
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in long_texts(v, limit, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, (list, tuple)):
+        return [p for n, v in enumerate(value) for p in long_texts(v, limit, f"{path}.{n}" if path else str(n))]
+    return []
+
+
+def clip_texts(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:
+    """A JSON-like value with every string cut to `limit` characters."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, dict):
+        return {k: clip_texts(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clip_texts(v, limit) for v in value]
+    return value
 
 
 class FieldInfo(BaseModel):

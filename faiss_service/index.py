@@ -122,13 +122,15 @@ class VectorIndex:
             return all_ids, np.ascontiguousarray(vecs, dtype=np.float32)
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) per query row; missing slots have id -1 and score -inf."""
+        """Top-k (ids, scores) per query row, at most as many columns as live vectors; missing slots are -1, -inf."""
         queries = _as_matrix(vectors, self.dim)
         with self._lock:
             total = int(self._index.ntotal)
+            # Sized by what the index holds, never by k: a k from a request cannot allocate more than the index.
+            k = max(0, min(k, total - len(self._tombstones)))
             out_ids = np.full((len(queries), k), -1, dtype=np.int64)
             out_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-            if total == 0 or k <= 0:
+            if k == 0:
                 return out_ids, out_scores
             fetch = min(total, k + len(self._tombstones))
             index = self._search_index()

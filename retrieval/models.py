@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from extraction.schema import ExtractionResult, Money
 
 SearchMode = Literal["hybrid", "semantic", "keyword"]
+# Deepest hit a search can page to (offset + limit): ranked lists are sized from it, so it bounds their memory.
+MAX_RESULT_WINDOW = 1000
+
+
+def check_result_window(offset: int, limit: int) -> None:
+    """ValueError when a page of hits ends past MAX_RESULT_WINDOW."""
+    if offset + limit > MAX_RESULT_WINDOW:
+        raise ValueError(
+            f"offset + limit is {offset + limit}: searches page through the best {MAX_RESULT_WINDOW} hits;"
+            " narrow the query or the filters to see others"
+        )
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -40,6 +51,11 @@ class SearchQuery(SearchFilters):
     mode: SearchMode = "hybrid"
     limit: int = Field(20, ge=1, le=200)
     offset: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> SearchQuery:
+        check_result_window(self.offset, self.limit)
+        return self
 
 
 class SearchHit(BaseModel):

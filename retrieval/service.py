@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from pydantic import ValidationError
 
-from extraction.schema import ExtractionResult, FieldInfo, Invoice
+from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 SAVE_EVERY_WRITES = 500  # the index is derived state: saving it is an optimisation, repaired on start
 SAVE_EVERY_SECONDS = 60.0
 _MONEY_FIELDS = ("subtotal", "tax_total", "total", "amount_due")
+INVOICE_LOCK_STRIPES = 64
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 def _engine_of(result: ExtractionResult) -> str | None:
@@ -64,6 +67,9 @@ def _model_dim(path: Path) -> int | None:
 
 
 def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
+    too_long = long_texts(value, path=dotted)
+    if too_long:  # refused before anything reads it: vendor resolution on a 300 kB name held the server 25 s
+        raise InvalidRequest(f"{too_long[0]} is longer than {MAX_TEXT_CHARS} characters")
     parts = dotted.split(".")
     node = target
     for part in parts[:-1]:
@@ -77,6 +83,21 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
     return old
 
 
+def one_writer_per_invoice(method: _Method) -> _Method:
+    """Run a method that reads and rewrites one invoice (its first argument) under that invoice's lock.
+
+    Concurrent corrections of one invoice would otherwise each read the same stored version and the last
+    write would drop the others' changes (and break the audit chain old -> new).
+    """
+
+    @functools.wraps(method)
+    def locked(self: InvoiceService, invoice_id: int, *args: Any, **kwargs: Any) -> Any:
+        with self._invoice_locks[invoice_id % INVOICE_LOCK_STRIPES]:
+            return method(self, invoice_id, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
 class InvoiceService:
     """Everything the app needs from the history: one instance per process, built once (FastAPI lifespan / CLI)."""
 
@@ -87,6 +108,7 @@ class InvoiceService:
         self.model_name = self.embedder.name
         self.resolver = VendorResolver(self.store, self.embedder)
         self._index_lock = threading.RLock()
+        self._invoice_locks = [threading.RLock() for _ in range(INVOICE_LOCK_STRIPES)]
         self._index: VectorIndex | None = None
         self._dirty_writes = 0
         self._last_save = time.monotonic()
@@ -414,6 +436,7 @@ class InvoiceService:
             raise NotFound(f"invoice {invoice_id} not found")
         return ExtractionResult.model_validate_json(row[0][0]), row[0][1]
 
+    @one_writer_per_invoice
     def correct_invoice(self, invoice_id: int, changes: dict[str, Any], who: str) -> InvoiceRecord:
         """Apply corrections (dotted fields), keep the old values in the audit log, re-validate and re-index."""
         if not changes:
@@ -464,6 +487,7 @@ class InvoiceService:
             return result.validation
         return validate(result.invoice, result.fields, [], self.settings.low_confidence)
 
+    @one_writer_per_invoice
     def approve_invoice(self, invoice_id: int, who: str) -> InvoiceRecord:
         """Mark an invoice approved (audit entry)."""
         self._stored_result(invoice_id)
@@ -480,6 +504,7 @@ class InvoiceService:
             )
         return self.get_invoice(invoice_id)
 
+    @one_writer_per_invoice
     def delete_invoice(self, invoice_id: int) -> None:
         """Remove an invoice, its line items, embedding and index entry; the audit log stays."""
         with self.store.transaction() as cur:

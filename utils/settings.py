@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     max_bytes: int = Field(50 * 1024 * 1024, description="Largest accepted upload in bytes.")
     max_pages: int = Field(300, description="Most pages (or TIFF frames) accepted in one document.")
     max_pixels: int = Field(60_000_000, description="Most pixels in one image page (decompression bombs).")
+    max_json_bytes: int = Field(
+        1024 * 1024, description="Largest request body of every route but the uploads (corrections, the page's calls)."
+    )
+    max_document_pixels: int = Field(
+        600_000_000, description="Most pixels in one image file, all its frames together (TIFF frame bombs)."
+    )
 
     # Extraction defaults.
     engine: str = Field("auto", description="Engine used when a call names none.")
@@ -72,6 +78,11 @@ class Settings(BaseSettings):
     extract_workers: int = Field(1, ge=1, description="Concurrent extractions (one GPU is one slot).")
     extract_processes: bool = Field(
         True, description="Read documents in separate lower-priority processes (searches stay fast meanwhile)."
+    )
+    reader_max_rss_mb: int = Field(
+        1024,
+        ge=64,
+        description="A reader process holding more memory than this (MB) after a document is replaced by a fresh one.",
     )
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")

@@ -1,13 +1,16 @@
 """Optional API keys: from settings or created with `invoice-ocr keys create`, stored only as sha256 hashes.
 
-Auth is on as soon as one key exists (settings or key file) and off otherwise. Keys travel as
-`Authorization: Bearer KEY` or `X-API-Key: KEY`. Read-only keys may read and search, nothing else.
+Auth is off on a loopback bind until a key exists (settings or key file); from then on it stays on for as
+long as the server runs, even when every key is revoked (no valid key: 401). On a non-loopback bind it is
+on from the start unless the operator allowed an open bind. Keys travel as `Authorization: Bearer KEY` or
+`X-API-Key: KEY`. Read-only keys may read and search, nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import os
 import secrets
@@ -18,12 +21,23 @@ from typing import TYPE_CHECKING
 from utils.errors import Forbidden, NotFound, Unauthorized
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from utils.settings import Settings
 
 KEY_FILE = "api_keys.json"
 KEY_PREFIX = "iok_"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def hash_key(key: str) -> str:
@@ -147,11 +161,33 @@ class Authenticator:
     def __init__(self, settings: Settings, store: KeyStore) -> None:
         self.store = store
         self._settings_keys = {hash_key(k): f"settings-key-{i + 1}" for i, k in enumerate(settings.api_keys)}
+        # Fail closed: once on, auth never turns itself off while the server runs (revoking the last key
+        # leaves no valid key rather than an open server); a network bind needs keys unless allowed open.
+        self._on = bool(self._settings_keys) or not (is_loopback(settings.host) or settings.allow_insecure_bind)
 
     @property
     def enabled(self) -> bool:
-        """Whether any key exists (auth is off otherwise)."""
-        return bool(self._settings_keys) or bool(self.store.active())
+        """Whether keys are required: some key exists now or existed since start, or the bind is not loopback."""
+        if not self._on and self.store.active():
+            self._on = True
+        return self._on
+
+    def principal_for(self, headers: Mapping[str, str]) -> Principal:
+        """The caller of a request from its headers; Unauthorized when keys are required and none sent is valid."""
+        if not self.enabled:
+            return ANONYMOUS
+        keys: list[str | None] = []
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            scheme, _, credentials = authorization.partition(" ")
+            keys.append(credentials.strip() if scheme.lower() == "bearer" else None)
+        if "x-api-key" in headers:
+            keys.append(headers["x-api-key"])
+        if not keys:
+            return self.authenticate(None)
+        # Every credential sent must hold: a valid key next to a bad one is refused, not picked over it.
+        principals = [self.authenticate(key) for key in keys]
+        return next((p for p in principals if p.read_only), principals[0])
 
     def authenticate(self, key: str | None) -> Principal:
         """The caller for this key; Unauthorized when auth is on and the key is missing or unknown."""

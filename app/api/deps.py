@@ -40,7 +40,11 @@ class Services:
     service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
 
     def __post_init__(self) -> None:
-        self.readers = ReaderProcesses(self.settings.extract_workers) if self.settings.extract_processes else None
+        self.readers = (
+            ReaderProcesses(self.settings.extract_workers, self.settings.reader_max_rss_mb << 20)
+            if self.settings.extract_processes
+            else None
+        )
         self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service, self.readers)
 
     def require_service(self) -> InvoiceService:
@@ -89,20 +93,7 @@ async def get_principal(
     _key_doc: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
     """The caller; Unauthorized when auth is on and a key is missing, or any key sent is not valid."""
-    if not services.auth.enabled:
-        return services.auth.authenticate(None)
-    keys: list[str | None] = []
-    authorization = request.headers.get("authorization")
-    if authorization is not None:
-        scheme, _, credentials = authorization.partition(" ")
-        keys.append(credentials.strip() if scheme.lower() == "bearer" else None)
-    if "x-api-key" in request.headers:
-        keys.append(request.headers["x-api-key"])
-    if not keys:
-        return services.auth.authenticate(None)
-    # Every credential sent must hold: a valid key next to a bad one is refused, not picked over it.
-    principals = [services.auth.authenticate(key) for key in keys]
-    return next((p for p in principals if p.read_only), principals[0])
+    return services.auth.principal_for(request.headers)
 
 
 async def get_writer(principal: Annotated[Principal, Depends(get_principal)], request: Request) -> Principal:

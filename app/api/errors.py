@@ -73,6 +73,17 @@ def _body(code: str, message: str, status: int, headers: dict[str, str] | None =
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
+def error_response(exc: InvoiceOcrError) -> JSONResponse:
+    """The ErrorBody answer of a domain error, with Retry-After or WWW-Authenticate where it applies."""
+    headers = None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(int(retry_after))}
+    elif exc.status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="invoice-ocr"'}
+    return _body(exc.code, exc.message, exc.status, headers)
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
@@ -103,13 +114,7 @@ def install_error_handlers(app: FastAPI, on_error: object = None) -> None:
     @app.exception_handler(InvoiceOcrError)
     async def _domain(request: Request, exc: InvoiceOcrError) -> JSONResponse:
         count(exc.code)
-        headers = None
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            headers = {"Retry-After": str(int(retry_after))}
-        elif exc.status == 401:
-            headers = {"WWW-Authenticate": 'Bearer realm="invoice-ocr"'}
-        return _body(exc.code, exc.message, exc.status, headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

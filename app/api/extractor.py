@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from extraction.engines.registry import engine_names
-from extraction.options import ExtractOptions
+from extraction.options import ExtractOptions, check_page_limit
 from utils.errors import InvoiceOcrError, NotAnInvoice, UnknownEngine
 
 if TYPE_CHECKING:
@@ -40,11 +40,19 @@ class OcrResponse(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
 
 
-def make_options(engine: str | None, pages: str | None, dpi: int | None = None) -> ExtractOptions:
-    """Per-call options, checked before anything is queued (unknown engine, bad page range -> 400)."""
+def make_options(
+    engine: str | None, pages: str | None, dpi: int | None = None, max_pages: int | None = None
+) -> ExtractOptions:
+    """Per-call options, checked before anything is queued (unknown engine, bad page range -> 400).
+
+    Page ranges are checked by their bounds (against `max_pages` when given), never expanded.
+    """
     if engine is not None and engine not in engine_names():
         raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
-    return ExtractOptions(engine=engine, pages=pages or None, dpi=dpi)
+    options = ExtractOptions(engine=engine, pages=pages or None, dpi=dpi)
+    if options.pages and max_pages is not None:
+        check_page_limit(options.pages, max_pages)
+    return options
 
 
 class Extractor:

@@ -1,8 +1,9 @@
-"""Refuse request bodies over the limit before they are parsed or spooled to disk."""
+"""Refuse request bodies over their route's limit before they are parsed or spooled to disk."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from utils.errors import DocumentTooLarge
@@ -10,26 +11,32 @@ from utils.errors import DocumentTooLarge
 Scope = dict[str, Any]
 
 
-class BodyLimitMiddleware:
-    """Pure ASGI middleware: 413 when Content-Length (or the bytes actually sent) exceed `limit`."""
+def route_limits(default: int, uploads: dict[str, int]) -> Callable[[str], int]:
+    """Body limit per path: `uploads` for the upload routes, `default` for every other."""
+    return lambda path: uploads.get(path.rstrip("/") or "/", default)
 
-    def __init__(self, app: Any, limit: int) -> None:
+
+class BodyLimitMiddleware:
+    """Pure ASGI middleware: 413 when Content-Length (or the bytes actually sent) exceed the path's limit."""
+
+    def __init__(self, app: Any, limit_for: Callable[[str], int]) -> None:
         self.app = app
-        self.limit = limit
+        self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Check the declared length, then count the received bytes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.limit:
-                    await self._refuse(send)
+                if declared > limit:
+                    await self._refuse(send, limit)
                     return
         received = 0
         started = False
@@ -39,8 +46,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge(f"the request body is over the limit of {self.limit} bytes")
+                if received > limit:
+                    raise _TooLarge(f"the request body is over the limit of {limit} bytes")
             return message
 
         async def tracking_send(message: dict[str, Any]) -> None:
@@ -53,11 +60,11 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, limit: int) -> None:
         body = json.dumps(
-            {"error": "document_too_large", "message": f"the request body is over the limit of {self.limit} bytes"}
+            {"error": "document_too_large", "message": f"the request body is over the limit of {limit} bytes"}
         ).encode()
         await send(
             {

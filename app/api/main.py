@@ -14,7 +14,8 @@ from fastapi.openapi.utils import get_openapi
 from app.api.auth import Authenticator, KeyStore
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
-from app.api.limits import BodyLimitMiddleware
+from app.api.gate import AuthGate
+from app.api.limits import BodyLimitMiddleware, route_limits
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.routers import export, extract, invoices, search, system, vendors
 from app.api.workers import ExtractionPool
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.api")
 SHUTDOWN_GRACE = 30.0
+UI_PATH = "/ui"  # where the page is mounted (app.ui's default)
 
 
 def _open_service(settings: Settings) -> Any:
@@ -43,7 +45,7 @@ def _mount_ui(app: FastAPI, services: Services) -> None:
     if mount is None:
         log.warning("the web page at /ui is not available: app.ui has no mount_ui")
         return
-    mount(app, services)
+    mount(app, services, UI_PATH)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -100,6 +102,15 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if ui:
         _mount_ui(app, services)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_bytes * extract.MAX_FILES + (1 << 20))
+    # Uploads take the configured size (plus room for the multipart framing); every other body stays small.
+    framing = 1 << 20
+    uploads = {
+        "/extract": settings.max_bytes * extract.MAX_FILES + framing,
+        "/ocr": settings.max_bytes + framing,
+        f"{UI_PATH}/gradio_api/upload": settings.max_bytes * extract.MAX_FILES + framing,
+    }
+    app.add_middleware(BodyLimitMiddleware, limit_for=route_limits(settings.max_json_bytes, uploads))
+    # Outside the body limit: an unknown caller is turned away before a byte of the body is read.
+    app.add_middleware(AuthGate, auth=services.auth, page_prefix=UI_PATH, on_error=metrics.error)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

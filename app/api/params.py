@@ -6,9 +6,9 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
-from retrieval.models import SearchFilters, SearchMode, SearchQuery
+from retrieval.models import MAX_RESULT_WINDOW, SearchFilters, SearchMode, SearchQuery, check_result_window
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_OFFSET = 10**9
@@ -45,7 +45,12 @@ class SearchParams(FilterParams):
     q: str = Field("", max_length=1000, description="Words, a vendor, an invoice number or an amount.")
     mode: SearchMode = "hybrid"
     limit: int = Field(20, ge=1, le=200)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    offset: int = Field(0, ge=0, description=f"Hits to skip; offset + limit is at most {MAX_RESULT_WINDOW}.")
+
+    @model_validator(mode="after")
+    def _window(self) -> SearchParams:
+        check_result_window(self.offset, self.limit)
+        return self
 
     def query(self) -> SearchQuery:
         """The retrieval layer's query object."""

@@ -6,6 +6,10 @@ that crashes a native library would take the whole server down. Here each read r
 in the idle scheduling class (at nice 10 where that class is not available): it reads with the CPU time
 the server leaves unused, so searches keep their latency while documents are read, and a crashed child
 costs only its request (422, nothing stored) and is replaced. Results come back as the same pydantic objects.
+
+Each caller has a reader process of its own for the length of a call, so a read that runs past its time
+budget, or whose client gave up, is ended by stopping that process alone; a reader left holding much
+memory after a large document is replaced by a fresh one.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from utils.errors import UnreadableDocument
@@ -24,6 +26,7 @@ from utils.errors import UnreadableDocument
 if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.connection import Connection
+    from multiprocessing.context import SpawnProcess
 
     from extraction.markdown import PageMarkdown
     from extraction.options import ExtractOptions
@@ -35,6 +38,7 @@ log = logging.getLogger("invoice_ocr.readers")
 # that searches and reads keep their latency while a long document is being read.
 EXTRACT_NICE = 10
 _POLL_S = 0.05
+_CLOSE_WAIT_S = 5.0
 
 
 def lower_priority() -> None:
@@ -57,12 +61,56 @@ def _abandoned(message: str) -> Exception:
     return Abandoned(message)
 
 
-def _progress(conn: Connection | None) -> Callable[[int, int], None] | None:
+def _progress(conn: _Progress | None) -> Callable[[int, int], None] | None:
     return None if conn is None else (lambda done, total: conn.send((done, total)))
 
 
+def _resident_bytes() -> int:
+    """This process's resident memory now (what it keeps after a job, unlike the peak)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class _Progress:
+    """What a job in a reader sends its progress through: (done, total) pairs, tagged on the reader's pipe."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def send(self, pair: tuple[int, int]) -> None:
+        """Report (pages done, pages in all)."""
+        self._conn.send(("page", *pair))
+
+
+def _serve(conn: Connection) -> None:
+    """A reader process: run the jobs sent on `conn` one at a time until told to stop or the pipe closes."""
+    reader_priority()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args, report = job
+        try:
+            result = fn(*args, _Progress(conn) if report else None)
+        except BaseException as exc:  # every failure goes back to the caller, the reader stays
+            try:
+                conn.send(("error", exc))
+            except Exception:  # an exception that does not pickle
+                conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            continue
+        conn.send(("done", result, _resident_bytes()))
+
+
 def _extract_invoices(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: Connection | None
+    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | None
 ) -> list[ExtractionResult]:
     from extraction.pipeline import extract_invoices
 
@@ -70,7 +118,7 @@ def _extract_invoices(
 
 
 def _read_pages(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: Connection | None
+    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | None
 ) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
     import time
 
@@ -101,32 +149,128 @@ def read_pages_here(
     return _read_pages(data, filename, options, settings, None)
 
 
-class ReaderProcesses:
-    """A pool of `workers` spawned reader processes at lower priority, started on first use."""
+class _ReaderDied(Exception):
+    """The reader process ended in the middle of a job."""
 
-    def __init__(self, workers: int) -> None:
+
+class _JobFailed(Exception):
+    """The job raised in the reader (which is still sound): `error` is what it raised."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _Reader:
+    """One spawned reader process and the pipe it takes jobs on."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")  # no copy of the server's threads or locks
+        self._conn, child = context.Pipe(duplex=True)
+        self.process: SpawnProcess = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        on_page: Callable[[int, int], None] | None,
+        should_stop: Callable[[], BaseException | None] | None,
+    ) -> tuple[Any, int]:
+        """`fn(*args, progress)` here: (its result, the reader's resident bytes afterwards).
+
+        `should_stop` is asked between messages; the error it returns ends the job: the process is killed.
+        """
+        try:
+            self._conn.send((fn, args, on_page is not None))
+        except (OSError, ValueError) as exc:
+            raise _ReaderDied from exc
+        while True:
+            stop = should_stop() if should_stop is not None else None
+            if stop is not None:
+                self.kill()
+                raise stop
+            try:
+                if not self._conn.poll(_POLL_S):
+                    if not self.process.is_alive():
+                        raise _ReaderDied
+                    continue
+                kind, *payload = self._conn.recv()
+            except (EOFError, OSError, ValueError) as exc:
+                raise _ReaderDied from exc
+            if kind == "page":
+                if on_page is not None:
+                    on_page(*payload)
+            elif kind == "done":
+                return payload[0], payload[1]
+            else:
+                raise _JobFailed(payload[0])
+
+    def kill(self) -> None:
+        """Stop the process now (whatever it is reading, nothing of it has been stored)."""
+        with contextlib.suppress(Exception):
+            self.process.kill()
+        with contextlib.suppress(Exception):
+            self.process.join(_CLOSE_WAIT_S)
+        self._conn.close()
+
+    def close(self) -> None:
+        """Let the process finish and exit; killed if it does not."""
+        with contextlib.suppress(Exception):
+            self._conn.send(None)
+        self.process.join(_CLOSE_WAIT_S)
+        self.kill()
+
+
+class ReaderProcesses:
+    """Spawned reader processes at lower priority: one per call in flight, kept for the next (up to `workers`).
+
+    A reader whose resident memory passes `max_rss_bytes` after a job is replaced, so a large document's
+    memory goes back to the system instead of staying with the reader.
+    """
+
+    def __init__(self, workers: int, max_rss_bytes: int | None = None) -> None:
         self.workers = workers
+        self.max_rss_bytes = max_rss_bytes
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._idle: list[_Reader] = []
+        self._busy: set[_Reader] = set()
         self._closed = False
 
-    def _pool(self) -> ProcessPoolExecutor:
+    def _take(self) -> _Reader:
         with self._lock:
             if self._closed:
                 raise _abandoned("the server is shutting down")
-            if self._executor is None:
-                self._executor = ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),  # no copy of the server's threads or locks
-                    initializer=reader_priority,
-                )
-            return self._executor
-
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+            reader = self._idle.pop() if self._idle else None
+        if reader is None or not reader.process.is_alive():
+            if reader is not None:
+                reader.kill()
+            reader = _Reader()
         with self._lock:
-            if self._executor is broken:
-                self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
+            self._busy.add(reader)
+            closed = self._closed
+        if closed:  # shut down while the process started
+            self._drop(reader)
+            raise _abandoned("the server is shutting down")
+        return reader
+
+    def _drop(self, reader: _Reader) -> None:
+        with self._lock:
+            self._busy.discard(reader)
+        reader.kill()
+
+    def _give_back(self, reader: _Reader, rss: int) -> None:
+        with self._lock:
+            self._busy.discard(reader)
+            keep = not self._closed and len(self._idle) < self.workers
+            recycle = self.max_rss_bytes is not None and rss > self.max_rss_bytes
+            if keep and not recycle:
+                self._idle.append(reader)
+                return
+        if recycle:
+            log.info("replacing a reader process that holds %d MB after its last document", rss >> 20)
+        reader.close()
 
     def extract_invoices(
         self,
@@ -135,61 +279,62 @@ class ReaderProcesses:
         options: ExtractOptions,
         settings: Settings,
         on_page: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], BaseException | None] | None = None,
     ) -> list[ExtractionResult]:
         """extraction.pipeline.extract_invoices in a reader process; page progress reported to `on_page`."""
-        return self.call(_extract_invoices, data, filename, options, settings, on_page=on_page)
+        return self.call(_extract_invoices, data, filename, options, settings, on_page=on_page, should_stop=should_stop)
 
     def read_pages(
-        self, data: bytes, filename: str, options: ExtractOptions, settings: Settings
+        self,
+        data: bytes,
+        filename: str,
+        options: ExtractOptions,
+        settings: Settings,
+        should_stop: Callable[[], BaseException | None] | None = None,
     ) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
         """Load a document and read its pages in a reader process: (document info, pages, timings)."""
-        return self.call(_read_pages, data, filename, options, settings)
+        return self.call(_read_pages, data, filename, options, settings, should_stop=should_stop)
 
-    def call(self, fn: Callable[..., Any], *args: Any, on_page: Callable[[int, int], None] | None = None) -> Any:
-        """`fn(*args, conn)` in a reader process, where conn (with on_page) carries (done, total) progress."""
-        pool = self._pool()
-        receiver, sender = multiprocessing.get_context("spawn").Pipe(duplex=False) if on_page else (None, None)
+    def call(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_page: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], BaseException | None] | None = None,
+    ) -> Any:
+        """`fn(*args, progress)` in a reader process, where progress (with on_page) carries (done, total).
+
+        `should_stop()` is asked while the reader works: an error it returns stops the reader and is raised.
+        """
+        reader = self._take()
         try:
-            try:
-                future = pool.submit(fn, *args, sender)
-            except BrokenProcessPool:  # a reader died since the last call: start afresh once
-                self._replace(pool)
-                pool = self._pool()
-                future = pool.submit(fn, *args, sender)
-            if receiver is None:
-                return future.result()
-            while not future.done() or receiver.poll():
-                if receiver.poll(_POLL_S):
-                    on_page(*receiver.recv())
-            return future.result()
-        except BrokenProcessPool as exc:
+            result, rss = reader.run(fn, args, on_page, should_stop)
+        except _ReaderDied as exc:
+            self._drop(reader)
             if self._closed:
                 raise _abandoned("the server is shutting down; the document was not stored") from exc
-            self._replace(pool)
             log.error("a reader process died while running %s", getattr(fn, "__name__", fn))
             raise UnreadableDocument(
                 "reading this document stopped its reader process (a crash in a native library or out of "
                 "memory); nothing was stored"
             ) from exc
-        finally:
-            # The sending end stays open until the child has had it: it is pickled when the job is sent.
-            for conn in (sender, receiver):
-                if conn is not None:
-                    conn.close()
+        except _JobFailed as failed:
+            self._give_back(reader, 0)
+            raise failed.error from None
+        except BaseException:
+            self._drop(reader)  # stopped, or failed on this side mid-job: the reader's state is unknown
+            raise
+        self._give_back(reader, rss)
+        return result
 
     def shutdown(self) -> None:
-        """Refuse new reads, drop queued ones and stop the reader processes (running reads are abandoned)."""
+        """Refuse new reads and stop every reader (running reads are abandoned: nothing of them is stored)."""
         with self._lock:
             self._closed = True
-            executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        # Terminate rather than wait: whatever a reader is doing, nothing of it has been stored.
-        processes = list(getattr(executor, "_processes", {}).values())
-        executor.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
+            idle, busy = list(self._idle), list(self._busy)
+            self._idle.clear()
+        for reader in idle:
+            reader.kill()
+        for reader in busy:  # their callers see the reader end, answer Abandoned and clean up
             with contextlib.suppress(Exception):
-                process.terminate()
-        for process in processes:
-            with contextlib.suppress(Exception):
-                process.join(5)
+                reader.process.kill()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
 import sys
@@ -10,21 +9,12 @@ from typing import Annotated
 
 import typer
 
+from app.api.auth import is_loopback
 from utils.settings import get_settings
 
 GRACEFUL_SHUTDOWN_S = 30
 
 keys_cli = typer.Typer(help="API keys for the HTTP API (stored hashed under the data dir).", no_args_is_help=True)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the server reachable from this machine only."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def serve(
@@ -44,8 +34,12 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = settings.port if port is None else port
+    # The app decides from the bind itself whether keys are required.
+    settings = settings.model_copy(
+        update={"host": host, "port": port, "allow_insecure_bind": allow_insecure or settings.allow_insecure_bind}
+    )
     has_keys = bool(settings.api_keys) or bool(KeyStore.for_settings(settings).active())
-    if not is_loopback(host) and not has_keys and not (allow_insecure or settings.allow_insecure_bind):
+    if not is_loopback(host) and not has_keys and not settings.allow_insecure_bind:
         typer.echo(
             f"error: refusing to bind {host} without API keys: anyone on the network could read and change the "
             "invoice history. Create a key with `invoice-ocr keys create`, set INVOICE_OCR_API_KEYS, "

@@ -114,3 +114,84 @@ def test_a_bad_credential_beside_a_good_one_is_refused(client_for):
     assert client.get("/invoices", headers=mixed).status_code == 401
     both = {"X-API-Key": "s3cret-key", "Authorization": "Bearer s3cret-key"}
     assert client.get("/invoices", headers=both).status_code == 200
+
+
+def test_revoking_the_last_key_keeps_auth_on(client_for, tmp_path):
+    # Revoking the last stored key used to turn authentication off: an anonymous DELETE then answered 204.
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    key, _ = store.create("ops")
+    client = client_for()
+    stored = client.post("/extract", headers={"X-API-Key": key}, files={"file": ("a.pdf", make_invoice_pdf(), "x")})
+    assert stored.status_code == 200, stored.text
+    store.revoke("ops")
+    assert client.get("/health").json()["auth"] is True
+    for response in (client.get("/invoices"), client.delete(f"/invoices/{stored.json()['invoice_id']}")):
+        assert response.status_code == 401 and response.json()["error"] == "unauthorized"
+    assert client.get("/invoices", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_a_key_created_while_running_turns_auth_on_for_good(client_for, tmp_path):
+    client = client_for()
+    assert client.get("/invoices").status_code == 200
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    key, _ = store.create("ops")
+    assert client.get("/invoices").status_code == 401
+    assert client.get("/invoices", headers={"X-API-Key": key}).status_code == 200
+    store.revoke("ops")
+    assert client.get("/invoices").status_code == 401
+
+
+def test_a_network_bind_always_needs_a_key(client_for, tmp_path):
+    client = client_for(host="0.0.0.0")
+    assert client.get("/health").json()["auth"] is True
+    assert client.get("/invoices").status_code == 401
+    assert client.delete("/invoices/1").status_code == 401
+    # Unless the operator asked for an open network bind.
+    open_bind = client_for(host="0.0.0.0", allow_insecure_bind=True, data_dir=tmp_path / "open")
+    assert open_bind.get("/invoices").status_code == 200
+
+
+def _call_without_reading(app, method: str, path: str, headers: dict[str, str]) -> tuple[int, bool]:
+    """Send one request straight to the ASGI app; (status, whether the app asked for the body)."""
+    import asyncio
+
+    asked: list[bool] = []
+    status: list[int] = []
+
+    async def receive() -> dict:
+        asked.append(True)
+        return {"type": "http.request", "body": b"{" + b" " * (1 << 20), "more_body": True}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    raw.append((b"content-length", str(300 << 20).encode()))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": raw,
+        "client": ("127.0.0.1", 1234), "server": ("127.0.0.1", 80), "state": {},
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    return status[0], bool(asked)
+
+
+def test_no_body_is_read_before_the_caller_is_known(client_for, tmp_path):
+    # An unauthenticated 300 MiB PATCH grew the server by 777 MB before its 401.
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    reader, _ = store.create("dashboard", read_only=True)
+    app = client_for().app
+    assert _call_without_reading(app, "PATCH", "/invoices/1", {}) == (401, False)
+    assert _call_without_reading(app, "PATCH", "/invoices/1", {"X-API-Key": "wrong"}) == (401, False)
+    assert _call_without_reading(app, "POST", "/extract", {"Authorization": f"Bearer {reader}"}) == (403, False)
+
+
+def test_json_routes_take_small_bodies_and_uploads_the_configured_size(client_for):
+    client = client_for(api_keys=["k"], max_json_bytes=4096)
+    key = {"X-API-Key": "k"}
+    big = client.patch("/invoices/1", json={"changes": {"payment_terms": "x" * 5000}}, headers=key)
+    assert big.status_code == 413 and big.json()["error"] == "document_too_large" and "4096" in big.json()["message"]
+    assert client.patch("/invoices/1", json={"changes": {"payment_terms": "x"}}, headers=key).status_code == 404
+    upload = client.post("/ocr", headers=key, files={"file": ("a.pdf", make_invoice_pdf(), "application/pdf")})
+    assert upload.status_code == 200, upload.text

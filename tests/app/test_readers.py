@@ -83,6 +83,19 @@ def test_a_crashing_reader_fails_only_its_own_call_and_is_replaced(readers):
     assert readers.call(_pid) != first
 
 
+def test_a_reader_left_holding_much_memory_is_replaced_after_its_job():
+    # A reader kept the 7.3 GB of a frame bomb after it, and other documents then failed for want of memory.
+    keeps = ReaderProcesses(workers=1, max_rss_bytes=1 << 40)
+    recycles = ReaderProcesses(workers=1, max_rss_bytes=1)
+    try:
+        assert keeps.call(_pid) == keeps.call(_pid)
+        first = recycles.call(_pid)
+        assert recycles.call(_pid) != first
+    finally:
+        keeps.shutdown()
+        recycles.shutdown()
+
+
 def test_shutdown_stops_a_running_reader_and_refuses_new_calls():
     readers = ReaderProcesses(workers=1)
     assert readers.call(_sleep, 0) == "slept"  # started

@@ -151,6 +151,25 @@ def test_pixel_limit_on_image() -> None:
         load_document(out.getvalue(), "a.png", Settings(_env_file=None, max_pixels=300 * 200 - 1))
 
 
+def _bilevel_tiff(frames: int, side: int) -> bytes:
+    # Group 4 compresses a blank frame to a few bytes: many large frames in a small file.
+    frame = Image.new("1", (side, side), 1)
+    out = io.BytesIO()
+    frame.save(out, format="TIFF", save_all=True, append_images=[frame] * (frames - 1), compression="group4")
+    return out.getvalue()
+
+
+def test_frames_over_the_document_pixel_budget_are_refused_before_decoding() -> None:
+    # 300 frames of 59 Mpx in 1.2 MB passed every per-frame limit and were all decoded up front (7.3 GB).
+    data = _bilevel_tiff(4, 1000)
+    budget = Settings(_env_file=None, max_pixels=1_000_000, max_document_pixels=3_999_999)
+    with pytest.raises(DocumentTooLarge, match="4000000 pixels") as info:
+        load_document(data, "fax.tif", budget)
+    assert "3999999" in info.value.message
+    doc = load_document(data, "fax.tif", Settings(_env_file=None, max_pixels=1_000_000, max_document_pixels=4_000_000))
+    assert doc.page_count == 4 and doc.pages[3].render(200).size == (1000, 1000)
+
+
 def test_pdf_render_capped_by_pixel_limit(pdf3: bytes) -> None:
     doc = load_document(pdf3, "a.pdf", Settings(_env_file=None, max_pixels=1_000_000))
     width, height = doc.pages[0].render(600).size

@@ -1,7 +1,9 @@
+import tracemalloc
+
 import pytest
 
 from extraction.engines.registry import BUILTIN_ENGINES, engine_class, engine_names
-from extraction.options import ExtractOptions, parse_page_ranges
+from extraction.options import ExtractOptions, check_page_limit, parse_page_ranges
 from utils.errors import InvalidRequest, UnknownEngine
 from utils.settings import Settings
 
@@ -27,6 +29,29 @@ def test_options_validate_pages():
     with pytest.raises(InvalidRequest):
         ExtractOptions(pages="x")
     assert ExtractOptions(pages="2-3").pages == "2-3"
+
+
+def test_checking_a_page_range_never_expands_it():
+    # '1-80000' used to be expanded against 10**9 with a list membership test (quadratic) on the event loop.
+    tracemalloc.start()
+    try:
+        ExtractOptions(pages="1-4000,2-3999")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 32_000
+    assert ExtractOptions(pages="1-99999999999").pages == "1-99999999999"
+
+
+def test_a_range_ending_past_the_document_selects_its_pages():
+    assert parse_page_ranges("2-99999999999", 3) == [2, 3]
+    assert parse_page_ranges("3,1-99999999999", 4) == [3, 1, 2, 4]
+
+
+def test_a_range_starting_past_the_page_limit_is_refused():
+    check_page_limit("1-99999999999", 300)
+    with pytest.raises(InvalidRequest, match="300"):
+        check_page_limit("2,301-400", 300)
 
 
 def test_unknown_engine_lists_known_ones():

@@ -92,3 +92,15 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     locked = doc.tobytes(encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner")
     with pytest.raises(EncryptedDocument):
         extract(locked, "locked.pdf")
+
+
+def test_text_fields_past_the_length_bound_are_cut_with_a_reason():
+    # A 200 kB seller name in an e-invoice reached vendor resolution whole and held the server 11 s.
+    from extraction.schema import MAX_TEXT_CHARS
+
+    result = extract(make_cii_xml(invoice_spec(vendor="Acme " + "x" * 200_000)), "long.xml")
+    assert len(result.invoice.vendor.name) == MAX_TEXT_CHARS
+    assert result.invoice.vendor.name.startswith("Acme xxx")
+    assert len(result.fields["vendor.name"].value) == MAX_TEXT_CHARS
+    assert result.validation.needs_review
+    assert any("vendor.name" in r and str(MAX_TEXT_CHARS) in r for r in result.validation.reasons)

@@ -241,3 +241,20 @@ def test_export_round_trip(service: InvoiceService) -> None:
     assert rows[0].startswith("id,filename") and len(rows) == 2 and "E-2" in rows[1] and "20.5" in rows[1]
     with pytest.raises(InvalidRequest):
         list(service.export(SearchFilters(), "xml"))
+
+
+def test_a_correction_past_the_text_length_bound_is_refused(service: InvoiceService) -> None:
+    # A 300 kB vendor name in a PATCH held the server 25 s in vendor resolution.
+    from extraction.schema import MAX_TEXT_CHARS
+
+    invoice_id = service.store_result(*make_result()).invoice_id
+    before = service.get_invoice(invoice_id)
+    for changes in (
+        {"vendor.name": "A" * 300_000},
+        {"line_items": [{"description": "ok"}, {"description": "d" * (MAX_TEXT_CHARS + 1)}]},
+    ):
+        with pytest.raises(InvalidRequest, match=str(MAX_TEXT_CHARS)):
+            service.correct_invoice(invoice_id, changes, "clerk")
+    after = service.get_invoice(invoice_id)
+    assert after.result.invoice == before.result.invoice and after.corrections == before.corrections
+    service.correct_invoice(invoice_id, {"vendor.name": "A" * MAX_TEXT_CHARS}, "clerk")

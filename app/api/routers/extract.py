@@ -79,7 +79,7 @@ async def extract(
         raise InvalidRequest("send a document in the multipart field 'file' (or several in 'files')")
     if len(uploads) > MAX_FILES:
         raise InvalidRequest(f"at most {MAX_FILES} files per request")
-    options = make_options(engine, pages, dpi)
+    options = make_options(engine, pages, dpi, settings.max_pages)
     payload = [await read_upload(u, settings.max_bytes) for u in uploads]
     if len(payload) == 1:
         results = await extractor.extract(payload[0][0], payload[0][1], options, store=store, enrich=enrich)
@@ -102,6 +102,6 @@ async def ocr(
     dpi: DpiQuery = None,
 ) -> OcrResponse:
     """The pages as markdown (`text`) with the page count and engine; nothing is stored."""
-    options = make_options(engine, pages, dpi)
+    options = make_options(engine, pages, dpi, settings.max_pages)
     data, name = await read_upload(file, settings.max_bytes)
     return await extractor.ocr(data, name, options)
