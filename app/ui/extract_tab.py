@@ -14,6 +14,7 @@ from app.ui import review as rv
 from app.ui.context import guarded, who
 from app.ui.forms import FORM_FIELDS, changes_from_form
 from app.ui.pages import page_numbers
+from app.ui.uploads import UploadedFiles
 from extraction.engines.registry import engine_names
 from utils.errors import Forbidden, InvoiceOcrError
 
@@ -155,7 +156,7 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
     """Lay out the tab and wire its events."""
     state = gr.State(rv.new_state())
     with gr.Row(equal_height=True):
-        files = gr.File(
+        files = UploadedFiles(
             label="Invoices: PDF, PNG, JPEG, TIFF, WebP or e-invoice XML",
             file_count="multiple",
             type="filepath",
