@@ -123,6 +123,7 @@ class VllmClient:
         self._next = 0
         self._down_until: dict[str, float] = {}
         self.checks: dict[str, ServerCheck] = {}
+        self._check_lock = threading.Lock()  # pages arriving together wait for one check, not one each
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -145,13 +146,14 @@ class VllmClient:
 
     def check(self, url: str) -> ServerCheck:
         """The server's one-time check (model served, prompt rendering), made on first call."""
-        check = self.checks.get(url)
-        if check is None:
-            messages = page_messages(probe_image_url(), self.profile)
-            check = check_server(self.http, url, self.settings.vllm_model, self.profile, messages)
-            if check.prompt in ("wrapped", "altered") or not check.usable:
-                log.warning("vllm: %s: %s", url, check.detail)
-            self.checks[url] = check
+        with self._check_lock:
+            check = self.checks.get(url)
+            if check is None:
+                messages = page_messages(probe_image_url(), self.profile)
+                check = check_server(self.http, url, self.settings.vllm_model, self.profile, messages)
+                if check.prompt in ("wrapped", "altered") or not check.usable:
+                    log.warning("vllm: %s: %s", url, check.detail)
+                self.checks[url] = check
         return check
 
     def _mark_down(self, url: str) -> None:
@@ -292,6 +294,7 @@ class VllmEngine(OcrEngine):
         return {
             "model": self.settings.vllm_model,
             "profile": client.profile.name,
+            "output": client.profile.output,
             "boxes": client.profile.boxes,
             "servers": {url: check.as_dict() for url, check in client.checks.items()},
         }
