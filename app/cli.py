@@ -6,6 +6,7 @@ import typer
 
 from app.commands import extract as extract_commands
 from app.commands import library as library_commands
+from app.commands import models as model_commands
 from app.commands import serve as serve_commands
 
 cli = typer.Typer(
@@ -25,6 +26,7 @@ def _root() -> None:
 extract_commands.register(cli)
 library_commands.register(cli)
 serve_commands.register(cli)
+model_commands.register(cli)
 
 
 def main() -> None:

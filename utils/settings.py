@@ -46,9 +46,18 @@ class Settings(BaseSettings):
     deepseek_allow_cpu: bool = Field(False, description="Let the in-process DeepSeek engine run on CPU.")
     deepseek_max_new_tokens: int = Field(4096, description="Token limit per page for DeepSeek engines.")
     deepseek_batch_size: int = Field(8, description="Pages per batch for the in-process DeepSeek engine.")
+    deepseek_timeout: float = Field(
+        300.0, gt=0, description="Seconds one batch may generate in-process before it stops (its pages then fail)."
+    )
+    deepseek_retry_after: float = Field(
+        60.0, gt=0, description="Seconds before a model that failed to load is tried again (doubles up to 1 h)."
+    )
     deepseek_legacy_url: str | None = Field(None, description="URL of the DeepSeek-OCR v1 side service.")
     vllm_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="vLLM server URLs.")
     vllm_model: str = Field("deepseek-ai/DeepSeek-OCR", description="Model name served by vLLM.")
+    vllm_profile: Literal["auto", "deepseek-ocr", "deepseek-ocr-2", "glm-ocr", "paddleocr-vl-1.5"] = Field(
+        "auto", description="How to prompt the served model and read its answer; auto: from INVOICE_OCR_VLLM_MODEL."
+    )
     vllm_timeout: float = Field(120.0, description="Per-request timeout in seconds for vLLM.")
     vllm_concurrency: int = Field(8, description="Most requests in flight to vLLM servers.")
     vllm_retries: int = Field(2, ge=0, description="Retries per page on another vLLM server after an error.")

@@ -1,4 +1,9 @@
-"""`auto`: per page, the best engine available for that page; failed pages are re-read on the CPU."""
+"""`auto`: per page, the best engine available for that page; failed pages are re-read on the CPU.
+
+Every failure of a GPU engine (a model that will not load, out of memory, a loop, a timeout, a server that
+refuses or is down) ends with the page read by the best CPU engine and a note in the result saying why;
+a configured GPU engine that cannot run at all is noted on each page the CPU engines read instead.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,22 @@ def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | N
         if name != exclude and _is_available(name, settings):
             return name
     return None
+
+
+def skipped_notes(settings: Settings, chosen: str) -> list[str]:
+    """Why each configured GPU engine ranked above `chosen` did not read the page (a failed load, no server)."""
+    notes = []
+    for name in GPU_ENGINES:
+        if name == chosen:
+            break
+        try:
+            engine = get_engine(name, settings)
+            availability = engine.available() if engine.configured() else None
+        except Exception as exc:  # a broken engine module is reported like an unavailable engine
+            availability = Availability(False, f"{type(exc).__name__}: {exc}")
+        if availability is not None and not availability:
+            notes.append(f"{name} not used: {availability.reason}")
+    return notes
 
 
 def raster_engine(settings: Settings) -> str | None:
@@ -138,7 +159,9 @@ class AutoEngine(OcrEngine):
         results: list[PageMarkdown | None] = [None] * len(pages)
         for name, indexes in plan.items():
             batch = [pages[i] for i in indexes]
+            skipped = skipped_notes(self.settings, name) if name in (*GPU_ENGINES, *CPU_RASTER_ENGINES) else []
             for i, md in zip(indexes, self._read(name, document, batch, options), strict=True):
+                md.notes[:0] = skipped
                 results[i] = md
         out = [md for md in results if md is not None]
         if document.xml is not None and not xml_ok:
@@ -151,12 +174,21 @@ class AutoEngine(OcrEngine):
         engine = get_engine(name, self.settings)
         try:
             return engine.recognize(document, batch, options_for(engine, options))
-        except InvoiceOcrError as exc:
+        except Exception as exc:
+            if not isinstance(exc, InvoiceOcrError) and name not in GPU_ENGINES:
+                raise  # a bug in a CPU engine is not hidden behind another engine
             if name in CPU_RASTER_ENGINES and cpu_raster_engine(self.settings, exclude=name) is None:
                 raise
-            log.warning("engine %s failed on %s: %s", name, document.filename, exc)
+            reason = exc.message if isinstance(exc, InvoiceOcrError) else f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "engine %s failed on %s: %s",
+                name,
+                document.filename,
+                reason,
+                exc_info=not isinstance(exc, InvoiceOcrError),
+            )
             # Marked as failed so fallback_failed_pages reads them again with a CPU engine.
             return [
-                PageMarkdown(p.number, name, p.width, p.height, notes=[f"{name} failed: {exc}"], failure=str(exc))
+                PageMarkdown(p.number, name, p.width, p.height, notes=[f"{name} failed: {reason}"], failure=reason)
                 for p in batch
             ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -46,6 +46,14 @@ class OcrEngine(ABC):
     @abstractmethod
     def available(self) -> Availability:
         """Whether this engine can run here; the reason when it cannot."""
+
+    def configured(self) -> bool:
+        """Whether the settings ask for this engine (a model or a server is set); `auto` explains skipping one."""
+        return True
+
+    def report(self) -> dict[str, Any]:
+        """Details for /health beyond available/reason (loaded model, servers, checks); empty by default."""
+        return {}
 
     def accepts(self, document: Document, page: Page) -> bool:
         """Whether this engine can read this page (used by `auto`); raster engines read anything."""

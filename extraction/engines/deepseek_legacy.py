@@ -3,7 +3,9 @@
 v1's published remote code needs transformers <= 4.47, so it never loads in this process: it runs as
 `deploy/deepseek_v1/server.py` in the environment `deploy/deepseek_v1/setup.sh` builds, and this engine
 sends it each page over HTTP (`INVOICE_OCR_DEEPSEEK_LEGACY_URL`). The protocol is described in that
-server's docstring. A page the service cannot read comes back with `failure` set.
+server's docstring. Each page carries the shared generation settings (token limit, n-gram rule) and this
+client's timeout, so the service stops generating before the client would give up. A page the service
+cannot read (an error, a loop, the token limit, its deadline, a GPU too busy) comes back with `failure` set.
 """
 
 from __future__ import annotations
@@ -94,7 +96,16 @@ class DeepSeekLegacyEngine(OcrEngine):
     def _read(self, page: Page, options: EngineOptions) -> PageMarkdown:
         import httpx
 
-        body = {"image": encode_png(page.render(options.dpi)), "prompt": GROUNDING_PROMPT}
+        settings = self.settings
+        body = {
+            "image": encode_png(page.render(options.dpi)),
+            "prompt": GROUNDING_PROMPT,
+            "max_new_tokens": settings.deepseek_max_new_tokens,
+            "ngram_size": settings.deepseek_ngram_size,
+            "ngram_window": settings.deepseek_ngram_window,
+            "whitelist_token_ids": list(settings.deepseek_whitelist_token_ids),
+            "timeout_s": settings.deepseek_legacy_timeout,
+        }
         try:
             response = self.http.post(self.url + "/v1/ocr", json=body)
             if response.status_code != 200:
@@ -103,7 +114,8 @@ class DeepSeekLegacyEngine(OcrEngine):
                 except ValueError:
                     detail = response.text[:300]
                 return self._failed(page, f"DeepSeek-OCR v1 service error: HTTP {response.status_code}: {detail}")
-            text = response.json()["text"]
+            answer = response.json()
+            text, finish = answer["text"], answer.get("finish_reason", "stop")
         except httpx.TimeoutException:
             return self._failed(
                 page, f"DeepSeek-OCR v1 service timed out after {self.settings.deepseek_legacy_timeout:g}s"
@@ -112,7 +124,15 @@ class DeepSeekLegacyEngine(OcrEngine):
             return self._failed(page, f"DeepSeek-OCR v1 service unreachable: {type(exc).__name__}: {exc}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return self._failed(page, f"DeepSeek-OCR v1 service sent a malformed answer ({type(exc).__name__})")
-        return page_from_output(text, page.number, self.name, page.width, page.height)
+        if finish == "deadline":
+            return self._failed(
+                page,
+                f"timed out: the DeepSeek-OCR v1 service stopped at the page's deadline ({answer.get('detail', '')})",
+            )
+        failure = (answer.get("detail") or "runaway repetition") if finish == "loop" else None
+        return page_from_output(
+            text, page.number, self.name, page.width, page.height, hit_token_limit=finish == "length", failure=failure
+        )
 
     def _failed(self, page: Page, reason: str) -> PageMarkdown:
         log.warning("deepseek-legacy: page %d failed: %s", page.number, reason)

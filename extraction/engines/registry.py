@@ -72,12 +72,13 @@ def require_engine(name: str, settings: Settings) -> OcrEngine:
 
 
 def engine_status(settings: Settings) -> dict[str, dict[str, object]]:
-    """For /health and the UI: each engine, whether it is available, and why not."""
+    """For /health and the UI: each engine, whether it is available, why not, and its details."""
     status: dict[str, dict[str, object]] = {}
     for name in engine_names():
         try:
-            availability = get_engine(name, settings).available()
-            status[name] = {"available": availability.ok, "reason": availability.reason}
+            engine = get_engine(name, settings)
+            availability = engine.available()
+            status[name] = {"available": availability.ok, "reason": availability.reason, "details": engine.report()}
         except Exception as exc:  # an engine module that fails to import is reported, not fatal
-            status[name] = {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+            status[name] = {"available": False, "reason": f"{type(exc).__name__}: {exc}", "details": {}}
     return status

@@ -1,12 +1,16 @@
-"""`vllm`: DeepSeek-OCR or DeepSeek-OCR-2 behind one or more vLLM OpenAI-compatible servers.
+"""`vllm`: OCR models (DeepSeek-OCR / -OCR-2 by default) behind one or more vLLM OpenAI-compatible servers.
 
 Pages go to the servers in `INVOICE_OCR_VLLM_URLS` round-robin, in parallel threads bounded by
 `vllm_concurrency`. A server that errors or times out is set aside for a short cool-down and the page
 is retried (with backoff) on the next one; a server set aside comes back after a passing health check.
-The request is the one DeepSeek's vLLM recipe uses: a chat message whose content is the page image
-(a data URL) followed by the grounding instruction (the server's chat template puts the `<image>`
-placeholder first), greedy decoding, special tokens kept, and the n-gram repetition processor's
-arguments in `vllm_xargs`. A page that fails everywhere comes back with `failure` set.
+What is asked and how the answer is read comes from the model's profile (`vllm_profiles`): for DeepSeek
+it is the request of DeepSeek's vLLM recipe, a chat message whose content is the page image (a data URL)
+followed by the grounding instruction, greedy decoding, special tokens kept, and, when
+`INVOICE_OCR_DEEPSEEK_NGRAM_SIZE` is above 0, the n-gram processor's arguments in `vllm_xargs` (with 0 no
+such arguments are sent: vLLM refuses sizes <= 0). Each server is checked once (`vllm_probe`): that it
+serves the model, and for DeepSeek that the prompt reaches the model without chat roles around it. A
+page that fails everywhere, or that a server refuses, comes back with `failure` set, so `auto` and the
+pipeline read it again with a CPU engine.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_INSTRUCTION, page_from_output
+from extraction.engines.grounding import page_from_output
+from extraction.engines.vllm_probe import ServerCheck, check_server, probe_image_url
+from extraction.engines.vllm_profiles import VllmProfile, resolve_profile
 from extraction.markdown import PageMarkdown
 from utils.errors import EngineFailed, EngineUnavailable
 
@@ -48,28 +54,41 @@ def image_data_url(image: Image.Image, fmt: str = "PNG") -> str:
     return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
 
-def chat_request(settings: Settings, data_url: str) -> dict[str, Any]:
-    """The chat completions body for one page image."""
-    return {
+def chat_request(
+    settings: Settings, data_url: str, profile: VllmProfile, chat_template: str | None = None
+) -> dict[str, Any]:
+    """The chat completions body for one page image, as the model's profile asks."""
+    body: dict[str, Any] = {
         "model": settings.vllm_model,
-        "messages": [
-            {
-                "role": "user",
-                "content": [
-                    {"type": "image_url", "image_url": {"url": data_url}},
-                    {"type": "text", "text": GROUNDING_INSTRUCTION},
-                ],
-            }
-        ],
+        "messages": page_messages(data_url, profile),
         "max_tokens": settings.deepseek_max_new_tokens,
         "temperature": 0.0,
-        "skip_special_tokens": False,
-        "vllm_xargs": {
+        **profile.sampling,
+    }
+    if profile.keep_special_tokens:
+        body["skip_special_tokens"] = False
+    if profile.ngram_xargs and settings.deepseek_ngram_size > 0:
+        body["vllm_xargs"] = {
             "ngram_size": settings.deepseek_ngram_size,
             "window_size": settings.deepseek_ngram_window,
             "whitelist_token_ids": list(settings.deepseek_whitelist_token_ids),
-        },
-    }
+        }
+    if chat_template is not None:
+        body["chat_template"] = chat_template
+    return body
+
+
+def page_messages(data_url: str, profile: VllmProfile) -> list[dict[str, Any]]:
+    """One user message: the page image, then the profile's instruction."""
+    return [
+        {
+            "role": "user",
+            "content": [
+                {"type": "image_url", "image_url": {"url": data_url}},
+                {"type": "text", "text": profile.instruction},
+            ],
+        }
+    ]
 
 
 @dataclass
@@ -80,6 +99,7 @@ class Completion:
     finish_reason: str | None
     server: str
     attempts: int
+    check: ServerCheck | None = None
 
 
 class VllmClient:
@@ -93,6 +113,7 @@ class VllmClient:
         import httpx
 
         self.settings = settings
+        self.profile = resolve_profile(settings.vllm_profile, settings.vllm_model)
         self.urls = [normalize_url(u) for u in settings.vllm_urls if u.strip()]
         self.retries = settings.vllm_retries
         self.semaphore = threading.BoundedSemaphore(max(1, settings.vllm_concurrency))
@@ -101,6 +122,8 @@ class VllmClient:
         self._lock = threading.Lock()
         self._next = 0
         self._down_until: dict[str, float] = {}
+        self.checks: dict[str, ServerCheck] = {}
+        self._check_lock = threading.Lock()  # pages arriving together wait for one check, not one each
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -121,9 +144,23 @@ class VllmClient:
             problem = f"HTTP {response.status_code} on {path}"
         return problem
 
+    def check(self, url: str) -> ServerCheck:
+        """The server's one-time check (model served, prompt rendering), made on first call."""
+        with self._check_lock:
+            check = self.checks.get(url)
+            if check is None:
+                messages = page_messages(probe_image_url(), self.profile)
+                check = check_server(self.http, url, self.settings.vllm_model, self.profile, messages)
+                if check.prompt in ("wrapped", "altered") or not check.usable:
+                    log.warning("vllm: %s: %s", url, check.detail)
+                self.checks[url] = check
+        return check
+
     def _mark_down(self, url: str) -> None:
         with self._lock:
             self._down_until[url] = time.monotonic() + self.cooldown_s
+            # A server that comes back may have been restarted with other flags: check it again then.
+            self.checks.pop(url, None)
 
     def _mark_up(self, url: str) -> None:
         with self._lock:
@@ -153,7 +190,6 @@ class VllmClient:
 
         if not self.urls:
             raise EngineUnavailable("no vLLM server configured (INVOICE_OCR_VLLM_URLS)")
-        body = chat_request(self.settings, data_url)
         errors: list[str] = []
         attempts = self.retries + 1
         with self.semaphore:
@@ -165,6 +201,11 @@ class VllmClient:
                 except EngineFailed as exc:
                     errors.append(exc.message)
                     continue
+                check = self.check(url)
+                if not check.usable:
+                    errors.append(f"{url}: {check.detail}")
+                    continue
+                body = chat_request(self.settings, data_url, self.profile, check.chat_template)
                 try:
                     response = self.http.post(url + "/v1/chat/completions", json=body)
                 except httpx.TimeoutException:
@@ -190,15 +231,15 @@ class VllmClient:
                 except (ValueError, KeyError, IndexError, TypeError) as exc:
                     errors.append(f"{url}: malformed answer ({type(exc).__name__})")
                     continue
-                return Completion(text, choice.get("finish_reason"), url, attempt + 1)
+                return Completion(text, choice.get("finish_reason"), url, attempt + 1, check)
         raise EngineFailed(f"vLLM: the page failed on {attempts} attempts: " + "; ".join(errors))
 
 
 class VllmEngine(OcrEngine):
-    """DeepSeek-OCR(-2) served by vLLM: scale-out OCR on one or more GPU servers."""
+    """OCR models served by vLLM (DeepSeek-OCR(-2), GLM-OCR, PaddleOCR-VL-1.5): scale-out OCR on GPU servers."""
 
     name = "vllm"
-    description = "DeepSeek-OCR / DeepSeek-OCR-2 behind vLLM OpenAI-compatible servers"
+    description = "DeepSeek-OCR(-2), GLM-OCR or PaddleOCR-VL-1.5 behind vLLM OpenAI-compatible servers"
     health_ttl_s = 10.0
 
     def __init__(self, settings: Settings) -> None:
@@ -215,24 +256,48 @@ class VllmEngine(OcrEngine):
                 self._client = VllmClient(self.settings)
             return self._client
 
+    def configured(self) -> bool:
+        """Configured when server URLs are set."""
+        return bool(self.settings.vllm_urls)
+
     def available(self) -> Availability:
-        """Available when at least one configured server passes its health check (cached briefly)."""
+        """Available when a configured server passes its health check and serves the model (cached briefly).
+
+        Every answering server is also checked once (model list, prompt rendering) for /health.
+        """
         if not self.settings.vllm_urls:
             return Availability(False, "INVOICE_OCR_VLLM_URLS is not set (comma-separated vLLM server URLs)")
         cached = self._availability
         if cached and time.monotonic() - cached[0] < self.health_ttl_s:
             return cached[1]
-        problems = []
+        problems, usable = [], False
         for url in self.client.urls:
             problem = self.client.health(url)
             if problem is None:
-                result = Availability(True)
-                break
-            problems.append(f"{url} ({problem})")
+                check = self.client.check(url)
+                usable = usable or check.usable
+                problem = None if check.usable else check.detail
+            if problem is not None:
+                problems.append(f"{url} ({problem})")
+        if usable:
+            result = Availability(True)
         else:
-            result = Availability(False, "no vLLM server answers: " + "; ".join(problems))
+            result = Availability(False, "no vLLM server can read pages: " + "; ".join(problems))
         self._availability = (time.monotonic(), result)
         return result
+
+    def report(self) -> dict[str, Any]:
+        """For /health: the model, its profile, and what each checked server said."""
+        if not self.settings.vllm_urls:
+            return {}
+        client = self.client
+        return {
+            "model": self.settings.vllm_model,
+            "profile": client.profile.name,
+            "output": client.profile.output,
+            "boxes": client.profile.boxes,
+            "servers": {url: check.as_dict() for url, check in client.checks.items()},
+        }
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read pages in parallel (bounded); a page that fails everywhere is marked, never fatal."""
@@ -263,4 +328,6 @@ class VllmEngine(OcrEngine):
         )
         if completion.attempts > 1:
             result.notes.append(f"{self.name}: read by {completion.server} after {completion.attempts} attempts")
+        if completion.check is not None and completion.check.prompt in ("wrapped", "altered"):
+            result.notes.append(f"{self.name}: {completion.server}: {completion.check.detail}")
         return result

@@ -14,95 +14,9 @@ from extraction.engines import deepseek as ds
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
 from extraction.engines.repetition import LoopStop, NoRepeatNGram
+from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
 from utils.settings import Settings
-
-SPECIALS = [
-    "<｜begin▁of▁sentence｜>",
-    "<｜end▁of▁sentence｜>",
-    "<｜▁pad▁｜>",
-    "<image>",
-    "<|grounding|>",
-    "<|ref|>",
-    "<|/ref|>",
-    "<|det|>",
-    "<|/det|>",
-]
-TABLE_TOKENS = ["<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>"]
-
-
-def build_tokenizer():
-    """A byte-level BPE tokenizer (every byte is a token) with DeepSeek-OCR's special tokens."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tok = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(alphabet)}, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
-    tok.add_tokens([AddedToken(s, normalized=False) for s in TABLE_TOKENS])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token=SPECIALS[0], eos_token=SPECIALS[1], pad_token=SPECIALS[2]
-    )
-
-
-def build_tiny_model(path):
-    """A tiny random DeepSeek-OCR-2 with processor and tokenizer, saved like a real checkpoint."""
-    from transformers import DeepseekOcr2Config, DeepseekOcr2ForConditionalGeneration, DeepseekOcr2Processor
-    from transformers.models.deepseek_ocr2.image_processing_pil_deepseek_ocr2 import DeepseekOcr2ImageProcessorPil
-
-    tokenizer = build_tokenizer()
-    # 96 px views, SAM patches of 2 px and a 4x downsample: 12x12 = 144 query tokens per view, which is
-    # what the vision tower yields for views of up to 144 patches.
-    image_processor = DeepseekOcr2ImageProcessorPil(size={"height": 96, "width": 96}, tile_size=96)
-    processor = DeepseekOcr2Processor(image_processor=image_processor, tokenizer=tokenizer, patch_size=2)
-    config = DeepseekOcr2Config(
-        vision_config={
-            "sam_config": {
-                "hidden_size": 32,
-                "output_channels": 16,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "image_size": 96,
-                "patch_size": 2,
-                "window_size": 4,
-                "global_attn_indexes": [1],
-                "downsample_channels": [32, 64],
-            },
-            "encoder_config": {
-                "hidden_size": 64,
-                "intermediate_size": 128,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 4,
-                "num_key_value_heads": 4,
-                "max_position_embeddings": 512,
-                "vocab_size": 1,
-            },
-        },
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 4,
-            "max_position_embeddings": 4096,
-            "bos_token_id": tokenizer.bos_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
-            "pad_token_id": tokenizer.pad_token_id,
-            "n_routed_experts": 4,
-            "n_shared_experts": 1,
-            "num_experts_per_tok": 2,
-            "moe_intermediate_size": 32,
-            "mlp_layer_types": ["dense", "sparse"],
-        },
-        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-    )
-    torch.manual_seed(0)
-    DeepseekOcr2ForConditionalGeneration(config).save_pretrained(path)
-    processor.save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -142,18 +56,60 @@ def test_registry_maps_the_name_to_this_engine():
 
 
 def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
+    def reason(path, **overrides):
+        availability = ds.DeepSeekEngine(Settings(_env_file=None, deepseek_model=path, **overrides)).available()
+        assert not availability
+        return availability.reason
+
     assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(Settings(_env_file=None)).available().reason
-    missing = ds.DeepSeekEngine(Settings(deepseek_model=tmp_path / "nope")).available()
-    assert not missing and "has no config.json" in missing.reason
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "deepseek_vl_v2"}))
-    v1 = ds.DeepSeekEngine(Settings(deepseek_model=tmp_path, deepseek_allow_cpu=True)).available()
-    assert not v1 and "not a native DeepSeek-OCR-2 checkpoint" in v1.reason
+    assert "does not exist" in reason(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    assert "has no readable config.json" in reason(tmp_path / "empty")
+    only_config = tmp_path / "only-config"
+    only_config.mkdir()
+    shutil.copy(model_dir / "config.json", only_config)
+    assert "is incomplete: no weight files" in reason(only_config) and "no tokenizer" in reason(only_config)
+    v1 = tmp_path / "v1"
+    v1.mkdir()
+    (v1 / "config.json").write_text(
+        json.dumps({"model_type": "deepseek_vl_v2", "architectures": ["DeepseekOCRForCausalLM"]})
+    )
+    assert "DeepSeek-OCR v1" in reason(v1) and "deepseek-legacy" in reason(v1)
+    official = tmp_path / "official"
+    official.mkdir()
+    (official / "config.json").write_text(
+        json.dumps({"model_type": "deepseek_vl_v2", "architectures": ["DeepseekOCR2ForCausalLM"]})
+    )
+    assert f"invoice-ocr models convert {official} {official}-native" in reason(official)
+    truncated = tmp_path / "truncated"
+    shutil.copytree(model_dir, truncated)
+    weights = truncated / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1000])
+    assert "weight file model.safetensors is broken: truncated" in reason(truncated, deepseek_allow_cpu=True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    no_gpu = ds.DeepSeekEngine(Settings(deepseek_model=model_dir)).available()
-    assert not no_gpu and "no CUDA device" in no_gpu.reason and "DEEPSEEK_ALLOW_CPU" in no_gpu.reason
+    no_gpu = reason(model_dir)
+    assert "no CUDA device" in no_gpu and "DEEPSEEK_ALLOW_CPU" in no_gpu
     with pytest.raises(EngineUnavailable, match="no CUDA device"):
         ds.DeepSeekEngine(Settings(deepseek_model=model_dir)).recognize(None, [], EngineOptions())
     assert ds.DeepSeekEngine(make_settings(model_dir)).available()
+
+
+def test_gpu_checks_loader_and_free_memory(model_dir, monkeypatch):
+    # No CUDA here: the device queries are replaced, the checks around them are the real ones.
+    real = ds.importlib.util.find_spec
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name: None if name == "accelerate" else real(name))
+    engine = ds.DeepSeekEngine(Settings(_env_file=None, deepseek_model=model_dir))
+    assert "'accelerate' is missing" in engine.available().reason
+    monkeypatch.setattr(
+        ds.importlib.util, "find_spec", lambda name: real("json") if name == "accelerate" else real(name)
+    )
+    gib = 1024**3
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (gib, 80 * gib))
+    short = engine.available()
+    assert not short and "not enough free GPU memory: 1.0 GiB free of 80.0 GiB" in short.reason
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda: (40 * gib, 80 * gib))
+    assert engine.available()
 
 
 def test_missing_package_is_reported(model_dir, monkeypatch):

@@ -2,12 +2,9 @@
 
 import base64
 import io
-import json
 import shutil
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pymupdf
 import pytest
@@ -17,82 +14,9 @@ from extraction.documents import load_document
 from extraction.engines import vllm as vllm_mod
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
+from tests.extraction.vllm_server import ChatServer
 from utils.errors import EngineFailed
 from utils.settings import Settings
-
-ANSWER = (
-    "<|ref|>title<|/ref|><|det|>[[100, 40, 600, 80]]<|/det|>\n# INVOICE 2024-17\n\n"
-    "<|ref|>text<|/ref|><|det|>[[100, 700, 900, 740]]<|/det|>\nTotal due: 118.00 EUR"
-)
-
-
-class ChatServer:
-    """A local OpenAI-style chat completions server; `mode` picks how it answers."""
-
-    def __init__(self, mode="ok", delay=0.0, answer=ANSWER, finish_reason="stop", health=200):
-        self.mode, self.delay, self.answer, self.finish_reason, self.health = mode, delay, answer, finish_reason, health
-        self.requests: list[dict] = []
-        self.health_checks = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status, payload):
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                server.health_checks += 1
-                if self.path == "/health":
-                    self._send(server.health, {})
-                elif self.path == "/v1/models":
-                    self._send(server.health, {"data": [{"id": "deepseek-ai/DeepSeek-OCR"}]})
-                else:
-                    self._send(404, {})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server._lock:
-                    server.requests.append({"path": self.path, "body": body})
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    time.sleep(server.delay)
-                    if server.mode == "error":
-                        self._send(500, {"error": "internal"})
-                    elif server.mode == "bad_request":
-                        self._send(400, {"error": "bad image"})
-                    else:
-                        choice = {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": server.answer},
-                            "finish_reason": server.finish_reason,
-                        }
-                        self._send(200, {"id": "x", "object": "chat.completion", "choices": [choice]})
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -223,7 +147,11 @@ def test_all_servers_down_is_a_clear_failure(servers):
     assert page.blocks == [] and page.notes == [f"vllm: {page.failure}"]
     engine = vllm_mod.VllmEngine(settings)
     availability = engine.available()
-    assert not availability and "no vLLM server answers" in availability.reason and "HTTP 503" in availability.reason
+    assert (
+        not availability
+        and "no vLLM server can read pages" in availability.reason
+        and "HTTP 503" in availability.reason
+    )
 
 
 def test_a_refused_request_is_not_retried(servers):
@@ -262,9 +190,9 @@ def test_available_reasons(servers):
     good = servers()
     engine = vllm_mod.VllmEngine(make_settings(f"{closed_port_url()},{good.url}"))
     assert engine.available()
-    assert good.health_checks == 1
+    assert good.health_checks == 2  # GET /health, then the one-time GET /v1/models
     engine.available()  # cached
-    assert good.health_checks == 1
+    assert good.health_checks == 2
     engine.client.close()
 
 

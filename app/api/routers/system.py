@@ -21,6 +21,9 @@ class EngineState(BaseModel):
 
     available: bool
     reason: str = ""
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Engine specifics: loaded model, failed loads, vLLM servers and checks."
+    )
 
 
 class QueueState(BaseModel):
@@ -54,7 +57,7 @@ def _engines(services: Any) -> dict[str, EngineState]:
     if cached and time.monotonic() - cached[0] < _ENGINE_TTL:
         return cached[1]
     states = {
-        name: EngineState(available=bool(s["available"]), reason=str(s["reason"] or ""))
+        name: EngineState(available=bool(s["available"]), reason=str(s["reason"] or ""), details=dict(s["details"]))
         for name, s in engine_status(services.settings).items()
     }
     _engine_cache[key] = (time.monotonic(), states)
