@@ -8,9 +8,9 @@ parsed field can point back to where it was read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from extraction.schema import FieldInfo, Invoice
@@ -250,3 +250,66 @@ def page_from_text(
 ) -> PageMarkdown:
     """A PageMarkdown from plain markdown text (no boxes)."""
     return PageMarkdown(number, engine, width, height, blocks_from_text(text, number))
+
+
+def pages_to_json(pages: list[PageMarkdown]) -> list[dict[str, Any]]:
+    """Pages as plain JSON data (an OCR cache keeps what an engine read)."""
+    out = []
+    for page in pages:
+        out.append(
+            {
+                "number": page.number,
+                "engine": page.engine,
+                "width": page.width,
+                "height": page.height,
+                "blocks": [asdict(b) for b in page.blocks],
+                "notes": list(page.notes),
+                "failure": page.failure,
+                "invoice": page.invoice.model_dump(mode="json") if page.invoice is not None else None,
+                "invoice_fields": {k: v.model_dump(mode="json") for k, v in page.invoice_fields.items()}
+                if page.invoice_fields is not None
+                else None,
+            }
+        )
+    return out
+
+
+def _box(value: Any) -> BBox | None:
+    return tuple(value) if value else None  # type: ignore[return-value]
+
+
+def pages_from_json(items: list[dict[str, Any]]) -> list[PageMarkdown]:
+    """Pages back from `pages_to_json` data."""
+    from extraction.schema import FieldInfo, Invoice
+
+    pages = []
+    for item in items:
+        blocks = []
+        for data in item["blocks"]:
+            data = dict(data)
+            data["bbox"] = _box(data.get("bbox"))
+            if data.get("row_bboxes"):
+                data["row_bboxes"] = [_box(x) for x in data["row_bboxes"]]
+            if data.get("cell_bboxes"):
+                data["cell_bboxes"] = [[_box(x) for x in row] for row in data["cell_bboxes"]]
+            blocks.append(Block(**data))
+        invoice = Invoice.model_validate(item["invoice"]) if item.get("invoice") else None
+        fields = (
+            {k: FieldInfo.model_validate(v) for k, v in item["invoice_fields"].items()}
+            if item.get("invoice_fields") is not None
+            else None
+        )
+        pages.append(
+            PageMarkdown(
+                item["number"],
+                item["engine"],
+                item["width"],
+                item["height"],
+                blocks,
+                item.get("notes", []),
+                item.get("failure"),
+                invoice,
+                fields,
+            )
+        )
+    return pages

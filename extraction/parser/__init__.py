@@ -1,24 +1,51 @@
-"""Markdown pages -> Invoice with per-field confidence and provenance, plus reasons for what is missing."""
+"""Markdown pages -> Invoice with per-field confidence and provenance, plus reasons for what is missing.
+
+The key fields are chosen by learned scorers: candidate generators list every span that could hold a
+field (`extraction.parser.candidates`), each with named features; a gradient-boosted model per field
+ranks them and its calibrated probability is the field's confidence (`extraction.parser.scoring`);
+one consistency pass makes the choices agree (`extraction.parser.consistency`). Identifiers (tax ids,
+IBANs, e-mail, phone), addresses, tax lines, line items, purchase order and payment terms are read by
+rules that need no learning (checksums, formats, labels). Exact e-invoice data is used as is.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from extraction.parser.amounts import choose
+from extraction.parser import consistency
+from extraction.parser.candidates import FIELD_KINDS, Candidate, generate, receipt_word_count
 from extraction.parser.context import Doc, build_doc
-from extraction.parser.fields import dates, invoice_number, labelled_text
+from extraction.parser.fields import labelled_text
 from extraction.parser.line_items import line_items
 from extraction.parser.money import currency_votes
-from extraction.parser.parties import parties
+from extraction.parser.nearby import nearest_label
+from extraction.parser.parties import party_details
+from extraction.parser.scoring import Ranked, load_models, rank
 from extraction.parser.tax import tax_lines
 from extraction.schema import FieldInfo, Invoice, Party
 
 if TYPE_CHECKING:
+    from extraction.hints import VendorHints
     from extraction.markdown import PageMarkdown
 
 __all__ = ["ParsedInvoice", "parse_invoice"]
+
+# Field -> (Invoice attribute, label kinds whose box joins the value's, words for a reason).
+_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "vendor": ("vendor.name", ("vendor_label",), "vendor name"),
+    "customer": ("customer.name", ("customer_label",), "customer name"),
+    "invoice_number": ("invoice_number", ("invoice_number", "invoice_number_doc"), "invoice number"),
+    "invoice_date": ("invoice_date", ("invoice_date",), "invoice date"),
+    "due_date": ("due_date", ("due_date",), "due date"),
+    "total": ("total", ("total", "amount_due"), "total"),
+    "subtotal": ("subtotal", ("subtotal", "net"), "subtotal"),
+    "tax": ("tax_total", ("tax",), "tax"),
+    "currency": ("currency", (), "currency"),
+}
+# Reported as missing when not found; the others are optional on many documents.
+_REPORTED = ("vendor", "invoice_date", "total", "currency")
 
 
 @dataclass
@@ -51,84 +78,150 @@ def _from_einvoice(pages: list[PageMarkdown]) -> ParsedInvoice | None:
     return None
 
 
-def _currency(doc: Doc) -> tuple[str, FieldInfo] | None:
-    guess = doc.currency
-    if guess is None:
+def _box(doc: Doc, cand: Candidate, kinds: tuple[str, ...]) -> list[float] | None:
+    """The value's own box, joined with its label's where the label sits beside or just above it."""
+    box = cand.box()
+    if box is None or cand.line is None:
         return None
-    seen = sorted(currency_votes(doc.text))
-    if len(seen) > 1:
-        doc.extra["currencies_seen"] = FieldInfo(value=seen, confidence=0.9, source="currency symbols and codes")
-    line = next((ln for ln in doc.lines if guess.evidence and guess.evidence in ln.text), None)
-    conf = 0.6 if guess.weak else 0.9
-    return guess.code, doc.info(guess.code, conf, line)
+    if kinds:
+        label = nearest_label(doc, cand.line, cand.start, kinds)
+        if label is not None:
+            line, start, end = label
+            label_box = line.span_box(start, end)
+            if label_box is not None and line.page == cand.line.page:
+                box = (
+                    min(box[0], label_box[0]),
+                    min(box[1], label_box[1]),
+                    max(box[2], label_box[2]),
+                    max(box[3], label_box[3]),
+                )
+    return [round(v, 4) for v in box]
 
 
-_RECEIPT_WORDS = re.compile(
-    r"\b(?:receipt|kassenbon|quittung|ticket|recu|kassabon|bon|recibo|paragon|cashier|kasse|caissier|kassa|"
-    r"cajero|server|table|tendered|change due)\b"
-)
+def _info(
+    doc: Doc, cand: Candidate, probability: float, kinds: tuple[str, ...], source: str | None = None
+) -> FieldInfo:
+    value: Any = cand.value
+    if hasattr(value, "isoformat"):
+        value = value.isoformat()
+    line = cand.line
+    return FieldInfo(
+        value=value,
+        confidence=round(max(0.0, min(1.0, probability)), 3),
+        page=line.page if line is not None else None,
+        bbox=_box(doc, cand, kinds),
+        source=source if source is not None else (line.text if line is not None else None),
+    )
 
 
-def _document_type(doc: Doc, candidates: list[Any], data: dict[str, Any], customer: dict[str, Any]) -> str:
+def _currency_evidence(doc: Doc, cand: Candidate) -> tuple[str | None, list[str]]:
+    """The line that names the chosen currency, and reasons when only the country implies it."""
+    f = cand.features
+    if f.get("named_votes", 0) == 0 and f.get("bare_dollar", 0) == 0:
+        return "the country the document shows", [
+            f"currency {cand.value} inferred from the country the document shows (no symbol or code printed)"
+        ]
+    if f.get("bare_dollar", 0):
+        return "$", ["currency read from a bare '$' sign: USD assumed"]
+    from extraction.parser.money import SYMBOLS
+
+    marks = [cand.value, *(s for s, code in SYMBOLS.items() if code == cand.value)]
+    line = next((ln for ln in doc.lines if any(m in ln.text for m in marks)), None)
+    return (line.text if line is not None else None), []
+
+
+def _order_reasons(doc: Doc, cand: Candidate, words: str) -> list[str]:
+    """Why a date whose day and month could swap was read the way it was, unless another date decided it."""
+    if not cand.features.get("swappable") or doc.order_reason.startswith("another date"):
+        return []
+    if doc.order is None:
+        return [f"{words} is ambiguous ({cand.text}): day-first assumed because {doc.order_reason}"]
+    first = "month-first" if doc.order == "mdy" else "day-first"
+    return [f"{words} could be read either way ({cand.text}): {first} assumed because {doc.order_reason}"]
+
+
+def _document_type(doc: Doc, amounts: list[Candidate], data: dict[str, Any]) -> str:
     """'receipt' for till slips (payment lines, cashier, receipt words; no due date or customer), else 'invoice'."""
-    if data.get("due_date") is not None or customer.get("name"):
+    if data.get("due_date") is not None or data["customer"].name:
         return "invoice"
-    paid = any(c.category in ("paid", "change") for c in candidates)
-    folded = "\n".join(line.folded for line in doc.lines)
-    return "receipt" if paid or _RECEIPT_WORDS.search(folded) else "invoice"
+    paid = any(c.features.get(f"before_{k}", 0) > 0 for c in amounts for k in ("paid", "change"))
+    return "receipt" if paid or receipt_word_count(doc) >= 2 else "invoice"
 
 
-def parse_invoice(pages: list[PageMarkdown]) -> ParsedInvoice:
-    """Parse pages read by any engine; exact e-invoice data, when a page carries it, is used as is."""
+def _amount_due(doc: Doc, amounts: list[Candidate]) -> tuple[Decimal, FieldInfo] | None:
+    """The amount labelled as due (balance due, amount to pay), the strongest label then the lowest on the page."""
+    labelled = [
+        c for c in amounts if c.features.get("before_amount_due", 0) >= 2 or c.features.get("above_amount_due", 0) >= 2
+    ]
+    if not labelled:
+        return None
+    best = max(labelled, key=lambda c: (c.features.get("before_amount_due", 0), c.line.index if c.line else 0))
+    return best.value, _info(doc, best, 0.8, ("amount_due",))
+
+
+def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -> ParsedInvoice:
+    """Parse pages read by any engine; exact e-invoice data, when a page carries it, is used as is.
+
+    With `hints` (what a known vendor's reviewed invoices showed) the scorers also weigh how each
+    candidate agrees with the vendor's habits.
+    """
     exact = _from_einvoice(pages)
     if exact is not None:
         return exact
-    doc = build_doc(pages)
-    fields: dict[str, FieldInfo] = {}
-    reasons: list[str] = []
+    doc = build_doc(pages, hints.date_order if hints is not None else None)
     if not doc.lines:
         return ParsedInvoice(Invoice(), {}, ["no text was read from the document"])
+    models = load_models()
+    cands = generate(doc, hints)
+    ranked: dict[str, Ranked | None] = {
+        name: rank(models[name], cands[kind]) if name in models else None for name, kind in FIELD_KINDS.items()
+    }
+    chosen = {**consistency.parties(ranked), **consistency.dates(ranked), **consistency.amounts(ranked)}
+    for name in ("invoice_number", "currency"):
+        r = ranked[name]
+        chosen[name] = consistency.Choice(r.candidate, r.probability) if r is not None else None
 
-    vendor: dict[str, Any] = {}
-    customer: dict[str, Any] = {}
-    found = parties(doc)
-    for key, value in found.values.items():
-        who, name = key.split(".", 1)
-        (vendor if who == "vendor" else customer)[name] = value
-    fields.update(found.infos)
-    if "vendor.name" not in found.values:
-        reasons.append("vendor name not found")
+    fields: dict[str, FieldInfo] = {}
+    reasons: list[str] = []
+    values: dict[str, Any] = {}
+    for name, (key, kinds, words) in _FIELDS.items():
+        choice = chosen.get(name)
+        model = models.get(name)
+        if choice is None or (model is not None and choice.probability < model.min_probability):
+            if name in _REPORTED:
+                doubt = f" (the best reading, {choice.candidate.text!r}, is too doubtful)" if choice is not None else ""
+                reasons.append(f"{words} not found{doubt}")
+            continue
+        source = None
+        if name == "currency":
+            source, why = _currency_evidence(doc, choice.candidate)
+            reasons.extend(why)
+            seen = sorted(currency_votes(doc.text))
+            if len(seen) > 1:
+                fields["currencies_seen"] = FieldInfo(value=seen, confidence=0.9, source="currency symbols and codes")
+        if name in ("invoice_date", "due_date"):
+            reasons.extend(_order_reasons(doc, choice.candidate, words))
+        values[key] = choice.candidate.value
+        fields[key] = _info(doc, choice.candidate, choice.probability, kinds, source)
 
-    data: dict[str, Any] = {"vendor": Party(**vendor), "customer": Party(**customer)}
-    number = invoice_number(doc)
-    if number is not None:
-        data["invoice_number"], fields["invoice_number"] = number
+    vendor_line = chosen["vendor"].candidate.line if chosen.get("vendor") and "vendor.name" in values else None
+    customer_line = chosen["customer"].candidate.line if chosen.get("customer") and "customer.name" in values else None
+    details = party_details(doc, vendor_line, customer_line)
+    vendor = {"name": values.pop("vendor.name", None)}
+    customer = {"name": values.pop("customer.name", None)}
+    for key, value in details.values.items():
+        who, attr = key.split(".", 1)
+        (vendor if who == "vendor" else customer)[attr] = value
+    fields.update(details.infos)
 
-    date_infos, date_values, date_reasons = dates(doc)
-    data.update(date_values)
-    fields.update(date_infos)
-    reasons.extend(date_reasons)
-
-    currency = _currency(doc)
-    if currency is not None:
-        data["currency"], fields["currency"] = currency
-        if doc.currency is not None and doc.currency.weak:
-            reasons.append("currency read from a bare '$' sign: USD assumed")
-    else:
-        reasons.append("currency not found (no symbol or ISO code on the document)")
-
-    fields.update(doc.extra)
-    money = choose(doc)
-    data.update(money.values)
-    fields.update(money.infos)
-    reasons.extend(money.reasons)
-
-    kind = _document_type(doc, money.candidates, data, customer)
+    data: dict[str, Any] = {"vendor": Party(**vendor), "customer": Party(**customer), **values}
+    due = _amount_due(doc, cands["amount"])
+    if due is not None:
+        data["amount_due"], fields["amount_due"] = due
+    kind = _document_type(doc, cands["amount"], data)
     fields["document_type"] = FieldInfo(value=kind, confidence=0.7, source="payment lines, labels and parties")
-
-    data["tax_lines"] = tax_lines(doc, money.values.get("subtotal"))
+    data["tax_lines"] = tax_lines(doc, data.get("subtotal"))
     data["line_items"] = line_items(doc)
-
     for key, category, token in (("purchase_order", "purchase_order", True), ("payment_terms", "payment_terms", False)):
         found_text = labelled_text(doc, category, token)
         if found_text is not None:

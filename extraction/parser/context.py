@@ -282,8 +282,12 @@ def _looks_us(text: str, currency: CurrencyGuess | None) -> bool:
     return signals >= 1
 
 
-def build_doc(pages: list[PageMarkdown]) -> Doc:
-    """The parser's view of the pages."""
+def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
+    """The parser's view of the pages.
+
+    `order_hint` ("DMY"/"MDY") is a known vendor's habit: it decides the day/month order unless a date
+    on this document does.
+    """
     lines: list[Line] = []
     for page in pages:
         is_heading = {i for i, b in enumerate(page.blocks) if b.kind == "heading"}
@@ -323,6 +327,10 @@ def build_doc(pages: list[PageMarkdown]) -> Doc:
     if language in ("en", "unknown") and _looks_us(full, currency):
         language = "en-us"
     order, reason = decide_order(full, language, currency.code if currency else None)
+    hinted = {"DMY": "dmy", "MDY": "mdy"}.get(order_hint or "")
+    if hinted is not None and not reason.startswith("another date"):
+        order = hinted  # type: ignore[assignment]
+        reason = "the vendor's earlier invoices write " + ("day first" if hinted == "dmy" else "month first")
     return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)
 
 

@@ -12,9 +12,7 @@ import re
 
 _LOOKALIKE = {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1", "S": "5"}
 # A run of figures; after letters (a currency such as "RM") only one that starts with a digit.
-_RUN = re.compile(
-    r"(?:(?<![A-Za-z])[0-9OoDlI|S]|(?<=[A-Za-z])[0-9])[0-9OoDlI|S.,:/\-]*[0-9OoDlI|S](?![A-Za-z])"
-)
+_RUN = re.compile(r"(?:(?<![A-Za-z])[0-9OoDlI|S]|(?<=[A-Za-z])[0-9])[0-9OoDlI|S.,:/\-]*[0-9OoDlI|S](?![A-Za-z])")
 _SEPARATORS = ".,:/-"
 
 

@@ -294,9 +294,17 @@ def _compiled(category: str) -> list[tuple[re.Pattern[str], int]]:
     return [(re.compile(p), s) for p, s in LEXICON[category]]
 
 
+@cache
+def _any(category: str) -> re.Pattern[str]:
+    """One pattern that matches where any of the category's patterns does (a quick first test)."""
+    return re.compile("|".join(f"(?:{p})" for p, _ in LEXICON[category]))
+
+
 def find_label(text: str, category: str, folded: str | None = None) -> LabelHit | None:
     """The strongest (then earliest) label of `category` in `text`, or None."""
     folded = fold(text) if folded is None else folded
+    if _any(category).search(folded) is None:
+        return None
     best: LabelHit | None = None
     for pattern, strength in _compiled(category):
         m = pattern.search(folded)

@@ -246,7 +246,7 @@ def parse_amount(text: str, decimal: str | None = None) -> Decimal | None:
 
 
 # Codes that also occur as words or legal forms (Malaysian "SDN BHD"); they count only beside an amount.
-_WORDLIKE_CODES = frozenset({"BHD", "TRY", "PEN", "MAD", "CUP", "ALL", "SOS", "BAM"})
+WORDLIKE_CODES = frozenset({"BHD", "TRY", "PEN", "MAD", "CUP", "ALL", "SOS", "BAM"})
 _CURRENCY_LABEL = re.compile(r"(?i)(?:currency|w[äa]hrung|devise|valuta|moneda|divisa|waluta)\W*$")
 _CURRENCY_WORD_CODES = {
     "us dollar": "USD",
@@ -278,7 +278,7 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
         bracketed = before.endswith("(") and after.startswith(")")
         if beside or labelled or bracketed:
             votes[code] += 3
-        elif m.group(1) not in _WORDLIKE_CODES:
+        elif m.group(1) not in WORDLIKE_CODES:
             votes[code] += 1
         else:
             continue

@@ -610,6 +610,23 @@ def parties(doc: Doc) -> Parties:
     return out
 
 
+def party_details(doc: Doc, vendor_line: Line | None, customer_line: Line | None) -> Parties:
+    """Addresses under the chosen names, and identifiers (e-mail, IBAN, tax id, phone) by the block they sit in."""
+    out = Parties()
+    customer = _customer_cells(doc)
+    if customer_line is not None:
+        customer.add((customer_line.index, 0))
+    for who, line, conf in (("vendor", vendor_line, 0.5), ("customer", customer_line, 0.5)):
+        if line is None:
+            continue
+        address = _address_after(doc, line, customer, who == "customer")
+        if address:
+            out.values[f"{who}.address"] = address
+            out.infos[f"{who}.address"] = doc.info(address, conf, line)
+    _identifiers(doc, customer, out)
+    return out
+
+
 def _set(out: Parties, key: str, value: str, conf: float, doc: Doc, line: Line) -> None:
     if key not in out.values:
         out.values[key] = value

@@ -1,0 +1,143 @@
+"""The learned parser's sections of `make eval`: old rules beside it, train beside dev, a dataset left out,
+calibration of its confidence and what the review flag catches."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.eval import Job, Outcome
+
+ROOT = Path(__file__).resolve().parent.parent
+# The last commit with the rule-based parser: its eval runs on the same OCR cache for comparison.
+RULES_REF = "576d6d3"
+KEY_FIELDS = ("vendor", "vendor*", "invoice_number", "date", "date-u", "total", "subtotal", "tax", "currency")
+CALIBRATED = {
+    "vendor": "vendor",
+    "date": "date",
+    "total": "total",
+    "invoice_number": "invoice_number",
+    "currency": "currency",
+}
+BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.97), (0.97, 1.01))
+
+
+def parse_table(text: str) -> dict[str, dict[str, str]]:
+    """A printed markdown table back into {group: {column: cell}}."""
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    if not rows:
+        return {}
+    head = [c.strip() for c in rows[0].strip("|").split("|")]
+    out = {}
+    for row in rows[1:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if len(cells) == len(head) and not set(cells[0]) <= {"-"}:
+            out[re.sub(r" \(\d+ errors\)$", "", cells[0])] = dict(zip(head, cells, strict=True))
+    return out
+
+
+def rules_table(data: Path, cache: Path, ref: str = RULES_REF) -> dict[str, dict[str, str]]:
+    """The rule-based parser's eval table at `ref`, run in a temporary worktree over the same OCR cache."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "rules"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), ref], check=True)
+        try:
+            env = dict(os.environ, PYTHONPATH=str(tree))
+            run = subprocess.run(
+                [sys.executable, "-m", "bench.eval", "--data", str(data.resolve()), "--cache", str(cache.resolve()),
+                 "--no-write"],
+                cwd=tree, env=env, capture_output=True, text=True, check=True,
+            )  # fmt: skip
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    return parse_table(run.stdout)
+
+
+def side_by_side(old: dict[str, dict[str, str]], new: dict[str, dict[str, str]]) -> str:
+    """Old rules / learned scorers per group and key field."""
+    fields = [f for f in KEY_FIELDS if any(f in row for row in new.values())]
+    lines = ["| group | " + " | ".join(fields) + " |", "|" + "---|" * (len(fields) + 1)]
+    for group, row in new.items():
+        cells = []
+        for f in fields:
+            before = old.get(group, {}).get(f, "-").split(" ")[0]
+            after = row.get(f, "-")
+            cells.append(f"{before} → {after}" if after != "-" else "-")
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calibration(jobs: list[Job], outcomes: list[Outcome]) -> str:
+    """Per confidence bin, how many fields were right; and what needs_review catches and passes."""
+    from bench.eval import compare
+
+    per_bin: dict[tuple[float, float], list[bool]] = {b: [] for b in BINS}
+    wrong_flagged = wrong = right_passed = right = 0
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome.error or job.group != job.dataset or job.dataset == "zugferd":
+            continue  # e-invoices are read exactly from their XML; their confidence is 1 by construction
+        scores = compare(job, outcome)
+        for name, key in CALIBRATED.items():
+            if name not in scores or key not in outcome.confidence:
+                continue
+            p = outcome.confidence[key]
+            for lo, hi in BINS:
+                if lo <= p < hi:
+                    per_bin[(lo, hi)].append(scores[name])
+        key_scores = [scores[f] for f in ("vendor", "date", "total") if f in scores]
+        if job.dataset == "wildreceipt" and "vendor*" in scores:
+            key_scores[0] = scores["vendor*"]
+        if not key_scores:
+            continue
+        if all(key_scores):
+            right += 1
+            right_passed += not outcome.needs_review
+        else:
+            wrong += 1
+            wrong_flagged += outcome.needs_review
+    lines = ["| confidence | fields | right |", "|---|---|---|"]
+    for (lo, hi), hits in per_bin.items():
+        if hits:
+            share = f"{100 * sum(hits) / len(hits):.0f}%"
+            lines.append(f"| {lo:.2f}–{min(hi, 1.0):.2f} | {len(hits)} | {share} |")
+    catch = f"{100 * wrong_flagged / wrong:.0f}%" if wrong else "-"
+    passes = f"{100 * right_passed / right:.0f}%" if right else "-"
+    lines += [
+        "",
+        f"needs_review flags {catch} of the {wrong} documents with a wrong vendor, date or total (target >= 90%), "
+        f"and passes {passes} of the {right} fully right ones (target >= 60%); WildReceipt vendors count as "
+        "right when they match any store-name box. E-invoices read from their XML are left out (exact by "
+        "construction).",
+    ]
+    return "\n".join(lines)
+
+
+def cross_validated(models: Path) -> dict[str, dict[str, Any]]:
+    """The scorers' out-of-fold accuracy per field and dataset, from the training report."""
+    report = json.loads((models / "report.json").read_text())
+    return {name: scores["cross_validated"] for name, scores in report["fields"].items()}
+
+
+def train_vs_dev(train_rows: dict[str, dict[str, str]], dev_rows: dict[str, dict[str, str]], models: Path) -> str:
+    """Per group and key field: the pipeline on train (fitted on), the scorer cross-validated by vendor, and dev."""
+    cv = cross_validated(models)
+    field_of = {"vendor": "vendor", "date": "invoice_date", "total": "total", "invoice_number": "invoice_number"}
+    lines = ["| group | field | train (fitted on) | train, cross-validated by vendor | dev |", "|---|---|---|---|---|"]
+    for group in dev_rows:
+        dataset = "zugferd" if group == "zugferd-textlayer" else group
+        for name, model_field in field_of.items():
+            dev = dev_rows[group].get(name, "-")
+            if dev == "-" or group in ("zugferd", "invoice2data", "invoice2data-png"):
+                continue
+            train = train_rows.get(group, {}).get(name, "-")
+            fold = cv.get(model_field, {}).get(dataset)
+            fold_cell = f"{100 * fold['accuracy']:.0f}% ({fold['docs']})" if fold else "-"
+            lines.append(f"| {group} | {name} | {train} | {fold_cell} | {dev} |")
+    return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Amount candidates: every amount printed on the document, for the total, subtotal and tax scorers.
+
+Besides the labels around it, an amount is described by how it relates to the others: whether two
+others add up to it, whether it is what was paid less the change, whether it is a printed rate of
+another amount, whether the item lines above it sum to it, and where it ranks by size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.nearby import label_features, label_text, labels_in
+from extraction.parser.tax import line_rate, tax_within
+
+if TYPE_CHECKING:
+    from extraction.parser.context import Doc, Line
+
+MONEY_KINDS = ("total", "amount_due", "net", "subtotal", "tax", "paid", "change", "rounding", "discount")
+_CENT = Decimal("0.01")
+
+
+def _cents(value: Decimal) -> int:
+    return int((value / _CENT).to_integral_value())
+
+
+def _money_label(features: dict[str, float], kinds: tuple[str, ...] = MONEY_KINDS) -> bool:
+    return any(features.get(f"{slot}_{k}", 0) > 0 for k in kinds for slot in ("before", "above"))
+
+
+def _item_line(line: Line) -> bool:
+    """A line that reads like a billed item: words and amounts, no money label."""
+    if sum(ch.isalpha() for ch in line.text) < 3:
+        return False
+    return not any(k in labels_in(line.text) for k in (*MONEY_KINDS, "not_money", "tax_id", "phone"))
+
+
+def amount_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
+    """Every amount on the document with its features."""
+    out: list[Candidate] = []
+    item_sum = 0
+    item_sums: dict[int, int] = {}
+    for line in doc.lines:
+        matches = doc.amounts(line)
+        item_sums[line.index] = item_sum
+        rate = line_rate(line.text)
+        for j, match in enumerate(matches):
+            cand = Candidate("amount", match.value, match.text, line, match.start, match.end)
+            f = layout.line_features(line, match.start, match.end)
+            f.update(label_features(doc, line, match.start, match.end))
+            f["decimals"] = float(match.has_decimals)
+            f["currency_sign"] = float(bool(match.currency))
+            f["negative"] = float(match.value < 0)
+            f["zero"] = float(match.value == 0)
+            f["amounts_on_line"] = float(len(matches))
+            f["from_line_end"] = float(len(matches) - 1 - j)
+            f["rate_on_line"] = float(rate is not None)
+            f["digits"] = float(len(str(abs(match.value)).replace(".", "").lstrip("0")))
+            cand.features = f
+            cand.label_text = label_text(doc, line, match.start)
+            out.append(cand)
+        if matches and matches[-1].has_decimals and _item_line(line):
+            item_sum += _cents(matches[-1].value)
+    _relations(out, item_sums)
+    return out
+
+
+def _relations(cands: list[Candidate], item_sums: dict[int, int]) -> None:
+    """Features that compare each amount with the others on the document."""
+    cents = [_cents(c.value) for c in cands]
+    present = Counter(cents)
+    labelled = Counter(v for v, c in zip(cents, cands, strict=True) if _money_label(c.features))
+    paid = {v for v, c in zip(cents, cands, strict=True) if _money_label(c.features, ("paid",))}
+    change = {v for v, c in zip(cents, cands, strict=True) if _money_label(c.features, ("change",))}
+    taxes = [c for c in cands if _money_label(c.features, ("tax",))]
+    rounding = [
+        (c.line.index if c.line else 0, v)
+        for v, c in zip(cents, cands, strict=True)
+        if _money_label(c.features, ("rounding",)) and 0 < abs(v) < 100
+    ]
+    positives = sorted({v for v in cents if v > 0}, reverse=True)
+    rank = {v: i for i, v in enumerate(positives)}
+    largest = positives[0] if positives else 0
+    rates = sorted({r for c in cands if c.line is not None and (r := line_rate(c.line.text))})
+    for v, cand in zip(cents, cands, strict=True):
+        f = cand.features
+        f["value_rank"] = float(min(rank.get(v, 30), 30))
+        f["of_largest"] = v / largest if largest else 0.0
+        f["occurrences"] = float(min(present[v], 6))
+        f["labelled_occurrences"] = float(min(labelled[v], 6))
+        f["sum_of_two"] = float(_sum_of_two(v, present))
+        f["sum_of_two_labelled"] = float(_sum_of_two(v, labelled))
+        f["paid_less_change"] = float(any((p - v) in change for p in paid if p > v))
+        f["equals_paid"] = float(v in paid)
+        f["items_above_sum"] = float(v > 0 and cand.line is not None and item_sums.get(cand.line.index) == v)
+        line_index = cand.line.index if cand.line is not None else 0
+        f["after_rounding"] = float(
+            any(i < line_index and any((v - r) == o or (v + r) == o for o in present) for i, r in rounding)
+        )
+        f["tax_of_another"] = float(_tax_of_another(cand, cands, rates))
+        f["holds_a_tax"] = float(
+            any(t is not cand and tax_within(cand.value, r, t.value) for t in taxes for r in rates)
+        )
+        f["larger_below"] = float(
+            sum(1 for o in cands if o.line is not None and o.line.index > line_index and abs(o.value) > abs(cand.value))
+        )
+
+
+def _sum_of_two(v: int, values: Counter[int]) -> bool:
+    """Whether two other amounts (distinct positions) add up to `v`, within a cent."""
+    if v <= 0:
+        return False
+    for a in values:
+        if a <= 0 or a >= v:
+            continue
+        for b in (v - a - 1, v - a, v - a + 1):
+            if b in values and b > 0 and (b != a or values[a] > 1):
+                return True
+    return False
+
+
+def _tax_of_another(cand: Candidate, cands: list[Candidate], rates: list[Decimal]) -> bool:
+    """Whether the amount is a printed rate of a larger amount (as net or gross)."""
+    value = cand.value
+    if value <= 0:
+        return False
+    for other in cands:
+        if other is cand or other.value <= value:
+            continue
+        if any(tax_within(other.value, r, value) for r in rates if r > 0):
+            return True
+    return False

@@ -1,0 +1,239 @@
+"""Party-name candidates: spans of the first page that could name the seller or the customer.
+
+Each name-like cell is a candidate, with variants: the whole line, the line joined with the next
+(names printed over two lines), the text after a seller or customer label, and the part before an
+address or a separator. Features say how it is printed (size, position, capitals), what it holds
+(a legal form, a business word, a title, a copy stamp, a section heading, an address), which labels
+and blocks it sits in, and how it ties to the document's identifiers (e-mail domain, web address,
+tax and registration numbers nearby, the same name again in the footer).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz
+
+from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.labels import COMPANY_SUFFIX, GENERIC_LINE, LEGAL_FORM, fold
+from extraction.parser.nearby import label_features, labels_in, line_offset
+from extraction.parser.vocab import COPY_STAMP, DOCUMENT_TITLE, SECTION_HEADING
+
+if TYPE_CHECKING:
+    from extraction.parser.context import Doc, Line
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
+_WEB = re.compile(r"(?:https?://)?(?:www\.)([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)", re.IGNORECASE)
+_SEPARATORS = re.compile(r"\s+[●•·|–—]\s+|\s+-\s+|\s*\|\s*")
+_REG_TAIL = re.compile(
+    r"\s*[(\[]\s*(?:co\.?\s*(?:no|reg)\.?\s*:?\s*)?[A-Z]{0,3}\d{4,}[\w\s\-]*[)\]]\W*$", re.IGNORECASE
+)
+_REG_LINE = re.compile(
+    r"^[(\[]?\s*(?:(?:co\.?|company|roc|reg|registration)\.?\s*(?:no|reg)?\.?\s*:?\s*)?[A-Z]{0,3}\d{5,}"
+    r"(?:[-\s]?[A-Z]{1,2})?\s*[)\]]?\.?$",
+    re.IGNORECASE,
+)
+_LEADING_LABEL = re.compile(r"^[^:]{1,24}:\s*(?=\S)")
+_STREET = re.compile(
+    r"\b(?:str(?:asse|aße|\.)|straat|weg|laan|street|st\.|road|rd\.?|avenue|ave\.?|blvd|lane|rue|chemin|calle|"
+    r"avenida|via|viale|piazza|jalan|jln|taman|lot|no\.|suite|floor|level|postfach|bp|cedex)(?:\b|(?<=\.))",
+    re.IGNORECASE,
+)
+_POSTCODE = re.compile(r"\b(?:\d{4,5}|\d{3}\s?\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?\s?\d[A-Z]{2}|\d{4}\s?[A-Z]{2})\b")
+_BOILERPLATE = re.compile(
+    r"\b(?:thank|thanks|welcome|visit|again|open|hours|daily|cashier|server|table|guest|order|terminal|"
+    r"register|receipt|copy|member|items?|qty|price|description|amount|payment|change|page|seite|tel|fax|phone)\b",
+    re.IGNORECASE,
+)
+_POSSESSIVE = re.compile(r"[A-Za-z]['’]s\b")
+VARIANTS = ("cell", "line", "joined", "labelled", "part")
+MAX_LINES = 60
+
+
+def _nameish(text: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    return letters >= 2 and letters >= 0.4 * len(text.replace(" ", "")) and len(text) <= 90
+
+
+def clean_name(text: str) -> str:
+    """A name without a leading 'Label:', a trailing registration number or title word, and stray punctuation."""
+    text = _LEADING_LABEL.sub("", text.strip())
+    text = _REG_TAIL.sub("", text)
+    return text.strip(" ,;:*#-–|.").strip() if not text.endswith(".") or len(text) < 3 else text.strip(" ,;:*#-–|")
+
+
+def _domains(doc: Doc) -> list[str]:
+    """The second-level names of the document's e-mail domains and web addresses ("northwind" of northwind.de)."""
+    names: list[str] = []
+    for line in doc.lines:
+        for m in _EMAIL.finditer(line.text):
+            names.append(m.group(1))
+        for m in _WEB.finditer(line.text):
+            names.append(m.group(1))
+    out = []
+    for host in names:
+        # The organisation's own label: not the top-level domain, not "co"/"com" in "co.uk", not "www" or "mail".
+        labels = [p for p in host.lower().split(".")[:-1] if p not in _GENERIC_HOST_LABELS]
+        if labels:
+            out.append(re.sub(r"[^a-z0-9]", "", max(labels, key=len)))
+    return [d for d in dict.fromkeys(out) if len(d) >= 3]
+
+
+_GENERIC_HOST_LABELS = frozenset({"www", "mail", "email", "info", "co", "com", "org", "net", "gov", "ac", "or", "ne"})
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+def _spans(doc: Doc, lines: list[Line]) -> list[tuple[Line, int, int, str, str]]:
+    """(line, start, end, text, variant) for every name-like span of these lines."""
+    out: list[tuple[Line, int, int, str, str]] = []
+    for pos, line in enumerate(lines):
+        starts = line.cell_starts
+        for k, cell in enumerate(line.cells):
+            if _nameish(cell):
+                out.append((line, starts[k], starts[k] + len(cell), cell, "cell"))
+                hits = labels_in(cell)
+                for kind in ("vendor_label", "customer_label"):
+                    hit = hits.get(kind)
+                    if hit is not None and hit.start <= 3:
+                        rest = cell[line_offset(cell, hit.end) :].lstrip(" :.-")
+                        if _nameish(rest):
+                            s = starts[k] + len(cell) - len(rest)
+                            out.append((line, s, s + len(rest), rest, "labelled"))
+                parts = [p for p in _SEPARATORS.split(cell) if p.strip()]
+                if len(parts) > 1 and _nameish(parts[0]):
+                    first = parts[0].strip()
+                    s = starts[k] + cell.find(first)
+                    out.append((line, s, s + len(first), first, "part"))
+        if len(line.cells) > 1 and _nameish(line.text):
+            out.append((line, 0, len(line.text), " ".join(line.cells), "line"))
+        nxt = lines[pos + 1] if pos + 1 < len(lines) else None
+        if (
+            nxt is not None
+            and len(line.cells) == 1
+            and len(nxt.cells) == 1
+            and len(line.text) <= 48
+            and len(nxt.text) <= 48
+            and _nameish(line.text)
+            and _nameish(nxt.text)
+        ):
+            out.append((line, 0, len(line.text), f"{line.text} {nxt.text}", "joined"))
+    return out
+
+
+def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
+    """Spans of the first page that could name a party, with their features."""
+    if not doc.lines:
+        return []
+    lines = layout.page_lines[layout.first_page][:MAX_LINES]
+    # The footer of the first page too (legal names are printed there).
+    footer = layout.page_lines[layout.first_page][MAX_LINES:][-15:]
+    lines = lines + footer
+    domains = _domains(doc)
+    id_lines = _identifier_lines(doc, lines)
+    customer_at = _label_lines(lines, "customer_label")
+    vendor_at = _label_lines(lines, "vendor_label")
+    squeezed_lines = [_squeeze(ln.text) for ln in lines]
+    out: list[Candidate] = []
+    seen: set[tuple[int, str]] = set()
+    name_rank = 0
+    last_line = -1
+    for line, start, end, text, variant in _spans(doc, lines):
+        name = clean_name(text)
+        if not name or not _nameish(name) or (line.index, name) in seen:
+            continue
+        seen.add((line.index, name))
+        if line.index != last_line:
+            name_rank += 1
+            last_line = line.index
+        cand = Candidate("name", name, text, line, start, end)
+        f = layout.line_features(line, start, end)
+        f.update(label_features(doc, line, start, end))
+        for v in VARIANTS:
+            f[f"variant_{v}"] = float(variant == v)
+        f["name_rank"] = float(min(name_rank, 40))
+        f["cleaned"] = float(name != text.strip())
+        f.update(_text_features(name))  # a shared cached dict: copied by update
+        key = _squeeze(name)
+        f["repeats"] = float(min(sum(1 for s in squeezed_lines if key and key in s) - 1, 5)) if key else 0.0
+        f["domain_match"] = max((fuzz.partial_ratio(d, key) / 100 for d in domains if key), default=0.0)
+        f["domain_exact"] = float(any(d and d in key for d in domains))
+        f["ids_below"] = float(_distance_below(line.index, id_lines))
+        f["ids_above"] = float(_distance_above(line.index, id_lines))
+        f["customer_label_above"] = float(_distance_above(line.index, customer_at, 8))
+        f["vendor_label_above"] = float(_distance_above(line.index, vendor_at, 8))
+        f["customer_label_same_line"] = float(line.index in customer_at)
+        cand.features = f
+        out.append(cand)
+    return out
+
+
+@lru_cache(maxsize=20_000)
+def _text_features(name: str) -> dict[str, float]:
+    folded = fold(name).strip(" .:*-#")
+    words = name.split()
+    letters = [ch for ch in name if ch.isalpha()]
+    upper = sum(ch.isupper() for ch in letters)
+    return {
+        "words": float(min(len(words), 12)),
+        "chars": float(min(len(name), 90)),
+        "upper_ratio": upper / len(letters) if letters else 0.0,
+        "title_case": float(all(w[:1].isupper() for w in words if w[:1].isalpha())),
+        "lower_start": float(name[:1].islower()),
+        "digits": float(min(sum(ch.isdigit() for ch in name), 10)),
+        "legal_suffix": float(bool(COMPANY_SUFFIX.search(name))),
+        "business_word": float(bool(LEGAL_FORM.search(name))),
+        "generic_line": float(bool(GENERIC_LINE.match(folded))),
+        "doc_title": float(bool(DOCUMENT_TITLE.match(folded))),
+        "copy_stamp": float(bool(COPY_STAMP.match(folded))),
+        "section_heading": float(bool(SECTION_HEADING.match(folded))),
+        "boilerplate": float(len(_BOILERPLATE.findall(name))),
+        "street": float(bool(_STREET.search(name))),
+        "postcode": float(bool(_POSTCODE.search(name))),
+        "email_or_web": float(bool(_EMAIL.search(name) or _WEB.search(name) or "http" in folded)),
+        "comma": float("," in name),
+        "colon": float(":" in name),
+        "possessive": float(bool(_POSSESSIVE.search(name))),
+        "has_label": float(bool(labels_in(name))),
+        "registration": float(bool(_REG_LINE.match(name))),
+    }
+
+
+def _identifier_lines(doc: Doc, lines: list[Line]) -> set[int]:
+    """Lines that print a tax id, a registration number, an IBAN, an e-mail address or a phone number."""
+    out: set[int] = set()
+    for line in lines:
+        hits = labels_in(line.text)
+        if (
+            "tax_id" in hits
+            or "phone" in hits
+            or _EMAIL.search(line.text)
+            or _REG_LINE.match(line.text.strip())
+            or re.search(r"\b[A-Z]{2}\d{2}\s?[A-Z0-9]{4}", line.text)
+        ):
+            out.add(line.index)
+    return out
+
+
+def _label_lines(lines: list[Line], kind: str) -> set[int]:
+    return {ln.index for ln in lines if kind in labels_in(ln.text)}
+
+
+def _distance_below(index: int, marks: set[int], limit: int = 6) -> int:
+    """Lines from `index` down to the nearest marked line (limit when none is that near)."""
+    for d in range(1, limit):
+        if index + d in marks:
+            return d
+    return limit
+
+
+def _distance_above(index: int, marks: set[int], limit: int = 6) -> int:
+    """Lines from `index` up to the nearest marked line at or above it (0: the line itself)."""
+    for d in range(0, limit):
+        if index - d in marks:
+            return d
+    return limit

@@ -1,0 +1,77 @@
+"""Invoice-number candidates: every token with a digit that is not an amount, a date or a time."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.nearby import label_features, label_text
+
+if TYPE_CHECKING:
+    from extraction.parser.context import Doc
+
+_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|(?<![A-Za-z0-9])\d(?![A-Za-z0-9])")
+_NO_PREFIX = re.compile(r"^(?:no|nr|n|num|nro)\.?[:#]?(?=\d)", re.IGNORECASE)
+_AMOUNT = re.compile(r"^\d{1,7}[.,]\d{2}$")
+_TIME = re.compile(r"^\d{1,2}[:.]\d{2}$")
+_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+MAX_PER_DOC = 400
+
+
+def shape(token: str) -> str:
+    """The token's shape: letters as A, digits as 9, other characters kept ("INV-2024-0042" -> "AAA-9999-9999")."""
+    return "".join("A" if ch.isalpha() else "9" if ch.isdigit() else ch for ch in token)
+
+
+def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
+    """Tokens that could be the invoice number, with their features."""
+    out: list[Candidate] = []
+    for line in doc.lines:
+        dates = [(d.start, d.end) for d in doc.dates(line)]
+        for m in _TOKEN.finditer(line.text):
+            token, start = m.group(0).rstrip("./-_"), m.start()
+            stripped = _NO_PREFIX.match(token)
+            if stripped:
+                token, start = token[stripped.end() :], start + stripped.end()
+            end = start + len(token)
+            if not any(ch.isdigit() for ch in token) or len(token) > 40:
+                continue
+            if _AMOUNT.match(token) or _TIME.match(token):
+                continue
+            if any(s <= start and end <= e for s, e in dates):
+                continue
+            cand = Candidate("number", token, token, line, start, end)
+            f = layout.line_features(line, start, end)
+            f.update(label_features(doc, line, start, end))
+            digits = sum(ch.isdigit() for ch in token)
+            letters = sum(ch.isalpha() for ch in token)
+            f["tok_len"] = float(len(token))
+            f["tok_digits"] = float(digits)
+            f["tok_letters"] = float(letters)
+            f["tok_all_digits"] = float(digits == len(token))
+            f["tok_letters_first"] = float(token[0].isalpha())
+            f["tok_dash"] = float("-" in token)
+            f["tok_slash"] = float("/" in token)
+            f["tok_dot"] = float("." in token)
+            f["tok_lower"] = float(any(ch.islower() for ch in token))
+            f["tok_iban"] = float(bool(_IBAN.match(token)))
+            f["tok_prefix_no"] = float(bool(stripped))
+            f["tok_in_date"] = float(any(s < end and start < e for s, e in dates))
+            f["tok_hash_before"] = float(line.text[max(0, start - 2) : start].strip().endswith("#"))
+            cand.features = f
+            cand.label_text = label_text(doc, line, start)
+            out.append(cand)
+    counts = Counter(c.value for c in out)
+    for cand in out:
+        cand.features["tok_occurrences"] = float(min(counts[cand.value], 6))
+    if len(out) > MAX_PER_DOC:
+        # Keep the labelled ones and those nearest the top: a long receipt's item codes are not its number.
+        out.sort(key=lambda c: (-_label_weight(c), c.line.index if c.line else 0))
+        out = out[:MAX_PER_DOC]
+    return out
+
+
+def _label_weight(cand: Candidate) -> float:
+    return sum(v for k, v in cand.features.items() if k.startswith(("before_", "above_")) and "_invoice" in k)

@@ -1,0 +1,161 @@
+"""The learned field scorers: gradient-boosted trees read from JSON model files, evaluated with numpy.
+
+`make train` fits one model per field on the training set and writes it under
+`extraction/parser/models/` (see `training/`). A model scores candidates (a raw score per candidate,
+higher is better); its calibration turns the best value's score and its lead over the runner-up into
+the probability that the value is right, which becomes the field's confidence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from extraction.parser.candidates import Candidate
+
+MODELS = Path(__file__).resolve().parent / "models"
+
+
+@dataclass(frozen=True)
+class Trees:
+    """A tree ensemble as flat node arrays; a leaf loops onto itself with value `value[node]`."""
+
+    feature: np.ndarray
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    value: np.ndarray
+    roots: np.ndarray
+    depth: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trees:
+        """Trees from their JSON form."""
+        return cls(
+            np.asarray(data["feature"], dtype=np.int64),
+            np.asarray(data["threshold"], dtype=np.float64),
+            np.asarray(data["left"], dtype=np.int64),
+            np.asarray(data["right"], dtype=np.int64),
+            np.asarray(data["value"], dtype=np.float64),
+            np.asarray(data["roots"], dtype=np.int64),
+            int(data["depth"]),
+        )
+
+    def raw(self, x: np.ndarray) -> np.ndarray:
+        """The summed leaf values (log-odds) for each row of `x`."""
+        if x.shape[0] == 0:
+            return np.zeros(0)
+        rows = np.arange(x.shape[0])[:, None]
+        node = np.broadcast_to(self.roots, (x.shape[0], self.roots.shape[0])).copy()
+        for _ in range(self.depth):
+            go_left = x[rows, self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        return self.value[node].sum(axis=1)
+
+
+@dataclass(frozen=True)
+class FieldModel:
+    """One field's scorer: feature names, trees and calibration."""
+
+    field: str
+    features: tuple[str, ...]
+    trees: Trees
+    calibration: tuple[float, float, float]  # a * best + b * lead + c, through a sigmoid
+    min_probability: float
+
+    @classmethod
+    def load(cls, path: Path) -> FieldModel:
+        """A model from its JSON file."""
+        data = json.loads(path.read_text())
+        return cls(
+            data["field"],
+            tuple(data["features"]),
+            Trees.from_dict(data["trees"]),
+            tuple(data["calibration"]),  # type: ignore[arg-type]
+            float(data.get("min_probability", 0.0)),
+        )
+
+    def matrix(self, cands: list[Candidate]) -> np.ndarray:
+        """The candidates' features in this model's column order (absent features are 0)."""
+        index = {name: i for i, name in enumerate(self.features)}
+        x = np.zeros((len(cands), len(self.features)), dtype=np.float64)
+        for row, cand in enumerate(cands):
+            for name, value in cand.features.items():
+                col = index.get(name)
+                if col is not None:
+                    x[row, col] = value
+        return x
+
+    def scores(self, cands: list[Candidate]) -> np.ndarray:
+        """A raw score per candidate."""
+        return self.trees.raw(self.matrix(cands))
+
+    def probability(self, best: float, lead: float) -> float:
+        """The calibrated probability that the best-scored value is right."""
+        a, b, c = self.calibration
+        z = a * best + b * min(lead, LEAD_CAP) + c
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+LEAD_CAP = 10.0
+
+
+@dataclass
+class Ranked:
+    """The best value of a field among its candidates, with the runner-up's and its probability."""
+
+    candidate: Candidate
+    score: float
+    lead: float
+    probability: float
+    others: list[tuple[Candidate, float]]  # the best candidate of each other value, best first
+
+
+def rank(model: FieldModel, cands: list[Candidate]) -> Ranked | None:
+    """The best candidate (one per distinct value), its lead over the next value and its probability."""
+    if not cands:
+        return None
+    raw = model.scores(cands)
+    best_per_value: dict[Any, tuple[float, Candidate]] = {}
+    for cand, score in zip(cands, raw, strict=True):
+        key = value_key(cand.value)
+        if key not in best_per_value or score > best_per_value[key][0]:
+            best_per_value[key] = (float(score), cand)
+    ordered = sorted(best_per_value.values(), key=lambda sc: -sc[0])
+    best_score, best = ordered[0]
+    lead = best_score - ordered[1][0] if len(ordered) > 1 else LEAD_CAP
+    return Ranked(best, best_score, lead, model.probability(best_score, lead), [(c, s) for s, c in ordered[1:]])
+
+
+def value_key(value: Any) -> Any:
+    """Values that are the same for a field (names compare without case, spaces and punctuation)."""
+    if isinstance(value, str):
+        return "".join(ch for ch in value.casefold() if ch.isalnum())
+    return value
+
+
+@cache
+def _load(folder: Path) -> dict[str, FieldModel]:
+    if not folder.is_dir():
+        return {}
+    return {m.field: m for m in (FieldModel.load(p) for p in sorted(folder.glob("*.json")) if p.stem != "report")}
+
+
+_folder = [MODELS]
+
+
+def use_models(folder: Path) -> None:
+    """Read models from another folder in this process (evaluation of models fitted on other data)."""
+    _folder[0] = folder
+
+
+def load_models() -> dict[str, FieldModel]:
+    """Every field model of the models folder (loaded once per process)."""
+    return _load(_folder[0])

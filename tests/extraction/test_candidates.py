@@ -1,0 +1,131 @@
+"""Candidate generators and their named features, on documents written for these tests."""
+
+import datetime as dt
+from decimal import Decimal
+
+from extraction.markdown import page_from_text
+from extraction.parser.candidates import generate
+from extraction.parser.context import build_doc
+
+
+def _cands(text: str) -> dict:
+    return generate(build_doc([page_from_text(text, 1)]))
+
+
+def _one(cands: list, value) -> object:
+    found = [c for c in cands if c.value == value]
+    assert found, f"{value!r} not among {[c.value for c in cands]}"
+    return found[0]
+
+
+RECEIPT = """# CORNER GROCER
+12 Main Street
+Milk 2L  3.20
+Bread  5.24
+Subtotal  8.44
+Tax 7.25%  0.61
+Total  9.05
+Cash  10.00
+Change  0.95
+"""
+
+
+def test_amounts_carry_their_labels_and_arithmetic() -> None:
+    amounts = _cands(RECEIPT)["amount"]
+    total = _one(amounts, Decimal("9.05"))
+    assert total.features["before_total"] >= 2
+    assert total.features["sum_of_two_labelled"] == 1  # 8.44 + 0.61
+    assert total.features["paid_less_change"] == 1  # 10.00 - 0.95
+    assert total.features["items_above_sum"] == 0
+    subtotal = _one(amounts, Decimal("8.44"))
+    assert subtotal.features["before_subtotal"] == 3
+    assert subtotal.features["items_above_sum"] == 1  # 3.20 + 5.24
+    tax = _one(amounts, Decimal("0.61"))
+    assert tax.features["before_tax"] >= 2
+    assert tax.features["rate_on_line"] == 1
+    assert tax.features["tax_of_another"] == 1  # 7.25% of 8.44
+    # The rate itself is not an amount.
+    assert not any(c.value == Decimal("7.25") for c in amounts)
+
+
+def test_a_rounding_line_marks_the_amount_after_it() -> None:
+    text = "Total  10.36\nRounding  -0.01\nTotal Due  10.35\nCash  20.00\n"
+    due = _one(_cands(text)["amount"], Decimal("10.35"))
+    assert due.features["after_rounding"] == 1
+    assert due.features["before_amount_due"] >= 2
+
+
+def test_dates_glued_to_a_time_and_labelled_dates() -> None:
+    cands = _cands("Date:2019-04-0209:15:33\nDue Date: 30/04/2019\n")["date"]
+    issued = _one(cands, dt.date(2019, 4, 2))
+    assert issued.features["time_glued"] == 1
+    assert issued.features["before_invoice_date"] >= 2
+    due = _one(cands, dt.date(2019, 4, 30))
+    assert due.features["before_due_date"] == 3
+    assert due.features["chrono_rank"] == 1 and issued.features["chrono_rank"] == 0
+
+
+def test_invoice_numbers_under_any_label() -> None:
+    cands = _cands("Invoice No: INV-2024-0042\nBooking ID  BK77812\nTel +44 20 7946 0000\n")["number"]
+    number = _one(cands, "INV-2024-0042")
+    assert number.features["before_invoice_number"] == 3
+    assert number.features["tok_dash"] == 1 and number.features["tok_letters_first"] == 1
+    booking = _one(cands, "BK77812")
+    assert booking.features["tok_letters"] == 2 and booking.features["tok_digits"] == 5
+    assert booking.label_text == "booking id"
+    # Amounts and dates are not number candidates.
+    assert not any(c.value in ("9.05", "2019-04-02") for c in _cands(RECEIPT + "2019-04-02\n")["number"])
+    assert _one(_cands("No.12345\n")["number"], "12345").features["tok_prefix_no"] == 1
+
+
+INVOICE = """KOPIE
+Bill To:
+Contoso Pharmacy
+5 Market Street
+Northwind Traders GmbH
+Hauptstraße 5, 10115 Berlin
+billing@northwind.example
+Payment Details
+"""
+
+
+def test_name_candidates_know_stamps_headings_customer_blocks_and_domains() -> None:
+    names = _cands(INVOICE)["name"]
+    assert _one(names, "KOPIE").features["copy_stamp"] == 1
+    assert _one(names, "Payment Details").features["section_heading"] == 1
+    customer = next(c for c in names if c.value == "Contoso Pharmacy" and c.line.text == "Contoso Pharmacy")
+    assert customer.features["customer_label_above"] == 1
+    vendor = _one(names, "Northwind Traders GmbH")
+    assert vendor.features["legal_suffix"] == 1
+    assert vendor.features["domain_exact"] == 1
+    assert vendor.features["domain_match"] == 1.0
+    assert _one(names, "Hauptstraße 5, 10115 Berlin").features["postcode"] == 1
+
+
+def test_currency_from_a_column_header_a_symbol_or_only_the_country() -> None:
+    header = _one(_cands("Item  Qty  RM\nNasi Lemak  1  5.50\n")["currency"], "MYR")
+    assert header.features["named_votes"] == 0  # "RM" alone in a header is not beside an amount
+    assert header.features["implied_votes"] == 0
+    assert _one(_cands("Total  € 12,50\n")["currency"], "EUR").features["beside_amounts"] == 1
+    # A Malaysian legal form implies the ringgit; it is not the Bahraini dinar.
+    cands = _cands("KEDAI MAJU SDN BHD\nTotal  12.50\n")["currency"]
+    assert [c.value for c in cands] == ["MYR"]
+    assert cands[0].features["implied_votes"] >= 1 and cands[0].features["named_votes"] == 0
+    iban = _cands("IBAN DE89 3704 0044 0532 0130 00\nTotal 12,50\n")["currency"]
+    assert _one(iban, "EUR").features["implied_votes"] >= 2
+    assert _cands("Total 12.50\n")["currency"] == []
+
+
+def test_hints_add_agreement_features() -> None:
+    from extraction.hints import VendorHints
+
+    hints = VendorHints(
+        name="Northwind Traders GmbH", currency="EUR", number_pattern="AAA-9999", number_labels=("ref",)
+    )
+    doc = build_doc([page_from_text("Northwind Traders GmbH\nRef: ABC-1234\nTotal 12,50 EUR\n", 1)])
+    cands = generate(doc, hints)
+    assert _one(cands["name"], "Northwind Traders GmbH").features["hint_name"] == 1.0
+    number = _one(cands["number"], "ABC-1234")
+    assert number.features["hint_number_shape"] == 1 and number.features["hint_number_label"] == 1
+    assert _one(cands["currency"], "EUR").features["hint_currency"] == 1
+    assert "hints" not in generate(doc)["name"][0].features

@@ -1,0 +1,1 @@
+"""Model training: synthetic documents, candidate datasets and the fitted field scorers (`make train`)."""

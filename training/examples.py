@@ -1,0 +1,134 @@
+"""Training examples: each labelled document's candidates per field, their features and whether each is right."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from extraction.parser.candidates import FIELD_KINDS, generate
+from extraction.parser.context import build_doc
+from training import targets
+
+if TYPE_CHECKING:
+    from extraction.parser.candidates import Candidate
+    from training.corpus import LabelledDoc
+
+
+class FeatureSpace:
+    """Feature names in the order they were first seen; a document's features become a compact array."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def encode(self, rows: list[dict[str, float]]) -> np.ndarray:
+        """The rows as a float32 array over the names seen so far (new names are added)."""
+        for row in rows:
+            for name in row:
+                if name not in self.index:
+                    self.index[name] = len(self.names)
+                    self.names.append(name)
+        x = np.zeros((len(rows), len(self.names)), dtype=np.float32)
+        for r, row in enumerate(rows):
+            for name, value in row.items():
+                x[r, self.index[name]] = value
+        return x
+
+
+SPACE = FeatureSpace()
+
+
+@dataclass
+class DocExamples:
+    """One document's candidates for one field: features as an array over `SPACE.names` (a prefix of them)."""
+
+    dataset: str
+    doc_id: str
+    group: str  # documents of one group never straddle a fold (one vendor's receipts)
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    targets: list[int] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+    label_texts: list[str] = field(default_factory=list)
+
+    @property
+    def features(self) -> list[dict[str, float]]:
+        """The candidates' features by name (nonzero ones)."""
+        names = SPACE.names
+        return [{names[j]: float(v) for j, v in enumerate(row) if v} for row in self.x]
+
+    @property
+    def answerable(self) -> bool:
+        """Whether any candidate is right (else no ranking can get the field)."""
+        return any(self.targets)
+
+
+def _vendor_targets(label: dict[str, Any], cands: list[Candidate]) -> list[int] | None:
+    names = targets.vendor_names(label)
+    return _name_targets(names, cands)
+
+
+def _name_targets(names: list[str], cands: list[Candidate]) -> list[int] | None:
+    if not names:
+        return None
+    exact = {targets.squeeze(n) for n in names}
+    hits = [int(targets.squeeze(c.value) in exact) for c in cands]
+    if any(hits):
+        return hits
+    sims = [max(targets.name_similarity(n, c.value) for n in names) for c in cands]
+    best = max(sims, default=0)
+    return [int(s >= 90 and s == best) for s in sims]
+
+
+def doc_targets(name: str, label: dict[str, Any], cands: list[Candidate]) -> list[int] | None:
+    """Per candidate, 1 where it is the labelled value of field `name`; None when the label does not say."""
+    if name == "vendor":
+        return _vendor_targets(label, cands)
+    if name == "customer":
+        return _name_targets(targets.customer_names(label), cands)
+    if name in ("invoice_date", "due_date"):
+        key = "date" if name == "invoice_date" else "due_date"
+        if targets.date_value(label, key) is None:
+            return None
+        return [int(targets.date_matches(label, key, c.value)) for c in cands]
+    if name in ("total", "subtotal", "tax"):
+        if label.get(name) is None:
+            return None
+        return [int(targets.money_matches(label, name, c.value)) for c in cands]
+    if name == "invoice_number":
+        if not label.get("invoice_number"):
+            return None
+        return [int(targets.number_matches(label, c.value)) for c in cands]
+    if name == "currency":
+        code = targets.currency_label(label)
+        return None if code is None else [int(c.value == code) for c in cands]
+    raise ValueError(f"unknown field {name!r}")
+
+
+def group_of(doc: LabelledDoc) -> str:
+    """Documents of one vendor form one group, so cross-validation scores vendors it has not seen."""
+    vendor = targets.squeeze(doc.label.get("vendor") or "")
+    return f"{doc.dataset}:{vendor or doc.doc_id}"
+
+
+def examples(doc: LabelledDoc, hints: Any = None) -> dict[str, DocExamples]:
+    """Every field's examples of one labelled document."""
+    parsed = build_doc(doc.pages)
+    cands = generate(parsed, hints) if hints is not None else generate(parsed)
+    out: dict[str, DocExamples] = {}
+    for name, kind in FIELD_KINDS.items():
+        pool = cands[kind]
+        found = doc_targets(name, doc.label, pool)
+        if found is None:
+            continue
+        out[name] = DocExamples(
+            doc.dataset,
+            doc.doc_id,
+            group_of(doc),
+            SPACE.encode([c.features for c in pool]),
+            found,
+            [c.value for c in pool],
+            [c.label_text for c in pool],
+        )
+    return out
