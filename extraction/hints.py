@@ -1,0 +1,34 @@
+"""What a known vendor's reviewed invoices showed, passed into extraction as plain data.
+
+The app or retrieval layer builds a `VendorHints` from a vendor's approved and corrected invoices and
+hands it to `extract()`; extraction never looks the vendor up itself. The field scorers weigh the
+hints as features (a habit makes a reading likelier, it never forces one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class VendorHints:
+    """One vendor's reading habits, learned from its reviewed invoices."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    vendor_id: int | None = None
+    documents: int = 0  # reviewed invoices the habits were learned from
+    matched_by: str | None = None  # "tax_id", "iban", "email_domain", "name", ...
+    match_confidence: float = 0.0
+    date_order: str | None = None  # "DMY" | "MDY" | "YMD"
+    currency: str | None = None
+    number_labels: tuple[str, ...] = ()
+    number_pattern: str | None = None  # candidates.numbers.shape() of its invoice numbers
+    total_labels: tuple[str, ...] = ()
+    tax_rates: tuple[float, ...] = ()
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A sentence saying what the hints came from, for the result's reasons."""
+        plural = "s" if self.documents != 1 else ""
+        return f"read with what {self.documents} reviewed invoice{plural} of {self.name} showed"
