@@ -8,6 +8,11 @@ hints as features (a habit makes a reading likelier, it never forces one).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from extraction.markdown import PageMarkdown
+    from extraction.schema import Invoice
 
 
 @dataclass(frozen=True)
@@ -32,3 +37,16 @@ class VendorHints:
         """A sentence saying what the hints came from, for the result's reasons."""
         plural = "s" if self.documents != 1 else ""
         return f"read with what {self.documents} reviewed invoice{plural} of {self.name} showed"
+
+
+class HintsLookup(Protocol):
+    """Finds a known vendor's hints for pages being parsed (implemented by the history, outside extraction).
+
+    Called first with `invoice=None` (identifiers printed on the pages), then, when that finds nothing,
+    with the invoice parsed without hints; the pipeline re-parses the same pages when the second call
+    recognises the vendor.
+    """
+
+    def __call__(self, pages: list[PageMarkdown], invoice: Invoice | None) -> VendorHints | None:
+        """The hints for this document's vendor, or None when it is not recognised."""
+        ...

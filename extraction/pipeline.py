@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from extraction.documents import load_document
 from extraction.engines.registry import require_engine
 from extraction.markdown import render
 from extraction.options import ExtractOptions, parse_page_ranges
-from extraction.schema import MAX_TEXT_CHARS, DocumentInfo, ExtractionResult, Invoice, PageInfo, clip_texts, long_texts
+from extraction.schema import (
+    MAX_TEXT_CHARS,
+    DocumentInfo,
+    ExtractionResult,
+    FieldInfo,
+    Invoice,
+    PageInfo,
+    clip_texts,
+    long_texts,
+)
 from utils.errors import NotAnInvoice
 from utils.settings import Settings, get_settings
 
@@ -18,8 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from extraction.documents import Document
+    from extraction.hints import HintsLookup, VendorHints
     from extraction.markdown import PageMarkdown
     from extraction.parser import ParsedInvoice
+
+    Hints = VendorHints | HintsLookup
 
 
 @contextmanager
@@ -82,15 +95,58 @@ def bounded(parsed: ParsedInvoice) -> tuple[ParsedInvoice, list[str]]:
     return ParsedInvoice(Invoice.model_validate(clip_texts(data)), fields, [*parsed.reasons, *reasons]), long
 
 
-def result_from_pages(
-    document: Document, pages_md: list[PageMarkdown], settings: Settings, timings: dict[str, float]
-) -> ExtractionResult:
-    """Parse and validate pages already read into one ExtractionResult."""
+def parse_with_hints(
+    pages_md: list[PageMarkdown], hints: Hints | None = None
+) -> tuple[ParsedInvoice, VendorHints | None]:
+    """Parse pages with a vendor's hints: given as a value, or found by a lookup before or after parsing.
+
+    A lookup is asked first with the pages alone (identifiers printed on them); when that finds nothing
+    it is asked again with the invoice parsed without hints, and a vendor it then recognises gets the
+    same pages parsed again with its hints (the pages are not read twice).
+    """
+    from extraction.hints import VendorHints
     from extraction.parser import parse_invoice
+
+    used = hints if hints is None or isinstance(hints, VendorHints) else hints(pages_md, None)
+    parsed = parse_invoice(pages_md, used)
+    if used is None and hints is not None and not isinstance(hints, VendorHints):
+        used = hints(pages_md, parsed.invoice)
+        if used is not None:
+            parsed = parse_invoice(pages_md, used)
+    return parsed, used
+
+
+def hinted(parsed: ParsedInvoice, hints: VendorHints | None) -> ParsedInvoice:
+    """The parsed invoice with a reason and a `vendor_hints` provenance entry saying which hints it was read with."""
+    if hints is None:
+        return parsed
+    fields = dict(parsed.fields)
+    fields["vendor_hints"] = FieldInfo(
+        value={
+            "vendor": hints.name,
+            "vendor_id": hints.vendor_id,
+            "documents": hints.documents,
+            "matched_by": hints.matched_by,
+        },
+        confidence=max(0.0, min(1.0, hints.match_confidence)),
+        source=hints.describe(),
+    )
+    return replace(parsed, fields=fields, reasons=[*parsed.reasons, hints.describe()])
+
+
+def result_from_pages(
+    document: Document,
+    pages_md: list[PageMarkdown],
+    settings: Settings,
+    timings: dict[str, float],
+    hints: Hints | None = None,
+) -> ExtractionResult:
+    """Parse (with a known vendor's hints when given) and validate pages already read into one ExtractionResult."""
     from extraction.validate import validate
 
     with _timed(timings, "parse"):
-        parsed, cut = bounded(parse_invoice(pages_md))
+        parsed, used = parse_with_hints(pages_md, hints)
+        parsed, cut = bounded(hinted(parsed, used))
     with _timed(timings, "validate"):
         validation = validate(parsed.invoice, parsed.fields, parsed.reasons, settings.low_confidence)
         validation.needs_review = validation.needs_review or bool(cut)
@@ -117,9 +173,16 @@ def result_from_pages(
 
 
 def extract(
-    data: bytes, filename: str, options: ExtractOptions | None = None, settings: Settings | None = None
+    data: bytes,
+    filename: str,
+    options: ExtractOptions | None = None,
+    settings: Settings | None = None,
+    hints: Hints | None = None,
 ) -> ExtractionResult:
-    """Read one document and return its validated invoice; bad input raises an InvoiceOcrError."""
+    """Read one document and return its validated invoice; bad input raises an InvoiceOcrError.
+
+    `hints`: a known vendor's VendorHints, or a HintsLookup that finds them (see parse_with_hints).
+    """
     settings = settings or get_settings()
     options = options or ExtractOptions()
     timings: dict[str, float] = {}
@@ -128,7 +191,7 @@ def extract(
         document = load_document(data, filename, settings)
     try:
         pages_md = read_pages(document, options, settings, timings)
-        result = result_from_pages(document, pages_md, settings, timings)
+        result = result_from_pages(document, pages_md, settings, timings, hints)
     finally:
         document.close()
     result.timings["total"] = round(time.perf_counter() - start, 4)
@@ -141,8 +204,11 @@ def extract_invoices(
     options: ExtractOptions | None = None,
     settings: Settings | None = None,
     on_page: Callable[[int, int], None] | None = None,
+    hints: Hints | None = None,
 ) -> list[ExtractionResult]:
     """One result per invoice the file holds (a PDF may hold several, each with its page range).
+
+    `hints` as in extract(); a lookup is asked per invoice, each having its own vendor.
 
     Raises NotAnInvoice when nothing invoice-like was read, so nothing meaningless gets stored.
     """
@@ -160,7 +226,7 @@ def extract_invoices(
             groups = split_invoices(pages_md)
         results = []
         for group in groups:
-            result = result_from_pages(document, group, settings, dict(timings))
+            result = result_from_pages(document, group, settings, dict(timings), hints)
             if len(groups) > 1:
                 result.page_range = [group[0].number, group[-1].number]
             results.append(result)
