@@ -81,6 +81,16 @@ class MonthlySpend(BaseModel):
     count: int
 
 
+class VendorConflict(BaseModel):
+    """An identifier this vendor shares with another vendor: flagged for a person, never merged."""
+
+    kind: str = Field(description="tax_id, iban or registration")
+    key: str
+    other_vendor_id: int
+    other_vendor: str | None = None
+    invoice_id: int | None = Field(None, description="The invoice that brought the identifier.")
+
+
 class VendorProfile(BaseModel):
     """A canonical vendor with what its invoice history says about it."""
 
@@ -89,6 +99,10 @@ class VendorProfile(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     tax_id: str | None = None
     ibans: list[str] = Field(default_factory=list)
+    identifiers: dict[str, list[str]] = Field(
+        default_factory=dict, description="Identifiers it is recognised by: tax_id, iban, phone, email_domain, ..."
+    )
+    conflicts: list[VendorConflict] = Field(default_factory=list)
     invoice_count: int = 0
     spend: dict[str, Money] = Field(default_factory=dict, description="Total per currency.")
     spend_per_month: list[MonthlySpend] = Field(default_factory=list)
@@ -144,3 +158,34 @@ class InvoicePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class VendorSummary(BaseModel):
+    """One row of the vendor list."""
+
+    id: int
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    invoice_count: int = 0
+    conflicts: int = Field(0, description="Identifiers shared with another vendor.")
+
+
+class VendorPage(BaseModel):
+    """A page of vendors, by name."""
+
+    items: list[VendorSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class VendorEvent(BaseModel):
+    """One vendor audit-log entry: a rename, merge, or an invoice moved by a correction."""
+
+    action: str
+    vendor_id: int | None = None
+    other_vendor_id: int | None = None
+    invoice_id: int | None = None
+    detail: dict = Field(default_factory=dict)
+    who: str
+    at: UtcDatetime

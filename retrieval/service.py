@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import ValidationError
 
+from extraction.identifiers import vendor_identifiers
 from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
 from retrieval.export import export_rows
+from retrieval.hints import HistoryHints
 from retrieval.models import (
     Correction,
     InvoicePage,
@@ -34,7 +36,8 @@ from retrieval.models import (
 from retrieval.search import Searcher, filter_sql
 from retrieval.store import INVOICE_PARTY_FIELDS, Store, dumps
 from retrieval.textindex import embedding_text, search_text
-from retrieval.vendors import VendorResolver, normalize_code, vendor_profile
+from retrieval.vendor_records import VendorRecords
+from retrieval.vendors import MATCH_CONFIDENCE, VendorResolver, normalize_code, vendor_profile
 from utils.errors import InvalidRequest, NotFound
 from utils.hashing import sha256_hex
 from utils.settings import Settings
@@ -83,6 +86,17 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
     return old
 
 
+def _flag_conflicts(result: ExtractionResult, conflicts: list[dict[str, Any]]) -> None:
+    """Flag a result whose vendor shares a tax id, IBAN or registration with another vendor."""
+    for c in conflicts:
+        result.validation.reasons.append(
+            f"{c['kind'].replace('_', ' ')} {c['value']} is also claimed by vendor {c['vendor_id']} ({c['vendor']}):"
+            " flagged, not merged"
+        )
+    if conflicts:
+        result.validation.needs_review = True
+
+
 def one_writer_per_invoice(method: _Method) -> _Method:
     """Run a method that reads and rewrites one invoice (its first argument) under that invoice's lock.
 
@@ -107,6 +121,8 @@ class InvoiceService:
         self.embedder = get_embedder(settings.embedding_model, settings.embedding_backend, settings.embedding_threads)
         self.model_name = self.embedder.name
         self.resolver = VendorResolver(self.store, self.embedder)
+        self.records = VendorRecords(self.store, self.resolver)
+        self.hints = HistoryHints(self.store, self.resolver)
         self._index_lock = threading.RLock()
         self._invoice_locks = [threading.RLock() for _ in range(INVOICE_LOCK_STRIPES)]
         self._index: VectorIndex | None = None
@@ -227,6 +243,10 @@ class InvoiceService:
                     result = result.model_copy(update={"document": result.document.model_copy(update={"sha256": sha})})
             prepared.append((result, data))
         new = [(r, d) for r, d in prepared if self._existing_invoice(r.document.sha256, _first_page(r)) is None]
+        read_names = {}
+        for r, _ in new:
+            read_names[id(r)] = r.invoice.vendor.name
+            self.recognise(r)
         vectors = self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
         for result, data in new:
             if data:
@@ -235,7 +255,10 @@ class InvoiceService:
         if new:
             with self.store.transaction() as cur:
                 for (result, data), vector in zip(new, vectors, strict=True):
-                    stored_ids[id(result)] = (*self._insert(cur, result, data, vector), vector)
+                    stored_ids[id(result)] = (
+                        *self._insert(cur, result, data, vector, read_names.get(id(result))),
+                        vector,
+                    )
             with self._index_lock:
                 fresh = [(i, v) for i, _, v in stored_ids.values()]
                 self.index().add([i for i, _ in fresh], np.vstack([v for _, v in fresh]))
@@ -260,8 +283,42 @@ class InvoiceService:
             out.append(stored)
         return out
 
-    def _insert(self, cur: Any, result: ExtractionResult, data: bytes, vector: np.ndarray) -> tuple[int, int | None]:
-        """Inside the writer transaction: document, vendor, invoice, line items, postings, embedding, run."""
+    def recognise(self, result: ExtractionResult) -> int | None:
+        """Give a result from a known vendor that vendor's canonical name, saying which identifier (or name) matched.
+
+        The name read on the page stays in the field's source; a vendor recognised only by meaning keeps
+        the name as read.
+        """
+        invoice = result.invoice
+        identifiers = vendor_identifiers(invoice, result.markdown)
+        vendor_id, how = self.resolver.match(invoice.vendor, identifiers=identifiers)
+        if vendor_id is None or how == "embedding":
+            return None
+        canonical = self.store.scalar("SELECT name FROM vendors WHERE id = ?", [vendor_id])
+        read = invoice.vendor.name
+        if not canonical or canonical == read:
+            return vendor_id
+        why = f"{how.replace('_', ' ')} {identifiers.get(how) or getattr(invoice.vendor, how, None) or ''}".strip()
+        before = result.fields.get("vendor.name")
+        seen = f"read as {read!r}" if read else "no name read"
+        result.invoice = invoice.model_copy(update={"vendor": invoice.vendor.model_copy(update={"name": canonical})})
+        result.fields["vendor.name"] = FieldInfo(
+            value=canonical,
+            confidence=MATCH_CONFIDENCE.get(how, 0.5),
+            page=before.page if before else None,
+            bbox=before.bbox if before else None,
+            source=f"known vendor {canonical} (id {vendor_id}) recognised by its {why}; {seen}",
+        )
+        result.validation.reasons.append(f"vendor {seen}: recognised as {canonical} by its {why}")
+        return vendor_id
+
+    def _insert(
+        self, cur: Any, result: ExtractionResult, data: bytes, vector: np.ndarray, read_name: str | None = None
+    ) -> tuple[int, int | None]:
+        """Inside the writer transaction: document, vendor, invoice, line items, postings, embedding, run.
+
+        `read_name`: the vendor name as read when recognise() replaced it (kept as an alias of the vendor).
+        """
         doc = result.document
         page_first, page_last = (result.page_range or [None, None])[:2]
         again = cur.execute(
@@ -289,7 +346,13 @@ class InvoiceService:
                     ],
                 ).fetchone()[0]
             )
-        vendor_id, _how = self.resolver.resolve(result.invoice.vendor, cur)
+        party = result.invoice.vendor
+        if read_name and read_name != party.name:
+            party = party.model_copy(update={"name": read_name})
+        vendor_id, _how, conflicts = self.resolver.resolve_with_conflicts(
+            party, cur, vendor_identifiers(result.invoice, result.markdown)
+        )
+        _flag_conflicts(result, conflicts)
         cols = self._invoice_columns(cur, vendor_id, result)
         cols |= {"document_id": document_id, "page_first": page_first, "page_last": page_last}
         cols["engine"] = _engine_of(result)
@@ -301,6 +364,8 @@ class InvoiceService:
             ).fetchone()[0]
         )
         self._write_children(cur, invoice_id, result, cols["search_text"])
+        if conflicts:
+            cur.execute("UPDATE vendor_conflicts SET invoice_id = ? WHERE invoice_id IS NULL", [invoice_id])
         self.store.put_embedding(cur, invoice_id, self.model_name, vector)
         cur.execute(
             "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds) VALUES (?, ?, ?, ?, ?)",
@@ -463,9 +528,26 @@ class InvoiceService:
         result = result.model_copy(update={"invoice": invoice, "fields": fields, "enrichment": None})
         result.validation = self._revalidate(result)
         vector = self.embedder.encode_one(embedding_text(result))
+        read_name = None
+        for f, old, _ in audit:
+            if f == "vendor.name":
+                read_name = old
+            elif f == "vendor" and isinstance(old, dict):
+                read_name = old.get("name")
         with self.store.transaction() as cur:
             if any(f == "vendor" or f.startswith("vendor.") for f, _, _ in audit):
-                vendor_id, _ = self.resolver.resolve(invoice.vendor, cur)
+                identifiers = vendor_identifiers(invoice, result.markdown)
+                if any(f in ("vendor", "vendor.name") for f, _, _ in audit):
+                    vendor_id, conflicts = self.records.follow_correction(
+                        cur, invoice_id, vendor_id, read_name, invoice.vendor, identifiers, who
+                    )
+                elif vendor_id is not None:
+                    conflicts = self.resolver.add_aliases(cur, vendor_id, invoice.vendor, identifiers, invoice_id)
+                else:
+                    vendor_id, _, conflicts = self.resolver.resolve_with_conflicts(
+                        invoice.vendor, cur, identifiers, invoice_id
+                    )
+                _flag_conflicts(result, conflicts)
             result.invoice_id = invoice_id
             self._update_invoice(cur, invoice_id, vendor_id, result)
             cur.execute("UPDATE invoices SET status = 'corrected' WHERE id = ?", [invoice_id])

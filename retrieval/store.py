@@ -78,6 +78,23 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE TABLE fts_docs (invoice_id BIGINT PRIMARY KEY, len INTEGER NOT NULL)",
         ],
     ),
+    (
+        2,
+        "vendor identity: conflicts and the vendor audit log",
+        [
+            "CREATE SEQUENCE IF NOT EXISTS vendor_event_seq START 1",
+            # Two vendors claiming one identifier (an IBAN, a tax id): flagged for a person, never merged.
+            """CREATE TABLE vendor_conflicts (
+                kind VARCHAR NOT NULL, key VARCHAR NOT NULL, vendor_id BIGINT NOT NULL, other_vendor_id BIGINT NOT NULL,
+                invoice_id BIGINT, created_at TIMESTAMP DEFAULT current_timestamp,
+                PRIMARY KEY (kind, key, vendor_id, other_vendor_id))""",
+            # Renames, merges, invoices moved by a correction, vendors created by one.
+            """CREATE TABLE vendor_events (
+                id BIGINT PRIMARY KEY DEFAULT nextval('vendor_event_seq'),
+                action VARCHAR NOT NULL, vendor_id BIGINT, other_vendor_id BIGINT, invoice_id BIGINT,
+                detail JSON, who VARCHAR NOT NULL, changed_at TIMESTAMP DEFAULT current_timestamp)""",
+        ],
+    ),
 ]
 
 INVOICE_PARTY_FIELDS = ("name", "address", "tax_id", "iban", "email", "phone")

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from retrieval.models import MonthlySpend, VendorProfile
+from extraction.identifiers import EXCLUSIVE_KINDS, KIND_CONFIDENCE, domain_of, identifier_key, normalize_code
+from retrieval.models import MonthlySpend, VendorConflict, VendorProfile
 from retrieval.textindex import fold
 from utils.errors import NotFound
 
@@ -166,9 +167,10 @@ def compact_name(name: str | None) -> str:
     return normalize_name(name).replace(" ", "")
 
 
-def normalize_code(value: str | None) -> str:
-    """Tax ids and IBANs compared without spaces and punctuation, upper case."""
-    return re.sub(r"[^0-9A-Z]", "", (value or "").upper())
+# How sure a vendor recognised each way is.
+MATCH_CONFIDENCE = {**KIND_CONFIDENCE, "name": 0.9, "fuzzy": 0.75, "embedding": 0.6}
+# Identifiers one vendor owns: another vendor holding one is a conflict to flag.
+CONFLICT_KINDS = ("tax_id", "iban", "registration")
 
 
 def initials(name: str) -> str:
@@ -252,24 +254,72 @@ class VendorResolver:
                 self._cache_gen = self.store.generation
             return self._names
 
+    def forget(self) -> None:
+        """Drop the cached names (after vendors were renamed or merged)."""
+        with self._lock:
+            self._cache_gen = -1
+
     def _vector(self, text: str):
         if text not in self._vectors:
             self._vectors[text] = self.embedder.encode_one(text) if self.embedder else None
         return self._vectors[text]
 
     # -- resolution ---------------------------------------------------------------------------
-    def match(self, party: Party, cur: duckdb.DuckDBPyConnection | None = None) -> tuple[int | None, str]:
-        """The existing vendor for a party and how it was found ('tax_id', 'iban', 'name', 'fuzzy', ...)."""
+    def by_identifier(
+        self, identifiers: dict[str, str], con: duckdb.DuckDBPyConnection | None = None
+    ) -> tuple[int | None, str]:
+        """The one known vendor an identifier points to, strongest kind first, and the kind ('' when none).
+
+        An identifier two vendors claim (a flagged conflict) recognises neither; a vendor whose tax id or
+        registration differs from the document's is never the match.
+        """
+        con = con or self.store.cursor()
+        keys = {kind: identifier_key(kind, value) for kind, value in identifiers.items()}
+        keys = {kind: key for kind, key in keys.items() if key}
+        if not keys:
+            return None, ""
+        owned: dict[str, dict[int, set[str]]] = {}
+        for kind in EXCLUSIVE_KINDS:
+            if kind in keys:
+                rows = con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = ?", [kind]).fetchall()
+                owned[kind] = {}
+                for vid, key in rows:
+                    owned[kind].setdefault(int(vid), set()).add(key)
+
+        def contradicted(vid: int) -> bool:
+            return any(vid in owned[k] and keys[k] not in owned[k][vid] for k in owned)
+
+        for kind in KIND_CONFIDENCE:
+            if kind not in keys:
+                continue
+            vids = {
+                int(r[0])
+                for r in con.execute(
+                    "SELECT DISTINCT vendor_id FROM vendor_aliases WHERE kind = ? AND key = ?", [kind, keys[kind]]
+                ).fetchall()
+            }
+            vids = {v for v in vids if not contradicted(v)}
+            if len(vids) == 1:
+                return vids.pop(), kind
+        return None, ""
+
+    def match(
+        self,
+        party: Party,
+        cur: duckdb.DuckDBPyConnection | None = None,
+        identifiers: dict[str, str] | None = None,
+    ) -> tuple[int | None, str]:
+        """The existing vendor for a party and how it was found ('tax_id', 'iban', 'phone', 'name', 'fuzzy', ...)."""
         con = cur or self.store.cursor()
-        tax, iban = normalize_code(party.tax_id), normalize_code(party.iban)
-        for kind, key in (("tax_id", tax), ("iban", iban)):
-            if len(key) >= 5:
-                row = con.execute(
-                    "SELECT vendor_id FROM vendor_aliases WHERE kind = ? AND key = ? ORDER BY vendor_id LIMIT 1",
-                    [kind, key],
-                ).fetchone()
-                if row:
-                    return int(row[0]), kind
+        tax = normalize_code(party.tax_id)
+        known = {"tax_id": party.tax_id or "", "iban": party.iban or ""}
+        if party.email:
+            known["email_domain"] = party.email
+        if party.phone:
+            known["phone"] = party.phone
+        vid, kind = self.by_identifier({**known, **(identifiers or {})}, con)
+        if vid is not None:
+            return vid, kind
         compact = compact_name(party.name)
         if not compact:
             return None, ""
@@ -302,11 +352,24 @@ class VendorResolver:
                     return vid, "embedding"
         return None, ""
 
-    def resolve(self, party: Party, cur: duckdb.DuckDBPyConnection) -> tuple[int | None, str]:
+    def resolve(
+        self, party: Party, cur: duckdb.DuckDBPyConnection, identifiers: dict[str, str] | None = None
+    ) -> tuple[int | None, str]:
         """Inside a write transaction: the canonical vendor id of a party (created when new), aliases recorded."""
-        if not (party.name or party.tax_id or party.iban):
-            return None, ""
-        vid, how = self.match(party, cur)
+        vid, how, _ = self.resolve_with_conflicts(party, cur, identifiers)
+        return vid, how
+
+    def resolve_with_conflicts(
+        self,
+        party: Party,
+        cur: duckdb.DuckDBPyConnection,
+        identifiers: dict[str, str] | None = None,
+        invoice_id: int | None = None,
+    ) -> tuple[int | None, str, list[dict[str, Any]]]:
+        """resolve(), and the identifiers this vendor now shares with another vendor (recorded as conflicts)."""
+        if not (party.name or party.tax_id or party.iban or identifiers):
+            return None, "", []
+        vid, how = self.match(party, cur, identifiers)
         if vid is None:
             name = (party.name or party.tax_id or party.iban or "").strip()
             vid = int(
@@ -316,13 +379,23 @@ class VendorResolver:
                 ).fetchone()[0]
             )
             how = "new"
-        self.add_aliases(cur, vid, party)
+        conflicts = self.add_aliases(cur, vid, party, identifiers, invoice_id)
         with self._lock:
             self._cache_gen = -1  # the writer's own uncommitted vendors and aliases count from now on
-        return vid, how
+        return vid, how, conflicts
 
-    def add_aliases(self, cur: duckdb.DuckDBPyConnection, vendor_id: int, party: Party) -> None:
-        """Record the name, tax id and IBAN a document used for a vendor."""
+    def add_aliases(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        vendor_id: int,
+        party: Party,
+        identifiers: dict[str, str] | None = None,
+        invoice_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Record the name and identifiers a document used for a vendor; return (and record) conflicts.
+
+        A conflict is a tax id, IBAN or registration another vendor already holds: both keep it, flagged.
+        """
         entries = []
         if party.name and compact_name(party.name):
             entries.append(("name", party.name.strip(), compact_name(party.name)))
@@ -330,13 +403,37 @@ class VendorResolver:
             entries.append(("tax_id", party.tax_id.strip(), normalize_code(party.tax_id)))
         if len(normalize_code(party.iban)) >= 5:
             entries.append(("iban", party.iban.strip(), normalize_code(party.iban)))
+        extra = dict(identifiers or {})
+        if party.email:
+            extra.setdefault("email_domain", party.email)
+        if party.phone:
+            extra.setdefault("phone", party.phone)
+        for kind, value in extra.items():
+            key = identifier_key(kind, value)
+            if key and not any(k == kind for k, _, _ in entries):
+                alias = domain_of(value) if kind in ("email_domain", "website") else value.strip()
+                entries.append((kind, alias, key))
+        conflicts: list[dict[str, Any]] = []
         for kind, alias, key in entries:
+            if kind in CONFLICT_KINDS:
+                for other, other_name in cur.execute(
+                    "SELECT DISTINCT a.vendor_id, v.name FROM vendor_aliases a JOIN vendors v ON v.id = a.vendor_id"
+                    " WHERE a.kind = ? AND a.key = ? AND a.vendor_id <> ? ORDER BY a.vendor_id",
+                    [kind, key, vendor_id],
+                ).fetchall():
+                    conflicts.append({"kind": kind, "value": alias, "vendor_id": int(other), "vendor": other_name})
+                    cur.execute(
+                        "INSERT INTO vendor_conflicts (kind, key, vendor_id, other_vendor_id, invoice_id)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        [kind, key, min(vendor_id, int(other)), max(vendor_id, int(other)), invoice_id],
+                    )
             cur.execute(
                 "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [vendor_id, kind, alias, key],
             )
         if party.tax_id and len(normalize_code(party.tax_id)) >= 5:
             cur.execute("UPDATE vendors SET tax_id = ? WHERE id = ? AND tax_id IS NULL", [party.tax_id, vendor_id])
+        return conflicts
 
     # -- lookup -------------------------------------------------------------------------------
     def lookup(self, name: str, limit: int = 5, by_meaning: bool = True) -> list[tuple[int, float, str]]:
@@ -420,6 +517,22 @@ def vendor_profile(store: Store, vendor_id: int, exclude_invoice: int | None = N
         )
         if a != name
     ]
+    identifiers: dict[str, list[str]] = {}
+    for kind, alias in store.fetch(
+        "SELECT kind, alias FROM vendor_aliases WHERE vendor_id = ? AND kind <> 'name' ORDER BY kind, created_at",
+        [vendor_id],
+    ):
+        identifiers.setdefault(kind, []).append(alias)
+    conflicts = [
+        VendorConflict(kind=k, key=key, other_vendor_id=int(other), other_vendor=other_name, invoice_id=inv_id)
+        for k, key, other, other_name, inv_id in store.fetch(
+            "SELECT c.kind, c.key, CASE WHEN c.vendor_id = ? THEN c.other_vendor_id ELSE c.vendor_id END AS other,"
+            " v.name, c.invoice_id FROM vendor_conflicts c LEFT JOIN vendors v ON v.id ="
+            " (CASE WHEN c.vendor_id = ? THEN c.other_vendor_id ELSE c.vendor_id END)"
+            " WHERE ? IN (c.vendor_id, c.other_vendor_id) ORDER BY c.created_at",
+            [vendor_id, vendor_id, vendor_id],
+        )
+    ]
     excl = -1 if exclude_invoice is None else exclude_invoice
     inv = store.fetch(
         "SELECT total, currency, invoice_date, payment_terms, vendor_iban FROM invoices"
@@ -460,6 +573,8 @@ def vendor_profile(store: Store, vendor_id: int, exclude_invoice: int | None = N
         aliases=aliases,
         tax_id=tax_id,
         ibans=ibans,
+        identifiers=identifiers,
+        conflicts=conflicts,
         invoice_count=len(inv),
         spend={k: _money(v) for k, v in spend.items()},
         spend_per_month=[

@@ -1,0 +1,203 @@
+"""Per-vendor reading hints learned from the history's approved and corrected invoices.
+
+`learn_hints` reads what a vendor's reviewed invoices show (date order, currency, invoice-number label
+and shape, total label, tax rates); `HistoryHints` is the lookup extraction calls to find the hints of
+the vendor a document comes from, by its identifiers first and by its parsed vendor otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from extraction.hints import VendorHints
+from extraction.identifiers import text_identifiers, vendor_identifiers
+from extraction.parser.candidates.numbers import shape
+from extraction.schema import ExtractionResult
+from retrieval.vendors import MATCH_CONFIDENCE
+
+if TYPE_CHECKING:
+    from extraction.markdown import PageMarkdown
+    from extraction.schema import Invoice
+    from retrieval.store import Store
+    from retrieval.vendors import VendorResolver
+
+REVIEWED = ("approved", "corrected")
+MIN_DOCUMENTS = 1  # reviewed invoices a vendor needs before its habits are passed on
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[./\-](\d{1,2})[./\-](\d{2,4})(?!\d)")
+_LABEL_CUT = re.compile(r"[:#|]+\s*$")
+
+
+def _date_orders(text: str, dates: list[Any]) -> Counter[str]:
+    """How the numeric dates in a text that equal one of `dates` are written: DMY, MDY or YMD."""
+    votes: Counter[str] = Counter()
+    wanted = {(d.year, d.month, d.day) for d in dates if d is not None}
+    for m in _NUMERIC_DATE.finditer(text):
+        a, b, c = m.groups()
+        if len(a) == 4:
+            if (int(a), int(b), int(c)) in wanted:
+                votes["YMD"] += 1
+            continue
+        year = int(c) + (2000 if len(c) == 2 else 0)
+        dmy, mdy = (year, int(b), int(a)), (year, int(a), int(b))
+        if dmy == mdy:
+            continue  # day and month alike: says nothing
+        if dmy in wanted:
+            votes["DMY"] += 1
+        elif mdy in wanted:
+            votes["MDY"] += 1
+    return votes
+
+
+def _label_before(text: str, value: str) -> str | None:
+    """The short label written before `value` on its line (or alone on the line above)."""
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        at = line.find(value)
+        if at < 0:
+            continue
+        before = _LABEL_CUT.sub("", line[:at].replace("|", " ")).strip(" :#.-")
+        if not before and n > 0:
+            before = _LABEL_CUT.sub("", lines[n - 1].replace("|", " ")).strip(" :#.-")
+        words = before.split()
+        if 1 <= len(words) <= 4 and any(ch.isalpha() for ch in before):
+            return " ".join(words[-4:]).lower()
+    return None
+
+
+def _amount_texts(amount: Decimal) -> list[str]:
+    """Ways a total may be printed: 1,234.56 / 1.234,56 / 1234.56 / 1234,56."""
+    plain = f"{amount:.2f}"
+    grouped = f"{amount:,.2f}"
+    return list(dict.fromkeys([grouped, grouped.translate(str.maketrans(",.", ".,")), plain, plain.replace(".", ",")]))
+
+
+def _common(values: list[Any], share: float = 0.5) -> Any:
+    """The most common value when it holds at least `share` of them, else None."""
+    if not values:
+        return None
+    value, n = Counter(values).most_common(1)[0]
+    return value if n / len(values) >= share else None
+
+
+def learn_hints(vendor: dict[str, Any], invoices: list[ExtractionResult]) -> VendorHints:
+    """A vendor's reading habits from its reviewed invoices (`vendor`: id, name, aliases, identifiers)."""
+    orders: Counter[str] = Counter()
+    currencies, shapes, number_labels, total_labels = [], [], [], []
+    rates: Counter[float] = Counter()
+    for result in invoices:
+        inv, text = result.invoice, result.markdown
+        orders += _date_orders(text, [inv.invoice_date, inv.due_date])
+        if inv.currency:
+            currencies.append(inv.currency)
+        if inv.invoice_number:
+            shapes.append(shape(inv.invoice_number))
+            label = _label_before(text, inv.invoice_number)
+            if label:
+                number_labels.append(label)
+        if inv.total is not None:
+            label = next(
+                (lb for t in _amount_texts(Decimal(inv.total)) if (lb := _label_before(text, t)) is not None), None
+            )
+            if label:
+                total_labels.append(label)
+        for rate in {float(t.rate) for t in inv.tax_lines if t.rate is not None}:
+            rates[rate] += 1
+    order = orders.most_common(1)[0][0] if orders and orders.most_common(1)[0][1] > sum(orders.values()) / 2 else None
+    return VendorHints(
+        name=vendor["name"],
+        aliases=tuple(vendor.get("aliases", ())),
+        vendor_id=vendor.get("id"),
+        documents=len(invoices),
+        date_order=order,
+        currency=_common(currencies),
+        number_labels=tuple(lb for lb, _ in Counter(number_labels).most_common(3)),
+        number_pattern=_common(shapes),
+        total_labels=tuple(lb for lb, _ in Counter(total_labels).most_common(3)),
+        tax_rates=tuple(sorted(r for r, n in rates.items() if n * 2 >= len(invoices) or n >= 2)),
+        identifiers=dict(vendor.get("identifiers", {})),
+    )
+
+
+def reviewed_invoices(store: Store, vendor_id: int, exclude: int | None = None) -> list[ExtractionResult]:
+    """A vendor's approved and corrected invoices, oldest first (their stored, corrected results)."""
+    rows = store.fetch(
+        "SELECT result FROM invoices WHERE vendor_id = ? AND status IN ('approved', 'corrected') AND id <> ?"
+        " ORDER BY id",
+        [vendor_id, -1 if exclude is None else exclude],
+    )
+    return [ExtractionResult.model_validate_json(r[0]) for r in rows]
+
+
+def vendor_record(store: Store, vendor_id: int) -> dict[str, Any] | None:
+    """A vendor's id, name, name aliases and identifiers, as learn_hints takes them."""
+    row = store.fetch("SELECT id, name FROM vendors WHERE id = ?", [vendor_id])
+    if not row:
+        return None
+    aliases, identifiers = [], {}
+    for kind, alias in store.fetch(
+        "SELECT kind, alias FROM vendor_aliases WHERE vendor_id = ? ORDER BY created_at, alias", [vendor_id]
+    ):
+        if kind == "name":
+            if alias != row[0][1]:
+                aliases.append(alias)
+        else:
+            identifiers.setdefault(kind, alias)
+    return {"id": int(row[0][0]), "name": row[0][1], "aliases": aliases, "identifiers": identifiers}
+
+
+class HistoryHints:
+    """The HintsLookup the history gives extraction: a recognised vendor's learned hints, or None."""
+
+    def __init__(self, store: Store, resolver: VendorResolver, exclude_invoice: int | None = None) -> None:
+        self.store = store
+        self.resolver = resolver
+        self.exclude_invoice = exclude_invoice  # re-reading an invoice: its own review must not teach it
+        self._cache: dict[int, tuple[int, VendorHints | None]] = {}
+        self._lock = threading.Lock()
+
+    def for_vendor(self, vendor_id: int) -> VendorHints | None:
+        """The learned hints of one vendor (None below MIN_DOCUMENTS reviewed invoices); cached per store write."""
+        with self._lock:
+            cached = self._cache.get(vendor_id)
+            if cached is not None and cached[0] == self.store.generation:
+                return cached[1]
+        record = vendor_record(self.store, vendor_id)
+        invoices = reviewed_invoices(self.store, vendor_id, self.exclude_invoice) if record else []
+        hints = learn_hints(record, invoices) if record and len(invoices) >= MIN_DOCUMENTS else None
+        with self._lock:
+            self._cache[vendor_id] = (self.store.generation, hints)
+        return hints
+
+    def recognise(self, pages: list[PageMarkdown], invoice: Invoice | None) -> tuple[int | None, str]:
+        """The known vendor of a document and how: identifiers on the pages, then the parsed vendor."""
+        text = "\n".join(p.to_markdown() for p in pages)
+        if invoice is None:
+            printed = text_identifiers(text)
+            # Only identifiers that point to one vendor together (a customer's tax id is printed too).
+            found = {
+                self.resolver.by_identifier({kind: value})
+                for kind, values in printed.items()
+                if kind in ("iban", "tax_id", "registration", "website")
+                for value in values
+            }
+            found = {f for f in found if f[0] is not None}
+            if len({vid for vid, _ in found}) == 1:
+                return found.pop()
+            return None, ""
+        vid, how = self.resolver.match(invoice.vendor, identifiers=vendor_identifiers(invoice, text))
+        return (vid, how) if how != "embedding" else (None, "")
+
+    def __call__(self, pages: list[PageMarkdown], invoice: Invoice | None) -> VendorHints | None:
+        """HintsLookup: the hints of the vendor recognised from the pages (or the parsed invoice)."""
+        vid, how = self.recognise(pages, invoice)
+        if vid is None:
+            return None
+        hints = self.for_vendor(vid)
+        if hints is None:
+            return None
+        return replace(hints, matched_by=how, match_confidence=MATCH_CONFIDENCE.get(how, 0.5))
