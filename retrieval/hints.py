@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from extraction.hints import VendorHints
-from extraction.identifiers import text_identifiers, vendor_identifiers
+from extraction.identifiers import KIND_CONFIDENCE, identifier_key, text_identifiers, vendor_identifiers
 from extraction.parser.candidates.numbers import shape
 from extraction.schema import ExtractionResult
-from retrieval.vendors import MATCH_CONFIDENCE
+from retrieval.vendors import MATCH_CONFIDENCE, compact_name
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown
@@ -158,6 +158,7 @@ class HistoryHints:
         self.resolver = resolver
         self.exclude_invoice = exclude_invoice  # re-reading an invoice: its own review must not teach it
         self._cache: dict[int, tuple[int, VendorHints | None]] = {}
+        self._snapshot: tuple[int, HintsSnapshot] | None = None
         self._lock = threading.Lock()
 
     def for_vendor(self, vendor_id: int) -> VendorHints | None:
@@ -201,3 +202,74 @@ class HistoryHints:
         if hints is None:
             return None
         return replace(hints, matched_by=how, match_confidence=MATCH_CONFIDENCE.get(how, 0.5))
+
+
+class HintsSnapshot:
+    """A plain-data HintsLookup (picklable) for reader processes that cannot reach the history database.
+
+    It knows the vendors with reviewed invoices by their identifiers and exact names (no fuzzy matching).
+    """
+
+    def __init__(self, by_key: dict[tuple[str, str], VendorHints], by_name: dict[str, VendorHints]) -> None:
+        self.by_key = by_key
+        self.by_name = by_name
+
+    def _one(self, identifiers: dict[str, list[str]]) -> tuple[VendorHints, str] | None:
+        found = {
+            (hints.vendor_id, kind): hints
+            for kind in KIND_CONFIDENCE
+            for value in identifiers.get(kind, [])
+            if (hints := self.by_key.get((kind, identifier_key(kind, value)))) is not None
+        }
+        if len({vid for vid, _ in found}) != 1:
+            return None
+        kind = next(k for k in KIND_CONFIDENCE if any(kk == k for _, kk in found))
+        hints = next(h for (_, k), h in found.items() if k == kind)
+        return hints, kind
+
+    def __call__(self, pages: list[PageMarkdown], invoice: Invoice | None) -> VendorHints | None:
+        """HintsLookup over the snapshot."""
+        text = "\n".join(p.to_markdown() for p in pages)
+        if invoice is None:
+            printed = {k: v for k, v in text_identifiers(text).items() if k in ("iban", "tax_id", "registration")}
+            hit = self._one(printed)
+        else:
+            hit = self._one({k: [v] for k, v in vendor_identifiers(invoice, text).items()})
+            if hit is None and (hints := self.by_name.get(compact_name(invoice.vendor.name))) is not None:
+                hit = hints, "name"
+        if hit is None:
+            return None
+        hints, how = hit
+        return replace(hints, matched_by=how, match_confidence=MATCH_CONFIDENCE.get(how, 0.5))
+
+
+def snapshot(lookup: HistoryHints) -> HintsSnapshot:
+    """Every vendor's learned hints keyed by identifier and exact name (vendors with reviewed invoices only).
+
+    Built once per committed write of the history.
+    """
+    cached = getattr(lookup, "_snapshot", None)
+    if cached is not None and cached[0] == lookup.store.generation:
+        return cached[1]
+    generation = lookup.store.generation
+    vendor_ids = [
+        int(r[0])
+        for r in lookup.store.fetch(
+            "SELECT DISTINCT vendor_id FROM invoices WHERE vendor_id IS NOT NULL"
+            " AND status IN ('approved', 'corrected')"
+        )
+    ]
+    by_key: dict[tuple[str, str], VendorHints] = {}
+    by_name: dict[str, VendorHints] = {}
+    for vid in vendor_ids:
+        hints = lookup.for_vendor(vid)
+        if hints is None:
+            continue
+        for kind, key in lookup.store.fetch("SELECT kind, key FROM vendor_aliases WHERE vendor_id = ?", [vid]):
+            if kind == "name":
+                by_name.setdefault(key, hints)
+            else:
+                by_key.setdefault((kind, key), hints)
+    built = HintsSnapshot(by_key, by_name)
+    lookup._snapshot = (generation, built)
+    return built

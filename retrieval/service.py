@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -31,6 +32,8 @@ from retrieval.models import (
     SearchFilters,
     SearchHit,
     SearchQuery,
+    VendorEvent,
+    VendorPage,
     VendorProfile,
 )
 from retrieval.search import Searcher, filter_sql
@@ -451,6 +454,44 @@ class InvoiceService:
         """One vendor with its profile; NotFound."""
         return vendor_profile(self.store, vendor_id)
 
+    def list_vendors(self, limit: int = 100, offset: int = 0) -> VendorPage:
+        """A page of every vendor, by name."""
+        return self.records.list(limit, offset)
+
+    def rename_vendor(self, vendor_id: int, name: str, who: str) -> VendorProfile:
+        """Rename a vendor (the old name stays an alias); Conflict when another vendor has the name."""
+        self.records.rename(vendor_id, name, who)
+        return self.get_vendor(vendor_id)
+
+    def merge_vendors(self, source: int, target: int, who: str) -> VendorProfile:
+        """Merge vendor `source` into `target`; Conflict when their tax ids or registrations differ."""
+        self.records.merge(source, target, who)
+        return self.get_vendor(target)
+
+    def vendor_events(self, vendor_id: int | None = None) -> list[VendorEvent]:
+        """The vendor audit log (renames, merges, invoices moved by corrections), oldest first."""
+        return self.records.events(vendor_id)
+
+    def vendor_hints(self, vendor_id: int) -> dict[str, Any] | None:
+        """What the vendor's reviewed invoices taught (VendorHints as JSON), or None before any review."""
+        hints = self.hints.for_vendor(vendor_id)
+        return None if hints is None else dataclasses.asdict(hints)
+
+    def reread(self, vendor: str | None = None, needs_review: bool | None = None, who: str = "system") -> Any:
+        """Re-read the stored invoices (of one vendor, or in review) with current history; corrections kept."""
+        from retrieval.reread import reread
+
+        where, params = filter_sql(SearchFilters(vendor=vendor, needs_review=needs_review), self.resolver)
+        rows = self.store.fetch(f"SELECT i.id FROM invoices i WHERE true {where} ORDER BY i.id", params)
+        ids = [int(r[0]) for r in rows]
+        return reread(self, ids, who)
+
+    def index_vector(self, invoice_id: int, vector: np.ndarray) -> None:
+        """Put one invoice's vector in the index (replacing its earlier one)."""
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+
     # -- invoices -------------------------------------------------------------------------------------
     _SUMMARY = (
         "SELECT i.id, i.vendor_id, i.vendor_name AS vendor, i.invoice_number, i.invoice_date, i.due_date, i.total,"
@@ -629,11 +670,15 @@ class InvoiceService:
         return export_rows(self.store, filters, fmt, self.resolver)
 
     def feedback_export(self) -> Iterator[str]:
-        """JSON lines: raw markdown, the invoice as extracted, and as corrected, for corrected invoices."""
+        """JSON lines: raw markdown, the invoice as extracted and as corrected, and its vendor's learned hints."""
         rows = self.store.fetch(
-            "SELECT i.id, i.result, i.status FROM invoices i WHERE i.status IN ('corrected', 'approved') ORDER BY i.id"
+            "SELECT i.id, i.result, i.status, i.vendor_id FROM invoices i WHERE i.status IN ('corrected', 'approved')"
+            " ORDER BY i.id"
         )
-        for invoice_id, raw, status in rows:
+        learned: dict[int, dict[str, Any] | None] = {}
+        for invoice_id, raw, status, vendor_id in rows:
+            if vendor_id is not None and vendor_id not in learned:
+                learned[vendor_id] = self.vendor_hints(vendor_id)
             result = json.loads(raw)
             corrected = result["invoice"]
             extracted = json.loads(json.dumps(corrected))
@@ -654,6 +699,7 @@ class InvoiceService:
                         "markdown": result.get("markdown", ""),
                         "extracted": extracted,
                         "corrected": corrected,
+                        "hints": learned.get(vendor_id) if vendor_id is not None else None,
                     },
                     ensure_ascii=False,
                 )

@@ -79,12 +79,28 @@ class Extractor:
         options: ExtractOptions,
         on_page: Callable[[int, int], None] | None = None,
     ) -> list[ExtractionResult]:
-        """One result per invoice in the file, read in a reader process when there are any (no storing)."""
+        """One result per invoice in the file, read in a reader process when there are any (no storing).
+
+        A vendor the history recognises has its pages parsed with its learned hints.
+        """
+        hints = self._hints()
         if self.readers is not None:
-            return self.readers.extract_invoices(data, filename, options, self.settings, on_page)
+            return self.readers.extract_invoices(data, filename, options, self.settings, on_page, hints=hints)
         from extraction.pipeline import extract_invoices
 
-        return extract_invoices(data, filename, options, self.settings, on_page)
+        return extract_invoices(data, filename, options, self.settings, on_page, hints=hints)
+
+    def _hints(self) -> Any:
+        """The history's hints lookup (a picklable snapshot for reader processes), None while it is starting."""
+        try:
+            service = self._service()
+        except InvoiceOcrError:
+            return None
+        if self.readers is None:
+            return service.hints
+        from retrieval.hints import snapshot
+
+        return snapshot(service.hints)
 
     async def extract(
         self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True

@@ -110,11 +110,11 @@ def _serve(conn: Connection) -> None:
 
 
 def _extract_invoices(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | None
+    data: bytes, filename: str, options: ExtractOptions, settings: Settings, hints: Any, conn: _Progress | None
 ) -> list[ExtractionResult]:
     from extraction.pipeline import extract_invoices
 
-    return extract_invoices(data, filename, options, settings, _progress(conn))
+    return extract_invoices(data, filename, options, settings, _progress(conn), hints=hints)
 
 
 def _read_pages(
@@ -280,9 +280,15 @@ class ReaderProcesses:
         settings: Settings,
         on_page: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], BaseException | None] | None = None,
+        hints: Any = None,
     ) -> list[ExtractionResult]:
-        """extraction.pipeline.extract_invoices in a reader process; page progress reported to `on_page`."""
-        return self.call(_extract_invoices, data, filename, options, settings, on_page=on_page, should_stop=should_stop)
+        """extraction.pipeline.extract_invoices in a reader process; page progress reported to `on_page`.
+
+        `hints` must pickle (VendorHints or a plain-data lookup such as retrieval.hints.HintsSnapshot).
+        """
+        return self.call(
+            _extract_invoices, data, filename, options, settings, hints, on_page=on_page, should_stop=should_stop
+        )
 
     def read_pages(
         self,

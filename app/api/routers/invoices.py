@@ -14,6 +14,7 @@ from app.api.errors import error_responses
 from app.api.params import MAX_OFFSET, FilterParams
 from extraction.schema import Invoice, Party
 from retrieval.models import InvoicePage, InvoiceRecord
+from retrieval.reread import RereadReport
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 IdPath = Annotated[int, Path(ge=1, le=2**62, description="Invoice id.")]
@@ -50,6 +51,22 @@ class CorrectionRequest(BaseModel):
 def list_invoices(query: Annotated[InvoiceListQuery, Query()], service: ServiceDep, _caller: ReaderDep) -> InvoicePage:
     """A page of invoices, newest first, filtered like /search."""
     return service.list_invoices(query.filters(), limit=query.limit, offset=query.offset, vendor_id=query.vendor_id)
+
+
+@router.post(
+    "/reread",
+    response_model=RereadReport,
+    summary="Re-read stored invoices with what the history knows",
+    responses=error_responses(400, 401, 403),
+)
+def reread_invoices(
+    service: ServiceDep,
+    caller: WriterDep,
+    vendor: Annotated[str | None, Query(max_length=200, description="Only this vendor (any spelling) or id.")] = None,
+    needs_review: Annotated[bool | None, Query(description="Only invoices in (true) or out of (false) review.")] = None,
+) -> RereadReport:
+    """Extract the stored documents again with their vendors' learned hints; every human correction is kept."""
+    return service.reread(vendor=vendor, needs_review=needs_review, who=caller.name)
 
 
 @router.get(

@@ -1,0 +1,120 @@
+"""Re-read stored documents with what the history now knows, keeping every human correction."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from extraction.identifiers import vendor_identifiers
+from extraction.options import ExtractOptions
+from extraction.schema import ExtractionResult, FieldInfo, Invoice
+from retrieval.hints import HistoryHints
+from retrieval.textindex import embedding_text
+from utils.errors import InvoiceOcrError, NotFound
+
+if TYPE_CHECKING:
+    from retrieval.service import InvoiceService
+
+
+class RereadReport(BaseModel):
+    """What a re-read did: invoices read again, those whose invoice changed, and those that failed."""
+
+    reread: list[int] = Field(default_factory=list)
+    changed: list[int] = Field(default_factory=list)
+    hinted: list[int] = Field(default_factory=list, description="Read with a known vendor's hints.")
+    failed: dict[int, str] = Field(default_factory=dict)
+
+
+def human_corrections(service: InvoiceService, invoice_id: int) -> list[tuple[str, Any, str]]:
+    """(field, value, who) of every field a person corrected, the latest value per field, in order."""
+    latest: dict[str, tuple[Any, str]] = {}
+    for field, new, who in service.store.fetch(
+        "SELECT field, new, who FROM corrections WHERE invoice_id = ? AND field <> 'status' ORDER BY id",
+        [invoice_id],
+    ):
+        latest.pop(field, None)
+        latest[field] = (json.loads(new) if new else None, who)
+    return [(f, v, w) for f, (v, w) in latest.items()]
+
+
+def _apply(result: ExtractionResult, corrections: list[tuple[str, Any, str]]) -> ExtractionResult:
+    from retrieval.service import _set_dotted
+
+    data = result.invoice.model_dump(mode="json")
+    fields = dict(result.fields)
+    for field, value, who in corrections:
+        _set_dotted(data, field, value)
+        fields[field] = FieldInfo(value=value, confidence=1.0, source=f"corrected by {who}")
+    return result.model_copy(update={"invoice": Invoice.model_validate(data), "fields": fields})
+
+
+def reread_invoice(service: InvoiceService, invoice_id: int, who: str) -> tuple[bool, bool]:
+    """Read one stored invoice's pages again with its vendor's hints; (invoice changed, hints used)."""
+    from extraction.pipeline import extract_invoices
+
+    rows = service.store.fetch(
+        "SELECT d.sha256, d.filename, i.page_first, i.page_last, i.vendor_id, i.status, i.result FROM invoices i"
+        " JOIN documents d ON d.id = i.document_id WHERE i.id = ?",
+        [invoice_id],
+    )
+    if not rows:
+        raise NotFound(f"invoice {invoice_id} not found")
+    sha, filename, first, last, vendor_id, status, raw = rows[0]
+    path = service.store.file_path(sha)
+    if not path.exists():
+        raise NotFound(f"the original file of invoice {invoice_id} is not stored")
+    before = ExtractionResult.model_validate_json(raw)
+    pages = f"{first}-{last}" if first is not None and last is not None else None
+    lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
+    options = ExtractOptions(pages=pages)
+    results = extract_invoices(path.read_bytes(), filename or sha, options, service.settings, hints=lookup)
+    result = results[0]
+    result.page_range = before.page_range
+    service.recognise(result)
+    corrections = human_corrections(service, invoice_id)
+    result = _apply(result, corrections)
+    result.validation = service._revalidate(result)
+    if status == "approved":
+        result.validation.needs_review = False
+    hinted = "vendor_hints" in result.fields
+    result.validation.reasons.append(
+        f"re-read by {who}" + (f" ({result.fields['vendor_hints'].source})" if hinted else "")
+    )
+    vendor_corrected = any(f in ("vendor", "vendor.name") for f, _, _ in corrections)
+    changed = result.invoice != before.invoice
+    vector = service.embedder.encode_one(embedding_text(result))
+    with service.store.transaction() as cur:
+        if not vendor_corrected:
+            vendor_id, _, _conflicts = service.resolver.resolve_with_conflicts(
+                result.invoice.vendor, cur, vendor_identifiers(result.invoice, result.markdown), invoice_id
+            )
+        result.invoice_id = invoice_id
+        service._update_invoice(cur, invoice_id, vendor_id, result)
+        cur.execute("UPDATE invoices SET status = ? WHERE id = ?", [status, invoice_id])
+        service.store.put_embedding(cur, invoice_id, service.model_name, vector)
+        cur.execute(
+            "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds)"
+            " SELECT document_id, id, engine, ?, ? FROM invoices WHERE id = ?",
+            [json.dumps(result.timings), result.timings.get("total"), invoice_id],
+        )
+    service.index_vector(invoice_id, vector)
+    return changed, hinted
+
+
+def reread(service: InvoiceService, invoice_ids: list[int], who: str) -> RereadReport:
+    """Re-read several stored invoices; one that fails is reported, the others go on."""
+    report = RereadReport()
+    for invoice_id in invoice_ids:
+        try:
+            changed, hinted = reread_invoice(service, invoice_id, who)
+        except InvoiceOcrError as exc:
+            report.failed[invoice_id] = exc.message
+            continue
+        report.reread.append(invoice_id)
+        if changed:
+            report.changed.append(invoice_id)
+        if hinted:
+            report.hinted.append(invoice_id)
+    return report
