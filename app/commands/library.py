@@ -263,12 +263,33 @@ def search(
         )
 
 
+_VENDOR_ACTIONS = ("list", "rename", "merge", "lookup")
+
+
 def vendors(
-    name: Annotated[str, typer.Argument(help="A vendor name, with typos or without legal suffix.")],
-    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            help="NAME to look up (typos, no legal suffix), or: list | rename ID NEW_NAME | merge ID INTO_ID |"
+            " lookup NAME (a vendor literally named like an action)."
+        ),
+    ],
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 5,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    who: Annotated[str, typer.Option(help="Name recorded in the audit log for rename and merge.")] = "cli",
 ) -> None:
-    """Find vendors by name and show their profiles, best match first."""
+    """Find vendors by name and show their profiles, best match first; or list, rename and merge vendors."""
+    action = words[0] if words and words[0] in _VENDOR_ACTIONS else None
+    args = words[1:] if action else words
+    if action == "list":
+        _vendor_list(limit if limit != 5 else 500, output)
+        return
+    if action in ("rename", "merge"):
+        _vendor_change(action, args, who, output)
+        return
+    name = " ".join(args).strip()
+    if not name:
+        raise _fail("give a vendor name to look up")
     with _service() as service:
         profiles = service.lookup_vendors(name, limit)
     rows = [p.model_dump(mode="json") for p in profiles]
@@ -281,6 +302,64 @@ def vendors(
         typer.echo(
             _table(rows, ["id", "name", "score", "invoice_count", "spend", "first_date", "last_date", "aliases"])
         )
+
+
+def _vendor_list(limit: int, output: OutputFormat) -> None:
+    with _service() as service:
+        page = service.list_vendors(limit=limit)
+    rows = [item.model_dump(mode="json") for item in page.items]
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        row["aliases"] = ", ".join(row["aliases"])
+    typer.echo(_table(rows, ["id", "name", "invoice_count", "conflicts", "aliases"]))
+
+
+def _vendor_change(action: str, args: list[str], who: str, output: OutputFormat) -> None:
+    usage = "vendors rename ID NEW_NAME" if action == "rename" else "vendors merge ID INTO_ID"
+    if len(args) < 2 or not args[0].isdigit() or (action == "merge" and (len(args) != 2 or not args[1].isdigit())):
+        raise _fail(f"usage: invoice-ocr {usage}")
+    with _service() as service:
+        try:
+            if action == "rename":
+                profile = service.rename_vendor(int(args[0]), " ".join(args[1:]), who)
+            else:
+                profile = service.merge_vendors(int(args[0]), int(args[1]), who)
+        except InvoiceOcrError as exc:
+            raise _fail(exc.message, 1) from exc
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(profile.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        done = "renamed" if action == "rename" else f"merged vendor {args[0]} into"
+        typer.echo(f"{done} vendor {profile.id}: {profile.name} ({profile.invoice_count} invoices)")
+
+
+def reread(
+    vendor: Annotated[str | None, typer.Option(help="Only this vendor (any spelling) or id.")] = None,
+    needs_review: Annotated[
+        bool | None, typer.Option("--needs-review/--reviewed", help="Only invoices in (or out of) review.")
+    ] = None,
+    who: Annotated[str, typer.Option(help="Name recorded with the re-read.")] = "cli",
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Re-extract stored documents with what the history now knows; every human correction is kept."""
+    with _service() as service:
+        try:
+            report = service.reread(vendor=vendor, needs_review=needs_review, who=who)
+        except InvoiceOcrError as exc:
+            raise _fail(exc.message) from exc
+    if output is OutputFormat.json:
+        typer.echo(report.model_dump_json())
+    else:
+        typer.echo(
+            f"re-read {len(report.reread)} invoices: {len(report.changed)} changed,"
+            f" {len(report.hinted)} read with vendor hints, {len(report.failed)} failed"
+        )
+        for invoice_id, message in report.failed.items():
+            typer.echo(f"  invoice {invoice_id}: {message}")
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def reindex() -> None:
@@ -337,4 +416,5 @@ def register(cli: typer.Typer) -> None:
     cli.command("search")(search)
     cli.command("vendors")(vendors)
     cli.command("reindex")(reindex)
+    cli.command("reread")(reread)
     cli.command("export")(export)
