@@ -131,3 +131,29 @@ def test_killed_ingest_leaves_a_usable_store(tmp_path: Path, embedder) -> None:
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert f"{40 - stored} stored" in stdout and f"{stored} skipped" in stdout
+
+
+def test_vendors_list_rename_merge_and_reread(data_dir: Path) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["vendors", "list", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    by_name = {v["name"]: v["id"] for v in json.loads(listed.stdout)}
+    coolblue, acme = by_name["Coolblue B.V."], by_name["Acme Industrial Supplies GmbH"]
+    renamed = runner.invoke(cli, ["vendors", "rename", str(coolblue), "Coolblue", "Retail", "--who", "dana"])
+    assert renamed.exit_code == 0, renamed.output
+    assert "Coolblue Retail" in renamed.stdout
+    assert runner.invoke(cli, ["vendors", "rename", "x"]).exit_code == 2
+    merged = runner.invoke(cli, ["vendors", "merge", str(coolblue), str(acme), "--format", "json"])
+    assert merged.exit_code == 0, merged.output
+    assert json.loads(merged.stdout)["invoice_count"] == 2
+    assert runner.invoke(cli, ["vendors", "merge", str(coolblue), str(acme)]).exit_code == 1  # gone now
+    found = json.loads(runner.invoke(cli, ["vendors", "coolblue retail", "--format", "json"]).stdout)
+    assert found[0]["id"] == acme
+    svc = InvoiceService(Settings(data_dir=data_dir))
+    try:
+        assert [(e.action, e.who) for e in svc.vendor_events()] == [("rename", "dana"), ("merge", "cli")]
+    finally:
+        svc.close()
+    # The stored results have no files behind them: each is reported, the command says so.
+    reread = runner.invoke(cli, ["reread", "--vendor", "Acme", "--format", "json"])
+    assert reread.exit_code == 1 and len(json.loads(reread.stdout)["failed"]) == 2
