@@ -125,7 +125,12 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
                             right[way][name][1] += 1
                 stored = service.store_result(with_history, b"", enrich=False)
                 record = service.get_invoice(stored.invoice_id)
-                if read_right is None and n > 0 and all(scores(doc.label, record.result.invoice).values()):
+                if record.vendor_id is not None:  # whom the history took it for, before any correction
+                    label_vendor.setdefault(record.vendor_id, vendor)
+                    if label_vendor[record.vendor_id] not in (vendor, "!merged"):
+                        merged.append(f"{label_vendor[record.vendor_id]} + {vendor}")
+                        label_vendor[record.vendor_id] = "!merged"
+                if read_right is None and n > 0 and scores(doc.label, record.result.invoice).get("vendor"):
                     read_right = fixes
                 changes = corrections(doc.label, record.result.invoice)
                 if changes:
@@ -135,11 +140,6 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
                     except Exception:  # an unusable label value is skipped, the replay goes on
                         pass
                 service.approve_invoice(stored.invoice_id, "replay")
-                if record.vendor_id is not None:
-                    label_vendor.setdefault(record.vendor_id, vendor)
-                    if label_vendor[record.vendor_id] not in (vendor, "!merged"):
-                        merged.append(f"{label_vendor[record.vendor_id]} + {vendor}")
-                        label_vendor[record.vendor_id] = "!merged"
             took.append(read_right if read_right is not None else -1)
     finally:
         service.close()
@@ -159,7 +159,7 @@ def _pct(pair: list[int]) -> str:
 
 def table(rows: dict[str, dict[str, Any]]) -> str:
     """The report as a markdown table: one row per dataset and way."""
-    head = ["dataset", "vendors", "repeat docs", "history", *FIELDS, "corrections until right", "false merges"]
+    head = ["dataset", "vendors", "repeat docs", "history", *FIELDS, "corrections until vendor right", "false merges"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for dataset, row in rows.items():
         took = [t for t in row["took"] if t >= 0]

@@ -154,12 +154,14 @@ class VendorRecords:
             self.merge_in(cur, source, target, who)
         self._changed()
 
-    def merge_in(self, cur: duckdb.DuckDBPyConnection, source: int, target: int, who: str, **detail: Any) -> None:
-        """merge() inside the caller's transaction."""
+    def merge_in(
+        self, cur: duckdb.DuckDBPyConnection, source: int, target: int, who: str, force: bool = False, **detail: Any
+    ) -> None:
+        """merge() inside the caller's transaction (`force`: even with different tax ids)."""
         if source == target:
             raise InvalidRequest("a vendor cannot be merged into itself")
         source_name, target_name = _vendor_name(cur, source), _vendor_name(cur, target)
-        for kind in ("tax_id", "registration"):
+        for kind in () if force else ("tax_id", "registration"):
             keys = {
                 vid: {k for (k,) in cur.execute(
                     "SELECT key FROM vendor_aliases WHERE vendor_id = ? AND kind = ?", [vid, kind]
@@ -252,15 +254,19 @@ class VendorRecords:
                 ).fetchone()[0]
             )
             log_event(cur, "create", who, target, vendor_id, invoice_id, name=name, because="vendor name corrected")
-        elif target == vendor_id and compact_name(_vendor_name(cur, target)) != compact_name(name):
-            self.rename_in(cur, target, name, who, invoice_id=invoice_id, because="vendor name corrected")
+        elif target == vendor_id and _vendor_name(cur, target) != name:
+            # The person's spelling becomes the canonical one, unless another vendor goes by it too.
+            with suppress(Conflict):
+                self.rename_in(cur, target, name, who, invoice_id=invoice_id, because="vendor name corrected")
         if target != vendor_id:
             cur.execute("UPDATE invoices SET vendor_id = ? WHERE id = ?", [target, invoice_id])
             log_event(cur, "move invoice", who, target, vendor_id, invoice_id, read=read_name, corrected=name)
             if vendor_id is not None and alone:
-                # Different tax ids: two vendors after all; the old one keeps its identifiers.
-                with suppress(Conflict):
-                    self.merge_in(cur, vendor_id, target, who, invoice_id=invoice_id, because="vendor name corrected")
+                # The old vendor only existed because of this misreading: a person said whose invoice it is,
+                # so its identifiers go to that vendor even where they differ from the ones it had.
+                self.merge_in(
+                    cur, vendor_id, target, who, force=True, invoice_id=invoice_id, because="vendor name corrected"
+                )
             elif vendor_id is not None and read_name:
                 # The misreading now means the corrected vendor, unless other invoices of the old one carry it.
                 key = compact_name(read_name)

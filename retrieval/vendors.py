@@ -323,14 +323,13 @@ class VendorResolver:
         compact = compact_name(party.name)
         if not compact:
             return None, ""
-        taxed = {
-            int(vid): key
-            for vid, key in con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = 'tax_id'").fetchall()
-        }
+        taxed: dict[int, set[str]] = {}
+        for vid, key in con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = 'tax_id'").fetchall():
+            taxed.setdefault(int(vid), set()).add(key)
 
         def compatible(vid: int) -> bool:
             # Two different tax ids are two different vendors, whatever the names say.
-            return not (tax and vid in taxed and taxed[vid] != tax)
+            return not (tax and vid in taxed and tax not in taxed[vid])
 
         names = self.names()
         exact = [vid for vid, _, key in names if key == compact and compatible(vid)]
