@@ -10,7 +10,16 @@ from extraction.documents import load_document
 from extraction.engines.registry import require_engine
 from extraction.markdown import render
 from extraction.options import ExtractOptions, parse_page_ranges
-from extraction.schema import MAX_TEXT_CHARS, DocumentInfo, ExtractionResult, Invoice, PageInfo, clip_texts, long_texts
+from extraction.schema import (
+    MAX_TEXT_CHARS,
+    DocumentInfo,
+    ExtractionResult,
+    Invoice,
+    PageInfo,
+    check_amounts,
+    clip_texts,
+    long_texts,
+)
 from utils.errors import NotAnInvoice
 from utils.settings import Settings, get_settings
 
@@ -171,6 +180,8 @@ def extract_invoices(
         result.timings["total"] = total
     if not any(looks_like_invoice(r.invoice) for r in results):
         raise NotAnInvoice(f"{filename}: no invoice found (no invoice number, amount or priced line was read)")
+    for result in results:
+        check_amounts(result.invoice, filename)
     return results
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 from pydantic import ValidationError
 
-from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, long_texts
+from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, check_amounts, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
@@ -221,6 +221,7 @@ class InvoiceService:
         """Store several results in one transaction (embedded in one batch); each as store_result."""
         prepared = []
         for result, data in items:
+            check_amounts(result.invoice, result.document.filename)  # before anything of the batch is written
             if data:
                 sha = sha256_hex(data)
                 if sha != result.document.sha256:
@@ -452,6 +453,7 @@ class InvoiceService:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidRequest(f"invalid correction: {problems}") from exc
+        check_amounts(invoice, f"correction of invoice {invoice_id}")
         fields = dict(result.fields)
         validated = invoice.model_dump(mode="json")
         for n, (field, old, _new) in enumerate(audit):

@@ -57,6 +57,13 @@ class NotAnInvoice(UnreadableDocument):
     status = 422
 
 
+class AmountOutOfRange(InvoiceOcrError):
+    """An amount larger than the invoice history stores (a document's or a correction's); nothing was stored."""
+
+    code = "amount_out_of_range"
+    status = 422
+
+
 class UnknownEngine(InvoiceOcrError):
     """An engine name that is not registered."""
 

@@ -258,3 +258,14 @@ def test_a_correction_past_the_text_length_bound_is_refused(service: InvoiceServ
     after = service.get_invoice(invoice_id)
     assert after.result.invoice == before.result.invoice and after.corrections == before.corrections
     service.correct_invoice(invoice_id, {"vendor.name": "A" * MAX_TEXT_CHARS}, "clerk")
+
+
+def test_amounts_past_the_column_range_are_refused_before_anything_is_stored(service: InvoiceService) -> None:
+    from utils.errors import AmountOutOfRange
+
+    fine, fine_data = make_result(number="RANGE-1")
+    huge, huge_data = make_result(number="RANGE-2", total="1.2E+20")
+    with pytest.raises(AmountOutOfRange, match="total"):
+        service.store_many([(fine, fine_data), (huge, huge_data)])
+    assert service.store.scalar("SELECT count(*) FROM invoices") == 0
+    assert not any(service.settings.files_dir.iterdir())
