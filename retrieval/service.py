@@ -140,6 +140,10 @@ class InvoiceService:
             self.repaired = "re-embedded: model changed"
             self.reindex()
             return
+        with self.store.transaction() as cur:
+            dropped = self.store.drop_orphans(cur)
+        if dropped:
+            log.warning("dropped %d rows of deleted invoices", dropped)
         meta = read_meta(index_dir)
         try:
             loaded = VectorIndex.load(index_dir, self.settings.hnsw_threshold) if meta else None
@@ -466,6 +470,9 @@ class InvoiceService:
         result.validation = self._revalidate(result)
         vector = self.embedder.encode_one(embedding_text(result))
         with self.store.transaction() as cur:
+            # Checked in the writing transaction: a delete that won the race leaves nothing to write rows for.
+            if not cur.execute("SELECT count(*) FROM invoices WHERE id = ?", [invoice_id]).fetchone()[0]:
+                raise NotFound(f"invoice {invoice_id} not found")
             if any(f == "vendor" or f.startswith("vendor.") for f, _, _ in audit):
                 vendor_id, _ = self.resolver.resolve(invoice.vendor, cur)
             result.invoice_id = invoice_id
@@ -581,7 +588,7 @@ class InvoiceService:
             )
 
     def reindex(self) -> int:
-        """Re-embed every stored invoice with the configured model, rebuild the index and keyword postings."""
+        """Re-embed every stored invoice, rebuild the index and keyword postings, drop rows of deleted invoices."""
         rows = self.store.fetch("SELECT id, result FROM invoices ORDER BY id")
         batch = 256
         for start in range(0, len(rows), batch):
@@ -589,11 +596,20 @@ class InvoiceService:
             results = [ExtractionResult.model_validate_json(r[1]) for r in chunk]
             vectors = self.embedder.encode([embedding_text(r) for r in results])
             with self.store.transaction() as cur:
+                present = {
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT id FROM invoices WHERE list_contains(?::BIGINT[], id)", [[r[0] for r in chunk]]
+                    ).fetchall()
+                }
                 for (invoice_id, _), result, vector in zip(chunk, results, vectors, strict=True):
+                    if invoice_id not in present:  # deleted since it was read
+                        continue
                     self.store.put_embedding(cur, invoice_id, self.model_name, vector)
                     self.store.index_text(cur, invoice_id, search_text(result, self._vendor_names(cur, invoice_id)))
         with self.store.transaction() as cur:
             cur.execute("DELETE FROM embeddings WHERE model <> ?", [self.model_name])
+            self.store.drop_orphans(cur)
         self.store.compact_postings()
         with self._index_lock:
             return self._rebuild_from_store()
@@ -612,11 +628,16 @@ class InvoiceService:
 
     def health(self) -> dict:
         """Store and index state, and whether they agree."""
-        invoices = int(self.store.scalar("SELECT count(*) FROM invoices") or 0)
+        invoice_ids = self.store.fetch_numpy("SELECT id FROM invoices ORDER BY id")["id"].astype(np.int64)
+        invoices = len(invoice_ids)
         db_ids = self.store.embedding_ids(self.model_name)
         index = self.index()
         index_ids = index.ids()
-        consistent = bool(len(db_ids) == len(index_ids) and np.array_equal(db_ids, index_ids))
+        orphans = self.store.orphan_counts()
+        # The index, the stored vectors and the invoices must name the same ids, and nothing may outlive its invoice.
+        consistent = bool(
+            np.array_equal(index_ids, invoice_ids) and np.array_equal(db_ids, invoice_ids) and not any(orphans.values())
+        )
         return {
             "store": {
                 "path": str(self.settings.db_path),
@@ -631,6 +652,9 @@ class InvoiceService:
                 "model": self.model_name,
                 "dim": index.dim,
                 "consistent": consistent,
+                "missing": int(np.setdiff1d(invoice_ids, index_ids).size),
+                "orphans": int(np.setdiff1d(index_ids, invoice_ids).size),
+                "orphan_rows": orphans,
                 "repaired": self.repaired,
             },
         }

@@ -289,6 +289,25 @@ class Store:
         cur.execute("DELETE FROM fts_postings WHERE invoice_id = ?", [invoice_id])
         cur.execute("DELETE FROM fts_docs WHERE invoice_id = ?", [invoice_id])
 
+    # Rows keyed by an invoice id that must go with the invoice (the audit log stays on purpose).
+    INVOICE_CHILD_TABLES = ("line_items", "embeddings", "fts_postings", "fts_docs")
+
+    def orphan_counts(self) -> dict[str, int]:
+        """Per table, the rows that belong to no stored invoice (left by a write that lost a race with a delete)."""
+        gone = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = t.invoice_id)"
+        return {
+            table: int(self.scalar(f"SELECT count(*) FROM {table} t WHERE {gone}") or 0)
+            for table in self.INVOICE_CHILD_TABLES
+        }
+
+    def drop_orphans(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Inside a transaction: delete the rows that belong to no stored invoice; returns how many."""
+        dropped = 0
+        for table in self.INVOICE_CHILD_TABLES:
+            row = cur.execute(f"DELETE FROM {table} WHERE invoice_id NOT IN (SELECT id FROM invoices)").fetchone()
+            dropped += int(row[0]) if row else 0
+        return dropped
+
     def compact_postings(self) -> None:
         """Rewrite the postings sorted by term so term lookups skip most row groups."""
         with self.transaction() as cur:
