@@ -5,6 +5,7 @@ import threading
 from decimal import Decimal
 
 import duckdb
+import numpy as np
 import pytest
 
 from retrieval.models import SearchFilters, SearchQuery
@@ -269,3 +270,23 @@ def test_amounts_past_the_column_range_are_refused_before_anything_is_stored(ser
         service.store_many([(fine, fine_data), (huge, huge_data)])
     assert service.store.scalar("SELECT count(*) FROM invoices") == 0
     assert not any(service.settings.files_dir.iterdir())
+
+
+def test_restart_with_flipped_bytes_in_the_index_rebuilds(settings: Settings, embedder) -> None:
+    svc = InvoiceService(settings)
+    ids = _fill(svc, 3)
+    svc.close()
+    path = settings.index_dir / "index.faiss"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 256] = bytes(b ^ 0x5A for b in data[middle : middle + 256])
+    path.write_bytes(bytes(data))
+    svc = InvoiceService(settings)
+    try:
+        assert svc.repaired and "rebuilt" in svc.repaired
+        stored_ids, stored = svc.store.embeddings()
+        index_ids, vectors = svc.index().vectors()
+        assert index_ids.tolist() == stored_ids.tolist() == ids
+        assert np.allclose(vectors, stored)
+    finally:
+        svc.close()
