@@ -113,6 +113,9 @@ class InvoiceService:
         self._dirty_writes = 0
         self._last_save = time.monotonic()
         self.repaired: str | None = None
+        removed = self.store.remove_orphan_files()
+        if removed:
+            log.warning("removed %d stored files that no document names (an interrupted write)", removed)
         self._open_index()
         self.searcher = Searcher(self.store, self.index, self.embedder, self.resolver)
 

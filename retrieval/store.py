@@ -211,6 +211,19 @@ class Store:
             _write_atomic(path, data)
         return path
 
+    def remove_orphan_files(self) -> int:
+        """Delete files no stored document names (a crash between writing a file and committing it); how many.
+
+        Only safe while no write is in flight: called when the history opens, before any.
+        """
+        known = {row[0] for row in self.fetch("SELECT sha256 FROM documents")}
+        removed = 0
+        for path in self.files_dir.iterdir():
+            if path.is_file() and path.name not in known:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     # -- reads ----------------------------------------------------------------------------------
     def fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         """Rows of a read query on this thread's cursor."""

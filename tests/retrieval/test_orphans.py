@@ -67,3 +67,17 @@ def test_reindex_and_restart_drop_orphans(service: InvoiceService, settings: Set
         assert again.health()["index"]["consistent"]
     finally:
         again.close()
+
+
+def test_files_left_by_an_interrupted_write_are_removed_on_start(service: InvoiceService, settings: Settings) -> None:
+    kept = service.store_result(*make_result(number="FILE-1"), enrich=False)
+    service.close()
+    # A crash after the file was written (or while its temp file was) and before the invoice was committed.
+    (settings.files_dir / ("ab" * 32)).write_bytes(b"never committed")
+    (settings.files_dir / f".{'cd' * 32}.123.456.tmp").write_bytes(b"half written")
+    again = InvoiceService(settings)
+    try:
+        assert [p.name for p in settings.files_dir.iterdir()] == [kept.document.sha256]
+        assert again.document_file(kept.invoice_id)[0].read_bytes()
+    finally:
+        again.close()
