@@ -96,6 +96,19 @@ def fts_extension_path() -> Path | None:
     return candidates[0] if candidates else None
 
 
+def _open_error(db_path: Path, exc: duckdb.Error) -> InvoiceOcrError:
+    """What opening the database failed on, told apart: held by another process, damaged, or else."""
+    text = str(exc)
+    if "lock" in text.lower():
+        return Conflict(f"the history database {db_path} is in use by another process: {text}")
+    if isinstance(exc, duckdb.IOException) or "corrupt" in text.lower() or "serializ" in text.lower():
+        return DatabaseDamaged(
+            f"the history database {db_path} is damaged or truncated ({text}); restore it from a backup,"
+            " or move it away to start an empty history"
+        )
+    return StoreError(f"cannot open the history database {db_path}: {text}")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as fh:
@@ -115,14 +128,18 @@ class Store:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.db_path))
-        except duckdb.IOException as exc:
-            raise Conflict(f"the history database {self.db_path} is in use by another process: {exc}") from exc
+        except duckdb.Error as exc:
+            raise _open_error(self.db_path, exc) from exc
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self.write_lock = threading.RLock()
         self.stemming = self._load_fts()
-        self._migrate()
+        try:
+            self._migrate()
+        except duckdb.Error as exc:  # a file that opens can still be cut short past its header
+            self._con.close()
+            raise _open_error(self.db_path, exc) from exc
         self.generation = 0  # bumped on every committed write; caches key on it
 
     # -- connections --------------------------------------------------------------------------
@@ -355,3 +372,9 @@ class StoreError(InvoiceOcrError):
 
     code = "store_error"
     status = 500
+
+
+class DatabaseDamaged(StoreError):
+    """The history database file is not a whole DuckDB database (truncated, overwritten)."""
+
+    code = "database_damaged"

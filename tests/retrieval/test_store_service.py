@@ -290,3 +290,17 @@ def test_restart_with_flipped_bytes_in_the_index_rebuilds(settings: Settings, em
         assert np.allclose(vectors, stored)
     finally:
         svc.close()
+
+
+def test_a_truncated_database_is_reported_as_damaged_not_as_in_use(settings: Settings, embedder) -> None:
+    from retrieval.store import DatabaseDamaged
+
+    svc = InvoiceService(settings)
+    _fill(svc, 2)
+    svc.close()
+    data = settings.db_path.read_bytes()
+    for cut in (len(data) // 2, 100):
+        settings.db_path.write_bytes(data[:cut])
+        with pytest.raises(DatabaseDamaged, match="damaged or truncated") as caught:
+            InvoiceService(settings)
+        assert "in use" not in caught.value.message
