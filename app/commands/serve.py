@@ -31,6 +31,7 @@ def serve(
     import uvicorn
 
     from app.api.auth import KeyFileDamaged, KeyStore
+    from app.api.http_protocol import http_protocol
     from app.api.main import create_app
 
     settings = get_settings()
@@ -58,7 +59,12 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"invoice-ocr: page at http://{shown}:{port}/ui  API docs at http://{shown}:{port}/docs", err=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        http=http_protocol(),
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting 0 afterwards tells a
     # supervisor (systemd, docker) the stop was clean.

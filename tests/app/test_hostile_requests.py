@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import socket
 from decimal import Decimal
 
 import numpy as np
 import pytest
 
+from app.api.http_protocol import JsonErrorsH11Protocol
 from faiss_service.index import VectorIndex
 from retrieval.models import MAX_RESULT_WINDOW
+from tests.app import live_server
+from tests.app.conftest import make_settings
 from tests.app.documents import spec
 from tests.builders import invoice_spec, make_cii_xml, make_invoice_pdf
 
@@ -87,3 +92,31 @@ def test_a_total_in_exponent_form_means_the_same_in_json_and_columns(api, stored
     rows = list(csv.DictReader(io.StringIO(api.get("/export", params={"format": "csv"}).text)))
     row = next(r for r in rows if r["invoice_number"] == "HOSTILE-1")
     assert Decimal(row["total"]) == 1500 and Decimal(row["subtotal"]) == 200
+
+
+def _raw_get(port: int, target: str) -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # the server closed with part of an oversized request still unread
+            pass
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize("protocol", ["served", "h11"])
+def test_a_url_too_long_to_parse_answers_json(tmp_path, monkeypatch, protocol):
+    # A URL of some tens of kB used to get the server's plain-text 400, unlike every other error.
+    if protocol == "h11":
+        monkeypatch.setattr(live_server, "http_protocol", lambda: JsonErrorsH11Protocol)
+    server = live_server.LiveServer(make_settings(tmp_path / "data"), ui=False).start()
+    try:
+        head, body = _raw_get(server.port, "/search?q=" + "a" * 300_000)
+        assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower(), head
+        assert json.loads(body)["error"] == "invalid_request"
+        assert _raw_get(server.port, "/health")[0].startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()
