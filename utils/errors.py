@@ -36,6 +36,13 @@ class DocumentTooLarge(InvoiceOcrError):
     status = 413
 
 
+class DocumentTooSlow(DocumentTooLarge):
+    """Reading the document took longer than the per-document time budget; its reading was stopped."""
+
+    code = "document_too_slow"
+    status = 413
+
+
 class UnreadableDocument(InvoiceOcrError):
     """A document of a known type that cannot be read: empty, truncated, corrupt."""
 

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     )
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")
+    document_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one document may take to be read (OCR and parsing) before its reading is stopped "
+        "and the request answers 413 document_too_slow; nothing of it is stored.",
+    )
 
     @field_validator("vllm_urls", "api_keys", "deepseek_whitelist_token_ids", mode="before")
     @classmethod
