@@ -480,6 +480,30 @@ class InvoiceService:
             self._after_write()
         return self.get_invoice(invoice_id)
 
+    @one_writer_per_invoice
+    def reread_invoice(self, invoice_id: int, result: ExtractionResult, who: str) -> InvoiceRecord:
+        """Replace an invoice's reading with a new one of the same file (status back to new; audit entry)."""
+        old, _vendor_id = self._stored_result(invoice_id)
+        if old.document.sha256 != result.document.sha256:
+            raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
+        result = result.model_copy(update={"invoice_id": invoice_id, "enrichment": None})
+        vector = self.embedder.encode_one(embedding_text(result))
+        engines = ", ".join(sorted({p.engine for p in result.pages})) or None
+        before = ", ".join(sorted({p.engine for p in old.pages})) or None
+        with self.store.transaction() as cur:
+            vendor_id, _ = self.resolver.resolve(result.invoice.vendor, cur)
+            self._update_invoice(cur, invoice_id, vendor_id, result)
+            cur.execute("UPDATE invoices SET status = 'new' WHERE id = ?", [invoice_id])
+            cur.execute(
+                "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, 'engine', ?, ?, ?)",
+                [invoice_id, dumps(before), dumps(engines), who],
+            )
+            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+        return self.get_invoice(invoice_id)
+
     def _revalidate(self, result: ExtractionResult) -> Any:
         try:
             from extraction.validate import validate

@@ -123,7 +123,7 @@ def test_upload_review_correct_search_open(page: Any, server: LiveServer, tmp_pa
     page.wait_for_function(
         "() => { const e = document.querySelector('#field-total input'); return e && e.value !== ''; }"
     )
-    page.wait_for_selector("#page-image img")
+    page.wait_for_selector("#page-viewer img.pv-img")
     page.wait_for_timeout(800)  # let the vendor chart and tables settle before the picture
     assert _value(page, "vendor-name") == "Acme Supplies GmbH"
     assert _value(page, "total") == "583.10"
@@ -138,7 +138,7 @@ def test_upload_review_correct_search_open(page: Any, server: LiveServer, tmp_pa
     page.locator("#next-page").click()
     page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
     page.wait_for_timeout(500)
-    page.locator("#page-image").screenshot(path=str(ARTIFACTS / "03-page-2.png"))
+    page.locator("#page-viewer").screenshot(path=str(ARTIFACTS / "03-page-2.png"))
     page.locator("#prev-page").click()
     page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 1 of 2')")
 
@@ -170,10 +170,10 @@ def test_upload_review_correct_search_open(page: Any, server: LiveServer, tmp_pa
         "() => { const e = document.querySelector('#field-invoice-number input');"
         " return e && e.value === 'INV-2024-0042' && e.checkVisibility(); }"
     )
-    page.wait_for_selector("#page-image img")
+    page.wait_for_selector("#page-viewer img.pv-img")
     page.wait_for_timeout(500)
     assert _value(page, "total") == "600.00"
-    assert page.locator("#page-image img").first.is_visible()
+    assert page.locator("#page-viewer img.pv-img").first.is_visible()
     _shot(page, "06-opened-from-search", full=False)
 
     page.get_by_role("tab", name="Vendors").click()
@@ -188,6 +188,130 @@ def test_upload_review_correct_search_open(page: Any, server: LiveServer, tmp_pa
     page.wait_for_function("() => document.querySelector('#dashboard-tiles').textContent.includes('Documents read')")
     page.wait_for_timeout(300)
     _shot(page, "08-dashboard", full=False)
+
+
+# Samples, while a file is read, how many progress bars are drawn at once and whether the drop zone shows.
+WATCH_PROGRESS = """() => {
+  window.__progress = { bars: 0, uploadHidden: false };
+  window.__watch = setInterval(() => {
+    const bars = Array.from(document.querySelectorAll('.eta-bar, .progress-level, .meta-text, .meta-text-center'))
+      .filter((e) => e.offsetParent !== null).length;
+    window.__progress.bars = Math.max(window.__progress.bars, bars);
+    const zone = document.querySelector('#upload');
+    if (!zone || zone.offsetParent === null || zone.getBoundingClientRect().height < 40) {
+      window.__progress.uploadHidden = true;
+    }
+  }, 25);
+}"""
+
+
+def _image_loaded(page: Any) -> bool:
+    return page.evaluate(
+        "() => { const i = document.querySelector('#page-viewer img.pv-img');"
+        " return Boolean(i && i.complete && i.naturalWidth > 0 && i.offsetParent !== null); }"
+    )
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_review_workspace_image_progress_reread_keys_and_click_to_fill(
+    chromium: Path, server: LiveServer, tmp_path: Path
+) -> None:
+    """The numbered defects of the review workspace at 1440x900 and 1280x720, then keys and click-to-fill."""
+    from playwright.sync_api import sync_playwright
+
+    pdf = tmp_path / "globex-2024-05.pdf"
+    spec = invoice_spec(vendor="Globex Parts AG", vendor_vat="CHE123456789", iban=None, number="GX-5512")
+    pdf.write_bytes(make_invoice_pdf(spec, pages=2))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server.url + "/ui/")
+            page.wait_for_selector("#upload")
+            # Before any document is open nothing was looked for: no field says "not found".
+            assert page.locator("#field-total input").get_attribute("placeholder") in ("", None)
+            _shot(page, "1440-01-empty", full=False)
+
+            page.evaluate(WATCH_PROGRESS)
+            page.locator("#upload input[type=file]").set_input_files(str(pdf))
+            page.wait_for_function(
+                "() => { const e = document.querySelector('#field-invoice-number input');"
+                " return e && e.value === 'GX-5512'; }"
+            )
+            page.wait_for_selector("#page-viewer img.pv-img")
+            page.wait_for_timeout(600)
+            progress = page.evaluate("() => { clearInterval(window.__watch); return window.__progress; }")
+            assert progress["bars"] <= 2, f"{progress['bars']} progress bars were drawn at once"
+            assert not progress["uploadHidden"], "the drop zone vanished while the file was read"
+
+            # A large page picture with thin boxes on the values themselves.
+            image = _box(page, "#page-viewer img.pv-img")
+            assert image["width"] >= 700, f"the page picture is {image['width']:.0f} px wide"
+            number = _box(page, "#page-viewer .pv-box[data-field='invoice_number']")
+            assert number["width"] < 0.2 * image["width"], "the invoice number's box covers more than its value"
+            date = _box(page, "#page-viewer .pv-box[data-field='invoice_date']")
+            assert date["width"] < 0.25 * image["width"], "the invoice date's box covers more than its value"
+            _dismiss_toasts(page)
+            _shot(page, "1440-02-extracted", full=False)
+
+            # Clicking into a field keeps the picture and highlights the field's box, on its page.
+            page.locator("#field-invoice-date input").click()
+            page.wait_for_timeout(800)
+            assert _image_loaded(page), "the page picture disappeared when a field was selected"
+            assert page.locator("#page-viewer .pv-box.sel[data-field='invoice_date']").count() == 1
+            page.locator("#field-total input").click()
+            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
+            page.wait_for_selector("#page-viewer .pv-box.sel[data-field='total']")
+            assert _image_loaded(page)
+            _shot(page, "1440-03-field-selected", full=False)
+
+            # Click a word on the picture to fill the selected field.
+            page.locator("#field-amount-due input").click()
+            page.locator("#page-viewer .pv-word[data-text='583.10']").first.click()
+            assert _value(page, "amount-due") == "583.10"
+
+            # Keys: next field, next page, previous page.
+            page.locator("#field-vendor-name input").focus()
+            page.keyboard.press("Alt+ArrowDown")
+            assert page.evaluate("() => document.activeElement.closest('#field-invoice-number') !== null")
+            page.keyboard.press("Alt+ArrowLeft")
+            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 1 of 2')")
+            page.keyboard.press("Alt+ArrowRight")
+            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
+
+            # Extract with no new file reads the open invoice again with the chosen engine, without errors.
+            page.locator("#extract-btn").click()
+            page.get_by_text("read again with").first.wait_for()
+            page.wait_for_timeout(800)
+            errors = page.locator(".block .error:visible, .wrap.error:visible").count()
+            assert errors == 0, f"{errors} components show an error after Extract without a new file"
+            assert _image_loaded(page)
+            invoice_id = int(server.service.search(_query("GX-5512"))[0].invoice_id)
+            assert "engine" in [c.field for c in server.service.get_invoice(invoice_id).corrections]
+
+            # 1280x720: the document starts near the top.
+            page.set_viewport_size({"width": 1280, "height": 720})
+            page.evaluate("() => window.scrollTo(0, 0)")
+            page.wait_for_timeout(500)
+            _dismiss_toasts(page)
+            top = _box(page, "#page-viewer img.pv-img")["y"]
+            assert top < 400, f"the document starts {top:.0f} px down the page at 1280x720"
+            _shot(page, "1280-02-extracted", full=False)
+        finally:
+            _shot(page, "last-review")
+            context.close()
+            browser.close()
+
+
+def _query(q: str) -> Any:
+    from retrieval.models import SearchQuery
+
+    return SearchQuery(q=q, mode="keyword")
 
 
 def _filters(q_vendor: str) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -224,7 +226,10 @@ def test_upload_shows_fields_page_image_and_vendor(uploaded: tuple[Client, dict[
     assert out["Invoice number:value"] == "INV-2024-0042"
     assert out["Currency:value"] == "EUR"
     assert "Page <b>1</b> of 2" in out["Page:value"]
-    image = Image.open(out["Page image:value"])
+    viewer = out["Page image:value"]
+    assert "data-field='invoice_number'" in viewer and "class='pv-word'" in viewer
+    encoded = viewer.split("src='data:image/jpeg;base64,", 1)[1].split("'", 1)[0]
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
     assert image.height > image.width > 500
     assert "acme-march.pdf" in out["Document:value"]
     assert "Acme Supplies GmbH" in out["Vendor profile:value"]
