@@ -28,6 +28,7 @@ from retrieval.models import (
     InvoiceSummary,
     SearchFilters,
     SearchHit,
+    SearchPage,
     SearchQuery,
     VendorProfile,
 )
@@ -114,7 +115,9 @@ class InvoiceService:
         self._last_save = time.monotonic()
         self.repaired: str | None = None
         self._open_index()
-        self.searcher = Searcher(self.store, self.index, self.embedder, self.resolver)
+        self.searcher = Searcher(
+            self.store, self.index, self.embedder, self.resolver, min_similarity=settings.semantic_min_score
+        )
 
     # -- the vector index --------------------------------------------------------------------------
     def _dim(self) -> int:
@@ -373,6 +376,14 @@ class InvoiceService:
     async def search_async(self, query: SearchQuery) -> list[SearchHit]:
         """search() on an event loop: awaits the query's embedding instead of blocking the loop on it."""
         return await self.searcher.search_async(query)
+
+    def search_page(self, query: SearchQuery) -> SearchPage:
+        """One page of hits with the number of matches in all and, when none, a message."""
+        return self.searcher.search_page(query)
+
+    async def search_page_async(self, query: SearchQuery) -> SearchPage:
+        """search_page() on an event loop."""
+        return await self.searcher.search_page_async(query)
 
     def lookup_vendors(self, name: str, limit: int = 5) -> list[VendorProfile]:
         """Vendors for a typed name, best first (tolerates typos, suffixes, partial names)."""

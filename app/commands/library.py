@@ -248,13 +248,18 @@ def search(
     )
     with _service() as service:
         try:
-            hits = service.search(sq)
+            found = service.search_page(sq)
         except InvoiceOcrError as exc:
             raise _fail(exc.message) from exc
-    rows = [h.model_dump(mode="json") for h in hits]
+    rows = [h.model_dump(mode="json") for h in found.hits]
     if output is OutputFormat.json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
+        if found.message:
+            typer.echo(found.message, err=True)
+    elif found.message:
+        typer.echo(found.message)
     else:
+        typer.echo(f"{found.total} invoice{'s' if found.total != 1 else ''} match; showing {len(rows)}.")
         typer.echo(
             _table(
                 rows,

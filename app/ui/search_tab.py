@@ -127,12 +127,15 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
             for k in ("vendor", "date_from", "date_to", "min_total", "max_total", "currency", "needs_review")
         ):
             raise InvalidRequest("Type something to search for, or set at least one filter.")
-        hits = ctx.service().search(query)
+        found = ctx.service().search_page(query)
+        hits = found.hits
+        shown = f" · showing the first {len(hits)}" if found.total > len(hits) else ""
         text = (
-            f"<div class='muted'>{len(hits)} invoice{'s' if len(hits) != 1 else ''} found"
-            f"{' for “' + html.escape(query.q) + '”' if query.q else ''} · {query.mode}</div>"
+            f"<div class='muted'>{found.total} invoice{'s' if found.total != 1 else ''} found"
+            f"{' for “' + html.escape(query.q) + '”' if query.q else ''} · {query.mode}{shown}</div>"
             if hits
-            else "<div class='alert info'>Nothing found. Try fewer words, another mode or wider filters.</div>"
+            else f"<div class='alert info' id='no-match'><b>{html.escape(found.message or 'No invoices match.')}</b>"
+            " Try fewer words, another mode or wider filters.</div>"
         )
         return [text, results_frame(hits), [h.invoice_id for h in hits]]
 

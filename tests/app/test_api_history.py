@@ -41,6 +41,24 @@ def test_search_finds_by_words_and_filters(api, stored):
     assert len(paged) == 1
 
 
+def test_search_counts_matches_and_says_when_none_match(api, stored):
+    paged = api.get("/search", params={"q": "", "currency": "EUR", "limit": 1})
+    assert len(paged.json()) == 1 and paged.headers["x-total-count"] == "2"
+    for mode in ("hybrid", "semantic", "keyword"):
+        nothing = api.get("/search", params={"q": "xqzvbl", "mode": mode})
+        assert nothing.status_code == 200 and nothing.json() == []
+        assert nothing.headers["x-total-count"] == "0"
+        assert nothing.headers["x-search-message"] == 'No invoices match "xqzvbl".'
+    envelope = api.get("/search", params={"q": "xqzvbl", "with_total": "true"}).json()
+    assert envelope == {"total": 0, "hits": [], "message": "No invoices match “xqzvbl”."}
+    found = api.get("/search", params={"q": "HIST-1002", "mode": "keyword", "with_total": "true"}).json()
+    assert (
+        found["total"] == len(found["hits"]) >= 1
+        and found["hits"][0]["invoice_number"] == "HIST-1002"
+        and found["message"] is None
+    )
+
+
 def test_vendor_lookup_and_profile(api, stored):
     found = api.get("/vendors", params={"q": "nordwind energie"}).json()
     assert found and found[0]["name"].startswith("Nordwind")

@@ -51,6 +51,10 @@ def test_search_json(data_dir: Path) -> None:
     assert [h["vendor"] for h in json.loads(out.stdout)] == ["Coolblue B.V."]
     out = CliRunner().invoke(cli, ["search", "x", "--date-from", "not-a-date"])
     assert out.exit_code == 2
+    out = CliRunner().invoke(cli, ["search", "xqzvbl"])
+    assert out.exit_code == 0 and "No invoices match “xqzvbl”." in out.stdout
+    out = CliRunner().invoke(cli, ["search", "laptop", "--mode", "keyword"])
+    assert "1 invoice match; showing 1." in out.stdout
 
 
 def test_vendors_json_and_table(data_dir: Path) -> None:
