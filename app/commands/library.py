@@ -129,9 +129,13 @@ def ingest(
 
         def flush() -> None:
             if pending_store:
-                service.store_many(pending_store, enrich=False)
+                # Storing embeds each batch: say so, else the bar sits at its count with no sign of work.
+                bar.set_postfix_str(f"storing {len(pending_store)} invoices…", refresh=True)
+                stored = service.store_many(pending_store, enrich=False)
+                bar.set_postfix_str("", refresh=True)
                 counts["stored"] += pending_files[0]
                 counts["invoices"] += len(pending_store)
+                counts["review"] += sum(1 for r in stored if r.validation.needs_review)
                 pending_store.clear()
                 pending_files[0] = 0
 
@@ -184,7 +188,8 @@ def ingest(
 
 def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], total: int, interrupted: bool) -> None:
     head = (
-        f"{total} files: {counts['stored']} stored ({counts['invoices']} invoices), "
+        f"{total} files: {counts['stored']} stored ({counts['invoices']} invoices, "
+        f"{counts['review']} need{'s' if counts['review'] == 1 else ''} review), "
         f"{counts['skipped']} skipped (already stored), "
         f"{counts['refused']} refused, {counts['failed']} failed"
     )

@@ -286,4 +286,6 @@ def money(value: Any, currency: str | None = None) -> str:
         text = f"{Decimal(str(value)):,.2f}"
     except (InvalidOperation, ValueError):
         return str(value)
+    if currency == "?":  # a vendor's spend with no currency read
+        return f"{text} (no currency)"
     return f"{text} {currency}" if currency else text

@@ -366,3 +366,10 @@ def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Pa
         if client is not None:
             client.close()
         live.stop()
+
+
+def test_money_without_a_currency_says_so() -> None:
+    from app.ui.forms import money
+
+    assert money(Decimal("12.5"), "?") == "12.50 (no currency)"
+    assert money(Decimal("12.5"), None) == "12.50" and money(Decimal("12.5"), "EUR") == "12.50 EUR"
