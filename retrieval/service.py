@@ -419,6 +419,17 @@ class InvoiceService:
         )
         return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=offset)
 
+    def review_queue(self, limit: int = 200, exclude: int | None = None) -> InvoicePage:
+        """Invoices that need review and are not approved, oldest first (by when they were stored)."""
+        where = " AND i.needs_review AND i.status <> 'approved'"
+        params: list[Any] = []
+        if exclude is not None:
+            where += " AND i.id <> ?"
+            params.append(exclude)
+        total = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        rows = self.store.fetch_dicts(self._SUMMARY + where + " ORDER BY i.created_at, i.id LIMIT ?", [*params, limit])
+        return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=0)
+
     def get_invoice(self, invoice_id: int) -> InvoiceRecord:
         """One stored invoice with its extraction, fresh enrichment and audit log; NotFound."""
         rows = self.store.fetch_dicts(

@@ -36,6 +36,8 @@ class ExtractTab:
     view: rv.ReviewView
     ctx: UiContext
     engine: gr.Dropdown
+    queue_outputs: list[Any] | None = None
+    queue_refresh: Any = None
 
     @property
     def open_outputs(self) -> list[Any]:
@@ -322,6 +324,23 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
 
     view.approve.click(on_approve, edit_inputs, [state, doc_list, *view.outputs], api_name="approve")
+
+    @guarded
+    def on_approve_next(request: gr.Request, state_value, *values):
+        *fields, lines = values
+        _check_write(ctx, request)
+        record, count = save_corrections(ctx, state_value, list(fields), lines, who(request))
+        record = ctx.service().approve_invoice(record.id, who(request))
+        rv.add_doc(state_value, record)
+        following = ctx.service().review_queue(limit=1, exclude=record.id)
+        saved = f" with {count} correction{'s' if count != 1 else ''}" if count else ""
+        if not following.items:
+            gr.Info(f"Invoice #{record.id} approved{saved}. The review queue is empty.", duration=5)
+            return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
+        gr.Info(f"Invoice #{record.id} approved{saved}; {following.total} left to review.", duration=4)
+        return tab.open_invoice(state_value, following.items[0].id)
+
+    view.approve_next.click(on_approve_next, edit_inputs, [state, doc_list, *view.outputs], api_name="approve_and_next")
 
     def open_linked(kind: str):
         @guarded

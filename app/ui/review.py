@@ -127,6 +127,7 @@ class ReviewView:
     general: gr.HTML
     save: gr.Button
     approve: gr.Button
+    approve_next: gr.Button
     download_json: gr.DownloadButton
     download_csv: gr.DownloadButton
     lines: gr.Dataframe
@@ -153,6 +154,7 @@ class ReviewView:
             self.general,
             self.save,
             self.approve,
+            self.approve_next,
             self.download_json,
             self.download_csv,
             self.lines,
@@ -187,8 +189,11 @@ def build_review() -> ReviewView:
                 "<div class='empty-state'>No document selected.</div>", label="Document", elem_id="doc-summary"
             )
             with gr.Row():
-                save = gr.Button("Save corrections", variant="primary", interactive=False, elem_id="save-btn")
+                save = gr.Button("Save corrections", variant="secondary", interactive=False, elem_id="save-btn")
                 approve = gr.Button("Approve", variant="secondary", interactive=False, elem_id="approve-btn")
+                approve_next = gr.Button(
+                    "Approve and next", variant="primary", interactive=False, elem_id="approve-next-btn"
+                )
             general = gr.HTML("", label="Warnings", elem_id="general-warnings")
             textboxes: dict[str, gr.Textbox] = {}
             main = [f for f in FORM_FIELDS if f.group == "main"]
@@ -244,6 +249,7 @@ def build_review() -> ReviewView:
         general,
         save,
         approve,
+        approve_next,
         download_json,
         download_csv,
         lines,
@@ -384,6 +390,7 @@ def render(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | None) 
             "",
             gr.Button(interactive=False),
             gr.Button(interactive=False),
+            gr.Button(interactive=False),
             gr.DownloadButton(visible=False),
             gr.DownloadButton(visible=False),
             pd.DataFrame(columns=LINE_HEADERS),
@@ -423,6 +430,7 @@ def render(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | None) 
         _general(general),
         gr.Button(interactive=True),
         gr.Button("Approved ✓" if approved else "Approve", interactive=not approved),
+        gr.Button(interactive=True),
         gr.DownloadButton(value=str(json_path), visible=True),
         gr.DownloadButton(value=str(csv_path), visible=True),
         lines_frame(result.invoice),

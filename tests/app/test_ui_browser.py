@@ -318,3 +318,87 @@ def _filters(q_vendor: str) -> Any:
     from retrieval.models import SearchFilters
 
     return SearchFilters(vendor=q_vendor, min_total=Decimal("599"))
+
+
+def _store_needing_review(server: LiveServer, number: str, vendor: str) -> int:
+    """An invoice stored as needing review (a reason is added to its checked reading)."""
+    from extraction.pipeline import extract
+
+    data = make_invoice_pdf(invoice_spec(number=number, vendor=vendor, vendor_vat=None, iban=None))
+    result = extract(data, f"{number}.pdf", settings=server.app.state.services.settings)
+    result.validation.needs_review = True
+    result.validation.reasons.append("total was not confirmed by the line items")
+    return int(server.service.store_result(result, data).invoice_id)
+
+
+def test_review_queue_approve_and_next_bulk_approve_and_no_match(
+    chromium: Path, server: LiveServer, tmp_path: Path
+) -> None:
+    """The queue oldest first across a reload, keys and "Approve and next", bulk approve, search's "no match"."""
+    from playwright.sync_api import sync_playwright
+
+    before = server.service.review_queue().total
+    ids = [_store_needing_review(server, f"Q-{k}", f"Queue Vendor {k} Oy") for k in (1, 2, 3)]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server.url + "/ui/")
+            page.get_by_role("tab", name="Dashboard").click()
+            page.locator("#dash-open-queue").click()
+            page.wait_for_function(
+                f"() => (document.querySelector('#queue-count') || {{}}).innerText?.includes('{before + 3} invoice')"
+            )
+            page.reload()  # the queue comes from the history, not from the browser session
+            page.get_by_role("tab", name="Review queue").click()
+            table = page.locator("#queue-table")
+            table.get_by_text("Q-3", exact=True).first.wait_for()
+            text = table.inner_text()
+            assert text.index("Q-1") < text.index("Q-2") < text.index("Q-3"), "the queue is not oldest first"
+            page.wait_for_timeout(500)
+            _shot(page, "1440-04-queue", full=False)
+
+            table.locator("[data-testid='cell-0-3']").first.click()
+            page.wait_for_function(
+                "() => { const e = document.querySelector('#field-invoice-number input');"
+                " return e && e.value === 'Q-1' && e.checkVisibility(); }"
+            )
+            page.locator("#field-total input").click()
+            page.keyboard.press("Control+Enter")  # approve and next, from the keyboard
+            page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-2'")
+            assert server.service.get_invoice(ids[0]).status == "approved"
+            page.locator("#approve-next-btn").click()
+            page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-3'")
+            assert server.service.get_invoice(ids[1]).status == "approved"
+
+            page.get_by_role("tab", name="Search").click()
+            page.locator("#search-query input, #search-query textarea").first.fill("xqzvbl")
+            page.locator("#search-btn").click()
+            page.get_by_text("No invoices match “xqzvbl”.").wait_for()
+            page.locator("#search-query input, #search-query textarea").first.fill("Queue Vendor")
+            page.locator("#search-btn").click()
+            results = page.locator("#search-results")
+            results.get_by_text("Q-3", exact=True).first.wait_for()
+            row = results.locator("tr", has=page.get_by_text("Q-3", exact=True)).first
+            row.locator("input[type=checkbox]").first.check()
+            page.wait_for_timeout(400)
+            page.locator("#search-approve").click()
+            page.locator("#search-bulk-note").get_by_text("Approved 1 invoice").wait_for()
+            assert server.service.get_invoice(ids[2]).status == "approved"
+            page.locator("#search-export").click()
+            page.locator("#search-bulk-note").get_by_text("exported").wait_for()  # nothing ticked after refresh
+            _dismiss_toasts(page)
+            _shot(page, "1440-05-search-bulk", full=False)
+
+            page.get_by_role("tab", name="Review queue").click()
+            page.wait_for_timeout(1000)
+            assert "Q-3" not in page.locator("#queue-table").inner_text()
+            page.set_viewport_size({"width": 1280, "height": 720})
+            page.wait_for_timeout(500)
+            _shot(page, "1280-04-queue", full=False)
+        finally:
+            _shot(page, "last-queue")
+            context.close()
+            browser.close()

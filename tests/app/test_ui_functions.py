@@ -271,7 +271,7 @@ def test_saved_correction_is_stored_audited_and_searchable(
         client, "/search", client.predict("Acme Suplies", "hybrid", "", "", "", "", "", "", "any", api_name="/search")
     )
     rows = found["Results (click a row to open the invoice):value"]["data"]
-    assert rows and rows[0][1] == "INV-2024-0042" and rows[0][3] == "600.00 EUR"
+    assert rows and rows[0][0] is False and rows[0][2] == "INV-2024-0042" and rows[0][4] == "600.00 EUR"
 
     vendor = _named(client, "/vendor_lookup", client.predict("acme suplies gmbh", api_name="/vendor_lookup"))
     assert "Acme Supplies GmbH" in vendor["Profile:value"] and "Spend per month" in vendor["Spend per month:value"]
