@@ -28,6 +28,7 @@ from retrieval.models import (
     InvoiceSummary,
     SearchFilters,
     SearchHit,
+    SearchPage,
     SearchQuery,
     VendorProfile,
 )
@@ -117,7 +118,9 @@ class InvoiceService:
         if removed:
             log.warning("removed %d stored files that no document names (an interrupted write)", removed)
         self._open_index()
-        self.searcher = Searcher(self.store, self.index, self.embedder, self.resolver)
+        self.searcher = Searcher(
+            self.store, self.index, self.embedder, self.resolver, min_similarity=settings.semantic_min_score
+        )
 
     # -- the vector index --------------------------------------------------------------------------
     def _dim(self) -> int:
@@ -382,6 +385,14 @@ class InvoiceService:
         """search() on an event loop: awaits the query's embedding instead of blocking the loop on it."""
         return await self.searcher.search_async(query)
 
+    def search_page(self, query: SearchQuery) -> SearchPage:
+        """One page of hits with the number of matches in all and, when none, a message."""
+        return self.searcher.search_page(query)
+
+    async def search_page_async(self, query: SearchQuery) -> SearchPage:
+        """search_page() on an event loop."""
+        return await self.searcher.search_page_async(query)
+
     def lookup_vendors(self, name: str, limit: int = 5) -> list[VendorProfile]:
         """Vendors for a typed name, best first (tolerates typos, suffixes, partial names)."""
         out = []
@@ -415,6 +426,17 @@ class InvoiceService:
             [*params, limit, offset],
         )
         return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=offset)
+
+    def review_queue(self, limit: int = 200, exclude: int | None = None) -> InvoicePage:
+        """Invoices that need review and are not approved, oldest first (by when they were stored)."""
+        where = " AND i.needs_review AND i.status <> 'approved'"
+        params: list[Any] = []
+        if exclude is not None:
+            where += " AND i.id <> ?"
+            params.append(exclude)
+        total = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        rows = self.store.fetch_dicts(self._SUMMARY + where + " ORDER BY i.created_at, i.id LIMIT ?", [*params, limit])
+        return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=0)
 
     def get_invoice(self, invoice_id: int) -> InvoiceRecord:
         """One stored invoice with its extraction, fresh enrichment and audit log; NotFound."""
@@ -486,6 +508,30 @@ class InvoiceService:
                     "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, ?, ?, ?, ?)",
                     [invoice_id, field, dumps(old), dumps(new), who],
                 )
+            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+        return self.get_invoice(invoice_id)
+
+    @one_writer_per_invoice
+    def reread_invoice(self, invoice_id: int, result: ExtractionResult, who: str) -> InvoiceRecord:
+        """Replace an invoice's reading with a new one of the same file (status back to new; audit entry)."""
+        old, _vendor_id = self._stored_result(invoice_id)
+        if old.document.sha256 != result.document.sha256:
+            raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
+        result = result.model_copy(update={"invoice_id": invoice_id, "enrichment": None})
+        vector = self.embedder.encode_one(embedding_text(result))
+        engines = ", ".join(sorted({p.engine for p in result.pages})) or None
+        before = ", ".join(sorted({p.engine for p in old.pages})) or None
+        with self.store.transaction() as cur:
+            vendor_id, _ = self.resolver.resolve(result.invoice.vendor, cur)
+            self._update_invoice(cur, invoice_id, vendor_id, result)
+            cur.execute("UPDATE invoices SET status = 'new' WHERE id = ?", [invoice_id])
+            cur.execute(
+                "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, 'engine', ?, ?, ?)",
+                [invoice_id, dumps(before), dumps(engines), who],
+            )
             self.store.put_embedding(cur, invoice_id, self.model_name, vector)
         with self._index_lock:
             self.index().add([invoice_id], vector)

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     )
 
     # Retrieval.
+    semantic_min_score: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity under which a search hit found by meaning alone is not shown.",
+    )
     embedding_model: str | None = Field(None, description="Local sentence-transformers model dir.")
     embedding_backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: a local ONNX export on the CPU (same vectors, faster), torch on CUDA."

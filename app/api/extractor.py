@@ -156,6 +156,31 @@ class Extractor:
             )
         )
 
+    def reread_sync(
+        self,
+        invoice_id: int,
+        options: ExtractOptions,
+        who: str,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> Any:
+        """Blocking: read a stored invoice's file again (another engine, say) and replace its stored reading."""
+        service = self._service()
+        record = service.get_invoice(invoice_id)
+        path, _media_type, filename = service.document_file(invoice_id)
+        data = path.read_bytes()
+        first = (record.result.page_range or [1])[0]
+
+        def job_fn(job: Job) -> Any:
+            try:
+                results = self._results(data, filename, options, on_page, False)
+            except InvoiceOcrError as exc:
+                self._record_failure(job, filename, exc.code, options.engine)
+                raise
+            result = next((r for r in results if (r.page_range or [1])[0] == first), results[0])
+            return job.commit(lambda: service.reread_invoice(invoice_id, result, who))
+
+        return self.pool.run_sync(job_fn)
+
     async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
         """Markdown of the pages, without parsing or storing."""
         return await self.pool.run(lambda job: self._ocr_job(job, data, filename, options))
