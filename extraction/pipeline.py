@@ -18,6 +18,7 @@ from extraction.schema import (
     FieldInfo,
     Invoice,
     PageInfo,
+    check_amounts,
     clip_texts,
     long_texts,
 )
@@ -237,6 +238,8 @@ def extract_invoices(
         result.timings["total"] = total
     if not any(looks_like_invoice(r.invoice) for r in results):
         raise NotAnInvoice(f"{filename}: no invoice found (no invoice number, amount or priced line was read)")
+    for result in results:
+        check_amounts(result.invoice, filename)
     return results
 
 

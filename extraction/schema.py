@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from utils.errors import AmountOutOfRange
 
 
 def _decimal_to_json(value: Decimal) -> float | int:
@@ -14,7 +16,23 @@ def _decimal_to_json(value: Decimal) -> float | int:
     return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
 
 
-Money = Annotated[Decimal, PlainSerializer(_decimal_to_json, return_type=float, when_used="json")]
+def _plain_decimal(value: Decimal) -> Decimal:
+    # "1.5E+3" keeps its exponent in a Decimal, and a database DECIMAL column reads that as 15.0 (the digits
+    # without the exponent): written out as 1500 it means the same in the JSON and in every column.
+    if value.is_finite() and value.as_tuple().exponent > 0 and value.adjusted() < _PLAIN_DIGITS:
+        return value.quantize(Decimal(1), context=Context(prec=_PLAIN_DIGITS + 2))
+    return value
+
+
+_PLAIN_DIGITS = 40  # larger values are left as they are: no history column holds them, they are refused
+Money = Annotated[
+    Decimal, AfterValidator(_plain_decimal), PlainSerializer(_decimal_to_json, return_type=float, when_used="json")
+]
+
+# What the history's DECIMAL(18, 4) amount columns and DECIMAL(9, 4) rate column hold (4 decimal places).
+MAX_AMOUNT = Decimal(10) ** 14
+MAX_RATE = Decimal(10) ** 5
+_FOUR_PLACES = Decimal("0.0001")
 
 
 # The longest text an invoice field keeps (names, addresses, numbers, terms, line descriptions): longer ones
@@ -79,6 +97,36 @@ def long_texts(value: Any, limit: int = MAX_TEXT_CHARS, path: str = "") -> list[
     if isinstance(value, (list, tuple)):
         return [p for n, v in enumerate(value) for p in long_texts(v, limit, f"{path}.{n}" if path else str(n))]
     return []
+
+
+def _out_of_range(value: Decimal | None, limit: Decimal) -> bool:
+    if value is None:
+        return False
+    # Rounded to the column's 4 places, 99999999999999.99999 becomes 10**14: out of range as well.
+    return not value.is_finite() or abs(value) >= limit or abs(value.quantize(_FOUR_PLACES)) >= limit
+
+
+def amounts_out_of_range(invoice: Invoice) -> list[str]:
+    """Dotted paths of the amounts the invoice history cannot hold (|amount| >= 10**14, line tax rate >= 10**5)."""
+    totals = ("subtotal", "tax_total", "total", "amount_due")
+    paths = [f for f in totals if _out_of_range(getattr(invoice, f), MAX_AMOUNT)]
+    for n, item in enumerate(invoice.line_items):
+        for name in ("quantity", "unit_price", "amount"):
+            if _out_of_range(getattr(item, name), MAX_AMOUNT):
+                paths.append(f"line_items.{n}.{name}")
+        if _out_of_range(item.tax_rate, MAX_RATE):
+            paths.append(f"line_items.{n}.tax_rate")
+    return paths
+
+
+def check_amounts(invoice: Invoice, what: str) -> None:
+    """AmountOutOfRange naming the amounts of `what` (a file, a correction) that the history cannot hold."""
+    paths = amounts_out_of_range(invoice)
+    if paths:
+        raise AmountOutOfRange(
+            f"{what}: {', '.join(paths)} out of range (amounts must stay below {MAX_AMOUNT:,.0f} in size,"
+            f" line tax rates below {MAX_RATE:,.0f})"
+        )
 
 
 def clip_texts(value: Any, limit: int = MAX_TEXT_CHARS) -> Any:

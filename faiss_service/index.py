@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -232,12 +233,13 @@ class VectorIndex:
         return IndexMeta(model=self.model, dim=self.dim, count=self.count, kind=self.kind)
 
     def save(self, directory: Path) -> None:
-        """Write index and meta atomically (temp file, fsync, rename); meta last."""
+        """Write index and meta atomically (temp file, fsync, rename); meta last, with the index's sha256."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
             data = faiss.serialize_index(self._index).tobytes()
             meta = self.meta().__dict__ | {"tombstones": sorted(self._tombstones), "ntotal": int(self._index.ntotal)}
+        meta["sha256"] = hashlib.sha256(data).hexdigest()
         # The meta file names the index size, so a torn pair (new index, old meta) is detected on load.
         _fsync_write(directory / INDEX_FILE, data)
         _fsync_write(directory / META_FILE, json.dumps(meta).encode())
@@ -245,13 +247,20 @@ class VectorIndex:
 
     @classmethod
     def load(cls, directory: Path, hnsw_threshold: int = 20_000, use_gpu: bool | None = None) -> VectorIndex:
-        """Read a saved index; IndexCorrupt when missing, unreadable or inconsistent with its meta."""
+        """Read a saved index; IndexCorrupt when missing, unreadable, damaged (checksum) or unlike its meta."""
         directory = Path(directory)
         try:
             meta = json.loads((directory / META_FILE).read_text())
-            raw = np.frombuffer((directory / INDEX_FILE).read_bytes(), dtype=np.uint8)
-            index = faiss.deserialize_index(raw)
-        except (OSError, ValueError, RuntimeError) as exc:
+            data = (directory / INDEX_FILE).read_bytes()
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"cannot read the index in {directory}: {exc}") from exc
+        # FAISS reads flipped bytes inside its vectors without complaint: the checksum is what finds them.
+        # An index saved without one cannot be trusted either; it is derived state, so it is rebuilt.
+        if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(data).hexdigest():
+            raise IndexCorrupt(f"the index in {directory} does not match the checksum in its meta file")
+        try:
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except (ValueError, RuntimeError) as exc:
             raise IndexCorrupt(f"cannot read the index in {directory}: {exc}") from exc
         if not isinstance(index, faiss.IndexIDMap2):
             index = faiss.downcast_index(index)

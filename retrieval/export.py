@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from retrieval.enrich import _jsonable
@@ -30,6 +31,18 @@ _SELECT = """SELECT i.id, d.filename, d.sha256, i.vendor_id, i.vendor_name AS ve
     i.needs_review, i.status, i.created_at, i.result
     FROM invoices i LEFT JOIN documents d ON d.id = i.document_id WHERE true"""
 CHUNK = 500
+
+
+def money_text(value: Decimal) -> str:
+    """An amount as written on an invoice: two decimals at least (4.9 -> 4.90), more only when it has them."""
+    text = format(value.normalize(), "f")
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    amounts = {k: money_text(v) for k, v in row.items() if isinstance(v, Decimal) and v.is_finite()}
+    return _jsonable(row) | amounts
 
 
 def _rows(store: Store, filters: SearchFilters, resolver: VendorResolver | None) -> Iterator[dict[str, Any]]:
@@ -59,7 +72,7 @@ def export_rows(store: Store, filters: SearchFilters, fmt: str, resolver: Vendor
     for count, row in enumerate(_rows(store, filters, resolver), start=1):
         result = json.loads(row.pop("result"))
         if fmt == "csv":
-            row = _jsonable(row)
+            row = _csv_row(row)
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
         else:
             record = _jsonable({k: row[k] for k in ("id", "filename", "sha256", "vendor_id", "needs_review", "status")})

@@ -72,6 +72,19 @@ class SearchHit(BaseModel):
     matched: list[str] = Field(default_factory=list, description="keyword, semantic, vendor, number, amount")
 
 
+class SearchPage(BaseModel):
+    """One page of a search: its hits and how many invoices match in all."""
+
+    total: int = Field(description="Invoices matching the query and filters, over all pages.")
+    hits: list[SearchHit] = Field(default_factory=list)
+    message: str | None = Field(None, description="Said in words when no invoice matches.")
+
+
+def no_match_message(q: str) -> str:
+    """What a search says when nothing matches."""
+    return f"No invoices match “{q.strip()}”." if q.strip() else "No invoices match these filters."
+
+
 class MonthlySpend(BaseModel):
     """Spend of one vendor in one month and currency."""
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from faiss_service.batching import EmbeddingBatcher
 from retrieval.keyword import KeywordIndex
-from retrieval.models import SearchFilters, SearchHit, SearchQuery
+from retrieval.models import SearchFilters, SearchHit, SearchPage, SearchQuery, no_match_message
 from retrieval.textindex import flatten, fold, snippet, tokenize
 from retrieval.vendors import normalize_code, typo_of
 
@@ -135,7 +135,9 @@ class Searcher:
         index: Callable[[], VectorIndex],
         embedder: Embedder,
         resolver: VendorResolver,
+        min_similarity: float = 0.2,
     ) -> None:
+        self.min_similarity = min_similarity
         self.store = store
         self.index = index
         self.embedder = embedder
@@ -268,6 +270,14 @@ class Searcher:
     # -- the search -----------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """Hits for a query in its mode, after filters, with snippets and reasons."""
+        return self.search_page(query).hits
+
+    async def search_async(self, query: SearchQuery) -> list[SearchHit]:
+        """search() for an event loop."""
+        return (await self.search_page_async(query)).hits
+
+    def search_page(self, query: SearchQuery) -> SearchPage:
+        """The hits of one page and the number of matches in all (a message when there are none)."""
         steps = self._steps(query)
         try:
             pending = next(steps)
@@ -276,8 +286,8 @@ class Searcher:
         except StopIteration as done:
             return done.value
 
-    async def search_async(self, query: SearchQuery) -> list[SearchHit]:
-        """search() for an event loop: the wait for the query's embedding is awaited, not blocked on."""
+    async def search_page_async(self, query: SearchQuery) -> SearchPage:
+        """search_page() for an event loop: the wait for the query's embedding is awaited, not blocked on."""
         steps = self._steps(query)
         try:
             pending = next(steps)
@@ -286,7 +296,7 @@ class Searcher:
         except StopIteration as done:
             return done.value
 
-    def _steps(self, query: SearchQuery) -> Generator[Future[np.ndarray], np.ndarray, list[SearchHit]]:
+    def _steps(self, query: SearchQuery) -> Generator[Future[np.ndarray], np.ndarray, SearchPage]:
         """The search, yielding where it waits for the query vector (sent back in) so callers choose how to wait."""
         q = query.q.strip()
         want = query.offset + query.limit
@@ -298,7 +308,8 @@ class Searcher:
                 " ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT ? OFFSET ?",
                 [*params, query.limit, query.offset],
             )
-            return self._hits([(int(r[0]), 1.0, []) for r in rows], [])
+            total = int(self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params) or 0)
+            return self._page(self._hits([(int(r[0]), 1.0, []) for r in rows], []), total, q)
         vector_future = None
         # Embeddings do not tell 60.44 from 60.45: a query of figures alone is answered by exact matches and words.
         by_meaning = query.mode == "semantic" or (query.mode == "hybrid" and not only_figures(q))
@@ -312,7 +323,8 @@ class Searcher:
             lists["keyword"] = [i for i, _ in self.keyword(q, where, params, n)]
         if vector_future is not None:
             vector = vector_future.result() if vector_future.done() else (yield vector_future)
-            sem = self.semantic(vector, where, params, n)
+            # A neighbour that shares nothing with the query but a distant embedding is not a match.
+            sem = [(i, s) for i, s in self.semantic(vector, where, params, n) if s >= self.min_similarity]
             lists["semantic"] = [i for i, _ in sem]
             scored = dict(sem)
         if query.mode == "semantic":
@@ -321,7 +333,12 @@ class Searcher:
             ranked = rrf({k: v for k, v in lists.items() if v})
         page = ranked[query.offset : want]
         terms = sorted(set(tokenize(q)))
-        return self._hits(page, terms + self.keywords.read_as(terms) if "keyword" in lists else terms)
+        hits = self._hits(page, terms + self.keywords.read_as(terms) if "keyword" in lists else terms)
+        return self._page(hits, len(ranked), q)
+
+    @staticmethod
+    def _page(hits: list[SearchHit], total: int, q: str) -> SearchPage:
+        return SearchPage(total=total, hits=hits, message=None if total else no_match_message(q))
 
     def _hits(self, ranked: list[tuple[int, float, list[str]]], terms: list[str]) -> list[SearchHit]:
         if not ranked:

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from extraction.identifiers import vendor_identifiers
-from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, long_texts
+from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, check_amounts, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
@@ -31,6 +31,7 @@ from retrieval.models import (
     InvoiceSummary,
     SearchFilters,
     SearchHit,
+    SearchPage,
     SearchQuery,
     VendorEvent,
     VendorPage,
@@ -132,8 +133,13 @@ class InvoiceService:
         self._dirty_writes = 0
         self._last_save = time.monotonic()
         self.repaired: str | None = None
+        removed = self.store.remove_orphan_files()
+        if removed:
+            log.warning("removed %d stored files that no document names (an interrupted write)", removed)
         self._open_index()
-        self.searcher = Searcher(self.store, self.index, self.embedder, self.resolver)
+        self.searcher = Searcher(
+            self.store, self.index, self.embedder, self.resolver, min_similarity=settings.semantic_min_score
+        )
 
     # -- the vector index --------------------------------------------------------------------------
     def _dim(self) -> int:
@@ -159,6 +165,10 @@ class InvoiceService:
             self.repaired = "re-embedded: model changed"
             self.reindex()
             return
+        with self.store.transaction() as cur:
+            dropped = self.store.drop_orphans(cur)
+        if dropped:
+            log.warning("dropped %d rows of deleted invoices", dropped)
         meta = read_meta(index_dir)
         try:
             loaded = VectorIndex.load(index_dir, self.settings.hnsw_threshold) if meta else None
@@ -240,6 +250,7 @@ class InvoiceService:
         """Store several results in one transaction (embedded in one batch); each as store_result."""
         prepared = []
         for result, data in items:
+            check_amounts(result.invoice, result.document.filename)  # before anything of the batch is written
             if data:
                 sha = sha256_hex(data)
                 if sha != result.document.sha256:
@@ -442,6 +453,14 @@ class InvoiceService:
         """search() on an event loop: awaits the query's embedding instead of blocking the loop on it."""
         return await self.searcher.search_async(query)
 
+    def search_page(self, query: SearchQuery) -> SearchPage:
+        """One page of hits with the number of matches in all and, when none, a message."""
+        return self.searcher.search_page(query)
+
+    async def search_page_async(self, query: SearchQuery) -> SearchPage:
+        """search_page() on an event loop."""
+        return await self.searcher.search_page_async(query)
+
     def lookup_vendors(self, name: str, limit: int = 5) -> list[VendorProfile]:
         """Vendors for a typed name, best first (tolerates typos, suffixes, partial names)."""
         out = []
@@ -514,6 +533,17 @@ class InvoiceService:
         )
         return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=offset)
 
+    def review_queue(self, limit: int = 200, exclude: int | None = None) -> InvoicePage:
+        """Invoices that need review and are not approved, oldest first (by when they were stored)."""
+        where = " AND i.needs_review AND i.status <> 'approved'"
+        params: list[Any] = []
+        if exclude is not None:
+            where += " AND i.id <> ?"
+            params.append(exclude)
+        total = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        rows = self.store.fetch_dicts(self._SUMMARY + where + " ORDER BY i.created_at, i.id LIMIT ?", [*params, limit])
+        return InvoicePage(items=[InvoiceSummary(**r) for r in rows], total=int(total or 0), limit=limit, offset=0)
+
     def get_invoice(self, invoice_id: int) -> InvoiceRecord:
         """One stored invoice with its extraction, fresh enrichment and audit log; NotFound."""
         rows = self.store.fetch_dicts(
@@ -558,6 +588,7 @@ class InvoiceService:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise InvalidRequest(f"invalid correction: {problems}") from exc
+        check_amounts(invoice, f"correction of invoice {invoice_id}")
         fields = dict(result.fields)
         validated = invoice.model_dump(mode="json")
         for n, (field, old, _new) in enumerate(audit):
@@ -576,6 +607,9 @@ class InvoiceService:
             elif f == "vendor" and isinstance(old, dict):
                 read_name = old.get("name")
         with self.store.transaction() as cur:
+            # Checked in the writing transaction: a delete that won the race leaves nothing to write rows for.
+            if not cur.execute("SELECT count(*) FROM invoices WHERE id = ?", [invoice_id]).fetchone()[0]:
+                raise NotFound(f"invoice {invoice_id} not found")
             if any(f == "vendor" or f.startswith("vendor.") for f, _, _ in audit):
                 identifiers = vendor_identifiers(invoice, result.markdown)
                 if any(f in ("vendor", "vendor.name") for f, _, _ in audit):
@@ -597,6 +631,30 @@ class InvoiceService:
                     "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, ?, ?, ?, ?)",
                     [invoice_id, field, dumps(old), dumps(new), who],
                 )
+            self.store.put_embedding(cur, invoice_id, self.model_name, vector)
+        with self._index_lock:
+            self.index().add([invoice_id], vector)
+            self._after_write()
+        return self.get_invoice(invoice_id)
+
+    @one_writer_per_invoice
+    def reread_invoice(self, invoice_id: int, result: ExtractionResult, who: str) -> InvoiceRecord:
+        """Replace an invoice's reading with a new one of the same file (status back to new; audit entry)."""
+        old, _vendor_id = self._stored_result(invoice_id)
+        if old.document.sha256 != result.document.sha256:
+            raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
+        result = result.model_copy(update={"invoice_id": invoice_id, "enrichment": None})
+        vector = self.embedder.encode_one(embedding_text(result))
+        engines = ", ".join(sorted({p.engine for p in result.pages})) or None
+        before = ", ".join(sorted({p.engine for p in old.pages})) or None
+        with self.store.transaction() as cur:
+            vendor_id, _ = self.resolver.resolve(result.invoice.vendor, cur)
+            self._update_invoice(cur, invoice_id, vendor_id, result)
+            cur.execute("UPDATE invoices SET status = 'new' WHERE id = ?", [invoice_id])
+            cur.execute(
+                "INSERT INTO corrections (invoice_id, field, old, new, who) VALUES (?, 'engine', ?, ?, ?)",
+                [invoice_id, dumps(before), dumps(engines), who],
+            )
             self.store.put_embedding(cur, invoice_id, self.model_name, vector)
         with self._index_lock:
             self.index().add([invoice_id], vector)
@@ -707,7 +765,7 @@ class InvoiceService:
             )
 
     def reindex(self) -> int:
-        """Re-embed every stored invoice with the configured model, rebuild the index and keyword postings."""
+        """Re-embed every stored invoice, rebuild the index and keyword postings, drop rows of deleted invoices."""
         rows = self.store.fetch("SELECT id, result FROM invoices ORDER BY id")
         batch = 256
         for start in range(0, len(rows), batch):
@@ -715,11 +773,20 @@ class InvoiceService:
             results = [ExtractionResult.model_validate_json(r[1]) for r in chunk]
             vectors = self.embedder.encode([embedding_text(r) for r in results])
             with self.store.transaction() as cur:
+                present = {
+                    r[0]
+                    for r in cur.execute(
+                        "SELECT id FROM invoices WHERE list_contains(?::BIGINT[], id)", [[r[0] for r in chunk]]
+                    ).fetchall()
+                }
                 for (invoice_id, _), result, vector in zip(chunk, results, vectors, strict=True):
+                    if invoice_id not in present:  # deleted since it was read
+                        continue
                     self.store.put_embedding(cur, invoice_id, self.model_name, vector)
                     self.store.index_text(cur, invoice_id, search_text(result, self._vendor_names(cur, invoice_id)))
         with self.store.transaction() as cur:
             cur.execute("DELETE FROM embeddings WHERE model <> ?", [self.model_name])
+            self.store.drop_orphans(cur)
         self.store.compact_postings()
         with self._index_lock:
             return self._rebuild_from_store()
@@ -738,11 +805,16 @@ class InvoiceService:
 
     def health(self) -> dict:
         """Store and index state, and whether they agree."""
-        invoices = int(self.store.scalar("SELECT count(*) FROM invoices") or 0)
+        invoice_ids = self.store.fetch_numpy("SELECT id FROM invoices ORDER BY id")["id"].astype(np.int64)
+        invoices = len(invoice_ids)
         db_ids = self.store.embedding_ids(self.model_name)
         index = self.index()
         index_ids = index.ids()
-        consistent = bool(len(db_ids) == len(index_ids) and np.array_equal(db_ids, index_ids))
+        orphans = self.store.orphan_counts()
+        # The index, the stored vectors and the invoices must name the same ids, and nothing may outlive its invoice.
+        consistent = bool(
+            np.array_equal(index_ids, invoice_ids) and np.array_equal(db_ids, invoice_ids) and not any(orphans.values())
+        )
         return {
             "store": {
                 "path": str(self.settings.db_path),
@@ -757,6 +829,9 @@ class InvoiceService:
                 "model": self.model_name,
                 "dim": index.dim,
                 "consistent": consistent,
+                "missing": int(np.setdiff1d(invoice_ids, index_ids).size),
+                "orphans": int(np.setdiff1d(index_ids, invoice_ids).size),
+                "orphan_rows": orphans,
                 "repaired": self.repaired,
             },
         }

@@ -113,6 +113,19 @@ def fts_extension_path() -> Path | None:
     return candidates[0] if candidates else None
 
 
+def _open_error(db_path: Path, exc: duckdb.Error) -> InvoiceOcrError:
+    """What opening the database failed on, told apart: held by another process, damaged, or else."""
+    text = str(exc)
+    if "lock" in text.lower():
+        return Conflict(f"the history database {db_path} is in use by another process: {text}")
+    if isinstance(exc, duckdb.IOException) or "corrupt" in text.lower() or "serializ" in text.lower():
+        return DatabaseDamaged(
+            f"the history database {db_path} is damaged or truncated ({text}); restore it from a backup,"
+            " or move it away to start an empty history"
+        )
+    return StoreError(f"cannot open the history database {db_path}: {text}")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "wb") as fh:
@@ -132,14 +145,18 @@ class Store:
         self.files_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(str(self.db_path))
-        except duckdb.IOException as exc:
-            raise Conflict(f"the history database {self.db_path} is in use by another process: {exc}") from exc
+        except duckdb.Error as exc:
+            raise _open_error(self.db_path, exc) from exc
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()
         self.write_lock = threading.RLock()
         self.stemming = self._load_fts()
-        self._migrate()
+        try:
+            self._migrate()
+        except duckdb.Error as exc:  # a file that opens can still be cut short past its header
+            self._con.close()
+            raise _open_error(self.db_path, exc) from exc
         self.generation = 0  # bumped on every committed write; caches key on it
 
     # -- connections --------------------------------------------------------------------------
@@ -228,6 +245,19 @@ class Store:
             _write_atomic(path, data)
         return path
 
+    def remove_orphan_files(self) -> int:
+        """Delete files no stored document names (a crash between writing a file and committing it); how many.
+
+        Only safe while no write is in flight: called when the history opens, before any.
+        """
+        known = {row[0] for row in self.fetch("SELECT sha256 FROM documents")}
+        removed = 0
+        for path in self.files_dir.iterdir():
+            if path.is_file() and path.name not in known:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     # -- reads ----------------------------------------------------------------------------------
     def fetch(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         """Rows of a read query on this thread's cursor."""
@@ -306,6 +336,25 @@ class Store:
         cur.execute("DELETE FROM fts_postings WHERE invoice_id = ?", [invoice_id])
         cur.execute("DELETE FROM fts_docs WHERE invoice_id = ?", [invoice_id])
 
+    # Rows keyed by an invoice id that must go with the invoice (the audit log stays on purpose).
+    INVOICE_CHILD_TABLES = ("line_items", "embeddings", "fts_postings", "fts_docs")
+
+    def orphan_counts(self) -> dict[str, int]:
+        """Per table, the rows that belong to no stored invoice (left by a write that lost a race with a delete)."""
+        gone = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = t.invoice_id)"
+        return {
+            table: int(self.scalar(f"SELECT count(*) FROM {table} t WHERE {gone}") or 0)
+            for table in self.INVOICE_CHILD_TABLES
+        }
+
+    def drop_orphans(self, cur: duckdb.DuckDBPyConnection) -> int:
+        """Inside a transaction: delete the rows that belong to no stored invoice; returns how many."""
+        dropped = 0
+        for table in self.INVOICE_CHILD_TABLES:
+            row = cur.execute(f"DELETE FROM {table} WHERE invoice_id NOT IN (SELECT id FROM invoices)").fetchone()
+            dropped += int(row[0]) if row else 0
+        return dropped
+
     def compact_postings(self) -> None:
         """Rewrite the postings sorted by term so term lookups skip most row groups."""
         with self.transaction() as cur:
@@ -340,3 +389,9 @@ class StoreError(InvoiceOcrError):
 
     code = "store_error"
     status = 500
+
+
+class DatabaseDamaged(StoreError):
+    """The history database file is not a whole DuckDB database (truncated, overwritten)."""
+
+    code = "database_damaged"

@@ -14,6 +14,9 @@ EMBED_MARKDOWN_CHARS = 400
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[./\-_][a-z0-9]+)*")
 _PARTS = re.compile(r"[a-z0-9]+")
+_CAMEL = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # a word joined from capitalised parts: QualityHosting
+_CAMEL_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?(?![\d])")
 
 
@@ -54,9 +57,14 @@ def money_token(value: Decimal | float | None) -> str | None:
 
 
 def tokenize(text: str) -> list[str]:
-    """Tokens of a text: whole codes like 'inv/2023/03/0008' and their parts; amounts as '1234.50'."""
+    """Tokens of a text: whole codes like 'inv/2023/03/0008' and their parts; amounts as '1234.50'.
+
+    A word joined from capitalised parts also gives its parts ('QualityHosting' -> 'hosting').
+    """
     folded = fold(text)
     out: list[str] = []
+    for match in _CAMEL.finditer(text):
+        out.extend(p.lower() for p in _CAMEL_PARTS.findall(match.group(0)) if len(p) >= 3)
     for match in _AMOUNT.finditer(folded):
         raw = match.group(0)
         if re.search(r"[.,]\d{2}$", raw):
@@ -123,7 +131,7 @@ def embedding_text(result: ExtractionResult) -> str:
 
 def flatten(text: str) -> tuple[str, str]:
     """The text on one line, and that line folded: what `snippet` searches (worth keeping per document)."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = re.sub(r"\s+", " ", _COMMENT.sub(" ", text).replace("|", " ")).strip()
     return flat, fold(flat)
 
 

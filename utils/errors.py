@@ -36,6 +36,13 @@ class DocumentTooLarge(InvoiceOcrError):
     status = 413
 
 
+class DocumentTooSlow(DocumentTooLarge):
+    """Reading the document took longer than the per-document time budget; its reading was stopped."""
+
+    code = "document_too_slow"
+    status = 413
+
+
 class UnreadableDocument(InvoiceOcrError):
     """A document of a known type that cannot be read: empty, truncated, corrupt."""
 
@@ -54,6 +61,13 @@ class NotAnInvoice(UnreadableDocument):
     """The document was read but shows nothing invoice-like (no number, no amount); nothing was stored."""
 
     code = "not_an_invoice"
+    status = 422
+
+
+class AmountOutOfRange(InvoiceOcrError):
+    """An amount larger than the invoice history stores (a document's or a correction's); nothing was stored."""
+
+    code = "amount_out_of_range"
     status = 422
 
 

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     )
 
     # Retrieval.
+    semantic_min_score: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity under which a search hit found by meaning alone is not shown.",
+    )
     embedding_model: str | None = Field(None, description="Local sentence-transformers model dir.")
     embedding_backend: Literal["auto", "onnx", "torch"] = Field(
         "auto", description="auto: a local ONNX export on the CPU (same vectors, faster), torch on CUDA."
@@ -95,6 +101,12 @@ class Settings(BaseSettings):
     )
     queue_size: int = Field(16, ge=1, description="Extractions waiting before 503 Busy.")
     request_timeout: float = Field(600.0, description="Seconds before an extraction request gives up.")
+    document_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds one document may take to be read (OCR and parsing) before its reading is stopped "
+        "and the request answers 413 document_too_slow; nothing of it is stored.",
+    )
 
     @field_validator("vllm_urls", "api_keys", "deepseek_whitelist_token_ids", mode="before")
     @classmethod

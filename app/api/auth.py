@@ -18,7 +18,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from utils.errors import Forbidden, NotFound, Unauthorized
+from utils.errors import Forbidden, InvoiceOcrError, NotFound, Unauthorized
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,6 +68,13 @@ class Principal:
 ANONYMOUS = Principal("anonymous", read_only=False)
 
 
+class KeyFileDamaged(InvoiceOcrError):
+    """The key file cannot be read: no stored key can be checked until it is fixed (keys stay required)."""
+
+    code = "key_file_damaged"
+    status = 503
+
+
 class KeyStore:
     """Hashed keys in a small JSON file under the data dir; re-read when the file changes."""
 
@@ -93,8 +100,12 @@ class KeyStore:
             try:
                 raw = json.loads(self.path.read_text("utf-8"))
                 self._keys = [KeyInfo(**k) for k in raw.get("keys", [])]
-            except (OSError, ValueError, TypeError) as exc:
-                raise RuntimeError(f"the key file {self.path} is damaged: {exc}") from exc
+            except (OSError, ValueError, TypeError, AttributeError) as exc:
+                # The message reaches callers without a key: it names the file, not where the data dir is.
+                raise KeyFileDamaged(
+                    f"the API key file {self.path.name} is damaged ({type(exc).__name__}); fix it, or move it away"
+                    " and create keys again with `invoice-ocr keys create`"
+                ) from exc
             self._stamp = stamp
         return self._keys
 
@@ -167,10 +178,24 @@ class Authenticator:
 
     @property
     def enabled(self) -> bool:
-        """Whether keys are required: some key exists now or existed since start, or the bind is not loopback."""
-        if not self._on and self.store.active():
-            self._on = True
+        """Whether keys are required: some key exists now or existed since start, or the bind is not loopback.
+
+        A damaged key file counts as holding keys (fail closed): requests then answer 503 key_file_damaged.
+        """
+        if not self._on:
+            try:
+                self._on = bool(self.store.active())
+            except KeyFileDamaged:
+                self._on = True
         return self._on
+
+    def problem(self) -> str | None:
+        """Why stored keys cannot be checked now (a damaged key file), or None."""
+        try:
+            self.store.active()
+        except KeyFileDamaged as exc:
+            return exc.message
+        return None
 
     def principal_for(self, headers: Mapping[str, str]) -> Principal:
         """The caller of a request from its headers; Unauthorized when keys are required and none sent is valid."""

@@ -49,7 +49,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the stored state.",
     413: "Too large: bytes, pages or pixels over the configured limits.",
     415: "Unsupported file type (sniffed from the bytes, not the name).",
-    422: "Unreadable, encrypted or non-invoice document.",
+    422: "Unreadable, encrypted or non-invoice document, or an amount larger than the history stores.",
     502: "An OCR engine failed on a page.",
     503: "Extraction queue full or engine unavailable; see Retry-After.",
     504: "The extraction took longer than the request timeout.",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from extraction.engines.registry import engine_names
 from extraction.options import ExtractOptions, check_page_limit
-from utils.errors import InvoiceOcrError, NotAnInvoice, UnknownEngine
+from utils.errors import DocumentTooSlow, InvoiceOcrError, NotAnInvoice, UnknownEngine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,6 +55,23 @@ def make_options(
     return options
 
 
+def _checked(
+    on_page: Callable[[int, int], None] | None, should_stop: Callable[[], BaseException | None] | None
+) -> Callable[[int, int], None] | None:
+    """A page callback for reads in this process that stops the read (raises) between pages when asked to."""
+    if should_stop is None:
+        return on_page
+
+    def report(done: int, total: int) -> None:
+        stop = should_stop()
+        if stop is not None:
+            raise stop
+        if on_page is not None:
+            on_page(done, total)
+
+    return report
+
+
 class Extractor:
     """Runs extraction jobs in the pool, reading in `readers` when given; stores only through the write gate."""
 
@@ -78,17 +95,21 @@ class Extractor:
         filename: str,
         options: ExtractOptions,
         on_page: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], BaseException | None] | None = None,
     ) -> list[ExtractionResult]:
         """One result per invoice in the file, read in a reader process when there are any (no storing).
 
+        `should_stop()` is asked while the document is read; an error it returns stops the reading and is raised.
         A vendor the history recognises has its pages parsed with its learned hints.
         """
         hints = self._hints()
         if self.readers is not None:
-            return self.readers.extract_invoices(data, filename, options, self.settings, on_page, hints=hints)
+            return self.readers.extract_invoices(
+                data, filename, options, self.settings, on_page, should_stop, hints=hints
+            )
         from extraction.pipeline import extract_invoices
 
-        return extract_invoices(data, filename, options, self.settings, on_page, hints=hints)
+        return extract_invoices(data, filename, options, self.settings, _checked(on_page, should_stop), hints=hints)
 
     def _hints(self) -> Any:
         """The history's hints lookup (a picklable snapshot for reader processes), None while it is starting."""
@@ -101,6 +122,26 @@ class Extractor:
         from retrieval.hints import snapshot
 
         return snapshot(service.hints)
+
+    def stopper(self, job: Job, filename: str) -> Callable[[], BaseException | None]:
+        """What stops a job's reading: its request gone (client left, timed out) or the document's time budget."""
+        from app.api.workers import Abandoned
+
+        budget = self.settings.document_timeout
+        deadline = time.monotonic() + budget
+
+        def should_stop() -> BaseException | None:
+            if job.cancelled.is_set():
+                return Abandoned("the request was abandoned; its reading was stopped and nothing was stored")
+            if time.monotonic() > deadline:
+                return DocumentTooSlow(
+                    f"{filename}: reading took longer than the {budget:g} s allowed per document "
+                    "(INVOICE_OCR_DOCUMENT_TIMEOUT) and was stopped; nothing was stored. Send fewer pages "
+                    "(the 'pages' parameter) or split the file"
+                )
+            return None
+
+        return should_stop
 
     async def extract(
         self, data: bytes, filename: str, options: ExtractOptions, store: bool = True, enrich: bool = True
@@ -131,19 +172,47 @@ class Extractor:
             )
         )
 
+    def reread_sync(
+        self,
+        invoice_id: int,
+        options: ExtractOptions,
+        who: str,
+        on_page: Callable[[int, int], None] | None = None,
+    ) -> Any:
+        """Blocking: read a stored invoice's file again (another engine, say) and replace its stored reading."""
+        service = self._service()
+        record = service.get_invoice(invoice_id)
+        path, _media_type, filename = service.document_file(invoice_id)
+        data = path.read_bytes()
+        first = (record.result.page_range or [1])[0]
+
+        def job_fn(job: Job) -> Any:
+            try:
+                results = self._results(data, filename, options, on_page, False)
+            except InvoiceOcrError as exc:
+                self._record_failure(job, filename, exc.code, options.engine)
+                raise
+            result = next((r for r in results if (r.page_range or [1])[0] == first), results[0])
+            return job.commit(lambda: service.reread_invoice(invoice_id, result, who))
+
+        return self.pool.run_sync(job_fn)
+
     async def ocr(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
         """Markdown of the pages, without parsing or storing."""
-        return await self.pool.run(lambda job: self._ocr_job(data, filename, options))
+        return await self.pool.run(lambda job: self._ocr_job(job, data, filename, options))
 
-    def _ocr_job(self, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
+    def _ocr_job(self, job: Job, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
         from app.api.readers import read_pages_here
         from extraction.markdown import render
 
         start = time.perf_counter()
+        should_stop = self.stopper(job, filename)
         if self.readers is not None:
-            info, pages_md, timings = self.readers.read_pages(data, filename, options, self.settings)
+            info, pages_md, timings = self.readers.read_pages(data, filename, options, self.settings, should_stop)
         else:
-            info, pages_md, timings = read_pages_here(data, filename, options, self.settings)
+            info, pages_md, timings = read_pages_here(
+                data, filename, options, self.settings, _checked(None, should_stop)
+            )
         engines = [p.engine for p in pages_md]
         self.metrics.observe_document(engines, timings.get("ocr"))
         timings["total"] = round(time.perf_counter() - start, 4)
@@ -169,7 +238,7 @@ class Extractor:
         ocr_hint: bool = True,
     ) -> list[ExtractionResult]:
         try:
-            results = self._results(data, filename, options, on_page, ocr_hint)
+            results = self._results(data, filename, options, on_page, ocr_hint, self.stopper(job, filename))
         except InvoiceOcrError as exc:
             self._record_failure(job, filename, exc.code, options.engine)
             raise
@@ -189,11 +258,12 @@ class Extractor:
         options: ExtractOptions,
         on_page: Callable[[int, int], None] | None,
         ocr_hint: bool,
+        should_stop: Callable[[], BaseException | None] | None = None,
     ) -> list[ExtractionResult]:
         from extraction.pipeline import engines_used
 
         try:
-            results = self.read_invoices(data, filename, options, on_page)
+            results = self.read_invoices(data, filename, options, on_page, should_stop)
         except NotAnInvoice as exc:
             if not ocr_hint:
                 raise

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from app.api.auth import Authenticator
 
 # Open without a key: readiness and the API's own description. The page at /ui has its own sign-in.
-OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset({"/", "/health", "/openapi.json", "/docs"})  # "/" only redirects to the page
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

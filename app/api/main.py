@@ -17,7 +17,7 @@ from app.api.errors import install_error_handlers
 from app.api.gate import AuthGate
 from app.api.limits import BodyLimitMiddleware, route_limits
 from app.api.metrics import Metrics, MetricsMiddleware
-from app.api.routers import export, extract, invoices, search, system, vendors
+from app.api.routers import export, extract, home, invoices, search, system, vendors
 from app.api.workers import ExtractionPool
 from utils.settings import Settings, get_settings
 
@@ -94,10 +94,12 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
         description="Local invoice OCR: extract invoices from files, keep their history, search it by meaning, "
         'words and vendor. Errors are JSON {"error": code, "message": text}.',
         lifespan=lifespan,
+        docs_url=None,  # /docs is drawn by the home router: Swagger UI's scripts come from a CDN
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app, on_error=metrics.error)
-    for module in (extract, search, vendors, invoices, export, system):
+    for module in (extract, search, vendors, invoices, export, system, home):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if ui:

@@ -46,6 +46,7 @@ class SearchParams(FilterParams):
     mode: SearchMode = "hybrid"
     limit: int = Field(20, ge=1, le=200)
     offset: int = Field(0, ge=0, description=f"Hits to skip; offset + limit is at most {MAX_RESULT_WINDOW}.")
+    with_total: bool = Field(False, description='Answer {"total", "hits", "message"} instead of the list of hits.')
 
     @model_validator(mode="after")
     def _window(self) -> SearchParams:
@@ -54,4 +55,4 @@ class SearchParams(FilterParams):
 
     def query(self) -> SearchQuery:
         """The retrieval layer's query object."""
-        return SearchQuery(**self.model_dump())
+        return SearchQuery(**self.model_dump(exclude={"with_total"}))

@@ -61,7 +61,7 @@ def _abandoned(message: str) -> Exception:
     return Abandoned(message)
 
 
-def _progress(conn: _Progress | None) -> Callable[[int, int], None] | None:
+def _progress(conn: _Progress | _Here | None) -> Callable[[int, int], None] | None:
     return None if conn is None else (lambda done, total: conn.send((done, total)))
 
 
@@ -118,7 +118,7 @@ def _extract_invoices(
 
 
 def _read_pages(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | None
+    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | _Here | None
 ) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
     import time
 
@@ -143,10 +143,25 @@ def _read_pages(
 
 
 def read_pages_here(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings
+    data: bytes,
+    filename: str,
+    options: ExtractOptions,
+    settings: Settings,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
     """Load a document and read its pages in this process: (document info, pages, timings)."""
-    return _read_pages(data, filename, options, settings, None)
+    return _read_pages(data, filename, options, settings, None if on_page is None else _Here(on_page))
+
+
+class _Here:
+    """Progress for a read in this process: straight to the callback (which may raise to stop the read)."""
+
+    def __init__(self, on_page: Callable[[int, int], None]) -> None:
+        self._on_page = on_page
+
+    def send(self, pair: tuple[int, int]) -> None:
+        """Report (pages done, pages in all)."""
+        self._on_page(*pair)
 
 
 class _ReaderDied(Exception):

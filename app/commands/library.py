@@ -129,9 +129,13 @@ def ingest(
 
         def flush() -> None:
             if pending_store:
-                service.store_many(pending_store, enrich=False)
+                # Storing embeds each batch: say so, else the bar sits at its count with no sign of work.
+                bar.set_postfix_str(f"storing {len(pending_store)} invoices…", refresh=True)
+                stored = service.store_many(pending_store, enrich=False)
+                bar.set_postfix_str("", refresh=True)
                 counts["stored"] += pending_files[0]
                 counts["invoices"] += len(pending_store)
+                counts["review"] += sum(1 for r in stored if r.validation.needs_review)
                 pending_store.clear()
                 pending_files[0] = 0
 
@@ -184,7 +188,8 @@ def ingest(
 
 def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], total: int, interrupted: bool) -> None:
     head = (
-        f"{total} files: {counts['stored']} stored ({counts['invoices']} invoices), "
+        f"{total} files: {counts['stored']} stored ({counts['invoices']} invoices, "
+        f"{counts['review']} need{'s' if counts['review'] == 1 else ''} review), "
         f"{counts['skipped']} skipped (already stored), "
         f"{counts['refused']} refused, {counts['failed']} failed"
     )
@@ -248,13 +253,18 @@ def search(
     )
     with _service() as service:
         try:
-            hits = service.search(sq)
+            found = service.search_page(sq)
         except InvoiceOcrError as exc:
             raise _fail(exc.message) from exc
-    rows = [h.model_dump(mode="json") for h in hits]
+    rows = [h.model_dump(mode="json") for h in found.hits]
     if output is OutputFormat.json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
+        if found.message:
+            typer.echo(found.message, err=True)
+    elif found.message:
+        typer.echo(found.message)
     else:
+        typer.echo(f"{found.total} invoice{'s' if found.total != 1 else ''} match; showing {len(rows)}.")
         typer.echo(
             _table(
                 rows,

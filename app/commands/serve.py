@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -28,7 +30,8 @@ def serve(
     """Serve the HTTP API (and the page at /ui); GET /health answers once everything is loaded."""
     import uvicorn
 
-    from app.api.auth import KeyStore
+    from app.api.auth import KeyFileDamaged, KeyStore
+    from app.api.http_protocol import http_protocol
     from app.api.main import create_app
 
     settings = get_settings()
@@ -38,7 +41,11 @@ def serve(
     settings = settings.model_copy(
         update={"host": host, "port": port, "allow_insecure_bind": allow_insecure or settings.allow_insecure_bind}
     )
-    has_keys = bool(settings.api_keys) or bool(KeyStore.for_settings(settings).active())
+    try:
+        has_keys = bool(settings.api_keys) or bool(KeyStore.for_settings(settings).active())
+    except KeyFileDamaged as exc:  # keys stay required; requests answer 503 until the file is fixed
+        typer.echo(f"warning: {exc.message} ({KeyStore.for_settings(settings).path})", err=True)
+        has_keys = True
     if not is_loopback(host) and not has_keys and not settings.allow_insecure_bind:
         typer.echo(
             f"error: refusing to bind {host} without API keys: anyone on the network could read and change the "
@@ -52,12 +59,29 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"invoice-ocr: page at http://{shown}:{port}/ui  API docs at http://{shown}:{port}/docs", err=True)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        http=http_protocol(),
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it; exiting 0 afterwards tells a
     # supervisor (systemd, docker) the stop was clean.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.Server(config).run()
+
+
+@contextmanager
+def _key_file_errors() -> Iterator[None]:
+    """A damaged key file ends the command with its message and where the file is."""
+    from app.api.auth import KeyFileDamaged, KeyStore
+
+    try:
+        yield
+    except KeyFileDamaged as exc:
+        typer.echo(f"error: {exc.message} ({KeyStore.for_settings(get_settings()).path})", err=True)
+        raise typer.Exit(1) from exc
 
 
 @keys_cli.command("create")
@@ -68,7 +92,8 @@ def create_key(
     """Create a key and print it once (only its hash is stored)."""
     from app.api.auth import KeyStore
 
-    key, info = KeyStore.for_settings(get_settings()).create(name=name, read_only=read_only)
+    with _key_file_errors():
+        key, info = KeyStore.for_settings(get_settings()).create(name=name, read_only=read_only)
     typer.echo(key)
     typer.echo(f"id {info.id}  name {info.name}  {'read-only' if info.read_only else 'full access'}", err=True)
 
@@ -78,7 +103,9 @@ def list_keys() -> None:
     """The stored keys (id, name, access, created, revoked)."""
     from app.api.auth import KeyStore
 
-    for info in KeyStore.for_settings(get_settings()).all_keys():
+    with _key_file_errors():
+        keys = KeyStore.for_settings(get_settings()).all_keys()
+    for info in keys:
         access = "read-only" if info.read_only else "full"
         state = f"revoked {info.revoked_at}" if info.revoked_at else "active"
         typer.echo(f"{info.id}\t{info.name}\t{access}\t{info.created_at}\t{state}")

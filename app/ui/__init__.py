@@ -12,6 +12,7 @@ from app.ui.context import UiContext
 from app.ui.dashboard_tab import build_dashboard_tab
 from app.ui.extract_tab import TAB_ID, build_extract_tab, engine_choices
 from app.ui.login import FollowKeys, UiLogin
+from app.ui.queue_tab import QUEUE_TAB_ID, build_queue_tab
 from app.ui.search_tab import build_search_tab
 from app.ui.theme import CSS, theme
 from app.ui.vendors_tab import build_vendors_tab
@@ -37,13 +38,25 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
         with gr.Tabs(selected=TAB_ID) as tabs:
             with gr.Tab("Extract & review", id=TAB_ID, elem_id="tab-extract"):
                 extract = build_extract_tab(ctx)
+            with gr.Tab("Review queue", id=QUEUE_TAB_ID, elem_id="tab-queue") as queue_tab:
+                on_queue, queue_outputs = build_queue_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Search", id="search", elem_id="tab-search"):
                 build_search_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Vendors", id="vendors", elem_id="tab-vendors"):
                 build_vendors_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Dashboard", id="dashboard", elem_id="tab-dashboard") as dashboard_tab:
                 _refresh, dashboard_outputs, on_refresh = build_dashboard_tab(ctx)
+                to_queue = gr.Button("Open the review queue", size="sm", elem_id="dash-open-queue")
         dashboard_tab.select(on_refresh, None, dashboard_outputs, api_visibility="undocumented")
+        queue_tab.select(on_queue, None, queue_outputs, show_progress="hidden", api_visibility="undocumented")
+        to_queue.click(
+            lambda: [gr.Tabs(selected=QUEUE_TAB_ID), *on_queue()],
+            None,
+            [tabs, *queue_outputs],
+            api_visibility="undocumented",
+        )
+        extract.queue_outputs = queue_outputs
+        extract.queue_refresh = on_queue
 
         def on_load() -> Any:
             try:

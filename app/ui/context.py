@@ -109,6 +109,15 @@ class UiContext:
             raise ServiceNotReady("extraction is not running in this app; try again in a moment")
         return extractor.extract_sync(data, filename, options, on_page)
 
+    def reread(
+        self, invoice_id: int, options: ExtractOptions, who: str, on_page: Callable[[int, int], None] | None = None
+    ) -> Any:
+        """Read a stored invoice's file again with these options and replace its stored reading."""
+        extractor = self.find(("extractor",))
+        if extractor is None:
+            raise ServiceNotReady("extraction is not running in this app; try again in a moment")
+        return extractor.reread_sync(invoice_id, options, who, on_page)
+
 
 def friendly(exc: BaseException) -> str:
     """The message a person sees for an error: ours as written, anything else without internals."""

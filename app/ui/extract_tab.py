@@ -36,6 +36,8 @@ class ExtractTab:
     view: rv.ReviewView
     ctx: UiContext
     engine: gr.Dropdown
+    queue_outputs: list[Any] | None = None
+    queue_refresh: Any = None
 
     @property
     def open_outputs(self) -> list[Any]:
@@ -157,10 +159,10 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
     state = gr.State(rv.new_state())
     with gr.Row(equal_height=True):
         files = UploadedFiles(
-            label="Invoices: PDF, PNG, JPEG, TIFF, WebP or e-invoice XML",
+            label="Invoices (PDF, image or e-invoice XML)",
             file_count="multiple",
             type="filepath",
-            height=150,
+            height=120,
             scale=4,
             elem_id="upload",
         )
@@ -188,20 +190,48 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
     @guarded
     def on_extract(request: gr.Request, files_value, engine_value, state_value, progress=gr.Progress()):
         _check_write(ctx, request)
+        if not files_value:
+            return reread_current(request, engine_value, state_value, progress)
         state_value, first, errors = extract_files(ctx, files_value, engine_value, state_value, progress)
         for message in errors:
             gr.Warning(message, title="Could not read a file", duration=None)
         record = None if first is None and errors else _record(ctx, state_value)
         return [state_value, rv.doc_choices(state_value), None, *rv.render(ctx, state_value, record)]
 
+    def reread_current(request: gr.Request, engine_value, state_value, progress) -> list[Any]:
+        """Extract with no new file: read the open invoice again with the chosen engine, else say what to do."""
+        from extraction.options import ExtractOptions
+
+        record = _record(ctx, state_value)
+        if record is None:
+            gr.Warning("Drop one or more invoice files (PDF, PNG, JPEG, TIFF, WebP or e-invoice XML) first.")
+            return [gr.update() for _ in outputs]
+        progress(0.0, desc=f"Reading invoice #{record.id} again with {engine_value or 'auto'}")
+
+        def on_page(done: int, total: int) -> None:
+            progress(done / total if total else 1.0, desc=f"page {min(done + 1, total)} of {total}")
+
+        record = ctx.reread(record.id, ExtractOptions(engine=engine_value or None), who(request), on_page)
+        gr.Info(f"Invoice #{record.id} read again with {engine_value or 'auto'}.", duration=4)
+        rv.add_doc(state_value, record)
+        return [state_value, rv.doc_choices(state_value), None, *rv.render(ctx, state_value, record)]
+
+    # Progress shows on the summary only: drawn on every output it covered the whole workspace.
     files.upload(
-        on_extract, [files, engine, state], outputs, show_progress="full", concurrency_limit=4, api_name="extract"
+        on_extract,
+        [files, engine, state],
+        outputs,
+        show_progress="full",
+        show_progress_on=[view.summary],
+        concurrency_limit=4,
+        api_name="extract",
     )
     run.click(
         on_extract,
         [files, engine, state],
         outputs,
         show_progress="full",
+        show_progress_on=[view.summary],
         concurrency_limit=4,
         api_visibility="undocumented",
     )
@@ -245,8 +275,10 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
                 return [state_value, *[gr.update() for _ in view.page_outputs]]
             info = record.result.fields.get(name)
             state_value["highlight"] = name
-            if info is not None and info.page in page_numbers(record):
-                state_value["page"] = info.page
+            if info is None or info.page not in page_numbers(record) or info.page == state_value.get("page"):
+                # The browser highlights a box on the page shown itself; nothing to send.
+                return [state_value, *[gr.update() for _ in view.page_outputs]]
+            state_value["page"] = info.page
             return [state_value, *rv.page_updates(ctx, state_value, record)]
 
         return on_focus
@@ -292,6 +324,23 @@ def build_extract_tab(ctx: UiContext) -> ExtractTab:
         return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
 
     view.approve.click(on_approve, edit_inputs, [state, doc_list, *view.outputs], api_name="approve")
+
+    @guarded
+    def on_approve_next(request: gr.Request, state_value, *values):
+        *fields, lines = values
+        _check_write(ctx, request)
+        record, count = save_corrections(ctx, state_value, list(fields), lines, who(request))
+        record = ctx.service().approve_invoice(record.id, who(request))
+        rv.add_doc(state_value, record)
+        following = ctx.service().review_queue(limit=1, exclude=record.id)
+        saved = f" with {count} correction{'s' if count != 1 else ''}" if count else ""
+        if not following.items:
+            gr.Info(f"Invoice #{record.id} approved{saved}. The review queue is empty.", duration=5)
+            return [state_value, rv.doc_choices(state_value), *rv.render(ctx, state_value, record)]
+        gr.Info(f"Invoice #{record.id} approved{saved}; {following.total} left to review.", duration=4)
+        return tab.open_invoice(state_value, following.items[0].id)
+
+    view.approve_next.click(on_approve_next, edit_inputs, [state, doc_list, *view.outputs], api_name="approve_and_next")
 
     def open_linked(kind: str):
         @guarded

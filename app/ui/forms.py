@@ -264,16 +264,19 @@ def result_csv(result: ExtractionResult) -> str:
         as_text(inv.invoice_date),
         as_text(inv.due_date),
         as_text(inv.currency),
-        as_text(inv.subtotal),
-        as_text(inv.tax_total),
-        as_text(inv.total),
+        money_text(inv.subtotal),
+        money_text(inv.tax_total),
+        money_text(inv.total),
     ]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     items = inv.line_items or [None]
     for item in items:
-        line = [as_text(getattr(item, c)) if item else "" for c in LINE_COLUMNS]
+        line = [
+            (money_text if c in ("unit_price", "amount") else as_text)(getattr(item, c)) if item else ""
+            for c in LINE_COLUMNS
+        ]
         writer.writerow(head + line)
     return buffer.getvalue()
 
@@ -286,4 +289,6 @@ def money(value: Any, currency: str | None = None) -> str:
         text = f"{Decimal(str(value)):,.2f}"
     except (InvalidOperation, ValueError):
         return str(value)
+    if currency == "?":  # a vendor's spend with no currency read
+        return f"{text} (no currency)"
     return f"{text} {currency}" if currency else text

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import JSONResponse
+
 from utils.errors import InvoiceOcrError
 
 if TYPE_CHECKING:
@@ -62,6 +64,16 @@ class UiLogin:
         return principal is None or principal.read_only
 
 
+# Gradio routes that act on sessions and queued events yet check no login of their own: while logins are on,
+# they answer only a signed-in session.
+SESSION_ROUTES = ("/gradio_api/reset", "/gradio_api/cancel")
+SESSION_ROUTE_PREFIXES = ("/gradio_api/stream/", "/gradio_api/heartbeat/")
+
+
+def _session_route(sub_path: str) -> bool:
+    return sub_path.rstrip("/") in SESSION_ROUTES or sub_path.startswith(SESSION_ROUTE_PREFIXES)
+
+
 class FollowKeys:
     """ASGI middleware: before each request to the page, match Gradio's login switch and sessions to the keys."""
 
@@ -75,19 +87,32 @@ class FollowKeys:
         """Sync the page's login with the keys for requests under the page's path, then pass on."""
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            self.sync(scope)
+            signed_in = self.sync(scope)
+            if self.login.required and not signed_in and _session_route(path[len(self.prefix) :]):
+                refused = JSONResponse(
+                    {"error": "unauthorized", "message": "sign in to the page first"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="invoice-ocr"'},
+                )
+                await refused(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
-    def sync(self, scope: dict) -> None:
-        """Turn Gradio's login on or off to match the keys; sign out a session whose key was revoked."""
+    def sync(self, scope: dict) -> bool:
+        """Turn Gradio's login on or off to match the keys; sign out a session whose key was revoked.
+
+        Returns whether the request comes from a session signed in with a valid key.
+        """
         required = self.login.required
         self.ui_app.auth = self.login.check if required else None
         if not required:
-            return
+            return False
         token = self._session_token(scope)
         name = self.ui_app.tokens.get(token) if token else None
         if name is not None and self.login.principal(name) is None:
             self.ui_app.tokens.pop(token, None)
+            return False
+        return name is not None
 
     def _session_token(self, scope: dict) -> str | None:
         # Gradio keeps sessions in App.tokens under the value of an access-token cookie.

@@ -12,7 +12,6 @@ import gradio as gr
 import pandas as pd
 
 from app.ui import enrichment as enr
-from app.ui.drawing import placeholder
 from app.ui.forms import (
     FORM_FIELDS,
     LINE_HEADERS,
@@ -23,15 +22,22 @@ from app.ui.forms import (
     result_csv,
     result_json,
 )
-from app.ui.pages import annotated_page, page_numbers
+from app.ui.pages import page_numbers, page_viewer
 from app.ui.vendor_panel import VendorPanel, build_vendor_panel, vendor_view
+from app.ui.viewer import viewer_html
 
 if TYPE_CHECKING:
     from app.ui.context import UiContext
     from retrieval.models import InvoiceRecord
 
 AUDIT_HEADERS = ["When", "Who", "Field", "Old", "New"]
-EMPTY_PAGE = "Drop invoices above.\nEach page appears here with a box\non every field that was read."
+EMPTY_PAGE = "Drop invoices above.\nEach page appears here with a box on every value that was read."
+STATIC = Path(__file__).parent / "static"
+VIEWER_JS = (STATIC / "viewer.js").read_text(encoding="utf-8")
+KEYS_HINT = (
+    "<div class='keys-hint muted'>Keys: Alt+↓/↑ next/previous field · Alt+→/← next/previous page · "
+    "Ctrl+Enter approve and next · Ctrl+S save · click a word on the page to fill the selected field</div>"
+)
 _downloads_dir: Path | None = None
 
 
@@ -113,7 +119,7 @@ class ReviewView:
 
     alerts: gr.HTML
     summary: gr.HTML
-    image: gr.Image
+    image: gr.HTML
     page_label: gr.HTML
     prev_page: gr.Button
     next_page: gr.Button
@@ -121,6 +127,7 @@ class ReviewView:
     general: gr.HTML
     save: gr.Button
     approve: gr.Button
+    approve_next: gr.Button
     download_json: gr.DownloadButton
     download_csv: gr.DownloadButton
     lines: gr.Dataframe
@@ -147,6 +154,7 @@ class ReviewView:
             self.general,
             self.save,
             self.approve,
+            self.approve_next,
             self.download_json,
             self.download_csv,
             self.lines,
@@ -161,52 +169,50 @@ class ReviewView:
 def build_review() -> ReviewView:
     """Lay out the workspace: page picture | fields | vendor context, then line items and raw output."""
     alerts = gr.HTML("", label="Alerts", elem_classes=["alerts"], elem_id="review-alerts")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=6, min_width=460):
+    with gr.Row(equal_height=False, elem_id="review-row"):
+        with gr.Column(scale=7, min_width=520, elem_id="page-column"):
             with gr.Row(elem_classes=["page-nav"]):
                 prev_page = gr.Button("◀ Previous page", size="sm", interactive=False, elem_id="prev-page")
                 page_label = gr.HTML(
                     "<div class='page-label muted'>No document</div>", label="Page", elem_id="page-label"
                 )
                 next_page = gr.Button("Next page ▶", size="sm", interactive=False, elem_id="next-page")
-            image = gr.Image(
-                value=placeholder(EMPTY_PAGE),
-                type="pil",
-                format="png",
+            image = gr.HTML(
+                viewer_html(None, {}, 1, [], message=EMPTY_PAGE),
                 label="Page image",
-                interactive=False,
-                show_label=False,
-                height=980,
-                buttons=["fullscreen", "download"],
-                elem_classes=["page-image"],
-                elem_id="page-image",
+                js_on_load=VIEWER_JS,
+                apply_default_css=False,
+                elem_id="page-viewer",
             )
-        with gr.Column(scale=4, min_width=360):
+        with gr.Column(scale=5, min_width=380, elem_id="form-column"):
             summary = gr.HTML(
                 "<div class='empty-state'>No document selected.</div>", label="Document", elem_id="doc-summary"
             )
             with gr.Row():
-                save = gr.Button("Save corrections", variant="primary", interactive=False, elem_id="save-btn")
+                save = gr.Button("Save corrections", variant="secondary", interactive=False, elem_id="save-btn")
                 approve = gr.Button("Approve", variant="secondary", interactive=False, elem_id="approve-btn")
+                approve_next = gr.Button(
+                    "Approve and next", variant="primary", interactive=False, elem_id="approve-next-btn"
+                )
             general = gr.HTML("", label="Warnings", elem_id="general-warnings")
             textboxes: dict[str, gr.Textbox] = {}
             main = [f for f in FORM_FIELDS if f.group == "main"]
             for start in range(0, len(main), 2):
-                with gr.Row():
+                with gr.Row(equal_height=True):
                     for spec in main[start : start + 2]:
                         textboxes[spec.name] = _field_box(spec)
             with gr.Accordion("More fields", open=False):
                 more = [f for f in FORM_FIELDS if f.group == "more"]
                 for start in range(0, len(more), 2):
-                    with gr.Row():
+                    with gr.Row(equal_height=True):
                         for spec in more[start : start + 2]:
                             textboxes[spec.name] = _field_box(spec)
+            gr.HTML(KEYS_HINT)
             with gr.Row():
                 download_json = gr.DownloadButton("Download JSON", size="sm", visible=False, elem_id="dl-json")
                 download_csv = gr.DownloadButton("Download CSV", size="sm", visible=False, elem_id="dl-csv")
-        with gr.Column(scale=4, min_width=340):
-            gr.HTML("<div class='muted'><b>Vendor context</b></div>")
-            vendor = build_vendor_panel()
+            with gr.Accordion("Vendor context", open=True, elem_id="vendor-context"):
+                vendor = build_vendor_panel()
     lines = gr.Dataframe(
         pd.DataFrame(columns=LINE_HEADERS),
         headers=LINE_HEADERS,
@@ -243,6 +249,7 @@ def build_review() -> ReviewView:
         general,
         save,
         approve,
+        approve_next,
         download_json,
         download_csv,
         lines,
@@ -254,12 +261,16 @@ def build_review() -> ReviewView:
     )
 
 
-def _field_box(spec: Any) -> gr.Textbox:
+def _not_found(spec: Any) -> str:
     # Empty means not found: no hint that could pass for a value that was read.
-    placeholder = {"date": "not found · YYYY-MM-DD", "currency": "not found · ISO code"}.get(spec.kind, "not found")
+    return {"date": "not found · YYYY-MM-DD", "currency": "not found · ISO code"}.get(spec.kind, "not found")
+
+
+def _field_box(spec: Any) -> gr.Textbox:
+    # Before a document is open nothing was looked for, so nothing says "not found".
     return gr.Textbox(
         label=spec.label,
-        placeholder=placeholder,
+        placeholder="",
         max_lines=3 if spec.name.endswith("address") else 1,
         interactive=True,
         elem_id="field-" + spec.name.replace(".", "-").replace("_", "-"),
@@ -270,13 +281,14 @@ def page_updates(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | 
     """The page picture, its label and the navigation buttons."""
     if record is None:
         doc = current_doc(state)
-        image = placeholder("This file could not be read.") if doc and doc.get("error") else placeholder(EMPTY_PAGE)
+        message = "This file could not be read." if doc and doc.get("error") else EMPTY_PAGE
+        image = viewer_html(None, {}, 1, [], message=message)
         label = "<div class='page-label muted'>No page</div>"
         return [image, label, gr.Button(interactive=False), gr.Button(interactive=False)]
     numbers = page_numbers(record)
     page = state["page"] if state["page"] in numbers else numbers[0]
     state["page"] = page
-    image = annotated_page(ctx.service(), ctx.settings(), record, page, state.get("highlight"))
+    image = page_viewer(ctx.service(), ctx.settings(), record, page, state.get("highlight"))
     position = numbers.index(page)
     label = f"<div class='page-label'>Page <b>{position + 1}</b> of {len(numbers)}</div>"
     return [
@@ -374,8 +386,9 @@ def render(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | None) 
             _alerts(state, None),
             summary,
             *pages,
-            *[gr.Textbox(value="", info=None, elem_classes=[]) for _ in FORM_FIELDS],
+            *[gr.Textbox(value="", info=None, placeholder="", elem_classes=[]) for _ in FORM_FIELDS],
             "",
+            gr.Button(interactive=False),
             gr.Button(interactive=False),
             gr.Button(interactive=False),
             gr.DownloadButton(visible=False),
@@ -395,6 +408,7 @@ def render(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | None) 
         boxes.append(
             gr.Textbox(
                 value=value,
+                placeholder=_not_found(spec),
                 info="⚠ " + "; ".join(dict.fromkeys(warnings)) if warnings else None,
                 elem_classes=["field-warn"] if warnings else [],
             )
@@ -416,6 +430,7 @@ def render(ctx: UiContext, state: dict[str, Any], record: InvoiceRecord | None) 
         _general(general),
         gr.Button(interactive=True),
         gr.Button("Approved ✓" if approved else "Approve", interactive=not approved),
+        gr.Button(interactive=True),
         gr.DownloadButton(value=str(json_path), visible=True),
         gr.DownloadButton(value=str(csv_path), visible=True),
         lines_frame(result.invoice),

@@ -9,8 +9,10 @@ import gradio as gr
 import pandas as pd
 from pydantic import ValidationError
 
+from app.ui import bulk
 from app.ui.context import guarded
 from app.ui.forms import money
+from app.ui.queue_tab import build_bulk_actions, wire_bulk
 from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from app.ui.extract_tab import ExtractTab
     from retrieval.models import SearchHit, SearchQuery
 
-RESULT_HEADERS = ["Vendor", "Number", "Date", "Total", "Matched", "Snippet"]
+RESULT_HEADERS = [bulk.SELECT, "Vendor", "Number", "Date", "Total", "Matched", "Snippet"]
 REVIEW_CHOICES = ["any", "needs review", "checked"]
 _FILTER_LABELS = {
     "q": "query",
@@ -73,6 +75,7 @@ def results_frame(hits: list[SearchHit]) -> pd.DataFrame:
     """Search hits as table rows."""
     rows = [
         [
+            False,
             hit.vendor or "—",
             hit.invoice_number or "—",
             hit.invoice_date.isoformat() if hit.invoice_date else "—",
@@ -110,13 +113,17 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
     )
     results = gr.Dataframe(
         pd.DataFrame(columns=RESULT_HEADERS),
+        headers=RESULT_HEADERS,
+        datatype=["bool", "str", "str", "str", "str", "str", "str"],
         label="Results (click a row to open the invoice)",
-        interactive=False,
+        interactive=True,
+        static_columns=list(range(1, len(RESULT_HEADERS))),
         wrap=True,
         max_height=640,
-        column_widths=["18%", "12%", "10%", "12%", "12%", "36%"],
+        column_widths=["6%", "17%", "12%", "10%", "11%", "11%", "33%"],
         elem_id="search-results",
     )
+    actions = build_bulk_actions("search")
     inputs = [q, mode, vendor, date_from, date_to, min_total, max_total, currency, review]
 
     @guarded
@@ -127,17 +134,29 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
             for k in ("vendor", "date_from", "date_to", "min_total", "max_total", "currency", "needs_review")
         ):
             raise InvalidRequest("Type something to search for, or set at least one filter.")
-        hits = ctx.service().search(query)
+        found = ctx.service().search_page(query)
+        hits = found.hits
+        shown = f" · showing the first {len(hits)}" if found.total > len(hits) else ""
         text = (
-            f"<div class='muted'>{len(hits)} invoice{'s' if len(hits) != 1 else ''} found"
-            f"{' for “' + html.escape(query.q) + '”' if query.q else ''} · {query.mode}</div>"
+            f"<div class='muted'>{found.total} invoice{'s' if found.total != 1 else ''} found"
+            f"{' for “' + html.escape(query.q) + '”' if query.q else ''} · {query.mode}{shown}</div>"
             if hits
-            else "<div class='alert info'>Nothing found. Try fewer words, another mode or wider filters.</div>"
+            else f"<div class='alert info' id='no-match'><b>{html.escape(found.message or 'No invoices match.')}</b>"
+            " Try fewer words, another mode or wider filters.</div>"
         )
         return [text, results_frame(hits), [h.invoice_id for h in hits]]
 
     go.click(on_search, inputs, [status, results, ids], api_name="search")
     q.submit(on_search, inputs, [status, results, ids], api_visibility="undocumented")
+    # After a bulk approve the results stay as they are (they show no review state).
+    wire_bulk(ctx, actions, results, ids, lambda: [gr.update(), gr.update(), gr.update()], [status, results, ids])
 
-    on_open = extract.row_opener(extract_tab_id)
+    opener = extract.row_opener(extract_tab_id)
+
+    def on_open(state_value, id_list, evt: gr.SelectData):
+        column = evt.index[1] if isinstance(evt.index, (list, tuple)) and len(evt.index) > 1 else None
+        if column == 0:  # a tick, not an open
+            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
+        return opener(state_value, id_list, evt)
+
     results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
 
@@ -67,4 +69,8 @@ footer { display: none !important; }
     font-family: var(--font) !important; }
 #vendor-recent .cell-wrap, #vendor-similar .cell-wrap { font-size: 0.8rem; }
 .empty-state { color: var(--body-text-color-subdued); padding: 24px 8px; text-align: center; }
+.keys-hint { font-size: 0.8rem; }
+#app-header { padding-top: 0; }
+#upload { min-height: 0; }
 """
+CSS += (Path(__file__).parent / "static" / "viewer.css").read_text(encoding="utf-8")

@@ -48,6 +48,10 @@ class _NoStub(ComponentMeta):
 class UploadedFiles(gr.File, metaclass=_NoStub):
     """A gr.File that accepts only the page's own uploads, checked before Gradio touches the file."""
 
+    def get_block_name(self) -> str:
+        """Drawn by the browser as the built-in File component (the class name would ask for a custom one)."""
+        return "file"
+
     def move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
         """Gradio calls this (or its async twin) for each incoming file before the handler: uploads stay put."""
         return None if url_or_file_path is None else uploaded_path(url_or_file_path)

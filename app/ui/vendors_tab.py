@@ -27,7 +27,7 @@ def spend_chart(profile: VendorProfile | None) -> str:
     months = sorted({m.month for m in (profile.spend_per_month if profile else [])})
     series: dict[str, list[float]] = {}
     for item in profile.spend_per_month if profile else []:
-        values = series.setdefault(item.currency or "?", [0.0] * len(months))
+        values = series.setdefault(item.currency or "no currency", [0.0] * len(months))
         values[months.index(item.month)] += float(item.total)
     return bar_svg(months, series, "Spend per month", width=620, height=260, empty_text="No spend recorded yet.")
 

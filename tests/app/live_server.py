@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
+from app.api.http_protocol import http_protocol
 from app.api.main import create_app
 
 if TYPE_CHECKING:
@@ -32,7 +33,13 @@ class LiveServer:
         self.app = create_app(settings, ui=ui)
         # Page sessions keep streams open; a short graceful-shutdown limit keeps stop() prompt.
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", timeout_graceful_shutdown=3
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+            http=http_protocol(),  # as `invoice-ocr serve` runs it
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

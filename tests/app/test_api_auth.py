@@ -195,3 +195,34 @@ def test_json_routes_take_small_bodies_and_uploads_the_configured_size(client_fo
     assert client.patch("/invoices/1", json={"changes": {"payment_terms": "x"}}, headers=key).status_code == 404
     upload = client.post("/ocr", headers=key, files={"file": ("a.pdf", make_invoice_pdf(), "application/pdf")})
     assert upload.status_code == 200, upload.text
+
+
+def test_a_damaged_key_file_answers_a_clear_error_and_health_stays_up(client_for, tmp_path, cli_env):
+    store = KeyStore.for_settings(make_settings(tmp_path / "data"))
+    key, _ = store.create("ops")
+    client = client_for()
+    assert client.get("/invoices", headers={"X-API-Key": key}).status_code == 200
+    store.path.write_text('{"keys": [{"id": "trunc')  # cut short by a full disk or an editor
+    health = client.get("/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["auth"] is True and health.json()["status"] == "degraded"
+    assert any("api_keys.json is damaged" in p for p in health.json()["problems"])
+    for headers in ({"X-API-Key": key}, {}):
+        refused = client.get("/invoices", headers=headers)
+        assert refused.status_code in (401, 503), refused.text
+    refused = client.get("/invoices", headers={"X-API-Key": key})
+    assert refused.status_code == 503 and refused.json()["error"] == "key_file_damaged"
+    assert "api_keys.json is damaged" in refused.json()["message"] and str(tmp_path) not in refused.text
+    listed = CliRunner().invoke(cli, ["keys", "list"])
+    assert listed.exit_code == 1 and "damaged" in listed.output
+
+
+def test_health_shows_where_the_database_is_to_key_holders_only(client_for):
+    client = client_for(api_keys=["s3cret-key"])
+    for headers in ({}, {"X-API-Key": "wrong"}):
+        store = client.get("/health", headers=headers).json()["store"]
+        assert store["path"] == "invoices.duckdb", store
+    shown = client.get("/health", headers={"X-API-Key": "s3cret-key"}).json()["store"]["path"]
+    assert shown.endswith("invoices.duckdb") and shown != "invoices.duckdb"
+    open_client = client_for(data_dir=client.app.state.services.settings.data_dir.parent / "open")
+    assert open_client.get("/health").json()["store"]["path"] == "invoices.duckdb"

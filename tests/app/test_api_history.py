@@ -41,6 +41,24 @@ def test_search_finds_by_words_and_filters(api, stored):
     assert len(paged) == 1
 
 
+def test_search_counts_matches_and_says_when_none_match(api, stored):
+    paged = api.get("/search", params={"q": "", "currency": "EUR", "limit": 1})
+    assert len(paged.json()) == 1 and paged.headers["x-total-count"] == "2"
+    for mode in ("hybrid", "semantic", "keyword"):
+        nothing = api.get("/search", params={"q": "xqzvbl", "mode": mode})
+        assert nothing.status_code == 200 and nothing.json() == []
+        assert nothing.headers["x-total-count"] == "0"
+        assert nothing.headers["x-search-message"] == 'No invoices match "xqzvbl".'
+    envelope = api.get("/search", params={"q": "xqzvbl", "with_total": "true"}).json()
+    assert envelope == {"total": 0, "hits": [], "message": "No invoices match “xqzvbl”."}
+    found = api.get("/search", params={"q": "HIST-1002", "mode": "keyword", "with_total": "true"}).json()
+    assert (
+        found["total"] == len(found["hits"]) >= 1
+        and found["hits"][0]["invoice_number"] == "HIST-1002"
+        and found["message"] is None
+    )
+
+
 def test_vendor_lookup_and_profile(api, stored):
     found = api.get("/vendors", params={"q": "nordwind energie"}).json()
     assert found and found[0]["name"].startswith("Nordwind")
@@ -100,6 +118,8 @@ def test_export_round_trip_csv_and_jsonl(api, stored):
     assert len(rows) == listed["total"]
     by_number = {r["invoice_number"]: r for r in rows}
     assert Decimal(by_number["HIST-1001"]["total"]) == Decimal("1234.56")
+    # Amounts keep their cents as written: 583.10, not 583.1.
+    assert (by_number["HIST-1002"]["total"], by_number["HIST-1002"]["subtotal"]) == ("583.10", "490.00")
     jsonl = api.get("/export", params={"format": "jsonl", "currency": "USD"})
     lines = [json.loads(line) for line in jsonl.text.splitlines() if line.strip()]
     assert [line["invoice"]["invoice_number"] for line in lines] == ["HIST-1003"]
@@ -116,3 +136,12 @@ def test_delete_removes_from_list_search_and_reads(api, stored):
     hits = api.get("/search", params={"q": "Sakura Trading"}).json()
     assert invoice_id not in {h["invoice_id"] for h in hits}
     assert api.delete(f"/invoices/{invoice_id}").status_code == 404
+
+
+def test_root_opens_the_page_and_the_reference_needs_no_network(api):
+    root = api.get("/", follow_redirects=False)
+    assert root.status_code in (302, 303, 307) and root.headers["location"] == "/ui/"
+    docs = api.get("/docs")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "GET</span> <span class='path'>/search</span>" in docs.text and "X-Total-Count" in docs.text
+    assert "http://" not in docs.text and "https://" not in docs.text and "<script" not in docs.text

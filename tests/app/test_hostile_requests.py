@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import socket
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
+from app.api.http_protocol import JsonErrorsH11Protocol
 from faiss_service.index import VectorIndex
 from retrieval.models import MAX_RESULT_WINDOW
+from tests.app import live_server
+from tests.app.conftest import make_settings
 from tests.app.documents import spec
-from tests.builders import make_invoice_pdf
+from tests.builders import invoice_spec, make_cii_xml, make_invoice_pdf
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +61,62 @@ def test_a_page_range_is_checked_by_its_bounds(api):
         refused = api.post(route, params={"pages": "1,301-99999999999"}, files={"file": ("x.txt", b"x", "text/plain")})
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"] == "invalid_request" and "300" in refused.json()["message"]
+
+
+def test_an_e_invoice_total_past_the_column_range_is_refused(api):
+    # A total of 1.2e20 used to answer 500 from the database's DECIMAL(18, 4) column.
+    huge = invoice_spec(number="HOSTILE-3", lines=[("Everything", Decimal("1"), Decimal("1.0E+20"))])
+    response = api.post("/extract", files={"file": ("big.xml", make_cii_xml(huge), "application/xml")})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "amount_out_of_range" and "total" in response.json()["message"]
+    listed = api.get("/invoices", params={"limit": 500}).json()["items"]
+    assert "HOSTILE-3" not in {i["invoice_number"] for i in listed}
+
+
+def test_a_correction_past_the_column_range_is_refused_and_changes_nothing(api, stored):
+    before = api.get(f"/invoices/{stored}").json()
+    for changes in ({"total": 6.4e15}, {"line_items": [{"description": "x", "tax_rate": 123456}]}):
+        response = api.patch(f"/invoices/{stored}", json={"changes": changes})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "amount_out_of_range"
+    assert api.get(f"/invoices/{stored}").json() == before
+
+
+def test_a_total_in_exponent_form_means_the_same_in_json_and_columns(api, stored):
+    # "1.5E+3" used to be stored as 15.0 in the column that filters, exports and vendor spend use.
+    response = api.patch(f"/invoices/{stored}", json={"changes": {"total": "1.5E+3", "subtotal": "2E+2"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["invoice"]["total"] == 1500
+    listed = api.get("/invoices", params={"min_total": 1000, "max_total": 2000}).json()["items"]
+    assert [(i["id"], Decimal(str(i["total"]))) for i in listed] == [(stored, Decimal(1500))]
+    rows = list(csv.DictReader(io.StringIO(api.get("/export", params={"format": "csv"}).text)))
+    row = next(r for r in rows if r["invoice_number"] == "HOSTILE-1")
+    assert Decimal(row["total"]) == 1500 and Decimal(row["subtotal"]) == 200
+
+
+def _raw_get(port: int, target: str) -> tuple[bytes, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # the server closed with part of an oversized request still unread
+            pass
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize("protocol", ["served", "h11"])
+def test_a_url_too_long_to_parse_answers_json(tmp_path, monkeypatch, protocol):
+    # A URL of some tens of kB used to get the server's plain-text 400, unlike every other error.
+    if protocol == "h11":
+        monkeypatch.setattr(live_server, "http_protocol", lambda: JsonErrorsH11Protocol)
+    server = live_server.LiveServer(make_settings(tmp_path / "data"), ui=False).start()
+    try:
+        head, body = _raw_get(server.port, "/search?q=" + "a" * 300_000)
+        assert head.startswith(b"HTTP/1.1 400") and b"content-type: application/json" in head.lower(), head
+        assert json.loads(body)["error"] == "invalid_request"
+        assert _raw_get(server.port, "/health")[0].startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -224,7 +226,10 @@ def test_upload_shows_fields_page_image_and_vendor(uploaded: tuple[Client, dict[
     assert out["Invoice number:value"] == "INV-2024-0042"
     assert out["Currency:value"] == "EUR"
     assert "Page <b>1</b> of 2" in out["Page:value"]
-    image = Image.open(out["Page image:value"])
+    viewer = out["Page image:value"]
+    assert "data-field='invoice_number'" in viewer and "class='pv-word'" in viewer
+    encoded = viewer.split("src='data:image/jpeg;base64,", 1)[1].split("'", 1)[0]
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
     assert image.height > image.width > 500
     assert "acme-march.pdf" in out["Document:value"]
     assert "Acme Supplies GmbH" in out["Vendor profile:value"]
@@ -266,7 +271,7 @@ def test_saved_correction_is_stored_audited_and_searchable(
         client, "/search", client.predict("Acme Suplies", "hybrid", "", "", "", "", "", "", "any", api_name="/search")
     )
     rows = found["Results (click a row to open the invoice):value"]["data"]
-    assert rows and rows[0][1] == "INV-2024-0042" and rows[0][3] == "600.00 EUR"
+    assert rows and rows[0][0] is False and rows[0][2] == "INV-2024-0042" and rows[0][4] == "600.00 EUR"
 
     vendor = _named(client, "/vendor_lookup", client.predict("acme suplies gmbh", api_name="/vendor_lookup"))
     assert "Acme Supplies GmbH" in vendor["Profile:value"] and "Spend per month" in vendor["Spend per month:value"]
@@ -361,3 +366,10 @@ def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Pa
         if client is not None:
             client.close()
         live.stop()
+
+
+def test_money_without_a_currency_says_so() -> None:
+    from app.ui.forms import money
+
+    assert money(Decimal("12.5"), "?") == "12.50 (no currency)"
+    assert money(Decimal("12.5"), None) == "12.50" and money(Decimal("12.5"), "EUR") == "12.50 EUR"

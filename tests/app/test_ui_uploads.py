@@ -124,3 +124,12 @@ def _filters() -> Any:
     from retrieval.models import SearchFilters
 
     return SearchFilters()
+
+
+def test_the_drop_zone_is_drawn_by_the_built_in_file_component(server: LiveServer) -> None:
+    # The browser draws each component by its type; an unknown type is fetched as a custom component
+    # that does not exist, and the whole page stays blank.
+    config = httpx.get(f"{server.url}/ui/config", timeout=30).json()
+    upload = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "upload")
+    assert upload["type"] == "file"
+    assert "custom_component" not in json.dumps(upload)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,10 @@ def test_search_json(data_dir: Path) -> None:
     assert [h["vendor"] for h in json.loads(out.stdout)] == ["Coolblue B.V."]
     out = CliRunner().invoke(cli, ["search", "x", "--date-from", "not-a-date"])
     assert out.exit_code == 2
+    out = CliRunner().invoke(cli, ["search", "xqzvbl"])
+    assert out.exit_code == 0 and "No invoices match “xqzvbl”." in out.stdout
+    out = CliRunner().invoke(cli, ["search", "laptop", "--mode", "keyword"])
+    assert "1 invoice match; showing 1." in out.stdout
 
 
 def test_vendors_json_and_table(data_dir: Path) -> None:
@@ -100,6 +105,7 @@ def test_ingest_is_resumable_and_reports_refusals(tmp_path: Path, embedder) -> N
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
     assert "4 stored" in stdout and "1 refused" in stdout and "notes.txt" in stdout
+    assert re.search(r"\(4 invoices, \d+ needs? review\)", stdout), stdout
     proc = _ingest(folder, data)
     stdout, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "0 stored" in stdout and "4 skipped" in stdout

@@ -105,7 +105,9 @@ def test_filters(service: InvoiceService, library: dict[str, int]) -> None:
     # A filter applies to every mode.
     for mode in ("hybrid", "semantic", "keyword"):
         assert set(_ids(service, q="invoice", mode=mode, currency="EUR")) <= {library["acme"], library["cool"]}
-    assert _ids(service, q="laptop", mode="semantic", vendor="acme") == [library["acme"]]
+    assert _ids(service, q="steel hardware", mode="semantic", vendor="acme") == [library["acme"]]
+    # Within the filters, a neighbour that shares nothing with the query is still not a match.
+    assert _ids(service, q="laptop", mode="semantic", vendor="acme") == []
 
 
 def test_paging_and_listing(service: InvoiceService, library: dict[str, int]) -> None:
@@ -174,3 +176,33 @@ def test_async_search_leaves_the_event_loop_free_while_the_query_is_embedded(
     ids, ticks = asyncio.run(run())
     assert ids[0] == library["aws"]
     assert ticks >= 15  # the loop kept running other work during the 0.4 s embedding
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_a_query_that_matches_nothing_finds_nothing_and_says_so(
+    service: InvoiceService, library: dict[str, int], mode: str
+) -> None:
+    for q in ("xqzvbl", "Initech Softwre", "blorptastic frobnicator"):
+        page = service.search_page(SearchQuery(q=q, mode=mode))
+        assert page.hits == [] and page.total == 0, (q, [h.vendor for h in page.hits])
+        assert page.message == f"No invoices match “{q}”."
+    # What is there is still found by meaning.
+    assert service.search_page(SearchQuery(q="cloud computing", mode=mode)).hits[0].invoice_id == library["aws"]
+
+
+def test_the_total_counts_every_match_not_just_the_page(service: InvoiceService, library: dict[str, int]) -> None:
+    page = service.search_page(SearchQuery(q="", currency="EUR", limit=1))
+    assert page.total == 2 and len(page.hits) == 1 and page.message is None
+    assert service.search_page(SearchQuery(q="bread", mode="keyword")).total == 1
+
+
+def test_a_word_inside_a_joined_name_is_found_by_keyword(service: InvoiceService) -> None:
+    hosted = service.store_result(
+        *make_result(vendor="QualityHosting AG", number="QH-77", items=("Managed server",)), enrich=False
+    ).invoice_id
+    assert [h.invoice_id for h in service.search(SearchQuery(q="hosting", mode="keyword"))] == [hosted]
+
+
+def test_snippets_carry_no_page_markers(service: InvoiceService, library: dict[str, int]) -> None:
+    for hit in service.search(SearchQuery(q="bread", mode="hybrid")):
+        assert "<!--" not in hit.snippet and "page 1 -->" not in hit.snippet

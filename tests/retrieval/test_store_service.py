@@ -5,6 +5,7 @@ import threading
 from decimal import Decimal
 
 import duckdb
+import numpy as np
 import pytest
 
 from retrieval.models import SearchFilters, SearchQuery
@@ -258,3 +259,48 @@ def test_a_correction_past_the_text_length_bound_is_refused(service: InvoiceServ
     after = service.get_invoice(invoice_id)
     assert after.result.invoice == before.result.invoice and after.corrections == before.corrections
     service.correct_invoice(invoice_id, {"vendor.name": "A" * MAX_TEXT_CHARS}, "clerk")
+
+
+def test_amounts_past_the_column_range_are_refused_before_anything_is_stored(service: InvoiceService) -> None:
+    from utils.errors import AmountOutOfRange
+
+    fine, fine_data = make_result(number="RANGE-1")
+    huge, huge_data = make_result(number="RANGE-2", total="1.2E+20")
+    with pytest.raises(AmountOutOfRange, match="total"):
+        service.store_many([(fine, fine_data), (huge, huge_data)])
+    assert service.store.scalar("SELECT count(*) FROM invoices") == 0
+    assert not any(service.settings.files_dir.iterdir())
+
+
+def test_restart_with_flipped_bytes_in_the_index_rebuilds(settings: Settings, embedder) -> None:
+    svc = InvoiceService(settings)
+    ids = _fill(svc, 3)
+    svc.close()
+    path = settings.index_dir / "index.faiss"
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 256] = bytes(b ^ 0x5A for b in data[middle : middle + 256])
+    path.write_bytes(bytes(data))
+    svc = InvoiceService(settings)
+    try:
+        assert svc.repaired and "rebuilt" in svc.repaired
+        stored_ids, stored = svc.store.embeddings()
+        index_ids, vectors = svc.index().vectors()
+        assert index_ids.tolist() == stored_ids.tolist() == ids
+        assert np.allclose(vectors, stored)
+    finally:
+        svc.close()
+
+
+def test_a_truncated_database_is_reported_as_damaged_not_as_in_use(settings: Settings, embedder) -> None:
+    from retrieval.store import DatabaseDamaged
+
+    svc = InvoiceService(settings)
+    _fill(svc, 2)
+    svc.close()
+    data = settings.db_path.read_bytes()
+    for cut in (len(data) // 2, 100):
+        settings.db_path.write_bytes(data[:cut])
+        with pytest.raises(DatabaseDamaged, match="damaged or truncated") as caught:
+            InvoiceService(settings)
+        assert "in use" not in caught.value.message

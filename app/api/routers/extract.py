@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import ExtractorDep, SettingsDep, WriterDep
+from app.api.disconnect import unless_client_leaves
 from app.api.errors import error_responses
 from app.api.extractor import OcrResponse, make_options
 from extraction.schema import ExtractionResult
@@ -56,6 +57,7 @@ async def _check_documents(files: list[tuple[bytes, str]], settings: SettingsDep
     responses=_EXTRACT_ERRORS,
 )
 async def extract(
+    request: Request,
     extractor: ExtractorDep,
     settings: SettingsDep,
     _caller: WriterDep,
@@ -82,17 +84,20 @@ async def extract(
     options = make_options(engine, pages, dpi, settings.max_pages)
     payload = [await read_upload(u, settings.max_bytes) for u in uploads]
     if len(payload) == 1:
-        results = await extractor.extract(payload[0][0], payload[0][1], options, store=store, enrich=enrich)
+        results = await unless_client_leaves(
+            request, extractor.extract(payload[0][0], payload[0][1], options, store=store, enrich=enrich)
+        )
         if file is not None and len(results) == 1:
             return results[0]
         return results
     await _check_documents(payload, settings)
-    per_file = await extractor.extract_many(payload, options, store=store, enrich=enrich)
+    per_file = await unless_client_leaves(request, extractor.extract_many(payload, options, store=store, enrich=enrich))
     return [r for results in per_file for r in results]
 
 
 @router.post("/ocr", response_model=OcrResponse, summary="Document to markdown text", responses=_EXTRACT_ERRORS)
 async def ocr(
+    request: Request,
     extractor: ExtractorDep,
     settings: SettingsDep,
     _caller: WriterDep,
@@ -104,4 +109,4 @@ async def ocr(
     """The pages as markdown (`text`) with the page count and engine; nothing is stored."""
     options = make_options(engine, pages, dpi, settings.max_pages)
     data, name = await read_upload(file, settings.max_bytes)
-    return await extractor.ocr(data, name, options)
+    return await unless_client_leaves(request, extractor.ocr(data, name, options))

@@ -81,7 +81,7 @@ def get_invoice(invoice_id: IdPath, service: ServiceDep, _caller: ReaderDep) -> 
     "/{invoice_id}",
     response_model=InvoiceRecord,
     summary="Correct fields",
-    responses=error_responses(400, 401, 403, 404, 409),
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 def correct_invoice(
     invoice_id: IdPath, body: CorrectionRequest, service: ServiceDep, caller: WriterDep

@@ -20,8 +20,17 @@ _HITS = TypeAdapter(list[SearchHit])
     "/search", response_model=list[SearchHit], summary="Search the invoice history", responses=error_responses(400, 401)
 )
 async def search(query: Annotated[SearchParams, Query()], service: ServiceDep, _caller: ReaderDep) -> Response:
-    """Invoices matching `q` by words (BM25) and meaning (vectors), fused, then filtered; best first."""
+    """Invoices matching `q` by words (BM25) and meaning (vectors), fused, then filtered; best first.
+
+    The body is the list of hits; `X-Total-Count` says how many invoices match in all, and when none do,
+    `X-Search-Message` says so in words. With `with_total=true` the body is `{"total", "hits", "message"}`.
+    """
     # The hot path: run on the event loop (a thread-pool hop per search cost more than the search) while the
     # query's embedding is awaited; serialized once here instead of validated again against the response model.
-    hits = await service.search_async(query.query())
-    return Response(_HITS.dump_json(hits), media_type="application/json")
+    page = await service.search_page_async(query.query())
+    headers = {"X-Total-Count": str(page.total)}
+    if page.message:
+        plain = page.message.replace("“", '"').replace("”", '"')
+        headers["X-Search-Message"] = plain.encode("ascii", "replace").decode("ascii")
+    body = page.model_dump_json() if query.with_total else _HITS.dump_json(page.hits)
+    return Response(body, media_type="application/json", headers=headers)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from app.api.deps import ReaderDep, ServicesDep
 from app.api.errors import error_responses
 from app.api.metrics import CONTENT_TYPE
+from utils.errors import InvoiceOcrError
 
 router = APIRouter(tags=["system"])
 _ENGINE_TTL = 30.0
@@ -38,8 +39,9 @@ class QueueState(BaseModel):
 class Health(BaseModel):
     """Service readiness: engines, store, index and queue."""
 
-    status: str = Field(description="'ok', or 'degraded' when the store cannot be read.")
+    status: str = Field(description="'ok', or 'degraded' when the store or the key file cannot be read.")
     auth: bool = Field(description="Whether API keys are required.")
+    problems: list[str] = Field(default_factory=list, description="What keeps the service from working fully.")
     engines: dict[str, EngineState]
     store: dict[str, Any] = Field(default_factory=dict)
     index: dict[str, Any] = Field(default_factory=dict)
@@ -64,18 +66,41 @@ def _engines(services: Any) -> dict[str, EngineState]:
     return states
 
 
+def _key_holder(services: Any, request: Request) -> bool:
+    """Whether the caller sent a valid API key (with keys off, nobody has one)."""
+    if not services.auth.enabled:
+        return False
+    try:
+        services.auth.principal_for(request.headers)
+    except InvoiceOcrError:
+        return False
+    return True
+
+
 @router.get("/health", response_model=Health, summary="Readiness: engines, store, index, queue (no auth)")
-def health(services: ServicesDep) -> Health:
-    """Engines available (and why not), store and index state, queue; open without an API key."""
-    status, store, index = "ok", {}, {}
+def health(services: ServicesDep, request: Request) -> Health:
+    """Engines available (and why not), store and index state, queue; open without an API key.
+
+    Where the database lives on disk is shown to callers with a valid API key only.
+    """
+    status, store, index, problems = "ok", {}, {}, []
+    holder = _key_holder(services, request)
     try:
         state = services.require_service().health()
         store, index = dict(state.get("store", {})), dict(state.get("index", {}))
     except Exception as exc:  # health reports trouble instead of failing
-        status, store = "degraded", {"error": f"{type(exc).__name__}: {exc}"}
+        status, store = "degraded", {"error": f"{type(exc).__name__}: {exc}" if holder else type(exc).__name__}
+        problems.append("the invoice history cannot be read")
+    if "path" in store and not holder:
+        store["path"] = services.settings.db_path.name
+    key_problem = services.auth.problem()
+    if key_problem:
+        status = "degraded"
+        problems.append(key_problem)
     return Health(
         status=status,
         auth=services.auth.enabled,
+        problems=problems,
         engines=_engines(services),
         store=store,
         index=index,

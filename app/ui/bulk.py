@@ -1,0 +1,73 @@
+"""Bulk actions on a list of invoices (search results, the review queue): pick rows, approve or export them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.ui.forms import CSV_COLUMNS, result_csv
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from app.ui.context import UiContext
+
+SELECT = "Select"
+_exports: Path | None = None
+
+
+def picked_ids(frame: pd.DataFrame | None, ids: list[int]) -> list[int]:
+    """The invoice ids of the rows whose Select box is ticked."""
+    if frame is None or SELECT not in getattr(frame, "columns", []):
+        return []
+    ticks = [v is True or str(v).strip().lower() in ("true", "1", "yes") for v in frame[SELECT].tolist()]
+    return [invoice_id for invoice_id, ticked in zip(ids, ticks, strict=False) if ticked]
+
+
+def approve_all(ctx: UiContext, ids: list[int], who: str) -> int:
+    """Approve each invoice; returns how many were approved (already approved ones count too)."""
+    service = ctx.service()
+    for invoice_id in ids:
+        service.approve_invoice(invoice_id, who)
+    return len(ids)
+
+
+def export_csv(ctx: UiContext, ids: list[int]) -> str:
+    """One CSV of these invoices (a row per line item, as the single-invoice download); its path."""
+    global _exports
+    if _exports is None:
+        _exports = Path(tempfile.mkdtemp(prefix="invoice-ocr-export-"))
+    service = ctx.service()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for invoice_id in ids:
+        record = service.get_invoice(invoice_id)
+        rows = list(csv.reader(io.StringIO(result_csv(record.result))))[1:]
+        for row in rows:
+            writer.writerow([str(invoice_id), *row[1:]] if row else row)
+    path = _exports / f"invoices-{len(ids)}-{'-'.join(map(str, ids[:5]))}.csv"
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return str(path)
+
+
+def with_select(frame: pd.DataFrame, ticked: bool = False) -> pd.DataFrame:
+    """The table with a Select column of tick boxes in front."""
+    frame = frame.copy()
+    frame.insert(0, SELECT, [ticked] * len(frame))
+    return frame
+
+
+def select_all(frame: pd.DataFrame | None, ids: list[int]) -> Any:
+    """Every row ticked (or none, when all already are)."""
+    import pandas as pd
+
+    if frame is None or not len(ids):
+        return frame if frame is not None else pd.DataFrame()
+    frame = frame.copy()
+    everything = len(picked_ids(frame, ids)) == len(ids)
+    frame[SELECT] = [not everything] * len(frame)
+    return frame
