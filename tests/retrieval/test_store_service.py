@@ -116,7 +116,7 @@ def test_restart_with_deleted_index_rebuilds(settings: Settings, embedder) -> No
     try:
         assert svc.repaired and "rebuilt" in svc.repaired
         assert svc.index().ids().tolist() == ids and svc.health()["index"]["consistent"]
-        assert svc.search(SearchQuery(q="N-2", mode="semantic", limit=4))
+        assert svc.search(SearchQuery(q="steel bolts", mode="semantic", limit=4))
     finally:
         svc.close()
 

@@ -10,14 +10,17 @@ from pydantic import TypeAdapter
 from app.api.deps import ReaderDep, ServiceDep
 from app.api.errors import error_responses
 from app.api.params import SearchParams
-from retrieval.models import SearchHit
+from retrieval.models import SearchHit, SearchPage
 
 router = APIRouter(tags=["search"])
 _HITS = TypeAdapter(list[SearchHit])
 
 
 @router.get(
-    "/search", response_model=list[SearchHit], summary="Search the invoice history", responses=error_responses(400, 401)
+    "/search",
+    response_model=list[SearchHit] | SearchPage,
+    summary="Search the invoice history",
+    responses=error_responses(400, 401),
 )
 async def search(query: Annotated[SearchParams, Query()], service: ServiceDep, _caller: ReaderDep) -> Response:
     """Invoices matching `q` by words (BM25) and meaning (vectors), fused, then filtered; best first.
