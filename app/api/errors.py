@@ -95,7 +95,10 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _allowed_methods(request: Request) -> list[str]:
     # Each method of a path is its own route, so the router's 405 names only one; list them all.
     methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
+    paths = request.app.openapi().get("paths", {})
+    # A fixed path ("/invoices/reread") is its own resource, never an id of the templated one beside it.
+    exact = {request.url.path: paths[request.url.path]} if request.url.path in paths else None
+    for template, operations in (exact or paths).items():
         pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, request.url.path):
             methods |= {m.upper() for m in operations if m.lower() in _HTTP_METHODS}

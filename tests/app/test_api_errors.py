@@ -151,3 +151,15 @@ def test_odd_filter_values_are_not_server_errors(api):
         assert api.get("/search", params={"q": vendor, "vendor": vendor}).status_code == 200, vendor
     _assert_error(api.get("/search", params={"offset": 10**20}), 400, "invalid_request")
     _assert_error(api.get("/invoices", params={"date_to": "0"}), 400, "invalid_request")
+
+
+def test_a_fixed_path_beside_an_id_path_answers_405_for_other_methods(api):
+    response = api.patch("/invoices/reread")
+    _assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "POST"
+
+
+def test_a_search_whose_words_hold_control_characters_still_answers(api):
+    response = api.get("/search", params={"q": "bolts\x08\x01", "mode": "keyword"})
+    assert response.status_code == 200
+    assert all(" " <= ch < "\x7f" for ch in response.headers.get("x-search-message", ""))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import ReaderDep, ServiceDep, WriterDep
 from app.api.errors import error_responses
@@ -51,6 +52,12 @@ class CorrectionRequest(BaseModel):
 def list_invoices(query: Annotated[InvoiceListQuery, Query()], service: ServiceDep, _caller: ReaderDep) -> InvoicePage:
     """A page of invoices, newest first, filtered like /search."""
     return service.list_invoices(query.filters(), limit=query.limit, offset=query.offset, vendor_id=query.vendor_id)
+
+
+@router.api_route("/reread", methods=["GET", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+def reread_wrong_method() -> None:
+    """Only POST re-reads: other methods answer 405 here instead of reading "reread" as an invoice id."""
+    raise StarletteHTTPException(405, "method not allowed")
 
 
 @router.post(

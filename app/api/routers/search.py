@@ -33,7 +33,8 @@ async def search(query: Annotated[SearchParams, Query()], service: ServiceDep, _
     page = await service.search_page_async(query.query())
     headers = {"X-Total-Count": str(page.total)}
     if page.message:
-        plain = page.message.replace("“", '"').replace("”", '"')
-        headers["X-Search-Message"] = plain.encode("ascii", "replace").decode("ascii")
+        plain = page.message.replace("“", '"').replace("”", '"').encode("ascii", "replace").decode("ascii")
+        # A header carries printable ASCII only: the query's control characters are shown as "?".
+        headers["X-Search-Message"] = "".join(ch if " " <= ch < "\x7f" else "?" for ch in plain)
     body = page.model_dump_json() if query.with_total else _HITS.dump_json(page.hits)
     return Response(body, media_type="application/json", headers=headers)
