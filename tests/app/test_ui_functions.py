@@ -110,6 +110,25 @@ def test_failed_checks_and_low_confidence_land_next_to_their_fields() -> None:
     ]
 
 
+def test_a_warning_sits_under_the_field_it_is_about_not_under_those_it_mentions() -> None:
+    reasons = [
+        "invoice date could be read either way (03/04/2024): day-first assumed because the currency (EUR)"
+        " suggests a day-first country",
+        "due date is ambiguous (05/06/2024): day-first assumed because nothing on the document decides the order",
+        "vendor tax id DE123 is also claimed by vendor Globex; the total was not compared",
+        "total not labelled; the largest amount after the line items was taken",
+    ]
+    result = _result(validation=Validation(checks=[], needs_review=True, reasons=reasons))
+    per_field, general = field_warnings(result, low_confidence=0.6)
+    assert per_field == {
+        "invoice_date": [reasons[0]],
+        "due_date": [reasons[1]],
+        "vendor.tax_id": [reasons[2]],
+        "total": [reasons[3]],
+    }
+    assert general == []
+
+
 def test_field_boxes_are_drawn_on_their_page_only() -> None:
     page = Image.new("RGB", (1000, 1400), "white")
     fields = {
