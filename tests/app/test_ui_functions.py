@@ -392,3 +392,68 @@ def test_money_without_a_currency_says_so() -> None:
 
     assert money(Decimal("12.5"), "?") == "12.50 (no currency)"
     assert money(Decimal("12.5"), None) == "12.50" and money(Decimal("12.5"), "EUR") == "12.50 EUR"
+
+
+def _store_misread(server: Any, number: str, vendor: str, misread_total: str | None = None) -> int:
+    """A generated invoice stored as needing review; `misread_total` stands in for a reading gone wrong."""
+    from extraction.pipeline import extract
+
+    domain = vendor.split()[0].lower()
+    spec = invoice_spec(number=number, vendor=vendor, vendor_vat=None, iban=None, vendor_email=f"ap@{domain}.example")
+    data = make_invoice_pdf(spec)
+    result = extract(data, f"{number}.pdf", settings=server.app.state.services.settings)
+    assert result.invoice.total == Decimal("583.10")
+    if misread_total is not None:
+        result.invoice.total = Decimal(misread_total)
+    result.validation.needs_review = True
+    result.validation.reasons.append("total was not confirmed by the line items")
+    return int(server.service.store_result(result, data).invoice_id)
+
+
+def _ticked(table: dict[str, Any], rows: list[int]) -> dict[str, Any]:
+    data = [[index in rows, *row[1:]] for index, row in enumerate(table["data"])]
+    return {"headers": table["headers"], "data": data}
+
+
+def test_queue_rereads_the_selected_invoices_with_another_engine_keeping_corrections(connect: Any, server: Any) -> None:
+    service = server.service
+    misread = _store_misread(server, "PR-2024-1001", "Pelican Stationers Ltd", misread_total="853.10")
+    corrected = _store_misread(server, "PR-2024-1002", "Pelican Stationers Ltd")
+    untouched = _store_misread(server, "PR-2024-1003", "Pelican Stationers Ltd", misread_total="538.10")
+    service.correct_invoice(corrected, {"total": "999.00"}, "ui:clerk")
+    client = connect()
+    queue = _named(client, "/review_queue", client.predict(api_name="/review_queue"))
+    table = queue["Needs review (tick rows for the actions below; click a row to open it):value"]
+    order = [item.id for item in service.review_queue().items]
+    picked = [order.index(misread), order.index(corrected)]
+
+    nothing = client.predict(_ticked(table, []), "textlayer", api_name="/queue_reread")
+    assert "Tick one or more rows first" in nothing[0]
+    out = client.predict(_ticked(table, picked), "textlayer", api_name="/queue_reread")
+    note = out[0]
+    assert "Read 2 invoices again with textlayer" in note and "1 changed" in note and "1 unchanged" in note
+    assert "correction was kept" in note
+    assert service.get_invoice(misread).total == Decimal("583.10")  # read right this time
+    kept = service.get_invoice(corrected)
+    assert kept.total == Decimal("999.00") and kept.status == "corrected"
+    assert kept.result.fields["total"].source == "corrected by ui:clerk"
+    assert {p.engine for p in kept.result.pages} == {"textlayer"}
+    assert service.get_invoice(untouched).total == Decimal("538.10")  # not selected: left alone
+
+    with pytest.raises(AppError, match="nonsense"):  # only the registry's names are offered
+        client.predict(_ticked(table, picked), "nonsense", api_name="/queue_reread")
+
+
+def test_search_results_reread_with_the_default_engine_and_show_the_new_values(connect: Any, server: Any) -> None:
+    misread = _store_misread(server, "OF-2024-5501", "Osprey Freight Oy", misread_total="853.10")
+    client = connect()
+    found = _named(
+        client, "/search", client.predict("", "hybrid", "Osprey Freight", "", "", "", "", "", "any", api_name="/search")
+    )
+    table = found["Results (click a row to open the invoice):value"]
+    assert [row[4] for row in table["data"]] == ["853.10 EUR"]
+    out = client.predict(_ticked(table, [0]), "default", api_name="/search_reread")
+    assert "Read 1 invoice again:" in out[0] and "1 changed" in out[0]
+    rows = out[2]["value"]["data"] if "value" in out[2] else out[2]["data"]
+    assert rows[0][4] == "583.10 EUR" and rows[0][0] is True
+    assert server.service.get_invoice(misread).total == Decimal("583.10")
