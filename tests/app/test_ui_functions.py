@@ -457,3 +457,37 @@ def test_search_results_reread_with_the_default_engine_and_show_the_new_values(c
     rows = out[2]["value"]["data"] if "value" in out[2] else out[2]["data"]
     assert rows[0][4] == "583.10 EUR" and rows[0][0] is True
     assert server.service.get_invoice(misread).total == Decimal("583.10")
+
+
+def test_vendors_tab_renames_merges_and_rereads_a_vendor(connect: Any, server: Any) -> None:
+    service = server.service
+    misread = _store_misread(server, "KP-2024-0001", "Kingfisher Print Ltd", misread_total="853.10")
+    other = _store_misread(server, "KF-2024-0002", "Bluewing Printworks")
+    client = connect()
+    found = _named(client, "/vendor_lookup", client.predict("kingfisher print", api_name="/vendor_lookup"))
+    assert "Kingfisher Print Ltd" in found["Profile:value"] and found["Name:value"] == "Kingfisher Print Ltd"
+    vendor_id = service.get_invoice(misread).vendor_id
+
+    renamed = client.predict("Kingfisher Print & Design Ltd", api_name="/vendor_rename")
+    assert "Renamed “Kingfisher Print Ltd” to <b>Kingfisher Print &amp; Design Ltd</b>" in renamed[0]
+    profile = service.get_vendor(vendor_id)
+    assert profile.name == "Kingfisher Print & Design Ltd" and "Kingfisher Print Ltd" in profile.aliases
+
+    reread = client.predict(api_name="/vendor_reread")
+    assert "Read 1 invoice again" in reread[0] and "1 changed" in reread[0]
+    assert service.get_invoice(misread).total == Decimal("583.10")
+
+    client.predict("Bluewing Printworks", api_name="/vendor_lookup")
+    source = service.get_invoice(other).vendor_id
+    with pytest.raises(AppError, match="Choose the vendor"):
+        client.predict(None, api_name="/vendor_merge")
+    merged = client.predict(vendor_id, api_name="/vendor_merge")
+    assert "Merged “Bluewing Printworks” (1 invoice) into <b>Kingfisher Print &amp; Design Ltd</b>" in merged[0]
+    assert service.get_invoice(other).vendor_id == vendor_id
+    with pytest.raises(NotFound):
+        service.get_vendor(source)
+    assert [e.action for e in service.vendor_events(vendor_id)][-2:] == ["rename", "merge"]
+
+    listed = client.predict(api_name="/vendor_list")
+    labels = [label for label, _id in listed[0]["choices"]]
+    assert "Kingfisher Print & Design Ltd (2 invoices)" in labels
