@@ -60,7 +60,8 @@ def reread_note(report: RereadReport) -> str:
         f"<b id='reread-changed'>{changed} changed</b>, {done - changed} unchanged"
     ]
     if report.hinted:
-        parts.append(f"{len(report.hinted)} with what the history knows of their vendor")
+        hinted = len(report.hinted)
+        parts.append(f"{hinted} with what the history knows of {'its' if hinted == 1 else 'their'} vendor")
     text = "; ".join(parts) + ". Every human correction was kept."
     kind = "ok"
     if report.failed:

@@ -106,14 +106,20 @@ class BulkActions:
             self.download = gr.DownloadButton(
                 "Download the export", size="sm", visible=False, elem_id=f"{prefix}-download"
             )
-        with gr.Row(elem_classes=["bulk-actions"], equal_height=True):
+        with gr.Row(elem_classes=["bulk-actions", "reread-row"], equal_height=True):
+            with gr.Column(scale=3, min_width=300):
+                gr.HTML(
+                    "<div class='muted reread-hint'>Re-read the ticked invoices with the chosen engine and what "
+                    "the history knows of their vendors; every human correction is kept.</div>"
+                )
             self.engine = gr.Dropdown(
                 choices=bulk.reread_engine_choices(),
                 value=bulk.DEFAULT_ENGINE,
                 label="Re-read with",
-                info="Reads the selected invoices again with this engine and what the history knows of their "
-                "vendors; every human correction is kept.",
-                scale=2,
+                show_label=False,
+                container=False,
+                scale=1,
+                min_width=180,
                 elem_id=f"{prefix}-reread-engine",
             )
             self.reread = gr.Button("Re-read selected", size="sm", scale=1, elem_id=f"{prefix}-reread")

@@ -107,33 +107,26 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
                 label="Profile",
                 elem_id="vendor-profile",
             )
+        with gr.Column(scale=3, min_width=420):
+            chart = gr.HTML(spend_chart(None), label="Spend per month", elem_id="vendor-spend")
             with gr.Accordion("Manage this vendor", open=True, visible=False, elem_id="vendor-manage") as manage:
+                gr.HTML(
+                    "<div class='muted'>Renaming keeps the old name as an alias, so invoices that print it still "
+                    "find this vendor. Merging moves this vendor's invoices, names and identifiers to the chosen "
+                    "vendor and removes this one.</div>"
+                )
                 with gr.Row(equal_height=True):
-                    new_name = gr.Textbox(
-                        label="Name",
-                        info="Renaming keeps the old name as an alias, so invoices that print it still find "
-                        "this vendor.",
-                        scale=3,
-                        elem_id="vendor-new-name",
-                    )
-                    rename = gr.Button("Rename", size="sm", scale=1, elem_id="vendor-rename")
+                    new_name = gr.Textbox(label="Name", scale=3, elem_id="vendor-new-name")
+                    rename = gr.Button("Rename", scale=1, min_width=120, elem_id="vendor-rename")
                 with gr.Row(equal_height=True):
-                    into = gr.Dropdown(
-                        choices=[],
-                        label="Merge this vendor into",
-                        info="Its invoices, names and identifiers move to the chosen vendor; this one is removed.",
-                        scale=3,
-                        elem_id="vendor-merge-into",
-                    )
-                    merge = gr.Button("Merge", size="sm", variant="stop", scale=1, elem_id="vendor-merge")
+                    into = gr.Dropdown(choices=[], label="Merge this vendor into", scale=3, elem_id="vendor-merge-into")
+                    merge = gr.Button("Merge", variant="stop", scale=1, min_width=120, elem_id="vendor-merge")
                 reread = gr.Button(
                     "Re-read this vendor's invoices with what the history knows",
                     size="sm",
                     elem_id="vendor-reread",
                 )
                 manage_note = gr.HTML("", elem_id="vendor-manage-note")
-        with gr.Column(scale=3, min_width=420):
-            chart = gr.HTML(spend_chart(None), label="Spend per month", elem_id="vendor-spend")
     invoices = gr.Dataframe(
         pd.DataFrame(columns=INVOICE_HEADERS),
         label="Invoices (click a row to open)",
