@@ -12,7 +12,7 @@ from extraction.options import ExtractOptions
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
 from retrieval.hints import HistoryHints
 from retrieval.textindex import embedding_text
-from utils.errors import InvoiceOcrError, NotFound
+from utils.errors import InvoiceOcrError, NotFound, UnknownEngine
 
 if TYPE_CHECKING:
     from retrieval.service import InvoiceService
@@ -25,13 +25,15 @@ class RereadReport(BaseModel):
     changed: list[int] = Field(default_factory=list)
     hinted: list[int] = Field(default_factory=list, description="Read with a known vendor's hints.")
     failed: dict[int, str] = Field(default_factory=dict)
+    engine: str | None = Field(None, description="The engine asked for; null: the default.")
 
 
 def human_corrections(service: InvoiceService, invoice_id: int) -> list[tuple[str, Any, str]]:
     """(field, value, who) of every field a person corrected, the latest value per field, in order."""
     latest: dict[str, tuple[Any, str]] = {}
     for field, new, who in service.store.fetch(
-        "SELECT field, new, who FROM corrections WHERE invoice_id = ? AND field <> 'status' ORDER BY id",
+        "SELECT field, new, who FROM corrections WHERE invoice_id = ? AND field NOT IN ('status', 'engine')"
+        " ORDER BY id",
         [invoice_id],
     ):
         latest.pop(field, None)
@@ -50,8 +52,11 @@ def _apply(result: ExtractionResult, corrections: list[tuple[str, Any, str]]) ->
     return result.model_copy(update={"invoice": Invoice.model_validate(data), "fields": fields})
 
 
-def reread_invoice(service: InvoiceService, invoice_id: int, who: str) -> tuple[bool, bool]:
-    """Read one stored invoice's pages again with its vendor's hints; (invoice changed, hints used)."""
+def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: str | None = None) -> tuple[bool, bool]:
+    """Read one stored invoice's pages again (with `engine`, else the default) and its vendor's hints.
+
+    Returns (invoice changed, hints used).
+    """
     from extraction.pipeline import extract_invoices
 
     rows = service.store.fetch(
@@ -68,7 +73,7 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str) -> tuple[
     before = ExtractionResult.model_validate_json(raw)
     pages = f"{first}-{last}" if first is not None and last is not None else None
     lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
-    options = ExtractOptions(pages=pages)
+    options = ExtractOptions(pages=pages, engine=engine)
     results = extract_invoices(path.read_bytes(), filename or sha, options, service.settings, hints=lookup)
     result = results[0]
     result.page_range = before.page_range
@@ -103,12 +108,16 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str) -> tuple[
     return changed, hinted
 
 
-def reread(service: InvoiceService, invoice_ids: list[int], who: str) -> RereadReport:
+def reread(service: InvoiceService, invoice_ids: list[int], who: str, engine: str | None = None) -> RereadReport:
     """Re-read several stored invoices; one that fails is reported, the others go on."""
-    report = RereadReport()
+    from extraction.engines.registry import engine_names
+
+    if engine is not None and engine not in engine_names():
+        raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
+    report = RereadReport(engine=engine)
     for invoice_id in invoice_ids:
         try:
-            changed, hinted = reread_invoice(service, invoice_id, who)
+            changed, hinted = reread_invoice(service, invoice_id, who, engine)
         except InvoiceOcrError as exc:
             report.failed[invoice_id] = exc.message
             continue

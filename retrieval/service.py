@@ -496,14 +496,29 @@ class InvoiceService:
         hints = self.hints.for_vendor(vendor_id)
         return None if hints is None else dataclasses.asdict(hints)
 
-    def reread(self, vendor: str | None = None, needs_review: bool | None = None, who: str = "system") -> Any:
-        """Re-read the stored invoices (of one vendor, or in review) with current history; corrections kept."""
+    def reread(
+        self,
+        vendor: str | None = None,
+        needs_review: bool | None = None,
+        who: str = "system",
+        invoice_ids: list[int] | None = None,
+        engine: str | None = None,
+    ) -> Any:
+        """Re-read stored invoices (these ids, of one vendor, or in review) with current history; corrections kept.
+
+        `engine` reads the pages with that engine (a registry name) instead of the settings' default.
+        """
         from retrieval.reread import reread
 
         where, params = filter_sql(SearchFilters(vendor=vendor, needs_review=needs_review), self.resolver)
+        if invoice_ids is not None:
+            if not invoice_ids:
+                return reread(self, [], who, engine)
+            where += f" AND i.id IN ({', '.join('?' for _ in invoice_ids)})"
+            params.extend(int(i) for i in invoice_ids)
         rows = self.store.fetch(f"SELECT i.id FROM invoices i WHERE true {where} ORDER BY i.id", params)
         ids = [int(r[0]) for r in rows]
-        return reread(self, ids, who)
+        return reread(self, ids, who, engine)
 
     def index_vector(self, invoice_id: int, vector: np.ndarray) -> None:
         """Put one invoice's vector in the index (replacing its earlier one)."""

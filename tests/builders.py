@@ -142,7 +142,8 @@ def _header(page: object, spec: InvoiceSpec) -> float:
     put = page.insert_text  # type: ignore[attr-defined]
     put((50, 60), spec.vendor, fontsize=16)
     put((50, 78), spec.vendor_address, fontsize=9)
-    put((50, 90), f"{lab['vat_id']} {spec.vendor_vat}   {spec.vendor_email}   {spec.vendor_phone}", fontsize=9)
+    contact = [f"{lab['vat_id']} {spec.vendor_vat}" if spec.vendor_vat else None, spec.vendor_email, spec.vendor_phone]
+    put((50, 90), "   ".join(part for part in contact if part), fontsize=9)  # what the vendor has, no "None"
     put((50, 130), lab["title"], fontsize=22)
     y = 160.0
     facts = [(lab["number"], spec.number), (lab["date"], spec.printed_date(spec.date))]
@@ -192,7 +193,8 @@ def _totals(page: object, spec: InvoiceSpec, y: float) -> float:
         put((COLUMNS[3], y), value, fontsize=11 if label == lab["total"] else 10)
         y += 16
     put((50, y + 20), f"{lab['terms']} {spec.payment_terms}", fontsize=9)
-    put((50, y + 34), f"{lab['iban']} {spec.iban}", fontsize=9)
+    if spec.iban:
+        put((50, y + 34), f"{lab['iban']} {spec.iban}", fontsize=9)
     return y + 50
 
 

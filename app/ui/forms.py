@@ -187,8 +187,8 @@ _FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "currency": ("currency",),
     "invoice_number": ("invoice number",),
     "vendor.name": ("vendor",),
-    "vendor.iban": ("iban",),
-    "vendor.tax_id": ("tax id", "vat id"),
+    "vendor.iban": ("iban", "vendor iban"),
+    "vendor.tax_id": ("tax id", "vat id", "vendor tax id", "vendor vat id"),
 }
 
 
@@ -200,6 +200,25 @@ def _fields_in(text: str) -> list[str]:
         return found
     words = lowered.replace("_", " ").replace(".", " ")
     return [name for name, keys in _FIELD_WORDS.items() if any(re.search(rf"\b{re.escape(w)}\b", words) for w in keys)]
+
+
+def _subject(text: str) -> list[str]:
+    """The one form field a reason is about: the field named first (the longest name where two start together).
+
+    A reason names its field first and may mention others while explaining ("invoice date could be read
+    either way: day-first assumed because the currency (EUR) ..."); those are not what it warns about.
+    """
+    lowered = text.lower()
+    spans: list[tuple[int, int, str]] = []
+    for name in FIELD_NAMES:
+        for match in re.finditer(rf"(?<![\w.]){re.escape(name)}(?!\w)", lowered):
+            spans.append((match.start(), -len(name), name))
+    words = lowered.replace("_", " ").replace(".", " ")
+    for name, keys in _FIELD_WORDS.items():
+        for key in keys:
+            for match in re.finditer(rf"\b{re.escape(key)}\b", words):
+                spans.append((match.start(), -len(key), name))
+    return [min(spans)[2]] if spans else []
 
 
 def field_warnings(result: ExtractionResult, low_confidence: float) -> tuple[dict[str, list[str]], list[str]]:
@@ -218,13 +237,13 @@ def field_warnings(result: ExtractionResult, low_confidence: float) -> tuple[dic
     for check in failed:
         label = check.name.replace("_", " ")
         message = f"{label}: {check.detail}" if check.detail else f"{label} failed"
-        add(CHECK_FIELDS.get(check.name) or _fields_in(check.name) or _fields_in(check.detail), message)
+        add(CHECK_FIELDS.get(check.name) or _fields_in(check.name) or _subject(check.detail), message)
     for reason in result.validation.reasons:
         if any(reason.startswith(f"check {c.name} failed") for c in failed):
             continue  # already shown as its check
         if "low confidence" in reason and any(reason.startswith(name) for name in FIELD_NAMES):
             continue  # shown below with the field
-        add(_fields_in(reason.split(" ", 1)[0]) or _fields_in(reason), reason)
+        add(_subject(reason), reason)
     for name, info in result.fields.items():
         if name in FIELD_NAMES and info.value is not None and info.confidence < low_confidence:
             per_field.setdefault(name, []).append(f"low confidence ({info.confidence:.0%}): please check")

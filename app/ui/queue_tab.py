@@ -98,6 +98,7 @@ class BulkActions:
     """The buttons and the download of one list's bulk actions."""
 
     def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         with gr.Row(elem_classes=["bulk-actions"]):
             self.select_all = gr.Button("Select all / none", size="sm", elem_id=f"{prefix}-select-all")
             self.approve = gr.Button("Approve selected", size="sm", variant="primary", elem_id=f"{prefix}-approve")
@@ -105,6 +106,23 @@ class BulkActions:
             self.download = gr.DownloadButton(
                 "Download the export", size="sm", visible=False, elem_id=f"{prefix}-download"
             )
+        with gr.Row(elem_classes=["bulk-actions", "reread-row"], equal_height=True):
+            with gr.Column(scale=3, min_width=300):
+                gr.HTML(
+                    "<div class='muted reread-hint'>Re-read the ticked invoices with the chosen engine and what "
+                    "the history knows of their vendors; every human correction is kept.</div>"
+                )
+            self.engine = gr.Dropdown(
+                choices=bulk.reread_engine_choices(),
+                value=bulk.DEFAULT_ENGINE,
+                label="Re-read with",
+                show_label=False,
+                container=False,
+                scale=1,
+                min_width=180,
+                elem_id=f"{prefix}-reread-engine",
+            )
+            self.reread = gr.Button("Re-read selected", size="sm", scale=1, elem_id=f"{prefix}-reread")
         self.note = gr.HTML("", elem_id=f"{prefix}-bulk-note")
 
 
@@ -114,9 +132,19 @@ def build_bulk_actions(prefix: str) -> BulkActions:
 
 
 def wire_bulk(
-    ctx: UiContext, actions: BulkActions, table: gr.Dataframe, ids: gr.State, refresh: Any, outputs: list[Any]
+    ctx: UiContext,
+    actions: BulkActions,
+    table: gr.Dataframe,
+    ids: gr.State,
+    refresh: Any,
+    outputs: list[Any],
+    after_reread: Any = None,
 ) -> None:
-    """Wire select-all, approve and export of the ticked rows of `table`."""
+    """Wire select-all, approve, export and re-read of the ticked rows of `table`.
+
+    `refresh()` gives `outputs` after an approve; `after_reread(frame, ids)` gives them after a re-read
+    (default: `refresh()`).
+    """
 
     @guarded
     def on_select_all(frame, id_list):
@@ -147,6 +175,31 @@ def wire_bulk(
         return [note, gr.DownloadButton(value=path, visible=True)]
 
     actions.export.click(on_export, [table, ids], [actions.note, actions.download], api_visibility="undocumented")
+
+    @guarded
+    def on_reread(request: gr.Request, frame, id_list, engine, progress=gr.Progress()):
+        if ctx.read_only(request):
+            raise Forbidden("this login is read-only: it may search and look, not re-read invoices")
+        picked = bulk.picked_ids(frame, id_list)
+        if not picked:
+            return ["<div class='alert info'>Tick one or more rows first.</div>", *[gr.update() for _ in outputs]]
+
+        def on_each(done: int, total: int) -> None:
+            progress((done, total), desc=f"Reading invoice {done + 1} of {total} again", unit="invoices")
+
+        report = bulk.reread_all(ctx, picked, engine, who(request), on_each)
+        after = after_reread(frame, id_list) if after_reread is not None else refresh()
+        return [bulk.reread_note(report), *after]
+
+    actions.reread.click(
+        on_reread,
+        [table, ids, actions.engine],
+        [actions.note, *outputs],
+        show_progress="full",
+        show_progress_on=[actions.note],
+        concurrency_limit=1,
+        api_name=f"{actions.prefix}_reread",
+    )
 
 
 def queue_note(total: int) -> str:

@@ -88,6 +88,26 @@ def results_frame(hits: list[SearchHit]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RESULT_HEADERS)
 
 
+def fresh_rows(ctx: UiContext, frame: pd.DataFrame | None, ids: list[int]) -> pd.DataFrame | None:
+    """The results table with each ticked row's vendor, number, date and total read again from the history."""
+    if frame is None or not len(frame):
+        return frame
+    picked = set(bulk.picked_ids(frame, ids))
+    frame = frame.copy()
+    service = ctx.service()
+    for row, invoice_id in enumerate(ids[: len(frame)]):
+        if invoice_id not in picked:
+            continue
+        record = service.get_invoice(invoice_id)
+        frame.iloc[row, 1:5] = [
+            record.vendor or "—",
+            record.invoice_number or "—",
+            record.invoice_date.isoformat() if record.invoice_date else "—",
+            money(record.total, record.currency),
+        ]
+    return frame
+
+
 def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
     """Lay out the tab and wire its events."""
     ids = gr.State([])
@@ -149,7 +169,15 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
     go.click(on_search, inputs, [status, results, ids], api_name="search")
     q.submit(on_search, inputs, [status, results, ids], api_visibility="undocumented")
     # After a bulk approve the results stay as they are (they show no review state).
-    wire_bulk(ctx, actions, results, ids, lambda: [gr.update(), gr.update(), gr.update()], [status, results, ids])
+    wire_bulk(
+        ctx,
+        actions,
+        results,
+        ids,
+        lambda: [gr.update(), gr.update(), gr.update()],
+        [status, results, ids],
+        after_reread=lambda frame, id_list: [gr.update(), fresh_rows(ctx, frame, id_list), id_list],
+    )
 
     opener = extract.row_opener(extract_tab_id)
 

@@ -70,6 +70,8 @@ footer { display: none !important; }
 #vendor-recent .cell-wrap, #vendor-similar .cell-wrap { font-size: 0.8rem; }
 .empty-state { color: var(--body-text-color-subdued); padding: 24px 8px; text-align: center; }
 .keys-hint { font-size: 0.8rem; }
+.reread-row { align-items: center !important; }
+.reread-hint { font-size: 0.88rem; }
 #app-header { padding-top: 0; }
 #upload { min-height: 0; }
 """

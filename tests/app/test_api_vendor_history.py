@@ -57,6 +57,12 @@ def test_vendor_correction_rename_merge_and_reread(client_for) -> None:
     assert first["invoice_id"] in reread.json()["reread"] and not reread.json()["failed"]
     after = api.get(f"/invoices/{first['invoice_id']}").json()
     assert after["result"]["invoice"]["vendor"]["name"] == "Kestrel Optik AG" and after["status"] == "approved"
+    # Chosen invoices, with a chosen engine; an engine the registry does not know is refused.
+    chosen = api.post("/invoices/reread", params={"invoice_id": [first["invoice_id"]], "engine": "textlayer"})
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["reread"] == [first["invoice_id"]] and chosen.json()["engine"] == "textlayer"
+    unknown = api.post("/invoices/reread", params={"invoice_id": [first["invoice_id"]], "engine": "nonsense"})
+    assert unknown.status_code == 400 and "known engines" in unknown.text
     hints = api.get(f"/vendors/{vendor_id}/hints").json()
     assert hints["documents"] >= 1 and hints["name"] == "Kestrel Optik AG"
     lines = [json.loads(x) for x in api.get("/feedback/export").text.splitlines() if x.strip()]

@@ -407,3 +407,108 @@ def test_review_queue_approve_and_next_bulk_approve_and_no_match(
             _shot(page, "last-queue")
             context.close()
             browser.close()
+
+
+def test_corrected_vendor_reads_right_on_its_next_invoice_then_rename_reread_and_bulk_reread(
+    chromium: Path, server: LiveServer, tmp_path: Path
+) -> None:
+    """Correct a vendor once on the page; its next upload shows the corrected name. Then the Vendors tab's
+    management panel and a bulk re-read with another engine from the search results."""
+    from playwright.sync_api import sync_playwright
+
+    def sparrow(number: str, day: int) -> Path:
+        # Only the name says who sent it (no tax id, IBAN, e-mail or phone): the misreading itself must resolve.
+        spec = invoice_spec(
+            vendor="SPARROW TOOLS",
+            vendor_vat=None,
+            iban=None,
+            vendor_email=None,
+            vendor_phone=None,
+            number=number,
+            date=dt.date(2024, 5, day),
+        )
+        path = tmp_path / f"sparrow-{number}.pdf"
+        path.write_bytes(make_invoice_pdf(spec))
+        return path
+
+    first, second = sparrow("ST-3101", 2), sparrow("ST-3102", 16)
+    corrected = "Sparrow Tools Limited"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server.url + "/ui/")
+            page.wait_for_selector("#upload")
+            page.locator("#upload input[type=file]").set_input_files(str(first))
+            page.wait_for_function(
+                "() => { const e = document.querySelector('#field-vendor-name input');"
+                " return e && e.value === 'SPARROW TOOLS'; }"
+            )
+            page.locator("#field-vendor-name input").fill(corrected)
+            page.locator("#save-btn").click()
+            page.get_by_text("Saved 1 correction").first.wait_for()
+            page.wait_for_function("() => document.querySelector('#doc-summary').innerText.includes('corrected')")
+            _dismiss_toasts(page)
+
+            # The next invoice of that vendor, printed the same way, reads with the corrected name.
+            page.locator("#upload input[type=file]").set_input_files(str(second))
+            page.wait_for_function(
+                "() => { const b = document.querySelector('#doc-summary .doc-summary b');"
+                " return b && b.innerText === 'sparrow-ST-3102.pdf'; }"
+            )
+            assert "sparrow-ST-3102.pdf — Sparrow Tools Limited" in page.locator("#doc-list").inner_text()
+            assert _value(page, "vendor-name") == corrected
+            stored = [i for i in server.service.list_invoices(_filters_for(corrected)).items]
+            assert len(stored) == 2 and len({i.vendor_id for i in stored}) == 1
+            page.wait_for_timeout(600)
+            _dismiss_toasts(page)
+            _shot(page, "1440-06-learned-vendor", full=False)
+
+            # Vendors tab: the vendor's management panel; re-read its invoices with what the history knows.
+            page.get_by_role("tab", name="Vendors").click()
+            page.locator("#vendor-q input, #vendor-q textarea").first.fill("sparrow tools")
+            page.locator("#vendor-btn").click()
+            page.wait_for_function("() => document.querySelector('#vendor-profile').innerText.includes('Limited')")
+            assert page.locator("#vendor-new-name input, #vendor-new-name textarea").first.input_value() == corrected
+            page.locator("#vendor-reread").click()
+            page.locator("#vendor-manage-note").get_by_text("Read 2 invoices again").wait_for()
+            page.wait_for_timeout(500)
+            page.locator("#vendor-manage-note").scroll_into_view_if_needed()
+            _dismiss_toasts(page)
+            _shot(page, "1440-07-vendor-manage", full=False)
+
+            # Search results: tick a row, pick another engine, re-read; the note says how many changed.
+            page.get_by_role("tab", name="Search").click()
+            page.locator("#search-query input, #search-query textarea").first.fill("")
+            page.locator("#filter-vendor input, #filter-vendor textarea").first.fill(corrected)
+            page.locator("#search-btn").click()
+            results = page.locator("#search-results")
+            page.wait_for_function("() => document.querySelector('#search-status').innerText.includes('2 invoices')")
+            cell = results.locator("[data-testid='cell-0-0']")
+            tick = cell.locator("input[type=checkbox]")
+            (tick.first if tick.count() else cell).click()
+            page.wait_for_timeout(400)
+            page.locator("#search-reread-engine input").click()
+            page.get_by_role("option", name="textlayer", exact=True).click()
+            page.locator("#search-reread").click()
+            note = page.locator("#search-bulk-note")
+            note.get_by_text("Read 1 invoice again with textlayer").wait_for()
+            assert "changed" in note.inner_text() and "correction was kept" in note.inner_text()
+            assert page.locator(".block .error:visible, .wrap.error:visible").count() == 0
+            page.wait_for_timeout(500)
+            note.scroll_into_view_if_needed()
+            _dismiss_toasts(page)
+            _shot(page, "1440-08-search-reread", full=False)
+            assert server.service.get_invoice(stored[-1].id).vendor_id == stored[0].vendor_id
+        finally:
+            _shot(page, "last-learned-vendor")
+            context.close()
+            browser.close()
+
+
+def _filters_for(vendor: str) -> Any:
+    from retrieval.models import SearchFilters
+
+    return SearchFilters(vendor=vendor)

@@ -110,6 +110,25 @@ def test_failed_checks_and_low_confidence_land_next_to_their_fields() -> None:
     ]
 
 
+def test_a_warning_sits_under_the_field_it_is_about_not_under_those_it_mentions() -> None:
+    reasons = [
+        "invoice date could be read either way (03/04/2024): day-first assumed because the currency (EUR)"
+        " suggests a day-first country",
+        "due date is ambiguous (05/06/2024): day-first assumed because nothing on the document decides the order",
+        "vendor tax id DE123 is also claimed by vendor Globex; the total was not compared",
+        "total not labelled; the largest amount after the line items was taken",
+    ]
+    result = _result(validation=Validation(checks=[], needs_review=True, reasons=reasons))
+    per_field, general = field_warnings(result, low_confidence=0.6)
+    assert per_field == {
+        "invoice_date": [reasons[0]],
+        "due_date": [reasons[1]],
+        "vendor.tax_id": [reasons[2]],
+        "total": [reasons[3]],
+    }
+    assert general == []
+
+
 def test_field_boxes_are_drawn_on_their_page_only() -> None:
     page = Image.new("RGB", (1000, 1400), "white")
     fields = {
@@ -373,3 +392,102 @@ def test_money_without_a_currency_says_so() -> None:
 
     assert money(Decimal("12.5"), "?") == "12.50 (no currency)"
     assert money(Decimal("12.5"), None) == "12.50" and money(Decimal("12.5"), "EUR") == "12.50 EUR"
+
+
+def _store_misread(server: Any, number: str, vendor: str, misread_total: str | None = None) -> int:
+    """A generated invoice stored as needing review; `misread_total` stands in for a reading gone wrong."""
+    from extraction.pipeline import extract
+
+    domain = vendor.split()[0].lower()
+    spec = invoice_spec(number=number, vendor=vendor, vendor_vat=None, iban=None, vendor_email=f"ap@{domain}.example")
+    data = make_invoice_pdf(spec)
+    result = extract(data, f"{number}.pdf", settings=server.app.state.services.settings)
+    assert result.invoice.total == Decimal("583.10")
+    if misread_total is not None:
+        result.invoice.total = Decimal(misread_total)
+    result.validation.needs_review = True
+    result.validation.reasons.append("total was not confirmed by the line items")
+    return int(server.service.store_result(result, data).invoice_id)
+
+
+def _ticked(table: dict[str, Any], rows: list[int]) -> dict[str, Any]:
+    data = [[index in rows, *row[1:]] for index, row in enumerate(table["data"])]
+    return {"headers": table["headers"], "data": data}
+
+
+def test_queue_rereads_the_selected_invoices_with_another_engine_keeping_corrections(connect: Any, server: Any) -> None:
+    service = server.service
+    misread = _store_misread(server, "PR-2024-1001", "Pelican Stationers Ltd", misread_total="853.10")
+    corrected = _store_misread(server, "PR-2024-1002", "Pelican Stationers Ltd")
+    untouched = _store_misread(server, "PR-2024-1003", "Pelican Stationers Ltd", misread_total="538.10")
+    service.correct_invoice(corrected, {"total": "999.00"}, "ui:clerk")
+    client = connect()
+    queue = _named(client, "/review_queue", client.predict(api_name="/review_queue"))
+    table = queue["Needs review (tick rows for the actions below; click a row to open it):value"]
+    order = [item.id for item in service.review_queue().items]
+    picked = [order.index(misread), order.index(corrected)]
+
+    nothing = client.predict(_ticked(table, []), "textlayer", api_name="/queue_reread")
+    assert "Tick one or more rows first" in nothing[0]
+    out = client.predict(_ticked(table, picked), "textlayer", api_name="/queue_reread")
+    note = out[0]
+    assert "Read 2 invoices again with textlayer" in note and "1 changed" in note and "1 unchanged" in note
+    assert "correction was kept" in note
+    assert service.get_invoice(misread).total == Decimal("583.10")  # read right this time
+    kept = service.get_invoice(corrected)
+    assert kept.total == Decimal("999.00") and kept.status == "corrected"
+    assert kept.result.fields["total"].source == "corrected by ui:clerk"
+    assert {p.engine for p in kept.result.pages} == {"textlayer"}
+    assert service.get_invoice(untouched).total == Decimal("538.10")  # not selected: left alone
+
+    with pytest.raises(AppError, match="nonsense"):  # only the registry's names are offered
+        client.predict(_ticked(table, picked), "nonsense", api_name="/queue_reread")
+
+
+def test_search_results_reread_with_the_default_engine_and_show_the_new_values(connect: Any, server: Any) -> None:
+    misread = _store_misread(server, "OF-2024-5501", "Osprey Freight Oy", misread_total="853.10")
+    client = connect()
+    found = _named(
+        client, "/search", client.predict("", "hybrid", "Osprey Freight", "", "", "", "", "", "any", api_name="/search")
+    )
+    table = found["Results (click a row to open the invoice):value"]
+    assert [row[4] for row in table["data"]] == ["853.10 EUR"]
+    out = client.predict(_ticked(table, [0]), "default", api_name="/search_reread")
+    assert "Read 1 invoice again:" in out[0] and "1 changed" in out[0]
+    rows = out[2]["value"]["data"] if "value" in out[2] else out[2]["data"]
+    assert rows[0][4] == "583.10 EUR" and rows[0][0] is True
+    assert server.service.get_invoice(misread).total == Decimal("583.10")
+
+
+def test_vendors_tab_renames_merges_and_rereads_a_vendor(connect: Any, server: Any) -> None:
+    service = server.service
+    misread = _store_misread(server, "KP-2024-0001", "Kingfisher Print Ltd", misread_total="853.10")
+    other = _store_misread(server, "KF-2024-0002", "Bluewing Printworks")
+    client = connect()
+    found = _named(client, "/vendor_lookup", client.predict("kingfisher print", api_name="/vendor_lookup"))
+    assert "Kingfisher Print Ltd" in found["Profile:value"] and found["Name:value"] == "Kingfisher Print Ltd"
+    vendor_id = service.get_invoice(misread).vendor_id
+
+    renamed = client.predict("Kingfisher Print & Design Ltd", api_name="/vendor_rename")
+    assert "Renamed “Kingfisher Print Ltd” to <b>Kingfisher Print &amp; Design Ltd</b>" in renamed[0]
+    profile = service.get_vendor(vendor_id)
+    assert profile.name == "Kingfisher Print & Design Ltd" and "Kingfisher Print Ltd" in profile.aliases
+
+    reread = client.predict(api_name="/vendor_reread")
+    assert "Read 1 invoice again" in reread[0] and "1 changed" in reread[0]
+    assert service.get_invoice(misread).total == Decimal("583.10")
+
+    client.predict("Bluewing Printworks", api_name="/vendor_lookup")
+    source = service.get_invoice(other).vendor_id
+    with pytest.raises(AppError, match="Choose the vendor"):
+        client.predict(None, api_name="/vendor_merge")
+    merged = client.predict(vendor_id, api_name="/vendor_merge")
+    assert "Merged “Bluewing Printworks” (1 invoice) into <b>Kingfisher Print &amp; Design Ltd</b>" in merged[0]
+    assert service.get_invoice(other).vendor_id == vendor_id
+    with pytest.raises(NotFound):
+        service.get_vendor(source)
+    assert [e.action for e in service.vendor_events(vendor_id)][-2:] == ["rename", "merge"]
+
+    listed = client.predict(api_name="/vendor_list")
+    labels = [label for label, _id in listed[0]["choices"]]
+    assert "Kingfisher Print & Design Ltd (2 invoices)" in labels

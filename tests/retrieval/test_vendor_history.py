@@ -158,3 +158,19 @@ def test_reread_keeps_corrections_and_uses_hints(service: InvoiceService) -> Non
     lines = [json.loads(line) for line in service.feedback_export()]
     assert lines[0]["hints"]["name"] == "Stark Industries GmbH" and lines[0]["hints"]["documents"] == 2
     assert again.invoice_date == dt.date(2024, 3, 1)
+
+
+def test_reread_of_chosen_invoices_with_an_engine_after_an_engine_change(service: InvoiceService) -> None:
+    pdf = invoice_pdf("Oscorp Labs Ltd", "OL-2024-001", "04.03.2024", [("Serum", "70.00")], "70.00")
+    stored = _extract_and_store(service, pdf, "oscorp.pdf")
+    other = _extract_and_store(
+        service, invoice_pdf("Oscorp Labs Ltd", "OL-2024-002", "05.03.2024", [("Glider", "20.00")], "20.00"), "b.pdf"
+    )
+    service.correct_invoice(stored.invoice_id, {"total": "77.00"}, "dora")
+    # Reading the file again with another engine leaves an 'engine' entry in the audit log: not a field.
+    service.reread_invoice(stored.invoice_id, service.get_invoice(stored.invoice_id).result, "dora")
+    report = service.reread(invoice_ids=[stored.invoice_id], engine="textlayer", who="erin")
+    assert report.reread == [stored.invoice_id] and not report.failed and report.engine == "textlayer"
+    assert service.get_invoice(stored.invoice_id).total == Decimal("77.00")
+    assert service.reread(invoice_ids=[], who="erin").reread == []
+    assert other.invoice_id not in report.reread

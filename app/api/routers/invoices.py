@@ -71,9 +71,18 @@ def reread_invoices(
     caller: WriterDep,
     vendor: Annotated[str | None, Query(max_length=200, description="Only this vendor (any spelling) or id.")] = None,
     needs_review: Annotated[bool | None, Query(description="Only invoices in (true) or out of (false) review.")] = None,
+    invoice_id: Annotated[
+        list[Annotated[int, Field(ge=1, le=2**62)]] | None,
+        Query(max_length=500, description="Only these invoices (repeat the parameter for several)."),
+    ] = None,
+    engine: Annotated[
+        str | None, Query(max_length=40, description="Read with this engine (GET /health lists them); default: auto.")
+    ] = None,
 ) -> RereadReport:
     """Extract the stored documents again with their vendors' learned hints; every human correction is kept."""
-    return service.reread(vendor=vendor, needs_review=needs_review, who=caller.name)
+    return service.reread(
+        vendor=vendor, needs_review=needs_review, who=caller.name, invoice_ids=invoice_id, engine=engine
+    )
 
 
 @router.get(
