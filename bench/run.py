@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("extraction", "bench.extraction"),
     ("retrieval", "bench.retrieval"),
     ("api", "bench.api_load"),
+    ("abuse", "bench.abuse"),
     ("gpu", "bench.gpu_deepseek"),
 ]
 
