@@ -12,6 +12,7 @@ from extraction.parser.context import build_doc
 from training import targets
 
 if TYPE_CHECKING:
+    from extraction.hints import VendorHints
     from extraction.parser.candidates import Candidate
     from training.corpus import LabelledDoc
 
@@ -57,6 +58,11 @@ class DocExamples:
         """The candidates' features by name (nonzero ones)."""
         names = SPACE.names
         return [{names[j]: float(v) for j, v in enumerate(row) if v} for row in self.x]
+
+    @property
+    def right_label_text(self) -> str:
+        """The label printed by the first right candidate ('' when none is right)."""
+        return next((t for t, hit in zip(self.label_texts, self.targets, strict=True) if hit), "")
 
     @property
     def answerable(self) -> bool:
@@ -112,10 +118,10 @@ def group_of(doc: LabelledDoc) -> str:
     return f"{doc.dataset}:{vendor or doc.doc_id}"
 
 
-def examples(doc: LabelledDoc, hints: Any = None) -> dict[str, DocExamples]:
-    """Every field's examples of one labelled document."""
-    parsed = build_doc(doc.pages)
-    cands = generate(parsed, hints) if hints is not None else generate(parsed)
+def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None) -> dict[str, DocExamples]:
+    """Every field's examples of one labelled document (read with a vendor's `hints` when given)."""
+    parsed = build_doc(doc.pages, hints.date_order if hints is not None else None)
+    cands = generate(parsed, hints)
     out: dict[str, DocExamples] = {}
     for name, kind in FIELD_KINDS.items():
         pool = cands[kind]
@@ -125,7 +131,7 @@ def examples(doc: LabelledDoc, hints: Any = None) -> dict[str, DocExamples]:
         out[name] = DocExamples(
             doc.dataset,
             doc.doc_id,
-            group_of(doc),
+            group or group_of(doc),
             SPACE.encode([c.features for c in pool]),
             found,
             [c.value for c in pool],
