@@ -7,7 +7,6 @@ import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
@@ -339,10 +338,3 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
         order = hinted  # type: ignore[assignment]
         reason = "the vendor's earlier invoices write " + ("day first" if hinted == "dmy" else "month first")
     return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)
-
-
-def money_close(a: Decimal | None, b: Decimal | None, cents: int = 1) -> bool:
-    """Whether two amounts agree within `cents` hundredths."""
-    if a is None or b is None:
-        return False
-    return abs(a - b) <= Decimal(cents) / 100

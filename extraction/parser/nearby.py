@@ -39,7 +39,6 @@ LABEL_KINDS = (
     "purchase_order",
     "payment_terms",
 )
-SLOTS = ("before", "after", "above", "header")
 _FIGURE = re.compile(r"\d")
 
 
