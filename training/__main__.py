@@ -20,7 +20,7 @@ from extraction.parser.candidates import FIELD_KINDS
 from extraction.parser.scoring import MODELS
 from training import fit
 from training.corpus import DEFAULT_CACHE, LabelledDoc, labelled_docs, read_labels
-from training.examples import DocExamples, examples, group_of
+from training.examples import ABSENT, DocExamples, examples, group_of
 from training.hinting import Habits, habits_of, sibling_hints
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
@@ -94,6 +94,16 @@ def train_field(
         "calibration": calibration_table(oof, calibration),
     }
     calibrated = [(r, fit.probability(calibration, r.best, r.lead)) for r in oof]
+    absent: dict[str, list[bool]] = {}
+    for r, p in calibrated:
+        if r.dataset.endswith(ABSENT):
+            absent.setdefault(r.dataset.removesuffix(ABSENT), []).append(r.value is None or p < MIN_PROBABILITY)
+    if absent:
+        # Documents without the field (out-of-fold): how often it rightly stays unreported.
+        scores["unreported_when_absent"] = {
+            name: {"docs": len(quiet), "share": round(sum(quiet) / len(quiet), 4)}
+            for name, quiet in sorted(absent.items())
+        }
     return model, scores, calibrated
 
 

@@ -87,6 +87,22 @@ def _name_targets(names: list[str], cands: list[Candidate]) -> list[int] | None:
     return [int(s >= 90 and s == best) for s in sims]
 
 
+# Sets whose labels list every field the document prints (generated documents): there a missing
+# customer, subtotal or tax means the document has none, and every candidate is wrong. (Due dates are
+# left out: negatives from undated documents taught the scorer to doubt clearly labelled due dates.) (An
+# e-invoice's XML can lack a due date its PDF prints, so ZUGFeRD is not one of them.)
+COMPLETE_LABELS = ("synth",)
+ABSENCE_KNOWN = ("customer", "subtotal", "tax")
+
+
+ABSENT = ":absent"  # suffix of the dataset name of documents that have no value of the field
+
+
+def absence_known(name: str, label: dict[str, Any]) -> bool:
+    """Whether a missing label of field `name` means the document has none."""
+    return name in ABSENCE_KNOWN and label.get("dataset") in COMPLETE_LABELS
+
+
 def doc_targets(name: str, label: dict[str, Any], cands: list[Candidate]) -> list[int] | None:
     """Per candidate, 1 where it is the labelled value of field `name`; None when the label does not say."""
     if name == "vendor":
@@ -115,7 +131,8 @@ def doc_targets(name: str, label: dict[str, Any], cands: list[Candidate]) -> lis
 def group_of(doc: LabelledDoc) -> str:
     """Documents of one vendor form one group, so cross-validation scores vendors it has not seen."""
     vendor = targets.squeeze(doc.label.get("vendor") or "")
-    return f"{doc.dataset}:{vendor or doc.doc_id}"
+    # The label's set, so that another view of a document (its text without boxes) shares its group.
+    return f"{doc.label.get('dataset') or doc.dataset}:{vendor or doc.doc_id}"
 
 
 def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None) -> dict[str, DocExamples]:
@@ -126,10 +143,13 @@ def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | No
     for name, kind in FIELD_KINDS.items():
         pool = cands[kind]
         found = doc_targets(name, doc.label, pool)
+        dataset = doc.dataset
         if found is None:
-            continue
+            if not absence_known(name, doc.label):
+                continue
+            found, dataset = [0] * len(pool), doc.dataset + ABSENT
         out[name] = DocExamples(
-            doc.dataset,
+            dataset,
             doc.doc_id,
             group or group_of(doc),
             SPACE.encode([c.features for c in pool]),
