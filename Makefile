@@ -32,7 +32,7 @@ eval: setup
 
 # Rebuild the field scorers (extraction/parser/models) from the training set plus synthetic documents.
 TRAIN_DATA ?= ../shared/data/train
-SYNTH ?= 600
+SYNTH ?= 450
 train: setup
 	$(PY) -m training --data $(TRAIN_DATA) --synth $(SYNTH)
 

@@ -129,3 +129,15 @@ def test_hint_features_mark_the_candidates_that_agree_with_the_vendor(data_folde
     right = [c for c in cands["number"] if c.value == label["invoice_number"]]
     assert right and all(c.features["hint_number_shape"] == 1.0 for c in right)
     assert max(c.features["hint_name"] for c in cands["name"]) > 0.9
+
+
+def test_the_review_threshold_default_is_the_one_training_chose() -> None:
+    """INVOICE_OCR_LOW_CONFIDENCE's default follows the committed models' report (retraining moves both)."""
+    import json
+
+    from extraction.parser.scoring import MODELS
+    from utils.settings import Settings
+
+    report = json.loads((MODELS / "report.json").read_text())
+    assert Settings.model_fields["low_confidence"].default == report["review"]["threshold"]
+    assert report["review"]["catch"] >= 0.9  # the threshold flags at least 90% of wrong training documents
