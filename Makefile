@@ -1,11 +1,11 @@
-# make setup | run | test | eval | bench | lint — each target sets itself up first.
+# make setup | run | test | eval | train | bench | lint — each target sets itself up first.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_DATA ?= ../shared/data/dev
 
-.PHONY: setup run test eval bench lint system-deps deepseek-v1-env
+.PHONY: setup run test eval train bench lint system-deps deepseek-v1-env
 
 setup: $(STAMP)
 
@@ -29,6 +29,12 @@ test: setup
 
 eval: setup
 	$(PY) -m bench.eval --data $(DEV_DATA)
+
+# Rebuild the field scorers (extraction/parser/models) from the training set plus synthetic documents.
+TRAIN_DATA ?= ../shared/data/train
+SYNTH ?= 450
+train: setup
+	$(PY) -m training --data $(TRAIN_DATA) --synth $(SYNTH)
 
 bench: setup
 	$(PY) -m bench.run

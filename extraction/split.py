@@ -16,14 +16,15 @@ def _norm(number: str | None) -> str | None:
     return key or None
 
 
-# A total the page labels as such; the parser's unlabelled fallback (largest amount) scores lower.
-_LABELLED = 0.5
-
-
 def _has_total(fields: dict[str, FieldInfo]) -> bool:
+    """Whether the page shows a total under a total label (an item's amount read as the total does not count)."""
+    from extraction.parser.labels import has_label
+
     for key in ("total", "amount_due"):
         info = fields.get(key)
-        if info is not None and info.value is not None and info.confidence >= _LABELLED:
+        if info is None or info.value is None or not info.source:
+            continue
+        if has_label(info.source, "total") or has_label(info.source, "amount_due"):
             return True
     return False
 

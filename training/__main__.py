@@ -19,8 +19,9 @@ from typing import Any
 from extraction.parser.candidates import FIELD_KINDS
 from extraction.parser.scoring import MODELS
 from training import fit
-from training.corpus import DEFAULT_CACHE, labelled_docs, read_labels
-from training.examples import DocExamples, examples
+from training.corpus import DEFAULT_CACHE, LabelledDoc, labelled_docs, read_labels
+from training.examples import ABSENT, DocExamples, examples, group_of
+from training.hinting import Habits, habits_of, sibling_hints
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
 MIN_PROBABILITY = 0.15
@@ -37,12 +38,28 @@ def data_hash(data: Path) -> str:
 def collect(
     data: Path, cache: Path | None, synth: int, exclude: set[str], cached_only: bool = False
 ) -> dict[str, list[DocExamples]]:
-    """Every field's examples from the labelled set and the synthetic documents."""
+    """Every field's examples from the labelled set and the synthetic documents.
+
+    A labelled document whose vendor has other documents is seen a second time with the hints its
+    siblings would have taught (dataset `<name>+hints`), so the scorers learn what the history is worth.
+    """
     per_field: dict[str, list[DocExamples]] = {name: [] for name in FIELD_KINDS}
+    docs: dict[str, LabelledDoc] = {}
+    habits: dict[str, tuple[str, Habits]] = {}
     for doc in labelled_docs(data, cache, cached_only=cached_only):
         if doc.dataset in exclude:
             continue
-        for name, ex in examples(doc).items():
+        found = examples(doc)
+        for name, ex in found.items():
+            per_field[name].append(ex)
+        habit = habits_of(doc, {name: ex.right_label_text for name, ex in found.items()})
+        if habit is not None:
+            docs[doc.doc_id] = doc
+            habits[doc.doc_id] = (group_of(doc), habit)
+    for doc_id, hints in sibling_hints(habits).items():
+        doc = docs[doc_id]
+        hinted = LabelledDoc(f"{doc.dataset}+hints", doc.doc_id, doc.pages, doc.label)
+        for name, ex in examples(hinted, hints, group=group_of(doc)).items():
             per_field[name].append(ex)
     if synth:
         from training.synthetic import synthetic_docs
@@ -77,6 +94,16 @@ def train_field(
         "calibration": calibration_table(oof, calibration),
     }
     calibrated = [(r, fit.probability(calibration, r.best, r.lead)) for r in oof]
+    absent: dict[str, list[bool]] = {}
+    for r, p in calibrated:
+        if r.dataset.endswith(ABSENT):
+            absent.setdefault(r.dataset.removesuffix(ABSENT), []).append(r.value is None or p < MIN_PROBABILITY)
+    if absent:
+        # Documents without the field (out-of-fold): how often it rightly stays unreported.
+        scores["unreported_when_absent"] = {
+            name: {"docs": len(quiet), "share": round(sum(quiet) / len(quiet), 4)}
+            for name, quiet in sorted(absent.items())
+        }
     return model, scores, calibrated
 
 
@@ -93,7 +120,7 @@ def review_threshold(oof: dict[str, list[tuple[fit.DocOutcome, float]]]) -> dict
     docs: dict[str, list[tuple[bool, float]]] = {}
     for name in REVIEW_FIELDS:
         for outcome, p in oof.get(name, []):
-            if outcome.dataset.startswith("synth"):
+            if outcome.dataset.startswith("synth") or outcome.dataset.endswith("+hints"):
                 continue
             docs.setdefault(outcome.doc_id, []).append((outcome.right, p if outcome.value is not None else 0.0))
     wrong = [min(p for _, p in v) for v in docs.values() if not all(r for r, _ in v)]

@@ -12,6 +12,7 @@ from extraction.parser.context import build_doc
 from training import targets
 
 if TYPE_CHECKING:
+    from extraction.hints import VendorHints
     from extraction.parser.candidates import Candidate
     from training.corpus import LabelledDoc
 
@@ -59,6 +60,11 @@ class DocExamples:
         return [{names[j]: float(v) for j, v in enumerate(row) if v} for row in self.x]
 
     @property
+    def right_label_text(self) -> str:
+        """The label printed by the first right candidate ('' when none is right)."""
+        return next((t for t, hit in zip(self.label_texts, self.targets, strict=True) if hit), "")
+
+    @property
     def answerable(self) -> bool:
         """Whether any candidate is right (else no ranking can get the field)."""
         return any(self.targets)
@@ -79,6 +85,22 @@ def _name_targets(names: list[str], cands: list[Candidate]) -> list[int] | None:
     sims = [max(targets.name_similarity(n, c.value) for n in names) for c in cands]
     best = max(sims, default=0)
     return [int(s >= 90 and s == best) for s in sims]
+
+
+# Sets whose labels list every field the document prints (generated documents): there a missing
+# customer, subtotal or tax means the document has none, and every candidate is wrong. (Due dates are
+# left out: negatives from undated documents taught the scorer to doubt clearly labelled due dates.) (An
+# e-invoice's XML can lack a due date its PDF prints, so ZUGFeRD is not one of them.)
+COMPLETE_LABELS = ("synth",)
+ABSENCE_KNOWN = ("customer", "subtotal", "tax")
+
+
+ABSENT = ":absent"  # suffix of the dataset name of documents that have no value of the field
+
+
+def absence_known(name: str, label: dict[str, Any]) -> bool:
+    """Whether a missing label of field `name` means the document has none."""
+    return name in ABSENCE_KNOWN and label.get("dataset") in COMPLETE_LABELS
 
 
 def doc_targets(name: str, label: dict[str, Any], cands: list[Candidate]) -> list[int] | None:
@@ -109,23 +131,27 @@ def doc_targets(name: str, label: dict[str, Any], cands: list[Candidate]) -> lis
 def group_of(doc: LabelledDoc) -> str:
     """Documents of one vendor form one group, so cross-validation scores vendors it has not seen."""
     vendor = targets.squeeze(doc.label.get("vendor") or "")
-    return f"{doc.dataset}:{vendor or doc.doc_id}"
+    # The label's set, so that another view of a document (its text without boxes) shares its group.
+    return f"{doc.label.get('dataset') or doc.dataset}:{vendor or doc.doc_id}"
 
 
-def examples(doc: LabelledDoc, hints: Any = None) -> dict[str, DocExamples]:
-    """Every field's examples of one labelled document."""
-    parsed = build_doc(doc.pages)
-    cands = generate(parsed, hints) if hints is not None else generate(parsed)
+def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None) -> dict[str, DocExamples]:
+    """Every field's examples of one labelled document (read with a vendor's `hints` when given)."""
+    parsed = build_doc(doc.pages, hints.date_order if hints is not None else None)
+    cands = generate(parsed, hints)
     out: dict[str, DocExamples] = {}
     for name, kind in FIELD_KINDS.items():
         pool = cands[kind]
         found = doc_targets(name, doc.label, pool)
+        dataset = doc.dataset
         if found is None:
-            continue
+            if not absence_known(name, doc.label):
+                continue
+            found, dataset = [0] * len(pool), doc.dataset + ABSENT
         out[name] = DocExamples(
-            doc.dataset,
+            dataset,
             doc.doc_id,
-            group_of(doc),
+            group or group_of(doc),
             SPACE.encode([c.features for c in pool]),
             found,
             [c.value for c in pool],

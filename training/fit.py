@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from extraction.parser.scoring import LEAD_CAP, value_key
-from training.examples import SPACE
+from training.examples import ABSENT, SPACE
 
 if TYPE_CHECKING:
     from training.examples import DocExamples
@@ -207,6 +207,8 @@ def accuracy_by_dataset(results: list[DocOutcome]) -> dict[str, dict[str, float]
         groups[r.dataset].append(r)
     out = {}
     for name, rows in sorted(groups.items()):
+        if name.endswith(ABSENT):
+            continue  # no value to get right: scored by how often the field stays unreported
         out[name] = {
             "docs": len(rows),
             "accuracy": round(sum(r.right for r in rows) / len(rows), 4),

@@ -7,11 +7,15 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from extraction.markdown import page_from_text
 from training.corpus import LabelledDoc, cached_pages
 
 SEED = 20261206
 # Every n-th document is rendered and read by OCR: a scan, then a phone photo, in turn.
 RASTER_EVERY = 3
+# Every n-th text-layer document is also given as markdown without boxes, the way DeepSeek-OCR and the
+# vLLM engines return a page: the scorers must not need positions to read a field.
+TEXT_ONLY_EVERY = 4
 DPI = 150
 
 
@@ -30,3 +34,6 @@ def synthetic_docs(n: int, cache: Path | None, seed: int = SEED) -> Iterator[Lab
             dataset = "synth"
         label = dict(doc.label, dataset="synth")
         yield LabelledDoc(dataset, doc.id, pages, label)
+        if dataset == "synth" and pages and i % TEXT_ONLY_EVERY == 0:
+            text = [page_from_text(p.to_markdown(), p.number, "markdown") for p in pages]
+            yield LabelledDoc("synth-text", f"{doc.id}-text", text, label)

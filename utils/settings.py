@@ -39,7 +39,11 @@ class Settings(BaseSettings):
     raster_engine: str = Field("rapidocr", description="CPU engine that `auto` uses for pages without text.")
     dpi: int = Field(200, ge=50, le=600, description="Rasterization resolution for pages that need OCR.")
     ocr_threads: int = Field(2, ge=1, description="Threads per CPU OCR engine.")
-    low_confidence: float = Field(0.6, description="Key fields under this confidence set needs_review.")
+    low_confidence: float = Field(
+        0.92,
+        description="Key fields under this confidence set needs_review (make train reports the threshold that "
+        "flags 90% of wrong documents: extraction/parser/models/report.json, review.threshold).",
+    )
 
     # DeepSeek / vLLM.
     deepseek_model: Path | None = Field(None, description="Local DeepSeek-OCR-2 model directory.")

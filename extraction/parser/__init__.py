@@ -176,7 +176,8 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
     ranked: dict[str, Ranked | None] = {
         name: rank(models[name], cands[kind]) if name in models else None for name, kind in FIELD_KINDS.items()
     }
-    chosen = {**consistency.parties(ranked), **consistency.dates(ranked), **consistency.amounts(ranked)}
+    floors = {name: model.min_probability for name, model in models.items()}
+    chosen = {**consistency.parties(ranked), **consistency.dates(ranked), **consistency.amounts(ranked, floors)}
     for name in ("invoice_number", "currency"):
         r = ranked[name]
         chosen[name] = consistency.Choice(r.candidate, r.probability) if r is not None else None
@@ -199,10 +200,14 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
             seen = sorted(currency_votes(doc.text))
             if len(seen) > 1:
                 fields["currencies_seen"] = FieldInfo(value=seen, confidence=0.9, source="currency symbols and codes")
+        probability = choice.probability
         if name in ("invoice_date", "due_date"):
             reasons.extend(_order_reasons(doc, choice.candidate, words))
+            if choice.candidate.features.get("swappable") and doc.order is None:
+                # Nothing on the document says which of day and month comes first: a coin toss.
+                probability = min(probability, 0.5)
         values[key] = choice.candidate.value
-        fields[key] = _info(doc, choice.candidate, choice.probability, kinds, source)
+        fields[key] = _info(doc, choice.candidate, probability, kinds, source)
 
     vendor_line = chosen["vendor"].candidate.line if chosen.get("vendor") and "vendor.name" in values else None
     customer_line = chosen["customer"].candidate.line if chosen.get("customer") and "customer.name" in values else None

@@ -14,6 +14,7 @@ from decimal import Decimal
 from itertools import product
 from typing import TYPE_CHECKING
 
+from extraction.parser.candidates.names import LABEL_REACH
 from extraction.parser.scoring import Ranked, value_key
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 
 TOP = 4  # candidates per field the pass may choose among
 _CENT = Decimal("0.01")
+# The log-likelihood a combination gains when subtotal + tax = total: agreement is strong evidence,
+# but not against a clear winner.
+AGREEMENT_GAIN = 2.0
 
 
 @dataclass
@@ -32,70 +36,108 @@ class Choice:
     changed: bool = False
 
 
-def _options(ranked: Ranked | None) -> list[tuple[Candidate, float]]:
-    if ranked is None:
-        return []
-    return [(ranked.candidate, ranked.score), *ranked.others[: TOP - 1]]
-
-
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
+def _log(p: float) -> float:
+    return math.log(max(p, 1e-12))
+
+
+def _options(ranked: Ranked | None, floor: float | None) -> list[tuple[Candidate | None, float]]:
+    """A field's top candidates with their log-likelihoods, and (when `floor` is given) being absent.
+
+    The best candidate weighs its calibrated probability p; a runner-up its own score's share, never
+    above 1 - p; absence weighs 1 - p, shifted so that absence and presence tie at the field's floor
+    (the probability under which the field is not reported).
+    """
+    if ranked is None:
+        return [(None, 0.0)]
+    p = ranked.probability
+    out: list[tuple[Candidate | None, float]] = [(ranked.candidate, _log(p))]
+    out += [(c, _log(min(_sigmoid(score), 1.0 - p))) for c, score in ranked.others[: TOP - 1]]
+    if floor is not None:
+        out.append((None, _log(1.0 - p) + math.log(floor / (1.0 - floor))))
+    return out
+
+
 def _adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
+    # Two cents cover rounding per line and cash rounding to five cents.
     return abs(sub + tax - total) <= 2 * _CENT
 
 
-def amounts(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
-    """Total, subtotal and tax: the most likely combination, preferring one where subtotal + tax = total."""
+def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple[bool, bool]:
+    """(possible, adds up): a tax is below the total in size; subtotal + tax = total with the total's sign."""
+    if x is not None and abs(x.value) >= abs(t.value):
+        return False, False
+    if s is None or x is None or s.value == 0 or (s.value > 0) != (t.value > 0):
+        return True, False
+    return True, _adds_up(s.value, x.value, t.value)
+
+
+def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[str, Choice | None]:
+    """Total, subtotal and tax: the most likely combination of their top candidates (or absence).
+
+    A combination where subtotal + tax = total gains AGREEMENT_GAIN; one with a tax not below the
+    total is impossible (a subtotal above the total is not: a discount after the subtotal). A field
+    the search changes gets the share of the combinations that agree with it as its confidence; a
+    subtotal and tax that add up with the total are as sure as the total.
+    """
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}
     chosen: dict[str, Choice | None] = {
         name: Choice(r.candidate, r.probability) if r is not None else None for name, r in best.items()
     }
-    total, sub, tax = chosen["total"], chosen["subtotal"], chosen["tax"]
-    if total is not None and sub is not None and tax is not None:
-        if _adds_up(sub.candidate.value, tax.candidate.value, total.candidate.value):
-            return chosen
-        combos = []
-        for (t, ts), (s, ss), (x, xs) in product(
-            _options(best["total"]), _options(best["subtotal"]), _options(best["tax"])
-        ):
-            if _adds_up(s.value, x.value, t.value) and x.value < t.value and s.value > 0:
-                likelihood = math.log(_sigmoid(ts)) + math.log(_sigmoid(ss)) + math.log(_sigmoid(xs))
-                combos.append((likelihood, t, s, x))
-        if combos:
-            _, t, s, x = max(combos, key=lambda c: c[0])
-            for name, cand in (("total", t), ("subtotal", s), ("tax", x)):
-                current = chosen[name]
-                if current is not None and cand is not current.candidate:
-                    score = next(sc for c, sc in _options(best[name]) if c is cand)
-                    chosen[name] = Choice(cand, _sigmoid(score), changed=True)
-            return chosen
-    # Impossible relations: a tax not below the total, a subtotal above it. The less likely one goes.
-    total = chosen["total"]
-    if total is not None:
-        for name in ("tax", "subtotal"):
-            other = chosen[name]
-            if other is None:
-                continue
-            limit = (
-                other.candidate.value >= total.candidate.value
-                if name == "tax"
-                else other.candidate.value > total.candidate.value
-            )
-            if limit and total.candidate.value > 0 and other.probability <= total.probability:
-                chosen[name] = None
+    if best["total"] is None:
+        return chosen
+    combos: list[tuple[float, Candidate, Candidate | None, Candidate | None]] = []
+    for (t, tl), (s, sl), (x, xl) in product(
+        _options(best["total"], None),
+        _options(best["subtotal"], floors.get("subtotal", 0.5)),
+        _options(best["tax"], floors.get("tax", 0.5)),
+    ):
+        assert t is not None
+        possible, adds_up = _consistent(t, s, x)
+        if possible:
+            combos.append((tl + sl + xl + (AGREEMENT_GAIN if adds_up else 0.0), t, s, x))
+    top = max(c[0] for c in combos)
+    weights = [math.exp(c[0] - top) for c in combos]
+    _, t, s, x = max(combos, key=lambda c: c[0])
+    for index, (name, cand) in enumerate((("total", t), ("subtotal", s), ("tax", x)), start=1):
+        current = chosen[name]
+        if cand is None:
+            chosen[name] = None
+        elif current is None or cand is not current.candidate:
+            share = sum(w for w, c in zip(weights, combos, strict=True) if c[index] is cand) / sum(weights)
+            chosen[name] = Choice(cand, share, changed=True)
+    if s is not None and x is not None and _consistent(t, s, x)[1]:
+        for name in ("subtotal", "tax"):
+            part = chosen[name]
+            if part is not None:
+                part.probability = max(part.probability, chosen["total"].probability)
     return chosen
 
 
+def _same_span(a: Candidate, b: Candidate) -> bool:
+    return a.line is b.line and a.start == b.start and a.value == b.value
+
+
 def dates(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
-    """Invoice and due date: a due date before the issue date gives way to the next due candidate after it."""
+    """Invoice and due date: a due date before the issue date gives way to the next due candidate after it.
+
+    One printed date is never both: a due date read from the issue date's own span gives way to another
+    due candidate only when that one is likely on its own (a till receipt has no due date).
+    """
     issue, due = ranked.get("invoice_date"), ranked.get("due_date")
     chosen: dict[str, Choice | None] = {
         "invoice_date": Choice(issue.candidate, issue.probability) if issue else None,
         "due_date": Choice(due.candidate, due.probability) if due else None,
     }
     if issue is None or due is None:
+        return chosen
+    if _same_span(due.candidate, issue.candidate):
+        later = [(c, s) for c, s in due.others[: TOP - 1] if c.value >= issue.candidate.value]
+        best = later[0] if later and _sigmoid(later[0][1]) >= 0.5 else None
+        chosen["due_date"] = Choice(best[0], _sigmoid(best[1]), changed=True) if best else None
         return chosen
     if due.candidate.value >= issue.candidate.value:
         return chosen
@@ -107,8 +149,18 @@ def dates(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     return chosen
 
 
+def _has_customer_cue(cand: Candidate) -> bool:
+    """A customer label on the name's line or a few lines above it ("Bill to", "Kunde", ...)."""
+    f = cand.features
+    return f.get("customer_label_same_line", 0) > 0 or f.get("customer_label_above", LABEL_REACH) < LABEL_REACH
+
+
 def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
-    """Vendor and customer: never the same name; the less likely one takes its next candidate."""
+    """Vendor and customer: never the same name.
+
+    A name both scorers chose is the vendor's unless a customer label marks it and the customer scorer
+    rates it higher; the other role takes its next candidate only when that one is likely on its own.
+    """
     vendor, customer = ranked.get("vendor"), ranked.get("customer")
     chosen: dict[str, Choice | None] = {
         "vendor": Choice(vendor.candidate, vendor.probability) if vendor else None,
@@ -118,11 +170,13 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
         return chosen
     if value_key(vendor.candidate.value) != value_key(customer.candidate.value):
         return chosen
-    loser, winner = ("customer", vendor) if vendor.probability >= customer.probability else ("vendor", customer)
-    source = customer if loser == "customer" else vendor
+    customer_keeps = _has_customer_cue(customer.candidate) and customer.score > vendor.score
+    loser, winner = ("vendor", customer) if customer_keeps else ("customer", vendor)
+    source = vendor if customer_keeps else customer
+    chosen[loser] = None
     for cand, score in source.others:
         if value_key(cand.value) != value_key(winner.candidate.value):
-            chosen[loser] = Choice(cand, _sigmoid(score), changed=True)
-            return chosen
-    chosen[loser] = None
+            if _sigmoid(score) >= 0.5:
+                chosen[loser] = Choice(cand, _sigmoid(score), changed=True)
+            break
     return chosen

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
@@ -94,8 +95,9 @@ _US_ADDRESS = re.compile(rf",?\s(?:{'|'.join(_US_STATES.split())}),?\s+\d{{5}}(?
 _MARKUP = re.compile(r"\*\*|__|^#+\s|^[-*]\s(?=\S)|</?(?:b|i|strong|em|br|span|p|div)\s*/?>")
 
 
+@lru_cache(maxsize=100_000)
 def fold_map(text: str) -> tuple[str, list[int]]:
-    """Folded text (lower case, no accents) and, per folded character, its index in `text`."""
+    """Folded text (lower case, no accents) and, per folded character, its index in `text` (cached: read-only)."""
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
@@ -131,7 +133,7 @@ class Line:
     engine: str = ""
     cell_boxes: list[tuple[float, float, float, float]] | None = None
 
-    @property
+    @cached_property
     def cell_starts(self) -> list[int]:
         """Where each cell begins in `text` (cells are joined by two spaces)."""
         starts, pos = [], 0
@@ -142,11 +144,7 @@ class Line:
 
     def cell_at(self, offset: int) -> int:
         """The index of the cell holding `offset` of `text`."""
-        index = 0
-        for k, start in enumerate(self.cell_starts):
-            if start <= offset:
-                index = k
-        return index
+        return max(0, bisect_right(self.cell_starts, offset) - 1)
 
     def span_box(self, start: int, end: int) -> tuple[float, float, float, float] | None:
         """The box of `text[start:end]`: its cells' boxes (or the line's) cut in proportion to the characters."""
@@ -191,6 +189,14 @@ class Doc:
     extra: dict[str, FieldInfo] = field(default_factory=dict)
     _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
     _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
+    _figures: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def figure_spans(self, line: Line) -> list[tuple[int, int]]:
+        """Where the amounts and dates of a line are, in order."""
+        if line.index not in self._figures:
+            spans = [(a.start, a.end) for a in self.amounts(line)] + [(d.start, d.end) for d in self.dates(line)]
+            self._figures[line.index] = sorted(spans)
+        return self._figures[line.index]
 
     def dates(self, line: Line) -> list[DateMatch]:
         """Dates on a line, read in the document's order."""
@@ -332,10 +338,3 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
         order = hinted  # type: ignore[assignment]
         reason = "the vendor's earlier invoices write " + ("day first" if hinted == "dmy" else "month first")
     return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)
-
-
-def money_close(a: Decimal | None, b: Decimal | None, cents: int = 1) -> bool:
-    """Whether two amounts agree within `cents` hundredths."""
-    if a is None or b is None:
-        return False
-    return abs(a - b) <= Decimal(cents) / 100

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 
+@lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Lower case without accents, hyphens as spaces; `ß` -> `ss`, `ł` -> `l`."""
     text = text.replace("ß", "ss").replace("ł", "l").replace("Ł", "L")

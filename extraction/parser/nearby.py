@@ -39,7 +39,6 @@ LABEL_KINDS = (
     "purchase_order",
     "payment_terms",
 )
-SLOTS = ("before", "after", "above", "header")
 _FIGURE = re.compile(r"\d")
 
 
@@ -60,15 +59,10 @@ def labels_in(text: str) -> dict[str, LabelHit]:
     return {k: hit for k in LABEL_KINDS if (hit := find_label(text, k, folded)) is not None}
 
 
-def _figure_spans(doc: Doc, line: Line) -> list[tuple[int, int]]:
-    spans = [(a.start, a.end) for a in doc.amounts(line)] + [(d.start, d.end) for d in doc.dates(line)]
-    return sorted(spans)
-
-
 def before_text(doc: Doc, line: Line, start: int) -> str:
     """The text before a value on its line, back to the previous amount or date."""
     cut = 0
-    for _s, e in _figure_spans(doc, line):
+    for _s, e in doc.figure_spans(line):
         if e <= start:
             cut = max(cut, e)
     return line.text[cut:start]
@@ -77,7 +71,7 @@ def before_text(doc: Doc, line: Line, start: int) -> str:
 def after_text(doc: Doc, line: Line, end: int) -> str:
     """The text after a value on its line, up to the next amount or date."""
     cut = len(line.text)
-    for s, _e in _figure_spans(doc, line):
+    for s, _e in doc.figure_spans(line):
         if s >= end:
             cut = min(cut, s)
     return line.text[end:cut]

@@ -49,6 +49,7 @@ _BOILERPLATE = re.compile(
 )
 _POSSESSIVE = re.compile(r"[A-Za-z]['’]s\b")
 VARIANTS = ("cell", "line", "joined", "labelled", "part")
+LABEL_REACH = 8  # lines above a name that a customer label still marks (the distance feature caps here)
 MAX_LINES = 60
 
 
@@ -57,10 +58,34 @@ def _nameish(text: str) -> bool:
     return letters >= 2 and letters >= 0.4 * len(text.replace(" ", "")) and len(text) <= 90
 
 
+_CAPS_WORD = re.compile(r"\b(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]*[0158][A-Z0-9]*\b")
+_DIGIT_AS_LETTER = str.maketrans("0158", "OISB")
+_SLASHED = re.compile(r"(?<![\w/])([0158])/([A-Z])(?![\w/])")
+
+
+def _letters_for_digits(text: str) -> str:
+    """OCR's digit-for-letter confusions inside capital words undone: '5DN BHD', '1DEA' -> 'SDN BHD', 'IDEA'."""
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        digits = sum(ch.isdigit() for ch in word)
+        if 2 * digits > len(word) - digits:
+            return word
+        # Only a digit before a letter: a trailing one is a code's or postcode's ("LS1", "KJ1").
+        return "".join(
+            ch.translate(_DIGIT_AS_LETTER) if i + 1 < len(word) and word[i + 1].isalpha() else ch
+            for i, ch in enumerate(word)
+        )
+
+    text = _CAPS_WORD.sub(fix, text)
+    # A one-letter abbreviation pair such as "S/B" read with a digit: "5/B".
+    return _SLASHED.sub(lambda m: m.group(1).translate(_DIGIT_AS_LETTER) + "/" + m.group(2), text)
+
+
 def clean_name(text: str) -> str:
     """A name without a leading 'Label:', a trailing registration number or title word, and stray punctuation."""
     text = _LEADING_LABEL.sub("", text.strip())
-    text = _REG_TAIL.sub("", text)
+    text = _letters_for_digits(_REG_TAIL.sub("", text))
     return text.strip(" ,;:*#-–|.").strip() if not text.endswith(".") or len(text) < 3 else text.strip(" ,;:*#-–|")
 
 
@@ -144,8 +169,8 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     last_line = -1
     for line, start, end, text, variant in _spans(doc, lines):
         name = clean_name(text)
-        if not name or not _nameish(name) or (line.index, name) in seen:
-            continue
+        if not name or not _nameish(name) or (line.index, name) in seen or GENERIC_LINE.match(fold(name)):
+            continue  # a bare title or receipt word ("TAX INVOICE", "Welcome to") names nobody
         seen.add((line.index, name))
         if line.index != last_line:
             name_rank += 1
@@ -164,7 +189,7 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         f["domain_exact"] = float(any(d and d in key for d in domains))
         f["ids_below"] = float(_distance_below(line.index, id_lines))
         f["ids_above"] = float(_distance_above(line.index, id_lines))
-        f["customer_label_above"] = float(_distance_above(line.index, customer_at, 8))
+        f["customer_label_above"] = float(_distance_above(line.index, customer_at, LABEL_REACH))
         f["vendor_label_above"] = float(_distance_above(line.index, vendor_at, 8))
         f["customer_label_same_line"] = float(line.index in customer_at)
         cand.features = f

@@ -1,0 +1,127 @@
+"""The consistency pass over the scorers' rankings: amounts that add up, dates in order, two parties."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from extraction.parser import consistency
+from extraction.parser.candidates import Candidate
+from extraction.parser.scoring import Ranked
+
+FLOORS = {"subtotal": 0.15, "tax": 0.15}
+
+
+def _ranked(kind: str, *options: tuple[object, float], probability: float, **features: float) -> Ranked:
+    """A ranking: (value, raw score) best first, the best with its calibrated probability."""
+    cands = [Candidate(kind, value, str(value), None, features=dict(features)) for value, _ in options]
+    scores = [score for _, score in options]
+    lead = scores[0] - scores[1] if len(scores) > 1 else 10.0
+    return Ranked(cands[0], scores[0], lead, probability, list(zip(cands[1:], scores[1:], strict=True)))
+
+
+def _money(*options: tuple[str, float], probability: float) -> Ranked:
+    return _ranked("amount", *((Decimal(v), s) for v, s in options), probability=probability)
+
+
+def _values(chosen: dict[str, consistency.Choice | None]) -> dict[str, object]:
+    return {name: (c.candidate.value if c is not None else None) for name, c in chosen.items()}
+
+
+def test_amounts_that_add_up_are_kept_and_confirm_a_doubtful_part() -> None:
+    ranked = {
+        "total": _money(("119.00", 3.0), ("100.00", -4.0), probability=0.97),
+        "subtotal": _money(("100.00", -1.0), probability=0.10),  # under its floor on its own
+        "tax": _money(("19.00", 1.0), probability=0.8),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert _values(chosen) == {"total": Decimal("119.00"), "subtotal": Decimal("100.00"), "tax": Decimal("19.00")}
+    assert chosen["subtotal"].probability == 0.97  # confirmed by the sum
+
+
+def test_a_runner_up_total_that_makes_the_invoice_add_up_replaces_an_impossible_one() -> None:
+    # The best total equals the tax (a tax line read as the total): impossible; 12.00 adds up.
+    ranked = {
+        "total": _money(("2.00", -0.3), ("12.00", -3.1), probability=0.79),
+        "subtotal": _money(("10.00", -0.5), probability=0.59),
+        "tax": _money(("2.00", -2.6), probability=0.81),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert _values(chosen) == {"total": Decimal("12.00"), "subtotal": Decimal("10.00"), "tax": Decimal("2.00")}
+    assert chosen["total"].changed and 0.5 < chosen["total"].probability <= 1.0
+
+
+def test_a_clear_total_is_not_traded_for_a_sum_of_weak_candidates() -> None:
+    ranked = {
+        "total": _money(("13.20", 2.6), ("20.00", -5.4), probability=0.99),
+        "subtotal": _money(("12.50", 1.9), ("19.50", -6.0), probability=0.9),
+        "tax": _money(("0.75", 0.1), ("0.50", -6.0), probability=0.93),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    # 12.50 + 0.75 = 13.25 is not 13.20 (a rounding line between), yet 19.50 + 0.50 = 20.00 must not win.
+    assert _values(chosen) == {"total": Decimal("13.20"), "subtotal": Decimal("12.50"), "tax": Decimal("0.75")}
+
+
+def test_credit_notes_add_up_with_negative_amounts() -> None:
+    ranked = {
+        "total": _money(("-8.79", -4.0), ("-1.12", -6.8), probability=0.58),
+        "subtotal": _money(("-7.67", -4.6), probability=0.10),
+        "tax": _money(("-1.12", -3.4), probability=0.45),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert _values(chosen) == {"total": Decimal("-8.79"), "subtotal": Decimal("-7.67"), "tax": Decimal("-1.12")}
+
+
+def test_a_subtotal_above_the_total_stays_and_a_tax_not_below_it_goes() -> None:
+    discounted = {
+        "total": _money(("2.50", -1.7), probability=0.68),
+        "subtotal": _money(("2.70", -0.6), probability=0.63),
+        "tax": None,
+    }
+    assert _values(consistency.amounts(discounted, FLOORS))["subtotal"] == Decimal("2.70")
+    tax_as_total = {
+        "total": _money(("7.25", 3.7), probability=0.99),
+        "subtotal": None,
+        "tax": _money(("7.25", -6.3), probability=0.35),
+    }
+    assert _values(consistency.amounts(tax_as_total, FLOORS)) == {
+        "total": Decimal("7.25"),
+        "subtotal": None,
+        "tax": None,
+    }
+
+
+def test_a_due_date_before_the_issue_date_gives_way_to_a_later_one() -> None:
+    ranked = {
+        "invoice_date": _ranked("date", (dt.date(2024, 3, 5), 3.0), probability=0.95),
+        "due_date": _ranked("date", (dt.date(2024, 3, 1), 1.0), (dt.date(2024, 4, 4), 0.5), probability=0.7),
+    }
+    chosen = consistency.dates(ranked)
+    assert chosen["due_date"].candidate.value == dt.date(2024, 4, 4) and chosen["due_date"].changed
+
+
+def test_one_name_is_not_both_parties_without_a_customer_label() -> None:
+    ranked = {
+        "vendor": _ranked("name", ("Corner Bakery Cafe", -1.1), ("TAX INVOICE", -1.3), probability=0.41),
+        "customer": _ranked("name", ("Corner Bakery Cafe", -0.7), ("Welcome to", -5.6), probability=0.92),
+    }
+    chosen = consistency.parties(ranked)
+    assert chosen["vendor"].candidate.value == "Corner Bakery Cafe"
+    assert chosen["customer"] is None  # the next customer candidate is too unlikely on its own
+
+
+def test_a_name_under_a_customer_label_stays_the_customer() -> None:
+    ranked = {
+        "vendor": _ranked("name", ("Jane Roe Ltd", -2.0), ("Acme GmbH", -2.5), probability=0.3),
+        "customer": _ranked("name", ("Jane Roe Ltd", 1.0), probability=0.9, customer_label_same_line=1.0),
+    }
+    chosen = consistency.parties(ranked)
+    assert chosen["customer"].candidate.value == "Jane Roe Ltd"
+    assert chosen["vendor"] is None  # its runner-up is too unlikely to stand in
+
+
+def test_one_printed_date_is_not_both_the_issue_and_the_due_date() -> None:
+    issue = _ranked("date", (dt.date(2018, 12, 25), 3.0), probability=0.97)
+    due = Ranked(issue.candidate, -1.0, 10.0, 0.4, [])
+    chosen = consistency.dates({"invoice_date": issue, "due_date": due})
+    assert chosen["invoice_date"].candidate.value == dt.date(2018, 12, 25) and chosen["due_date"] is None
