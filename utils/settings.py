@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     dpi: int = Field(200, ge=50, le=600, description="Rasterization resolution for pages that need OCR.")
     ocr_threads: int = Field(2, ge=1, description="Threads per CPU OCR engine.")
     low_confidence: float = Field(
-        0.92,
+        0.91,
         description="Key fields under this confidence set needs_review (make train reports the threshold that "
         "flags 90% of wrong documents: extraction/parser/models/report.json, review.threshold).",
     )
