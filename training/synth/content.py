@@ -201,6 +201,9 @@ def make_party(rng: random.Random, country: str, language: str, *, shop: bool = 
     return party
 
 
+SHORT_NUMBERS = 0.15  # share of invoices with a short running number
+
+
 def make_number(rng: random.Random, language: str, date: dt.date, kind: str) -> str:
     """An invoice or receipt number in one of the usual shapes."""
     n = rng.randint
@@ -218,7 +221,14 @@ def make_number(rng: random.Random, language: str, date: dt.date, kind: str) -> 
         "".join(rng.choice(letters) for _ in range(n(6, 8))), f"{y}.{n(1, 9999):04d}", f"{p} {n(10000, 99999)}",
         f"{yy}{mm:02d}{n(1, 999):03d}",
     )  # fmt: skip
-    return rng.choice(shapes)  # fmt: skip
+    number = rng.choice(shapes)
+    # A small business numbers its invoices from 1 ("12", "A-7", "2024-3"). Drawn aside so the rest of
+    # the document stays what the main stream makes it.
+    aside = random.Random(f"{language}{date.isoformat()}{number}")
+    if aside.random() < SHORT_NUMBERS:
+        k = aside.randint(1, 99)
+        number = aside.choice((str(k), f"{aside.choice(letters[:24])}-{k}", f"{y}-{k}", f"{p}-{k}", f"{p} {k}"))
+    return number
 
 
 def money_style(rng: random.Random, country: str, language: str, currency: str) -> MoneyStyle:
