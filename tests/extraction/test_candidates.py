@@ -129,3 +129,16 @@ def test_hints_add_agreement_features() -> None:
     assert number.features["hint_number_shape"] == 1 and number.features["hint_number_label"] == 1
     assert _one(cands["currency"], "EUR").features["hint_currency"] == 1
     assert "hints" not in generate(doc)["name"][0].features
+
+
+def test_iban_mail_and_web_addresses_amounts_and_dates_are_no_invoice_numbers() -> None:
+    text = (
+        "Factuurnummer: 993548900  IBAN NL50INGB0683251309\n"
+        "Contact: triddel9@fake.com, www.shop24.example\n"
+        "Datum: 05-03-2024  Totaal 12,00\n"
+    )
+    found = {c.value for c in _cands(text)["number"]}
+    assert "993548900" in found
+    assert not found & {"NL50INGB0683251309", "triddel9", "shop24", "12,00", "05-03-2024"}
+    # An IBAN-like reference whose checksum fails is no account: it stays a candidate.
+    assert "NL51INGB0683251309" in {c.value for c in _cands("Ref NL51INGB0683251309\n")["number"]}

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
 from extraction.parser.nearby import label_features, label_text
+from extraction.parser.parties import iban_valid
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc
@@ -17,6 +18,7 @@ _NO_PREFIX = re.compile(r"^(?:no|nr|n|num|nro)\.?[:#]?(?=\d)", re.IGNORECASE)
 _AMOUNT = re.compile(r"^\d{1,7}[.,]\d{2}$")
 _TIME = re.compile(r"^\d{1,2}[:.]\d{2}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
+_ADDRESS = re.compile(r"[\w.+\-]+@[\w.\-]+|(?:https?://|www\.)\S+", re.IGNORECASE)  # e-mail and web addresses
 MAX_PER_DOC = 400
 
 
@@ -30,6 +32,8 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     out: list[Candidate] = []
     for line in doc.lines:
         dates = [(d.start, d.end) for d in doc.dates(line)]
+        # Parts of an e-mail or web address name a mailbox or a site, never the invoice.
+        addresses = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)]
         for m in _TOKEN.finditer(line.text):
             token, start = m.group(0).rstrip("./-_"), m.start()
             stripped = _NO_PREFIX.match(token)
@@ -40,8 +44,10 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
                 continue
             if _AMOUNT.match(token) or _TIME.match(token):
                 continue
-            if any(s <= start and end <= e for s, e in dates):
+            if any(s <= start and end <= e for s, e in dates) or any(s <= start and end <= e for s, e in addresses):
                 continue
+            if _IBAN.match(token) and iban_valid(token):
+                continue  # a bank account (its checksum holds), not a document number
             cand = Candidate("number", token, token, line, start, end)
             f = layout.line_features(line, start, end)
             f.update(label_features(doc, line, start, end))
