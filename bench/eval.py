@@ -372,6 +372,15 @@ def learning_sections(args: argparse.Namespace, jobs: list[Job], outcomes: list[
             "and the dev set:\n"
         )
         out.append(learning.train_vs_dev(train_rows, dev, MODELS))
+        try:
+            old_train = learning.rules_table(args.train_data, cache, args.rules_ref)
+            out.append(
+                f"\nThe rule-based parser at `{args.rules_ref}` was written against the dev set; the training set is "
+                "new to it, as unseen documents are. Old rules → learned scorers (whole pipeline), training set:\n"
+            )
+            out.append(learning.side_by_side(old_train, train_rows))
+        except Exception as exc:  # a missing git history is a skipped comparison, not a failed eval
+            out.append(f"(old rules on the training set not run: {exc})")
         out.append("\n### WildReceipt left out\n")
         lodo = ROOT / "data" / "models-without-wildreceipt"
         report = json.loads((MODELS / "report.json").read_text())
@@ -396,6 +405,19 @@ def learning_sections(args: argparse.Namespace, jobs: list[Job], outcomes: list[
             cells = [row.get(f, "-") for f in ("vendor", "vendor*", "date", "date-u", "total", "subtotal", "tax")]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         out.append("\n".join(lines))
+    out.append("\n### Learning from corrections (replay)\n")
+    out.append(
+        "Per dataset, every vendor with two or more documents (at most 25 vendors per dataset) has its documents "
+        "ingested in date order into a fresh history; after each, its labels are applied as a reviewer's "
+        "corrections. Each later document is read with what the history knows and without it "
+        "(`python -m bench.eval_history`):\n"
+    )
+    command = [sys.executable, "-m", "bench.eval_history", "--cache", str(cache), "--vendors", "25"]
+    for folder in (args.data, args.train_data):
+        if folder.exists():
+            command += ["--data", str(folder)]
+    replay = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True).stdout
+    out.append(replay.split("\n", 2)[-1].strip())  # without its own heading
     out.append("\n### Confidence and the review flag (dev)\n")
     out.append(learning.calibration(jobs, outcomes))
     return "\n".join(out)

@@ -192,11 +192,15 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 rows[f"{data.name}/{dataset}"] = replay(group, Path(tmp), args.vendors)
     print(f"## Learning from corrections ({dt.date.today().isoformat()})\n")
-    print(table(rows))
-    for dataset, row in rows.items():
-        for pair in row["merged"]:
-            print(f"\n- {dataset}: one history vendor holds documents of {pair}")
+    print(report(rows))
     return 0
+
+
+def report(rows: dict[str, dict[str, Any]]) -> str:
+    """The replay's table and the vendors the history joined."""
+    merged = [f"- {dataset}: one history vendor holds documents of {pair}" for dataset, row in rows.items()
+              for pair in row["merged"]]  # fmt: skip
+    return table(rows) + ("\n\n" + "\n".join(merged) if merged else "")
 
 
 if __name__ == "__main__":
