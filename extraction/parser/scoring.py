@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,12 +52,16 @@ class Trees:
         """The summed leaf values (log-odds) for each row of `x`."""
         if x.shape[0] == 0:
             return np.zeros(0)
-        rows = np.arange(x.shape[0])[:, None]
+        flat = x.ravel()
+        offsets = (np.arange(x.shape[0], dtype=np.int64) * x.shape[1])[:, None]
+        # children[0] is the right child, children[1] the left one: one gather per level picks the next node.
+        children = np.stack([self.right, self.left]).ravel()
+        width = self.left.shape[0]
         node = np.broadcast_to(self.roots, (x.shape[0], self.roots.shape[0])).copy()
         for _ in range(self.depth):
-            go_left = x[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.value[node].sum(axis=1)
+            go_left = flat.take(offsets + self.feature.take(node)) <= self.threshold.take(node)
+            node = children.take(go_left * width + node)
+        return self.value.take(node).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,13 @@ class FieldModel:
             float(data.get("min_probability", 0.0)),
         )
 
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.features)}
+
     def matrix(self, cands: list[Candidate]) -> np.ndarray:
         """The candidates' features in this model's column order (absent features are 0)."""
-        index = {name: i for i, name in enumerate(self.features)}
+        index = self._columns
         x = np.zeros((len(cands), len(self.features)), dtype=np.float64)
         for row, cand in enumerate(cands):
             for name, value in cand.features.items():
