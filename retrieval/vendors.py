@@ -173,6 +173,11 @@ MATCH_CONFIDENCE = {**KIND_CONFIDENCE, "name": 0.9, "fuzzy": 0.75, "embedding": 
 CONFLICT_KINDS = ("tax_id", "iban", "registration")
 
 
+def _numbers(name: str) -> list[str]:
+    """The digit runs of a name, in order."""
+    return re.findall(r"\d+", name)
+
+
 def initials(name: str) -> str:
     """First letters of the normalized words ('amazon web services' -> 'aws')."""
     return "".join(word[0] for word in normalize_name(name).split() if word)
@@ -339,6 +344,9 @@ class VendorResolver:
             return None, ""
         choices = {i: key for i, (_, _, key) in enumerate(names)}
         best = process.extract(compact, choices, scorer=fuzz.ratio, limit=5, score_cutoff=EMBED_FUZZY_FLOOR)
+        # Names that differ in their numbers ("Store 12", "Store 13") are different vendors, however alike.
+        numbers = _numbers(compact)
+        best = [b for b in best if _numbers(names[b[2]][2]) == numbers]
         for _, score, i in best:
             vid = names[i][0]
             if score >= FUZZY_ACCEPT and len(compact) >= 4 and compatible(vid):

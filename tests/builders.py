@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zlib
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
@@ -125,7 +126,18 @@ class InvoiceSpec:
 
 
 def invoice_spec(**fields: object) -> InvoiceSpec:
-    """An InvoiceSpec with some fields changed."""
+    """An InvoiceSpec with some fields changed.
+
+    Another vendor gets its own tax id, e-mail and phone unless they are given: vendors that shared
+    them would be one vendor to the history, which recognises a vendor by its identifiers.
+    """
+    vendor = fields.get("vendor")
+    if isinstance(vendor, str) and vendor != InvoiceSpec.vendor:
+        digits = f"{zlib.crc32(vendor.encode()):010d}"[-9:]
+        domain = "".join(ch for ch in vendor.lower() if ch.isalnum()) or "vendor"
+        fields.setdefault("vendor_vat", f"DE{digits}")
+        fields.setdefault("vendor_email", f"billing@{domain}.example")
+        fields.setdefault("vendor_phone", f"+49 30 {digits[:7]}")
     return replace(InvoiceSpec(), **fields)  # type: ignore[arg-type]
 
 

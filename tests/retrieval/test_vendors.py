@@ -160,6 +160,12 @@ def test_match_without_storing(service: InvoiceService) -> None:
     assert service.resolver.match(Party(name="Totally Different Name"))[0] is None
 
 
+def test_names_that_differ_in_their_numbers_are_different_vendors(service: InvoiceService) -> None:
+    service.store_result(*make_result(vendor="Queue Vendor 1 Oy", tax_id=None, iban=None), enrich=False)
+    assert service.resolver.match(Party(name="Queue Vendor 2 Oy"))[0] is None
+    assert service.resolver.match(Party(name="Queue Vendr 1 Oy"))[1] == "fuzzy"  # a slip in the letters still matches
+
+
 def test_lookup_finds_typed_names_first(service: InvoiceService) -> None:
     vendors = [
         ("Brixton Tiles Ltd", None),
