@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the product and its tests use: Tesseract (CPU OCR engine) and Chromium (page tests).
+# Debian packages the product and its tests use: Tesseract (CPU OCR engine), Chromium (page tests) and
+# the GNU OpenMP runtime LightGBM needs (`make train` and its test).
 set -euo pipefail
 missing=()
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' || missing+=(libgomp1)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "warning: please install: ${missing[*]} (no apt-get here)" >&2
