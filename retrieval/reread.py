@@ -59,22 +59,18 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
     """
     from extraction.pipeline import extract_invoices
 
+    path, _media_type, filename = service.document_file(invoice_id)
     rows = service.store.fetch(
-        "SELECT d.sha256, d.filename, i.page_first, i.page_last, i.vendor_id, i.status, i.result FROM invoices i"
-        " JOIN documents d ON d.id = i.document_id WHERE i.id = ?",
-        [invoice_id],
+        "SELECT page_first, page_last, vendor_id, status, result FROM invoices WHERE id = ?", [invoice_id]
     )
-    if not rows:
+    if not rows:  # deleted in between
         raise NotFound(f"invoice {invoice_id} not found")
-    sha, filename, first, last, vendor_id, status, raw = rows[0]
-    path = service.store.file_path(sha)
-    if not path.exists():
-        raise NotFound(f"the original file of invoice {invoice_id} is not stored")
+    first, last, vendor_id, status, raw = rows[0]
     before = ExtractionResult.model_validate_json(raw)
     pages = f"{first}-{last}" if first is not None and last is not None else None
     lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
     options = ExtractOptions(pages=pages, engine=engine)
-    results = extract_invoices(path.read_bytes(), filename or sha, options, service.settings, hints=lookup)
+    results = extract_invoices(path.read_bytes(), filename, options, service.settings, hints=lookup)
     result = results[0]
     result.page_range = before.page_range
     service.recognise(result)

@@ -18,6 +18,8 @@ from extraction.parser.candidates.names import LABEL_REACH
 from extraction.parser.scoring import Ranked, value_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     from extraction.parser.candidates import Candidate
 
 TOP = 4  # candidates per field the pass may choose among
@@ -34,6 +36,19 @@ class Choice:
     candidate: Candidate
     probability: float
     changed: bool = False
+
+
+def _as_ranked(ranked: dict[str, Ranked | None], names: Iterable[str]) -> dict[str, Choice | None]:
+    """Each field's own best candidate with its probability, before the pass changes anything."""
+    return {name: Choice(r.candidate, r.probability) if (r := ranked.get(name)) else None for name in names}
+
+
+def _stand_in(options: list[tuple[Candidate, float]], fits: Callable[[Candidate], bool]) -> Choice | None:
+    """The first runner-up that fits, only when it is likely on its own (its score's sigmoid at least 1/2)."""
+    for cand, score in options:
+        if fits(cand):
+            return Choice(cand, _sigmoid(score), changed=True) if _sigmoid(score) >= 0.5 else None
+    return None
 
 
 def _sigmoid(x: float) -> float:
@@ -84,9 +99,7 @@ def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[
     subtotal and tax that add up with the total are as sure as the total.
     """
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}
-    chosen: dict[str, Choice | None] = {
-        name: Choice(r.candidate, r.probability) if r is not None else None for name, r in best.items()
-    }
+    chosen = _as_ranked(ranked, best)
     if best["total"] is None:
         return chosen
     combos: list[tuple[float, Candidate, Candidate | None, Candidate | None]] = []
@@ -128,16 +141,11 @@ def dates(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     due candidate only when that one is likely on its own (a till receipt has no due date).
     """
     issue, due = ranked.get("invoice_date"), ranked.get("due_date")
-    chosen: dict[str, Choice | None] = {
-        "invoice_date": Choice(issue.candidate, issue.probability) if issue else None,
-        "due_date": Choice(due.candidate, due.probability) if due else None,
-    }
+    chosen = _as_ranked(ranked, ("invoice_date", "due_date"))
     if issue is None or due is None:
         return chosen
     if _same_span(due.candidate, issue.candidate):
-        later = [(c, s) for c, s in due.others[: TOP - 1] if c.value >= issue.candidate.value]
-        best = later[0] if later and _sigmoid(later[0][1]) >= 0.5 else None
-        chosen["due_date"] = Choice(best[0], _sigmoid(best[1]), changed=True) if best else None
+        chosen["due_date"] = _stand_in(due.others[: TOP - 1], lambda c: c.value >= issue.candidate.value)
         return chosen
     if due.candidate.value >= issue.candidate.value:
         return chosen
@@ -162,10 +170,7 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     rates it higher; the other role takes its next candidate only when that one is likely on its own.
     """
     vendor, customer = ranked.get("vendor"), ranked.get("customer")
-    chosen: dict[str, Choice | None] = {
-        "vendor": Choice(vendor.candidate, vendor.probability) if vendor else None,
-        "customer": Choice(customer.candidate, customer.probability) if customer else None,
-    }
+    chosen = _as_ranked(ranked, ("vendor", "customer"))
     if vendor is None or customer is None:
         return chosen
     if value_key(vendor.candidate.value) != value_key(customer.candidate.value):
@@ -173,10 +178,6 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     customer_keeps = _has_customer_cue(customer.candidate) and customer.score > vendor.score
     loser, winner = ("vendor", customer) if customer_keeps else ("customer", vendor)
     source = vendor if customer_keeps else customer
-    chosen[loser] = None
-    for cand, score in source.others:
-        if value_key(cand.value) != value_key(winner.candidate.value):
-            if _sigmoid(score) >= 0.5:
-                chosen[loser] = Choice(cand, _sigmoid(score), changed=True)
-            break
+    taken = value_key(winner.candidate.value)
+    chosen[loser] = _stand_in(source.others, lambda c: value_key(c.value) != taken)
     return chosen
