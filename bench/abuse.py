@@ -474,19 +474,10 @@ def case_image_bombs(ctx: Context, out: Outcome) -> None:
     out.notes.append(f"PNG {len(png) // 1024} kB, TIFF {len(tiff) // 1024} kB")
 
 
-def _blank_pdf(pages: int) -> bytes:
-    import pymupdf
-
-    doc = pymupdf.open()
-    for _ in range(pages):
-        doc.new_page()
-    data = doc.tobytes()
-    doc.close()
-    return data
-
-
 def case_slow_document(ctx: Context, out: Outcome) -> None:
-    status = out.add(_upload(ctx, _blank_pdf(300), "blank.pdf", "application/pdf"))
+    from tests.builders import blank_pdf
+
+    status = out.add(_upload(ctx, blank_pdf(300), "blank.pdf", "application/pdf"))
     out.expect(status == 413 and out.answers[-1][1] == "document_too_slow", "300 blank pages: 413 document_too_slow")
 
 
@@ -495,7 +486,9 @@ def _running(ctx: Context) -> int:
 
 
 def case_cancelled_upload(ctx: Context, out: Outcome) -> None:
-    pdf = _blank_pdf(300)
+    from tests.builders import blank_pdf
+
+    pdf = blank_pdf(300)
     form = (
         b'--b\r\nContent-Disposition: form-data; name="file"; filename="c.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
         + pdf

@@ -264,6 +264,18 @@ def _rasterize_page(doc: object, number: int, dpi: int) -> None:
     new.insert_image(pymupdf.Rect(0, 0, rect.width, rect.height), pixmap=pix)
 
 
+def blank_pdf(pages: int) -> bytes:
+    """Pages with nothing on them: no text layer, so every page goes to OCR (the slow path)."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.new_page()
+    data = doc.tobytes()
+    doc.close()
+    return data
+
+
 def render_png(pdf: bytes, page: int = 1, dpi: int = 200) -> bytes:
     """One PDF page rendered to PNG bytes."""
     return render_image(pdf, page=page, dpi=dpi, fmt="PNG")

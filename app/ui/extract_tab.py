@@ -50,13 +50,17 @@ class ExtractTab:
         rv.add_doc(state, record)
         return [state, rv.doc_choices(state), *rv.render(self.ctx, state, record)]
 
-    def row_opener(self, extract_tab_id: str) -> Any:
-        """A select handler for a results table: open the clicked row's invoice in this tab."""
+    def row_opener(self, extract_tab_id: str, tick_column: bool = False) -> Any:
+        """A select handler for a results table: open the clicked row's invoice in this tab.
+
+        With `tick_column`, a click in the first column ticks the row for bulk actions and opens nothing.
+        """
 
         @guarded
         def on_open(state_value: dict[str, Any], id_list: list[int], evt: gr.SelectData) -> list[Any]:
             row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            if row is None or row >= len(id_list):
+            column = evt.index[1] if isinstance(evt.index, (list, tuple)) and len(evt.index) > 1 else None
+            if row is None or row >= len(id_list) or (tick_column and column == 0):
                 return [gr.update(), state_value, *[gr.update() for _ in self.open_outputs[1:]]]
             return [gr.Tabs(selected=extract_tab_id), *self.open_invoice(state_value, id_list[row])]
 

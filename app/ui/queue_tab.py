@@ -82,14 +82,7 @@ def build_queue_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract_
     refresh.click(on_refresh, None, outputs, api_name="review_queue")
     wire_bulk(ctx, bulk_row, table, ids, on_refresh, outputs)
 
-    opener = extract.row_opener(extract_tab_id)
-
-    def on_open(state_value, id_list, evt: gr.SelectData):
-        column = evt.index[1] if isinstance(evt.index, (list, tuple)) and len(evt.index) > 1 else None
-        if column == 0:  # a tick, not an open
-            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
-        return opener(state_value, id_list, evt)
-
+    on_open = extract.row_opener(extract_tab_id, tick_column=True)
     table.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")
     return on_refresh, outputs
 

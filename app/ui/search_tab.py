@@ -179,12 +179,5 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
         after_reread=lambda frame, id_list: [gr.update(), fresh_rows(ctx, frame, id_list), id_list],
     )
 
-    opener = extract.row_opener(extract_tab_id)
-
-    def on_open(state_value, id_list, evt: gr.SelectData):
-        column = evt.index[1] if isinstance(evt.index, (list, tuple)) and len(evt.index) > 1 else None
-        if column == 0:  # a tick, not an open
-            return [gr.update(), state_value, *[gr.update() for _ in extract.open_outputs[1:]]]
-        return opener(state_value, id_list, evt)
-
+    on_open = extract.row_opener(extract_tab_id, tick_column=True)
     results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")

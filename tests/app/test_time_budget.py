@@ -6,22 +6,12 @@ import socket
 import threading
 import time
 
-import pymupdf
 import pytest
 
 from retrieval.models import SearchFilters
 from tests.app.conftest import make_settings
 from tests.app.live_server import LiveServer
-
-
-def _blank_pdf(pages: int) -> bytes:
-    """Pages with nothing on them: no text layer, so every page goes to OCR (the slow path)."""
-    doc = pymupdf.open()
-    for _ in range(pages):
-        doc.new_page()
-    data = doc.tobytes()
-    doc.close()
-    return data
+from tests.builders import blank_pdf
 
 
 def _wait_for(condition, seconds: float = 20.0) -> bool:
@@ -38,7 +28,7 @@ def _wait_for(condition, seconds: float = 20.0) -> bool:
 def test_a_document_over_its_time_budget_is_stopped_with_413(client_for, processes, route):
     # 300 blank pages used to hold the only extraction slot for about 150 s.
     client = client_for(extract_workers=1, document_timeout=0.2, extract_processes=processes)
-    response = client.post(route, files={"file": ("blank.pdf", _blank_pdf(300), "application/pdf")})
+    response = client.post(route, files={"file": ("blank.pdf", blank_pdf(300), "application/pdf")})
     assert response.status_code == 413, response.text
     assert response.json()["error"] == "document_too_slow" and "INVOICE_OCR_DOCUMENT_TIMEOUT" in response.text
     assert client.get("/health").json()["queue"]["running"] == 0
@@ -51,14 +41,14 @@ def test_a_client_that_leaves_gives_back_its_queued_slot(tmp_path):
     release = threading.Event()
     pool.submit(lambda job: release.wait(60))  # the only worker is busy: the next upload waits in line
     try:
-        sock = _post_and_wait(server.port, _blank_pdf(1), lambda: pool.state()["waiting"] == 1)
+        sock = _post_and_wait(server.port, blank_pdf(1), lambda: pool.state()["waiting"] == 1)
         sock.close()  # the client gives up while its upload waits in line
         assert _wait_for(lambda: pool.state()["waiting"] == 0), pool.state()
         assert pool.state()["running"] == 1  # only the job that was already running
         release.set()
         assert _wait_for(lambda: pool.state()["running"] == 0)
         # A client that leaves while its document is being read stops the reading too.
-        sock = _post_and_wait(server.port, _blank_pdf(300), lambda: pool.state()["running"] == 1)
+        sock = _post_and_wait(server.port, blank_pdf(300), lambda: pool.state()["running"] == 1)
         sock.close()
         assert _wait_for(lambda: pool.state()["running"] == 0), pool.state()
         assert server.service.list_invoices(SearchFilters()).total == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,21 +77,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         live.stop()
 
 
-@pytest.fixture
-def page(chromium: Path, server: LiveServer) -> Iterator[Any]:
+@contextmanager
+def _browser_tab(chromium: Path, width: int, height: int, last: str) -> Iterator[Any]:
+    """A Chromium tab of this size; `last` names the screenshot of the page as the test left it (also on failure)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000}, device_scale_factor=1)
+        context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
         tab = context.new_page()
         tab.set_default_timeout(60_000)
         try:
             yield tab
         finally:
-            _shot(tab, "last")  # the page as the test left it, also when it failed
+            _shot(tab, last)
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(chromium: Path, server: LiveServer) -> Iterator[Any]:
+    with _browser_tab(chromium, 1600, 1000, "last") as tab:
+        yield tab
 
 
 def _shot(page: Any, name: str, full: bool = True) -> Path:
@@ -220,92 +228,81 @@ def test_review_workspace_image_progress_reread_keys_and_click_to_fill(
     chromium: Path, server: LiveServer, tmp_path: Path
 ) -> None:
     """The numbered defects of the review workspace at 1440x900 and 1280x720, then keys and click-to-fill."""
-    from playwright.sync_api import sync_playwright
-
     pdf = tmp_path / "globex-2024-05.pdf"
     spec = invoice_spec(vendor="Globex Parts AG", vendor_vat="CHE123456789", iban=None, number="GX-5512")
     pdf.write_bytes(make_invoice_pdf(spec, pages=2))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            page.goto(server.url + "/ui/")
-            page.wait_for_selector("#upload")
-            # Before any document is open nothing was looked for: no field says "not found".
-            assert page.locator("#field-total input").get_attribute("placeholder") in ("", None)
-            _shot(page, "1440-01-empty", full=False)
+    with _browser_tab(chromium, 1440, 900, "last-review") as page:
+        page.goto(server.url + "/ui/")
+        page.wait_for_selector("#upload")
+        # Before any document is open nothing was looked for: no field says "not found".
+        assert page.locator("#field-total input").get_attribute("placeholder") in ("", None)
+        _shot(page, "1440-01-empty", full=False)
 
-            page.evaluate(WATCH_PROGRESS)
-            page.locator("#upload input[type=file]").set_input_files(str(pdf))
-            page.wait_for_function(
-                "() => { const e = document.querySelector('#field-invoice-number input');"
-                " return e && e.value === 'GX-5512'; }"
-            )
-            page.wait_for_selector("#page-viewer img.pv-img")
-            page.wait_for_timeout(600)
-            progress = page.evaluate("() => { clearInterval(window.__watch); return window.__progress; }")
-            assert progress["bars"] <= 2, f"{progress['bars']} progress bars were drawn at once"
-            assert not progress["uploadHidden"], "the drop zone vanished while the file was read"
+        page.evaluate(WATCH_PROGRESS)
+        page.locator("#upload input[type=file]").set_input_files(str(pdf))
+        page.wait_for_function(
+            "() => { const e = document.querySelector('#field-invoice-number input');"
+            " return e && e.value === 'GX-5512'; }"
+        )
+        page.wait_for_selector("#page-viewer img.pv-img")
+        page.wait_for_timeout(600)
+        progress = page.evaluate("() => { clearInterval(window.__watch); return window.__progress; }")
+        assert progress["bars"] <= 2, f"{progress['bars']} progress bars were drawn at once"
+        assert not progress["uploadHidden"], "the drop zone vanished while the file was read"
 
-            # A large page picture with thin boxes on the values themselves.
-            image = _box(page, "#page-viewer img.pv-img")
-            assert image["width"] >= 700, f"the page picture is {image['width']:.0f} px wide"
-            number = _box(page, "#page-viewer .pv-box[data-field='invoice_number']")
-            assert number["width"] < 0.2 * image["width"], "the invoice number's box covers more than its value"
-            date = _box(page, "#page-viewer .pv-box[data-field='invoice_date']")
-            assert date["width"] < 0.25 * image["width"], "the invoice date's box covers more than its value"
-            _dismiss_toasts(page)
-            _shot(page, "1440-02-extracted", full=False)
+        # A large page picture with thin boxes on the values themselves.
+        image = _box(page, "#page-viewer img.pv-img")
+        assert image["width"] >= 700, f"the page picture is {image['width']:.0f} px wide"
+        number = _box(page, "#page-viewer .pv-box[data-field='invoice_number']")
+        assert number["width"] < 0.2 * image["width"], "the invoice number's box covers more than its value"
+        date = _box(page, "#page-viewer .pv-box[data-field='invoice_date']")
+        assert date["width"] < 0.25 * image["width"], "the invoice date's box covers more than its value"
+        _dismiss_toasts(page)
+        _shot(page, "1440-02-extracted", full=False)
 
-            # Clicking into a field keeps the picture and highlights the field's box, on its page.
-            page.locator("#field-invoice-date input").click()
-            page.wait_for_timeout(800)
-            assert _image_loaded(page), "the page picture disappeared when a field was selected"
-            assert page.locator("#page-viewer .pv-box.sel[data-field='invoice_date']").count() == 1
-            page.locator("#field-total input").click()
-            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
-            page.wait_for_selector("#page-viewer .pv-box.sel[data-field='total']")
-            assert _image_loaded(page)
-            _shot(page, "1440-03-field-selected", full=False)
+        # Clicking into a field keeps the picture and highlights the field's box, on its page.
+        page.locator("#field-invoice-date input").click()
+        page.wait_for_timeout(800)
+        assert _image_loaded(page), "the page picture disappeared when a field was selected"
+        assert page.locator("#page-viewer .pv-box.sel[data-field='invoice_date']").count() == 1
+        page.locator("#field-total input").click()
+        page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
+        page.wait_for_selector("#page-viewer .pv-box.sel[data-field='total']")
+        assert _image_loaded(page)
+        _shot(page, "1440-03-field-selected", full=False)
 
-            # Click a word on the picture to fill the selected field.
-            page.locator("#field-amount-due input").click()
-            page.locator("#page-viewer .pv-word[data-text='583.10']").first.click()
-            assert _value(page, "amount-due") == "583.10"
+        # Click a word on the picture to fill the selected field.
+        page.locator("#field-amount-due input").click()
+        page.locator("#page-viewer .pv-word[data-text='583.10']").first.click()
+        assert _value(page, "amount-due") == "583.10"
 
-            # Keys: next field, next page, previous page.
-            page.locator("#field-vendor-name input").focus()
-            page.keyboard.press("Alt+ArrowDown")
-            assert page.evaluate("() => document.activeElement.closest('#field-invoice-number') !== null")
-            page.keyboard.press("Alt+ArrowLeft")
-            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 1 of 2')")
-            page.keyboard.press("Alt+ArrowRight")
-            page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
+        # Keys: next field, next page, previous page.
+        page.locator("#field-vendor-name input").focus()
+        page.keyboard.press("Alt+ArrowDown")
+        assert page.evaluate("() => document.activeElement.closest('#field-invoice-number') !== null")
+        page.keyboard.press("Alt+ArrowLeft")
+        page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 1 of 2')")
+        page.keyboard.press("Alt+ArrowRight")
+        page.wait_for_function("() => document.querySelector('#page-label').innerText.includes('Page 2 of 2')")
 
-            # Extract with no new file reads the open invoice again with the chosen engine, without errors.
-            page.locator("#extract-btn").click()
-            page.get_by_text("read again with").first.wait_for()
-            page.wait_for_timeout(800)
-            errors = page.locator(".block .error:visible, .wrap.error:visible").count()
-            assert errors == 0, f"{errors} components show an error after Extract without a new file"
-            assert _image_loaded(page)
-            invoice_id = int(server.service.search(_query("GX-5512"))[0].invoice_id)
-            assert "engine" in [c.field for c in server.service.get_invoice(invoice_id).corrections]
+        # Extract with no new file reads the open invoice again with the chosen engine, without errors.
+        page.locator("#extract-btn").click()
+        page.get_by_text("read again with").first.wait_for()
+        page.wait_for_timeout(800)
+        errors = page.locator(".block .error:visible, .wrap.error:visible").count()
+        assert errors == 0, f"{errors} components show an error after Extract without a new file"
+        assert _image_loaded(page)
+        invoice_id = int(server.service.search(_query("GX-5512"))[0].invoice_id)
+        assert "engine" in [c.field for c in server.service.get_invoice(invoice_id).corrections]
 
-            # 1280x720: the document starts near the top.
-            page.set_viewport_size({"width": 1280, "height": 720})
-            page.evaluate("() => window.scrollTo(0, 0)")
-            page.wait_for_timeout(500)
-            _dismiss_toasts(page)
-            top = _box(page, "#page-viewer img.pv-img")["y"]
-            assert top < 400, f"the document starts {top:.0f} px down the page at 1280x720"
-            _shot(page, "1280-02-extracted", full=False)
-        finally:
-            _shot(page, "last-review")
-            context.close()
-            browser.close()
+        # 1280x720: the document starts near the top.
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)
+        _dismiss_toasts(page)
+        top = _box(page, "#page-viewer img.pv-img")["y"]
+        assert top < 400, f"the document starts {top:.0f} px down the page at 1280x720"
+        _shot(page, "1280-02-extracted", full=False)
 
 
 def _query(q: str) -> Any:
@@ -335,78 +332,67 @@ def test_review_queue_approve_and_next_bulk_approve_and_no_match(
     chromium: Path, server: LiveServer, tmp_path: Path
 ) -> None:
     """The queue oldest first across a reload, keys and "Approve and next", bulk approve, search's "no match"."""
-    from playwright.sync_api import sync_playwright
-
     for waiting in server.service.review_queue().items:  # earlier tests' invoices: the queue holds only these
         server.service.approve_invoice(waiting.id, "test")
     before = server.service.review_queue().total
     ids = [_store_needing_review(server, f"Q-{k}", f"Queue Vendor {k} Oy") for k in (1, 2, 3)]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            page.goto(server.url + "/ui/")
-            page.get_by_role("tab", name="Dashboard").click()
-            page.locator("#dash-open-queue").click()
-            page.wait_for_function(
-                f"() => (document.querySelector('#queue-count') || {{}}).innerText?.includes('{before + 3} invoice')"
-            )
-            page.reload()  # the queue comes from the history, not from the browser session
-            page.get_by_role("tab", name="Review queue").click()
-            table = page.locator("#queue-table")
-            table.get_by_text("Q-3", exact=True).first.wait_for()
-            text = table.inner_text()
-            assert text.index("Q-1") < text.index("Q-2") < text.index("Q-3"), "the queue is not oldest first"
-            page.wait_for_timeout(500)
-            _shot(page, "1440-04-queue", full=False)
+    with _browser_tab(chromium, 1440, 900, "last-queue") as page:
+        page.goto(server.url + "/ui/")
+        page.get_by_role("tab", name="Dashboard").click()
+        page.locator("#dash-open-queue").click()
+        page.wait_for_function(
+            f"() => (document.querySelector('#queue-count') || {{}}).innerText?.includes('{before + 3} invoice')"
+        )
+        page.reload()  # the queue comes from the history, not from the browser session
+        page.get_by_role("tab", name="Review queue").click()
+        table = page.locator("#queue-table")
+        table.get_by_text("Q-3", exact=True).first.wait_for()
+        text = table.inner_text()
+        assert text.index("Q-1") < text.index("Q-2") < text.index("Q-3"), "the queue is not oldest first"
+        page.wait_for_timeout(500)
+        _shot(page, "1440-04-queue", full=False)
 
-            table.locator("[data-testid='cell-0-3']").first.click()
-            page.wait_for_function(
-                "() => { const e = document.querySelector('#field-invoice-number input');"
-                " return e && e.value === 'Q-1' && e.checkVisibility(); }"
-            )
-            page.locator("#field-total input").click()
-            page.keyboard.press("Control+Enter")  # approve and next, from the keyboard
-            page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-2'")
-            assert server.service.get_invoice(ids[0]).status == "approved"
-            page.locator("#approve-next-btn").click()
-            page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-3'")
-            assert server.service.get_invoice(ids[1]).status == "approved"
+        table.locator("[data-testid='cell-0-3']").first.click()
+        page.wait_for_function(
+            "() => { const e = document.querySelector('#field-invoice-number input');"
+            " return e && e.value === 'Q-1' && e.checkVisibility(); }"
+        )
+        page.locator("#field-total input").click()
+        page.keyboard.press("Control+Enter")  # approve and next, from the keyboard
+        page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-2'")
+        assert server.service.get_invoice(ids[0]).status == "approved"
+        page.locator("#approve-next-btn").click()
+        page.wait_for_function("() => document.querySelector('#field-invoice-number input').value === 'Q-3'")
+        assert server.service.get_invoice(ids[1]).status == "approved"
 
-            page.get_by_role("tab", name="Search").click()
-            page.locator("#search-query input, #search-query textarea").first.fill("xqzvbl")
-            page.locator("#search-btn").click()
-            page.get_by_text("No invoices match “xqzvbl”.").wait_for()
-            page.locator("#search-query input, #search-query textarea").first.fill("Queue Vendor")
-            page.locator("#search-btn").click()
-            results = page.locator("#search-results")
-            results.get_by_text("Q-3", exact=True).first.wait_for()
-            assert results.locator("[data-testid='cell-2-2']").inner_text().strip() == "Q-3"
-            cell = results.locator("[data-testid='cell-2-0']")
-            tick = cell.locator("input[type=checkbox]")
-            (tick.first if tick.count() else cell).click()
-            page.wait_for_timeout(400)
-            page.locator("#search-approve").click()
-            page.locator("#search-bulk-note").get_by_text("Approved 1 invoice").wait_for()
-            assert server.service.get_invoice(ids[2]).status == "approved"
-            page.locator("#search-export").click()
-            page.locator("#search-bulk-note").get_by_text("1 invoice exported").wait_for()
-            assert page.locator("#search-download").is_visible()
-            _dismiss_toasts(page)
-            _shot(page, "1440-05-search-bulk", full=False)
+        page.get_by_role("tab", name="Search").click()
+        page.locator("#search-query input, #search-query textarea").first.fill("xqzvbl")
+        page.locator("#search-btn").click()
+        page.get_by_text("No invoices match “xqzvbl”.").wait_for()
+        page.locator("#search-query input, #search-query textarea").first.fill("Queue Vendor")
+        page.locator("#search-btn").click()
+        results = page.locator("#search-results")
+        results.get_by_text("Q-3", exact=True).first.wait_for()
+        assert results.locator("[data-testid='cell-2-2']").inner_text().strip() == "Q-3"
+        cell = results.locator("[data-testid='cell-2-0']")
+        tick = cell.locator("input[type=checkbox]")
+        (tick.first if tick.count() else cell).click()
+        page.wait_for_timeout(400)
+        page.locator("#search-approve").click()
+        page.locator("#search-bulk-note").get_by_text("Approved 1 invoice").wait_for()
+        assert server.service.get_invoice(ids[2]).status == "approved"
+        page.locator("#search-export").click()
+        page.locator("#search-bulk-note").get_by_text("1 invoice exported").wait_for()
+        assert page.locator("#search-download").is_visible()
+        _dismiss_toasts(page)
+        _shot(page, "1440-05-search-bulk", full=False)
 
-            page.get_by_role("tab", name="Review queue").click()
-            page.wait_for_timeout(1000)
-            assert "Q-3" not in page.locator("#queue-table").inner_text()
-            page.set_viewport_size({"width": 1280, "height": 720})
-            page.wait_for_timeout(500)
-            _shot(page, "1280-04-queue", full=False)
-        finally:
-            _shot(page, "last-queue")
-            context.close()
-            browser.close()
+        page.get_by_role("tab", name="Review queue").click()
+        page.wait_for_timeout(1000)
+        assert "Q-3" not in page.locator("#queue-table").inner_text()
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.wait_for_timeout(500)
+        _shot(page, "1280-04-queue", full=False)
 
 
 def test_corrected_vendor_reads_right_on_its_next_invoice_then_rename_reread_and_bulk_reread(
@@ -414,7 +400,6 @@ def test_corrected_vendor_reads_right_on_its_next_invoice_then_rename_reread_and
 ) -> None:
     """Correct a vendor once on the page; its next upload shows the corrected name. Then the Vendors tab's
     management panel and a bulk re-read with another engine from the search results."""
-    from playwright.sync_api import sync_playwright
 
     def sparrow(number: str, day: int) -> Path:
         # Only the name says who sent it (no tax id, IBAN, e-mail or phone): the misreading itself must resolve.
@@ -433,79 +418,70 @@ def test_corrected_vendor_reads_right_on_its_next_invoice_then_rename_reread_and
 
     first, second = sparrow("ST-3101", 2), sparrow("ST-3102", 16)
     corrected = "Sparrow Tools Limited"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        try:
-            page.goto(server.url + "/ui/")
-            page.wait_for_selector("#upload")
-            page.locator("#upload input[type=file]").set_input_files(str(first))
-            page.wait_for_function(
-                "() => { const e = document.querySelector('#field-vendor-name input');"
-                " return e && e.value === 'SPARROW TOOLS'; }"
-            )
-            page.locator("#field-vendor-name input").fill(corrected)
-            page.locator("#save-btn").click()
-            page.get_by_text("Saved 1 correction").first.wait_for()
-            page.wait_for_function("() => document.querySelector('#doc-summary').innerText.includes('corrected')")
-            _dismiss_toasts(page)
+    with _browser_tab(chromium, 1440, 900, "last-learned-vendor") as page:
+        page.goto(server.url + "/ui/")
+        page.wait_for_selector("#upload")
+        page.locator("#upload input[type=file]").set_input_files(str(first))
+        page.wait_for_function(
+            "() => { const e = document.querySelector('#field-vendor-name input');"
+            " return e && e.value === 'SPARROW TOOLS'; }"
+        )
+        page.locator("#field-vendor-name input").fill(corrected)
+        page.locator("#save-btn").click()
+        page.get_by_text("Saved 1 correction").first.wait_for()
+        page.wait_for_function("() => document.querySelector('#doc-summary').innerText.includes('corrected')")
+        _dismiss_toasts(page)
 
-            # The next invoice of that vendor, printed the same way, reads with the corrected name.
-            page.locator("#upload input[type=file]").set_input_files(str(second))
-            page.wait_for_function(
-                "() => { const b = document.querySelector('#doc-summary .doc-summary b');"
-                " return b && b.innerText === 'sparrow-ST-3102.pdf'; }"
-            )
-            assert "sparrow-ST-3102.pdf — Sparrow Tools Limited" in page.locator("#doc-list").inner_text()
-            assert _value(page, "vendor-name") == corrected
-            stored = [i for i in server.service.list_invoices(_filters_for(corrected)).items]
-            assert len(stored) == 2 and len({i.vendor_id for i in stored}) == 1
-            page.wait_for_timeout(600)
-            _dismiss_toasts(page)
-            _shot(page, "1440-06-learned-vendor", full=False)
+        # The next invoice of that vendor, printed the same way, reads with the corrected name.
+        page.locator("#upload input[type=file]").set_input_files(str(second))
+        page.wait_for_function(
+            "() => { const b = document.querySelector('#doc-summary .doc-summary b');"
+            " return b && b.innerText === 'sparrow-ST-3102.pdf'; }"
+        )
+        assert "sparrow-ST-3102.pdf — Sparrow Tools Limited" in page.locator("#doc-list").inner_text()
+        assert _value(page, "vendor-name") == corrected
+        stored = [i for i in server.service.list_invoices(_filters_for(corrected)).items]
+        assert len(stored) == 2 and len({i.vendor_id for i in stored}) == 1
+        page.wait_for_timeout(600)
+        _dismiss_toasts(page)
+        _shot(page, "1440-06-learned-vendor", full=False)
 
-            # Vendors tab: the vendor's management panel; re-read its invoices with what the history knows.
-            page.get_by_role("tab", name="Vendors").click()
-            page.locator("#vendor-q input, #vendor-q textarea").first.fill("sparrow tools")
-            page.locator("#vendor-btn").click()
-            page.wait_for_function("() => document.querySelector('#vendor-profile').innerText.includes('Limited')")
-            assert page.locator("#vendor-new-name input, #vendor-new-name textarea").first.input_value() == corrected
-            page.locator("#vendor-reread").click()
-            page.locator("#vendor-manage-note").get_by_text("Read 2 invoices again").wait_for()
-            page.wait_for_timeout(500)
-            page.locator("#vendor-manage-note").scroll_into_view_if_needed()
-            _dismiss_toasts(page)
-            _shot(page, "1440-07-vendor-manage", full=False)
+        # Vendors tab: the vendor's management panel; re-read its invoices with what the history knows.
+        page.get_by_role("tab", name="Vendors").click()
+        page.locator("#vendor-q input, #vendor-q textarea").first.fill("sparrow tools")
+        page.locator("#vendor-btn").click()
+        page.wait_for_function("() => document.querySelector('#vendor-profile').innerText.includes('Limited')")
+        assert page.locator("#vendor-new-name input, #vendor-new-name textarea").first.input_value() == corrected
+        page.locator("#vendor-reread").click()
+        page.locator("#vendor-manage-note").get_by_text("Read 2 invoices again").wait_for()
+        page.wait_for_timeout(500)
+        page.locator("#vendor-manage-note").scroll_into_view_if_needed()
+        _dismiss_toasts(page)
+        _shot(page, "1440-07-vendor-manage", full=False)
 
-            # Search results: tick a row, pick another engine, re-read; the note says how many changed.
-            page.get_by_role("tab", name="Search").click()
-            page.locator("#search-query input, #search-query textarea").first.fill("")
-            page.locator("#filter-vendor input, #filter-vendor textarea").first.fill(corrected)
-            page.locator("#search-btn").click()
-            results = page.locator("#search-results")
-            page.wait_for_function("() => document.querySelector('#search-status').innerText.includes('2 invoices')")
-            cell = results.locator("[data-testid='cell-0-0']")
-            tick = cell.locator("input[type=checkbox]")
-            (tick.first if tick.count() else cell).click()
-            page.wait_for_timeout(400)
-            page.locator("#search-reread-engine input").click()
-            page.get_by_role("option", name="textlayer", exact=True).click()
-            page.locator("#search-reread").click()
-            note = page.locator("#search-bulk-note")
-            note.get_by_text("Read 1 invoice again with textlayer").wait_for()
-            assert "changed" in note.inner_text() and "correction was kept" in note.inner_text()
-            assert page.locator(".block .error:visible, .wrap.error:visible").count() == 0
-            page.wait_for_timeout(500)
-            note.scroll_into_view_if_needed()
-            _dismiss_toasts(page)
-            _shot(page, "1440-08-search-reread", full=False)
-            assert server.service.get_invoice(stored[-1].id).vendor_id == stored[0].vendor_id
-        finally:
-            _shot(page, "last-learned-vendor")
-            context.close()
-            browser.close()
+        # Search results: tick a row, pick another engine, re-read; the note says how many changed.
+        page.get_by_role("tab", name="Search").click()
+        page.locator("#search-query input, #search-query textarea").first.fill("")
+        page.locator("#filter-vendor input, #filter-vendor textarea").first.fill(corrected)
+        page.locator("#search-btn").click()
+        results = page.locator("#search-results")
+        page.wait_for_function("() => document.querySelector('#search-status').innerText.includes('2 invoices')")
+        cell = results.locator("[data-testid='cell-0-0']")
+        tick = cell.locator("input[type=checkbox]")
+        (tick.first if tick.count() else cell).click()
+        page.wait_for_timeout(400)
+        page.locator("#search-reread-engine input").click()
+        page.get_by_role("option", name="textlayer", exact=True).click()
+        page.locator("#search-reread").click()
+        note = page.locator("#search-bulk-note")
+        note.get_by_text("Read 1 invoice again with textlayer").wait_for()
+        assert "changed" in note.inner_text() and "correction was kept" in note.inner_text()
+        assert page.locator(".block .error:visible, .wrap.error:visible").count() == 0
+        page.wait_for_timeout(500)
+        note.scroll_into_view_if_needed()
+        _dismiss_toasts(page)
+        _shot(page, "1440-08-search-reread", full=False)
+        assert server.service.get_invoice(stored[-1].id).vendor_id == stored[0].vendor_id
 
 
 def _filters_for(vendor: str) -> Any:
