@@ -11,14 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.api.main import create_app
 from tests.app.live_server import LiveServer
-from utils.settings import Settings
-
-
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for one test app: its own data dir, nothing from the environment that matters."""
-    values: dict[str, object] = {"data_dir": data_dir, "api_keys": [], "engine": "auto"}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+from tests.builders import make_settings
 
 
 @pytest.fixture(scope="module")

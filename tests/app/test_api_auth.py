@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 from app.api.auth import KeyStore, hash_key
 from app.cli import cli
 from app.commands.serve import is_loopback
-from tests.app.conftest import make_settings
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, make_settings
 from utils.settings import get_settings
 
 

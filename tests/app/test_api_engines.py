@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from extraction.engines import deepseek as ds
-from tests.app.conftest import make_settings
+from tests.builders import make_settings
 from tests.extraction.tiny_deepseek import build_tiny_model
 from tests.extraction.vllm_server import ChatServer
 

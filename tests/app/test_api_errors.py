@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.app.documents import (
+from tests.builders import (
     encrypted_pdf,
+    make_invoice_pdf,
     many_pages_pdf,
     non_invoice_png,
     png_claiming,
     truncated_pdf,
     zip_holding,
 )
-from tests.builders import make_invoice_pdf
 
 
 def _post(api, name: str, data: bytes, content_type: str = "application/octet-stream", query: str = ""):

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.app.documents import spec, two_invoices_pdf
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, spec, two_invoices_pdf
 
 
 def _upload(api, data: bytes, name: str = "invoice.pdf", query: str = ""):

@@ -9,8 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.app.documents import spec
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, spec
 
 VENDORS = [
     ("HIST-1001", "Nordwind Energie GmbH", "EUR", "DE811569869", "DE02120300000000202051"),

@@ -9,8 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.app.documents import spec
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, spec
 
 
 def _upload(client, data=None):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,18 +11,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.app.documents import spec
 from tests.app.live_server import free_port
-from tests.builders import make_invoice_pdf
+from tests.builders import clean_environ, make_invoice_pdf, spec
 
 CLI = str(Path(sys.executable).with_name("invoice-ocr"))
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "INVOICE_OCR_DATA_DIR": str(data_dir), "INVOICE_OCR_API_KEYS": ""}
+    env = clean_environ(data_dir=str(data_dir), api_keys="")
     return subprocess.Popen(
         [CLI, "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         env=env,
+        cwd=data_dir.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.app.documents import spec
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, spec
 
 IBAN = "DE02120300000000202051"
 

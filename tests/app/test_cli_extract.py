@@ -1,7 +1,6 @@
 """`invoice-ocr extract` as a user runs it: the installed console script, in a subprocess."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -9,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import invoice_spec, make_invoice_pdf
+from tests.builders import clean_environ, invoice_spec, make_invoice_pdf
 
 SCRIPT = shutil.which("invoice-ocr", path=str(Path(sys.executable).parent)) or "invoice-ocr"
 
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "INVOICE_OCR_DATA_DIR": str(data_dir)}
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, env=env, timeout=300)
+    env = clean_environ(data_dir=str(data_dir))
+    # cwd away from the checkout, so a developer's .env is not read
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, env=env, cwd=data_dir.parent, timeout=300)
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from app.api.http_protocol import JsonErrorsH11Protocol
 from faiss_service.index import VectorIndex
 from retrieval.models import MAX_RESULT_WINDOW
 from tests.app import live_server
-from tests.app.conftest import make_settings
-from tests.app.documents import spec
-from tests.builders import invoice_spec, make_cii_xml, make_invoice_pdf
+from tests.builders import invoice_spec, make_cii_xml, make_invoice_pdf, make_settings, spec
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from app.api.readers import EXTRACT_NICE, ReaderProcesses
 from app.api.workers import Abandoned
 from extraction.options import ExtractOptions
 from extraction.pipeline import extract_invoices
-from tests.app.conftest import make_settings
-from tests.app.documents import encrypted_pdf
-from tests.builders import invoice_spec, make_invoice_pdf
+from tests.builders import encrypted_pdf, invoice_spec, make_invoice_pdf, make_settings
 from utils.errors import EncryptedDocument, UnreadableDocument
 
 

@@ -19,10 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app.conftest import make_settings
-from tests.app.documents import spec
 from tests.app.live_server import LiveServer
-from tests.builders import make_invoice_pdf
+from tests.builders import make_invoice_pdf, make_settings, spec
 
 KEY = "fuzz-key"
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))

@@ -9,9 +9,8 @@ import time
 import pytest
 
 from retrieval.models import SearchFilters
-from tests.app.conftest import make_settings
 from tests.app.live_server import LiveServer
-from tests.builders import blank_pdf
+from tests.builders import blank_pdf, make_settings
 
 
 def _wait_for(condition, seconds: float = 20.0) -> bool:

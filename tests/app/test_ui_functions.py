@@ -22,10 +22,8 @@ from app.ui.drawing import draw_fields
 from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_values, lines_frame, result_csv
 from app.ui.search_tab import build_query
 from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
-from tests.app.conftest import make_settings
-from tests.app.documents import non_invoice_png
 from tests.app.live_server import LiveServer
-from tests.builders import invoice_spec, make_invoice_pdf
+from tests.builders import invoice_spec, make_invoice_pdf, make_settings, non_invoice_png
 from utils.errors import InvalidRequest, NotFound
 
 

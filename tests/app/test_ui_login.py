@@ -11,8 +11,8 @@ from gradio_client.exceptions import AuthenticationError
 
 from app.api.auth import Authenticator, KeyStore
 from app.ui.login import UiLogin
-from tests.app.conftest import make_settings
 from tests.app.live_server import LiveServer
+from tests.builders import make_settings
 
 
 def _login(tmp_path: Path) -> tuple[UiLogin, KeyStore]:

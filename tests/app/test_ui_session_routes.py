@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
-from tests.app.conftest import make_settings
+from tests.builders import make_settings
 
 KEY = "iok_session-routes-test-key"
 CALLS = [

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.app.conftest import make_settings
 from tests.app.live_server import LiveServer
-from tests.builders import invoice_spec, make_invoice_pdf
+from tests.builders import invoice_spec, make_invoice_pdf, make_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

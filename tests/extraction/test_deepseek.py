@@ -16,7 +16,6 @@ from extraction.engines.registry import engine_class
 from extraction.engines.repetition import LoopStop, NoRepeatNGram
 from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
-from utils.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def make_settings(model_dir, **overrides):
         "deepseek_batch_size": 2,
     }
     values.update(overrides)
-    return Settings(**values)
+    return make_settings(**values)
 
 
 def make_pdf(pages):
@@ -57,11 +56,11 @@ def test_registry_maps_the_name_to_this_engine():
 
 def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
     def reason(path, **overrides):
-        availability = ds.DeepSeekEngine(Settings(_env_file=None, deepseek_model=path, **overrides)).available()
+        availability = ds.DeepSeekEngine(make_settings(deepseek_model=path, **overrides)).available()
         assert not availability
         return availability.reason
 
-    assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(Settings(_env_file=None)).available().reason
+    assert "INVOICE_OCR_DEEPSEEK_MODEL is not set" in ds.DeepSeekEngine(make_settings()).available().reason
     assert "does not exist" in reason(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
     assert "has no readable config.json" in reason(tmp_path / "empty")
@@ -90,7 +89,7 @@ def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
     no_gpu = reason(model_dir)
     assert "no CUDA device" in no_gpu and "DEEPSEEK_ALLOW_CPU" in no_gpu
     with pytest.raises(EngineUnavailable, match="no CUDA device"):
-        ds.DeepSeekEngine(Settings(deepseek_model=model_dir)).recognize(None, [], EngineOptions())
+        ds.DeepSeekEngine(make_settings(deepseek_model=model_dir)).recognize(None, [], EngineOptions())
     assert ds.DeepSeekEngine(make_settings(model_dir)).available()
 
 
@@ -99,7 +98,7 @@ def test_gpu_checks_loader_and_free_memory(model_dir, monkeypatch):
     real = ds.importlib.util.find_spec
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name: None if name == "accelerate" else real(name))
-    engine = ds.DeepSeekEngine(Settings(_env_file=None, deepseek_model=model_dir))
+    engine = ds.DeepSeekEngine(make_settings(deepseek_model=model_dir))
     assert "'accelerate' is missing" in engine.available().reason
     monkeypatch.setattr(
         ds.importlib.util, "find_spec", lambda name: real("json") if name == "accelerate" else real(name)

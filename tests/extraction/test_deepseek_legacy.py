@@ -17,7 +17,7 @@ from extraction.engines.base import EngineOptions
 from extraction.engines.deepseek_legacy import DeepSeekLegacyEngine
 from extraction.engines.grounding import GROUNDING_PROMPT
 from extraction.engines.registry import engine_class
-from utils.settings import Settings
+from tests.builders import make_settings
 
 SERVER_PATH = Path(__file__).resolve().parents[2] / "deploy" / "deepseek_v1" / "server.py"
 spec = importlib.util.spec_from_file_location("deepseek_v1_server", SERVER_PATH)
@@ -93,16 +93,16 @@ def test_registry_maps_the_name():
 
 
 def test_available_explains_why_not(service):
-    reason = DeepSeekLegacyEngine(Settings(_env_file=None)).available().reason
+    reason = DeepSeekLegacyEngine(make_settings()).available().reason
     assert "INVOICE_OCR_DEEPSEEK_LEGACY_URL is not set" in reason and "setup.sh" in reason
-    down = DeepSeekLegacyEngine(Settings(deepseek_legacy_url="http://127.0.0.1:9")).available()
+    down = DeepSeekLegacyEngine(make_settings(deepseek_legacy_url="http://127.0.0.1:9")).available()
     assert not down and "does not answer" in down.reason
-    assert DeepSeekLegacyEngine(Settings(deepseek_legacy_url=service(FakeV1Reader()) + "/")).available()
+    assert DeepSeekLegacyEngine(make_settings(deepseek_legacy_url=service(FakeV1Reader()) + "/")).available()
 
 
 def test_pages_go_to_the_service_and_come_back_parsed(service):
     reader = FakeV1Reader()
-    settings = Settings(deepseek_legacy_url=service(reader))
+    settings = make_settings(deepseek_legacy_url=service(reader))
     doc = document(settings)
     pages = DeepSeekLegacyEngine(settings).recognize(doc, doc.pages, EngineOptions(dpi=50))
     assert [p.number for p in pages] == [1, 2] and all(p.failure is None for p in pages)
@@ -117,7 +117,7 @@ def test_pages_go_to_the_service_and_come_back_parsed(service):
 def test_a_failing_or_looping_page_is_marked_and_the_others_read(service):
     loop = "<|ref|>text<|/ref|><|det|>[[1, 1, 900, 900]]<|/det|>\n" + "Qty 1 Qty 1 " * 60
     reader = FakeV1Reader([RuntimeError("CUDA out of memory"), GROUNDED, loop])
-    settings = Settings(deepseek_legacy_url=service(reader))
+    settings = make_settings(deepseek_legacy_url=service(reader))
     doc = document(settings, pages=3)
     pages = DeepSeekLegacyEngine(settings).recognize(doc, doc.pages, EngineOptions(dpi=50))
     assert pages[0].failure == "DeepSeek-OCR v1 service error: HTTP 500: RuntimeError: CUDA out of memory"
@@ -127,11 +127,11 @@ def test_a_failing_or_looping_page_is_marked_and_the_others_read(service):
 
 
 def test_timeout_and_unreachable_service(service):
-    settings = Settings(deepseek_legacy_url=service(FakeV1Reader(delay=1.5)), deepseek_legacy_timeout=0.3)
+    settings = make_settings(deepseek_legacy_url=service(FakeV1Reader(delay=1.5)), deepseek_legacy_timeout=0.3)
     doc = document(settings, pages=1)
     [page] = DeepSeekLegacyEngine(settings).recognize(doc, doc.pages, EngineOptions(dpi=50))
     assert page.failure == "DeepSeek-OCR v1 service timed out after 0.3s"
-    gone = Settings(deepseek_legacy_url="http://127.0.0.1:9")
+    gone = make_settings(deepseek_legacy_url="http://127.0.0.1:9")
     [page] = DeepSeekLegacyEngine(gone).recognize(doc, doc.pages, EngineOptions(dpi=50))
     assert page.failure.startswith("DeepSeek-OCR v1 service unreachable")
 
@@ -162,7 +162,7 @@ def test_service_validates_requests(service):
 def test_pages_carry_the_shared_generation_settings(service):
     reader = FakeV1Reader()
     limits = server_mod.ServiceLimits(max_new_tokens=3000, max_seconds=300.0)
-    settings = Settings(
+    settings = make_settings(
         deepseek_legacy_url=service(reader, limits),
         deepseek_max_new_tokens=5000,
         deepseek_ngram_size=0,
@@ -197,7 +197,7 @@ def test_the_service_defaults_to_the_shared_environment(service, monkeypatch):
 
 def test_a_long_page_stops_at_its_deadline_before_the_client_gives_up(service):
     reader = FakeV1Reader(seconds=30.0)  # a page that would loop for 30 s
-    settings = Settings(deepseek_legacy_url=service(reader), deepseek_legacy_timeout=3.0)
+    settings = make_settings(deepseek_legacy_url=service(reader), deepseek_legacy_timeout=3.0)
     doc = document(settings, pages=1)
     started = time.monotonic()
     [page] = DeepSeekLegacyEngine(settings).recognize(doc, doc.pages, EngineOptions(dpi=50))

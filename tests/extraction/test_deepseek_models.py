@@ -24,8 +24,8 @@ from extraction.engines import deepseek as ds
 from extraction.engines import deepseek_convert as conv
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_status, get_engine
+from tests.builders import make_settings
 from tests.extraction.tiny_deepseek import save_official_layout, tiny_model_and_processor
-from utils.settings import Settings
 
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
 
@@ -60,7 +60,7 @@ def settings_for(model_dir, tmp_path, **overrides):
         "raster_engine": "tesseract",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return make_settings(**values)
 
 
 def scan(settings):

@@ -11,14 +11,22 @@ import pytest
 from PIL import Image
 
 from extraction.documents import MEDIA_PDF, MEDIA_XML, load_document
-from tests.builders import InvoiceSpec, make_cii_xml, make_invoice_pdf, make_tiff, make_ubl_xml, render_image
+from tests.builders import (
+    InvoiceSpec,
+    make_cii_xml,
+    make_invoice_pdf,
+    make_settings,
+    make_tiff,
+    make_ubl_xml,
+    render_image,
+)
 from utils.errors import DocumentTooLarge, EncryptedDocument, UnreadableDocument, UnsupportedDocument
 from utils.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(_env_file=None)
+    return make_settings()
 
 
 @pytest.fixture(scope="module")
@@ -128,19 +136,19 @@ def test_xml_that_is_not_an_einvoice(settings: Settings) -> None:
 
 def test_page_limit(pdf3: bytes) -> None:
     with pytest.raises(DocumentTooLarge, match="3 pages"):
-        load_document(pdf3, "a.pdf", Settings(_env_file=None, max_pages=2))
-    assert load_document(pdf3, "a.pdf", Settings(_env_file=None, max_pages=3)).page_count == 3
+        load_document(pdf3, "a.pdf", make_settings(max_pages=2))
+    assert load_document(pdf3, "a.pdf", make_settings(max_pages=3)).page_count == 3
 
 
 def test_frame_limit(pdf3: bytes) -> None:
     with pytest.raises(DocumentTooLarge, match="frames"):
-        load_document(make_tiff(pdf3, dpi=30), "a.tif", Settings(_env_file=None, max_pages=2))
+        load_document(make_tiff(pdf3, dpi=30), "a.tif", make_settings(max_pages=2))
 
 
 def test_byte_limit(pdf3: bytes) -> None:
     with pytest.raises(DocumentTooLarge, match="bytes"):
-        load_document(pdf3, "a.pdf", Settings(_env_file=None, max_bytes=len(pdf3) - 1))
-    assert load_document(pdf3, "a.pdf", Settings(_env_file=None, max_bytes=len(pdf3))).page_count == 3
+        load_document(pdf3, "a.pdf", make_settings(max_bytes=len(pdf3) - 1))
+    assert load_document(pdf3, "a.pdf", make_settings(max_bytes=len(pdf3))).page_count == 3
 
 
 def test_pixel_limit_on_image() -> None:
@@ -148,7 +156,7 @@ def test_pixel_limit_on_image() -> None:
     out = io.BytesIO()
     image.save(out, format="PNG")
     with pytest.raises(DocumentTooLarge, match="pixels"):
-        load_document(out.getvalue(), "a.png", Settings(_env_file=None, max_pixels=300 * 200 - 1))
+        load_document(out.getvalue(), "a.png", make_settings(max_pixels=300 * 200 - 1))
 
 
 def _bilevel_tiff(frames: int, side: int) -> bytes:
@@ -162,15 +170,15 @@ def _bilevel_tiff(frames: int, side: int) -> bytes:
 def test_frames_over_the_document_pixel_budget_are_refused_before_decoding() -> None:
     # 300 frames of 59 Mpx in 1.2 MB passed every per-frame limit and were all decoded up front (7.3 GB).
     data = _bilevel_tiff(4, 1000)
-    budget = Settings(_env_file=None, max_pixels=1_000_000, max_document_pixels=3_999_999)
+    budget = make_settings(max_pixels=1_000_000, max_document_pixels=3_999_999)
     with pytest.raises(DocumentTooLarge, match="4000000 pixels") as info:
         load_document(data, "fax.tif", budget)
     assert "3999999" in info.value.message
-    doc = load_document(data, "fax.tif", Settings(_env_file=None, max_pixels=1_000_000, max_document_pixels=4_000_000))
+    doc = load_document(data, "fax.tif", make_settings(max_pixels=1_000_000, max_document_pixels=4_000_000))
     assert doc.page_count == 4 and doc.pages[3].render(200).size == (1000, 1000)
 
 
 def test_pdf_render_capped_by_pixel_limit(pdf3: bytes) -> None:
-    doc = load_document(pdf3, "a.pdf", Settings(_env_file=None, max_pixels=1_000_000))
+    doc = load_document(pdf3, "a.pdf", make_settings(max_pixels=1_000_000))
     width, height = doc.pages[0].render(600).size
     assert width * height <= 1_000_000 * 1.01

@@ -24,6 +24,7 @@ from tests.builders import (
     add_dark_margins,
     make_cii_xml,
     make_invoice_pdf,
+    make_settings,
     make_ubl_xml,
     render_png,
 )
@@ -38,7 +39,7 @@ SPEC = InvoiceSpec()
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return Settings(_env_file=None, raster_engine="rapidocr", ocr_threads=2)
+    return make_settings(raster_engine="rapidocr", ocr_threads=2)
 
 
 @pytest.fixture(scope="module")

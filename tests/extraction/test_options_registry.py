@@ -4,8 +4,8 @@ import pytest
 
 from extraction.engines.registry import BUILTIN_ENGINES, engine_class, engine_names
 from extraction.options import ExtractOptions, check_page_limit, parse_page_ranges
+from tests.builders import make_settings
 from utils.errors import InvalidRequest, UnknownEngine
-from utils.settings import Settings
 
 
 def test_page_ranges():
@@ -65,6 +65,6 @@ def test_unknown_engine_lists_known_ones():
 def test_settings_read_env_lists(monkeypatch, tmp_path):
     monkeypatch.setenv("INVOICE_OCR_VLLM_URLS", "http://a:1, http://b:2")
     monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(tmp_path))
-    settings = Settings()
+    settings = make_settings()
     assert settings.vllm_urls == ["http://a:1", "http://b:2"]
     assert settings.db_path == tmp_path / "invoices.duckdb"

@@ -7,7 +7,7 @@ from extraction.markdown import PageMarkdown, page_from_text
 from extraction.parser import parse_invoice
 from extraction.parser.candidates.names import clean_name
 from extraction.schema import FieldInfo, Invoice, Party
-from utils.settings import Settings
+from tests.builders import make_settings
 
 
 def _parse(text: str):
@@ -169,7 +169,7 @@ Invoice Date: 2024-02-10
     assert inv.invoice_number == "5531"
     # A bare $ is read as USD, with a reason and a confidence that sends the invoice to review.
     assert inv.currency == "USD"
-    assert parsed.fields["currency"].confidence < Settings().low_confidence
+    assert parsed.fields["currency"].confidence < make_settings().low_confidence
     assert any("bare '$'" in r for r in parsed.reasons)
 
 
@@ -427,7 +427,7 @@ CASH  20.00
     assert parsed.fields["subtotal"].source == "FOOD  8.44"
     # Without an amount that adds up, no subtotal is confident: 8.40 + 0.61 is not 9.05.
     off = _parse(text.replace("FOOD  8.44", "FOOD  8.40"))
-    assert off.invoice.subtotal is None or off.fields["subtotal"].confidence < Settings().low_confidence
+    assert off.invoice.subtotal is None or off.fields["subtotal"].confidence < make_settings().low_confidence
 
 
 def test_an_amount_before_a_label_in_its_cell_belongs_to_the_label_before() -> None:

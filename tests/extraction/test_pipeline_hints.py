@@ -7,9 +7,9 @@ import pytest
 import extraction.parser as parser
 from extraction.hints import VendorHints
 from extraction.pipeline import extract
-from tests.retrieval.docs import invoice_pdf
+from tests.builders import simple_invoice_pdf
 
-PDF = invoice_pdf("Northwind Traders GmbH", "NW-1", "03/04/2024", [("Tea", "10.00")], "10.00")
+PDF = simple_invoice_pdf("Northwind Traders GmbH", "NW-1", "03/04/2024", [("Tea", "10.00")], "10.00")
 HINTS = VendorHints(name="Northwind Traders GmbH", vendor_id=4, documents=3, matched_by="iban", match_confidence=0.97)
 
 

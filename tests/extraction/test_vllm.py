@@ -16,7 +16,6 @@ from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
 from tests.extraction.vllm_server import ChatServer
 from utils.errors import EngineFailed
-from utils.settings import Settings
 
 
 @pytest.fixture
@@ -48,7 +47,7 @@ def closed_port_url():
 def make_settings(urls, **overrides):
     values = {"vllm_urls": urls, "vllm_timeout": 2.0, "vllm_concurrency": 4, "deepseek_max_new_tokens": 2048}
     values.update(overrides)
-    return Settings(**values)
+    return make_settings(**values)
 
 
 def make_document(settings, pages=1):
@@ -70,7 +69,7 @@ def read(settings, pages=1, dpi=36):
 
 def test_registry_and_settings_parsing():
     assert engine_class("vllm") is vllm_mod.VllmEngine
-    settings = Settings(_env_file=None, vllm_urls="http://a:8000/v1/, http://b:8001")
+    settings = make_settings(vllm_urls="http://a:8000/v1/, http://b:8001")
     assert vllm_mod.VllmClient(settings).urls == ["http://a:8000", "http://b:8001"]
 
 
@@ -186,7 +185,7 @@ def test_length_finish_reason_marks_truncation(servers):
 
 
 def test_available_reasons(servers):
-    assert "INVOICE_OCR_VLLM_URLS is not set" in vllm_mod.VllmEngine(Settings(_env_file=None)).available().reason
+    assert "INVOICE_OCR_VLLM_URLS is not set" in vllm_mod.VllmEngine(make_settings()).available().reason
     good = servers()
     engine = vllm_mod.VllmEngine(make_settings(f"{closed_port_url()},{good.url}"))
     assert engine.available()

@@ -19,7 +19,6 @@ from extraction.engines.registry import get_engine
 from extraction.engines.vllm_probe import judge_prompt
 from extraction.engines.vllm_profiles import PROFILES, RAW_PROMPT_TEMPLATE, profile_for_model
 from tests.extraction.vllm_server import BOS, ChatServer
-from utils.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
@@ -47,7 +46,7 @@ def fast_backoff(monkeypatch):
 def make_settings(url, **overrides):
     values = {"vllm_urls": url, "vllm_timeout": 5.0, "vllm_concurrency": 2, "deepseek_max_new_tokens": 1024}
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return make_settings(**values)
 
 
 def read_one(settings):

@@ -7,6 +7,7 @@ import pytest
 
 from faiss_service.embeddings import Embedder, get_embedder
 from retrieval.service import InvoiceService
+from tests.builders import make_settings
 from utils.settings import Settings
 
 
@@ -20,7 +21,7 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+    return make_settings(data_dir=tmp_path / "data")
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import invoice_pdf, make_result
-from utils.settings import Settings, get_settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.builders import clean_environ, make_result, make_settings, simple_invoice_pdf
+from utils.settings import get_settings
 
 
 @pytest.fixture
@@ -25,7 +23,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(data))
     get_settings.cache_clear()
-    svc = InvoiceService(Settings(data_dir=data))
+    svc = InvoiceService(make_settings(data_dir=data))
     svc.store_result(*make_result(vendor="Coolblue B.V.", number="993548900", total="717.97", items=("Laptop",)))
     svc.store_result(*make_result(number="A-1", total="60.44", currency="USD"))
     svc.close()
@@ -81,16 +79,18 @@ def test_export_to_file_and_reindex(data_dir: Path, tmp_path: Path) -> None:
 
 
 def _ingest(folder: Path, data: Path, **popen) -> subprocess.Popen:
-    env = os.environ | {"INVOICE_OCR_DATA_DIR": str(data)}
+    env = clean_environ(data_dir=str(data))
     cmd = [sys.executable, "-m", "app.cli", "ingest", str(folder), "--workers", "1"]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        cmd, cwd=data.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen
+    )
 
 
 def _pdfs(folder: Path, n: int) -> None:
     for i in range(n):
         sub = folder / f"batch{i % 3}"
         sub.mkdir(parents=True, exist_ok=True)
-        pdf = invoice_pdf(
+        pdf = simple_invoice_pdf(
             f"Vendor {i % 5} GmbH", f"INV-{1000 + i}", f"2024-02-{1 + i % 9:02d}", [("Service", f"{i}.50")], f"{i}.50"
         )
         (sub / f"inv{i}.pdf").write_bytes(pdf)
@@ -124,7 +124,7 @@ def test_killed_ingest_leaves_a_usable_store(tmp_path: Path, embedder) -> None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    svc = InvoiceService(Settings(data_dir=data))
+    svc = InvoiceService(make_settings(data_dir=data))
     try:
         health = svc.health()
         stored = health["store"]["invoices"]
@@ -155,7 +155,7 @@ def test_vendors_list_rename_merge_and_reread(data_dir: Path) -> None:
     assert runner.invoke(cli, ["vendors", "merge", str(coolblue), str(acme)]).exit_code == 1  # gone now
     found = json.loads(runner.invoke(cli, ["vendors", "coolblue retail", "--format", "json"]).stdout)
     assert found[0]["id"] == acme
-    svc = InvoiceService(Settings(data_dir=data_dir))
+    svc = InvoiceService(make_settings(data_dir=data_dir))
     try:
         assert [(e.action, e.who) for e in svc.vendor_events()] == [("rename", "dana"), ("merge", "cli")]
     finally:

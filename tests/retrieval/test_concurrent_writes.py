@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 from utils.errors import NotFound
 
 FIELDS = {

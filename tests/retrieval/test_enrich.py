@@ -8,7 +8,7 @@ import pytest
 from extraction.pipeline import extract
 from retrieval.enrich import amount_text
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import invoice_pdf, make_result, render_png
+from tests.builders import make_result, render_png, simple_invoice_pdf
 
 
 def _kinds(enrichment: dict, key: str) -> list[str]:
@@ -39,7 +39,7 @@ def test_different_numbers_are_not_duplicates(service: InvoiceService) -> None:
 
 @pytest.mark.slow
 def test_same_invoice_as_pdf_and_scan_is_flagged(service: InvoiceService) -> None:
-    pdf = invoice_pdf(
+    pdf = simple_invoice_pdf(
         "Nordwind Logistik GmbH",
         "NW-2024-0042",
         "2024-03-05",

@@ -8,7 +8,7 @@ from retrieval import fuzzy
 from retrieval.fuzzy import forms
 from retrieval.models import SearchQuery
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 
 
 def _store(service: InvoiceService, vendor: str, number: str, *items: str) -> int:

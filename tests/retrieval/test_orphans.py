@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 from utils.errors import NotFound
 from utils.settings import Settings
 

@@ -10,7 +10,7 @@ import pytest
 from retrieval.models import SearchQuery
 from retrieval.search import only_figures, query_amounts, query_codes, rrf
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from retrieval.models import SearchFilters, SearchQuery
 from retrieval.service import InvoiceService
 from retrieval.store import MIGRATIONS
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 from utils.errors import InvalidRequest, NotFound
 from utils.settings import Settings
 

@@ -12,7 +12,7 @@ from extraction.schema import ExtractionResult, FieldInfo
 from retrieval.hints import learn_hints
 from retrieval.models import SearchFilters
 from retrieval.service import InvoiceService
-from tests.retrieval.docs import invoice_pdf, make_result
+from tests.builders import make_result, simple_invoice_pdf
 from utils.errors import Conflict
 
 IBAN = "DE89370400440532013000"
@@ -138,12 +138,14 @@ def _extract_and_store(service: InvoiceService, data: bytes, name: str) -> Extra
 
 
 def test_reread_keeps_corrections_and_uses_hints(service: InvoiceService) -> None:
-    first_pdf = invoice_pdf("Stark Industries GmbH", "SI-2024-001", "01.03.2024", [("Repulsor", "100.00")], "100.00")
+    first_pdf = simple_invoice_pdf(
+        "Stark Industries GmbH", "SI-2024-001", "01.03.2024", [("Repulsor", "100.00")], "100.00"
+    )
     first = _extract_and_store(service, first_pdf, "first.pdf")
     assert "vendor_hints" not in first.fields  # nothing reviewed yet
     service.correct_invoice(first.invoice_id, {"total": "111.00", "vendor.name": "Stark Industries GmbH"}, "dora")
     service.approve_invoice(first.invoice_id, "dora")
-    second_pdf = invoice_pdf("Stark Industries GmbH", "SI-2024-002", "02.03.2024", [("Arc", "50.00")], "50.00")
+    second_pdf = simple_invoice_pdf("Stark Industries GmbH", "SI-2024-002", "02.03.2024", [("Arc", "50.00")], "50.00")
     second = _extract_and_store(service, second_pdf, "second.pdf")
     assert second.fields["vendor_hints"].value["vendor"] == "Stark Industries GmbH"
     assert any("1 reviewed invoice of Stark Industries GmbH" in r for r in second.validation.reasons)
@@ -161,10 +163,12 @@ def test_reread_keeps_corrections_and_uses_hints(service: InvoiceService) -> Non
 
 
 def test_reread_of_chosen_invoices_with_an_engine_after_an_engine_change(service: InvoiceService) -> None:
-    pdf = invoice_pdf("Oscorp Labs Ltd", "OL-2024-001", "04.03.2024", [("Serum", "70.00")], "70.00")
+    pdf = simple_invoice_pdf("Oscorp Labs Ltd", "OL-2024-001", "04.03.2024", [("Serum", "70.00")], "70.00")
     stored = _extract_and_store(service, pdf, "oscorp.pdf")
     other = _extract_and_store(
-        service, invoice_pdf("Oscorp Labs Ltd", "OL-2024-002", "05.03.2024", [("Glider", "20.00")], "20.00"), "b.pdf"
+        service,
+        simple_invoice_pdf("Oscorp Labs Ltd", "OL-2024-002", "05.03.2024", [("Glider", "20.00")], "20.00"),
+        "b.pdf",
     )
     service.correct_invoice(stored.invoice_id, {"total": "77.00"}, "dora")
     # Reading the file again with another engine leaves an 'engine' entry in the audit log: not a field.

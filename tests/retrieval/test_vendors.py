@@ -5,7 +5,7 @@ import pytest
 from extraction.schema import Party
 from retrieval.service import InvoiceService
 from retrieval.vendors import compact_name, drop_parenthesized, name_score, normalize_code, normalize_name, typo_of
-from tests.retrieval.docs import make_result
+from tests.builders import make_result
 
 
 @pytest.mark.parametrize(

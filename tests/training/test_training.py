@@ -86,9 +86,9 @@ def test_fitted_models_read_a_document_they_were_not_fitted_on(trained: Path) ->
     from extraction.documents import load_document
     from extraction.options import ExtractOptions
     from extraction.pipeline import read_pages
-    from utils.settings import Settings
+    from tests.builders import make_settings
 
-    settings = Settings()
+    settings = make_settings()
     document = load_document(unseen.pdf, "unseen.pdf", settings)
     pages = read_pages(document, ExtractOptions(engine="textlayer"), settings, {})
     document.close()

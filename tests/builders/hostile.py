@@ -7,7 +7,7 @@ import struct
 import zipfile
 import zlib
 
-from tests.builders import InvoiceSpec, invoice_spec, make_invoice_pdf
+from tests.builders.invoices import InvoiceSpec, invoice_spec, make_invoice_pdf
 
 
 def zip_holding(pdf: bytes) -> bytes:

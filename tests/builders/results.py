@@ -1,4 +1,4 @@
-"""Invoice documents and ExtractionResults built for tests."""
+"""Stored-invoice records for the history tests: ExtractionResults, and a plain one-page PDF with exact date strings."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def make_result(
     return result, data
 
 
-def invoice_pdf(
+def simple_invoice_pdf(
     vendor: str, number: str, date: str, lines: list[tuple[str, str]], total: str, currency: str = "EUR"
 ) -> bytes:
     """A born-digital one-page invoice PDF."""
@@ -78,11 +78,3 @@ def invoice_pdf(
     data = doc.tobytes()
     doc.close()
     return data
-
-
-def render_png(pdf: bytes, dpi: int = 200) -> bytes:
-    """The first page of a PDF as a PNG 'scan'."""
-    doc = pymupdf.open(stream=pdf, filetype="pdf")
-    png = doc[0].get_pixmap(dpi=dpi).tobytes("png")
-    doc.close()
-    return png
