@@ -10,6 +10,7 @@ import sys
 # Each module exposes main(argv) and prints a table; results are kept in docs/benchmarks.md.
 BENCHMARKS = [
     ("extraction", "bench.extraction"),
+    ("hints", "bench.hints"),
     ("retrieval", "bench.retrieval"),
     ("api", "bench.api_load"),
     ("abuse", "bench.abuse"),
