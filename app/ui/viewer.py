@@ -91,6 +91,48 @@ def _style(box: list[float]) -> str:
     return f"left:{_pct(x0)};top:{_pct(y0)};width:{_pct(max(0.004, x1 - x0))};height:{_pct(max(0.006, y1 - y0))}"
 
 
+# A tag's size as a share of the page: 10 px text on a sheet 600 px wide, the narrowest the page shows it
+# unzoomed (a wider sheet makes the tags relatively smaller, so the placement stays free of overlaps).
+SHEET_PX = 600.0
+TAG_CHAR_W = 6.0 / SHEET_PX
+TAG_PAD_W = 8.0 / SHEET_PX
+TAG_H_PX = 13.0 / SHEET_PX
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def tag_sides(boxes: dict[str, list[float]], aspect: float) -> dict[str, str]:
+    """Where each box's label goes (r, l, a, b: right, left, above, below): the first side that stays on
+    the page and covers no other value or label, so stacked amounts (subtotal, tax, total) stay readable."""
+    tag_h = TAG_H_PX * aspect  # page fractions: x over the width, y over the height
+    placed: list[tuple[float, float, float, float]] = [(x0, y0, x1, y1) for x0, y0, x1, y1 in boxes.values()]
+    sides: dict[str, str] = {}
+    for name, (x0, y0, x1, y1) in sorted(boxes.items(), key=lambda item: (item[1][1], item[1][0])):
+        w = TAG_PAD_W + TAG_CHAR_W * len(field_label(name))
+        spots = {
+            "r": (x1 + 0.004, y0, x1 + 0.004 + w, y0 + tag_h),
+            "l": (x0 - 0.004 - w, y0, x0 - 0.004, y0 + tag_h),
+            "a": (x1 - w, y0 - tag_h - 0.002, x1, y0 - 0.002),
+            "b": (x1 - w, y1 + 0.002, x1, y1 + 0.002 + tag_h),
+        }
+        own = (x0, y0, x1, y1)
+        fits = [
+            side
+            for side, spot in spots.items()
+            if spot[0] >= 0
+            and spot[2] <= 1
+            and spot[1] >= 0
+            and spot[3] <= 1
+            and not any(_overlaps(spot, other) for other in placed if other != own)
+        ]
+        side = fits[0] if fits else ("r" if x1 < 0.8 else "a")
+        sides[name] = side
+        placed.append(spots[side])
+    return sides
+
+
 def viewer_html(
     image: Image.Image | None,
     fields: dict[str, FieldInfo],
@@ -115,16 +157,19 @@ def viewer_html(
         return "".join(parts)
     parts.append("<div class='pv-scroll'><div class='pv-sheet'>")
     parts.append(f"<img class='pv-img' alt='Page {page}' src='{image_data_uri(image)}'>")
-    for name, info in sorted(fields.items()):
-        if name.startswith("line_items") or info.page != page or info.value is None:
-            continue
-        box = tight_box(info, words)
-        if box is None:
-            continue
+    boxes = {
+        name: box
+        for name, info in sorted(fields.items())
+        if not name.startswith("line_items") and info.page == page and info.value is not None
+        if (box := tight_box(info, words)) is not None
+    }
+    sides = tag_sides(boxes, image.width / image.height)
+    for name, box in boxes.items():
+        info = fields[name]
         level = "good" if info.confidence >= max(low_confidence, GOOD_FROM) else "fair"
         level = "poor" if info.confidence < low_confidence else level
         selected = " sel" if name == highlight else ""
-        side = " edge" if box[2] > 0.8 else ""  # near the right edge the tag goes above the box
+        side = f" tag-{sides[name]}"
         label = html.escape(field_label(name))
         elem = "field-" + name.replace(".", "-").replace("_", "-")
         parts.append(
