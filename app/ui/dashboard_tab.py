@@ -5,16 +5,19 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
 from app.ui.charts import bar_svg
-from app.ui.context import guarded
+from app.ui.handlers import Updates, guarded
 
 if TYPE_CHECKING:
-    from app.ui.context import UiContext
+    from gradio.blocks import Block
+
+    from app.ui.context import PageServices
 
 LATENCY_HEADERS = ["Engine", "Documents", "p50 (s)", "p90 (s)"]
 
@@ -151,8 +154,39 @@ def tiles_html(dashboard: dict[str, Any], queue: dict[str, Any] | None, gpu: str
     return f"<div class='figures wide' id='dashboard-figures'>{cells}</div>"
 
 
-def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
-    """Lay out the tab and wire its refresh; returns the button, outputs and handler (to refresh on open)."""
+@dataclass
+class DashboardTab:
+    """The tab's components; `refresh()` reads the figures again (on opening the tab, say)."""
+
+    ctx: PageServices
+    tiles: gr.HTML
+    per_day: gr.HTML
+    latency: gr.HTML
+    latency_table: gr.Dataframe
+
+    @property
+    def outputs(self) -> list[Block]:
+        """What a refresh updates."""
+        return [self.tiles, self.per_day, self.latency, self.latency_table]
+
+    def refresh(self) -> Updates:
+        """The figures read from the history, the extraction queue and the GPU."""
+        service = self.ctx.service()
+        dashboard = dict(service.dashboard() or {})
+        if "invoices" not in dashboard:
+            from retrieval.models import SearchFilters
+
+            dashboard["invoices"] = service.list_invoices(SearchFilters(), limit=1).total
+        return {
+            self.tiles: tiles_html(dashboard, self.ctx.pool.state(), gpu_status()),
+            self.per_day: per_day_chart(dashboard),
+            self.latency: latency_chart(dashboard),
+            self.latency_table: latency_table(dashboard),
+        }
+
+
+def build_dashboard_tab(ctx: PageServices) -> DashboardTab:
+    """Lay out the tab and wire its refresh."""
     with gr.Row():
         gr.HTML("<div class='muted'>Figures from the invoice history, refreshed on demand.</div>")
         refresh = gr.Button("Refresh", variant="secondary", size="sm", scale=0, min_width=120, elem_id="dash-refresh")
@@ -168,24 +202,6 @@ def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
         interactive=False,
         elem_id="dash-latency-table",
     )
-
-    @guarded
-    def on_refresh():
-        service = ctx.service()
-        dashboard = dict(service.dashboard() or {})
-        if "invoices" not in dashboard:
-            from retrieval.models import SearchFilters
-
-            dashboard["invoices"] = service.list_invoices(SearchFilters(), limit=1).total
-        pool = ctx.find(("pool",))
-        queue = pool.state() if pool is not None and hasattr(pool, "state") else None
-        return [
-            tiles_html(dashboard, queue, gpu_status()),
-            per_day_chart(dashboard),
-            latency_chart(dashboard),
-            latency_table(dashboard),
-        ]
-
-    outputs = [tiles, per_day, latency, latency_rows_table]
-    refresh.click(on_refresh, None, outputs, api_name="dashboard")
-    return refresh, outputs, on_refresh
+    tab = DashboardTab(ctx, tiles, per_day, latency, latency_rows_table)
+    refresh.click(guarded(tab.refresh), None, tab.outputs, api_name="dashboard")
+    return tab

@@ -17,9 +17,9 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from app.ui.charts import bar_svg, timeline_svg
-from app.ui.context import guarded
 from app.ui.drawing import draw_fields
 from app.ui.forms import FORM_FIELDS, changes_from_form, field_warnings, form_values, lines_frame, result_csv
+from app.ui.handlers import guarded
 from app.ui.search_tab import build_query
 from extraction.schema import Check, DocumentInfo, ExtractionResult, FieldInfo, Invoice, LineItem, Validation
 from tests.app.live_server import LiveServer
@@ -138,6 +138,24 @@ def test_field_boxes_are_drawn_on_their_page_only() -> None:
     assert drawn.getpixel((500, 700)) != (255, 255, 255)  # the left edge of the total's box
     assert drawn.getpixel((200, 150)) == (255, 255, 255)  # the page-2 field is not drawn on page 1
     assert page.getpixel((500, 700)) == (255, 255, 255)  # the original is untouched
+
+
+def test_every_page_handler_declares_types_gradio_can_read(tmp_path: Path) -> None:
+    """Gradio finds gr.Request / gr.SelectData / gr.Progress by resolving a handler's annotations at run time.
+
+    A name imported only for type checking makes that fail silently: the request is then never passed in.
+    """
+    import inspect
+    import typing
+
+    from app.api.main import create_app
+
+    app = create_app(make_settings(tmp_path / "data"))
+    blocks = next(r.app for r in app.routes if getattr(r, "path", None) == "/ui").get_blocks()
+    handlers = [f.fn for f in blocks.fns.values() if inspect.isfunction(f.fn) or inspect.ismethod(f.fn)]
+    assert len(handlers) > 40
+    for fn in handlers:
+        typing.get_type_hints(fn)  # raises NameError on an annotation Gradio cannot resolve
 
 
 def test_bad_filter_names_the_filter() -> None:
