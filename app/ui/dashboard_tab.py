@@ -22,46 +22,21 @@ if TYPE_CHECKING:
 LATENCY_HEADERS = ["Engine", "Documents", "p50 (s)", "p90 (s)"]
 
 
-def _pick(data: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if name in data and data[name] is not None:
-            return data[name]
-    return None
-
-
 def per_day_frame(dashboard: dict[str, Any]) -> pd.DataFrame:
-    """Documents per day as chart rows (accepts a list of records or a day -> count mapping)."""
-    raw = _pick(dashboard, "documents_per_day", "per_day", "documents_by_day") or []
-    if isinstance(raw, dict):
-        raw = [{"day": k, "documents": v} for k, v in raw.items()]
-    rows = []
-    for item in raw:
-        day = _pick(item, "day", "date")
-        count = _pick(item, "documents", "count", "n")
-        if day is not None and count is not None:
-            rows.append({"day": str(day)[:10], "documents": int(count)})
+    """Documents per day as chart rows (from the service's `documents_per_day`)."""
+    rows = [
+        {"day": str(item["day"])[:10], "documents": int(item["documents"])}
+        for item in dashboard.get("documents_per_day") or []
+    ]
     return pd.DataFrame(rows, columns=["day", "documents"])
 
 
 def latency_rows(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    """Latency per engine as records with engine, documents, p50, p90."""
-    raw = _pick(dashboard, "latency", "latency_per_engine", "engines") or []
-    if isinstance(raw, dict):
-        raw = [{"engine": k, **(v if isinstance(v, dict) else {"p50": v})} for k, v in raw.items()]
-    rows = []
-    for item in raw:
-        engine = _pick(item, "engine", "name")
-        if engine is None:
-            continue
-        rows.append(
-            {
-                "engine": str(engine),
-                "documents": _pick(item, "documents", "runs", "count", "n") or 0,
-                "p50": _pick(item, "p50", "p50_s", "median"),
-                "p90": _pick(item, "p90", "p90_s"),
-            }
-        )
-    return rows
+    """Latency per engine (from the service's `latency`) as records with engine, documents, p50, p90."""
+    return [
+        {"engine": str(engine), "documents": item.get("runs") or 0, "p50": item.get("p50"), "p90": item.get("p90")}
+        for engine, item in (dashboard.get("latency") or {}).items()
+    ]
 
 
 def latency_table(dashboard: dict[str, Any]) -> pd.DataFrame:
@@ -128,14 +103,11 @@ def gpu_status() -> str:
 
 def tiles_html(dashboard: dict[str, Any], queue: dict[str, Any] | None, gpu: str) -> str:
     """The headline figures as tiles."""
-    per_day = per_day_frame(dashboard)
-    documents = _pick(dashboard, "documents", "documents_total", "total_documents", "runs")
-    if documents is None:
-        documents = int(per_day["documents"].sum()) if len(per_day) else 0
-    errors = _pick(dashboard, "error_rate", "failure_rate")
-    approved = _pick(dashboard, "approved_without_edits", "approved_without_edits_share", "first_pass_yield")
-    backlog = _pick(dashboard, "review_backlog", "backlog", "needs_review")
-    invoices = _pick(dashboard, "invoices", "invoices_total")
+    documents = dashboard.get("runs", 0)
+    errors = dashboard.get("error_rate")
+    approved = dashboard.get("approved_without_edits")
+    backlog = dashboard.get("review_backlog")
+    invoices = dashboard.get("invoices")
     tiles = [
         ("Documents read", str(documents)),
         ("Invoices stored", str(invoices) if invoices is not None else "—"),
@@ -172,11 +144,9 @@ class DashboardTab:
     def refresh(self) -> Updates:
         """The figures read from the history, the extraction queue and the GPU."""
         service = self.ctx.service()
-        dashboard = dict(service.dashboard() or {})
-        if "invoices" not in dashboard:
-            from retrieval.models import SearchFilters
+        from retrieval.models import SearchFilters
 
-            dashboard["invoices"] = service.list_invoices(SearchFilters(), limit=1).total
+        dashboard = {**service.dashboard(), "invoices": service.list_invoices(SearchFilters(), limit=1).total}
         return {
             self.tiles: tiles_html(dashboard, self.ctx.pool.state(), gpu_status()),
             self.per_day: per_day_chart(dashboard),
