@@ -129,3 +129,10 @@ class Busy(InvoiceOcrError):
     def __init__(self, message: str, retry_after: int = 5, **details: object) -> None:
         super().__init__(message, **details)
         self.retry_after = retry_after
+
+
+class ServiceNotReady(InvoiceOcrError):
+    """The app has not finished starting: the invoice history is not open yet."""
+
+    code = "not_ready"
+    status = 503

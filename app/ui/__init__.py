@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from starlette.routing import Mount
 
-from app.ui.context import UiContext
+from app.ui.context import PageServices
 from app.ui.dashboard_tab import build_dashboard_tab
 from app.ui.extract_tab import TAB_ID, build_extract_tab, engine_choices
-from app.ui.login import FollowKeys, UiLogin
+from app.ui.handlers import Updates, guarded
+from app.ui.login import FollowKeys
 from app.ui.queue_tab import QUEUE_TAB_ID, build_queue_tab
 from app.ui.search_tab import build_search_tab
 from app.ui.theme import CSS, theme
@@ -19,6 +20,8 @@ from app.ui.vendors_tab import build_vendors_tab
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from app.api.deps import Services
 
 __all__ = ["UI_PATH", "build_ui", "mount_ui"]
 
@@ -31,7 +34,7 @@ HEADER = (
 )
 
 
-def build_ui(ctx: UiContext) -> gr.Blocks:
+def build_ui(ctx: PageServices) -> gr.Blocks:
     """The page's Blocks; every handler reaches the services through `ctx` at call time."""
     with gr.Blocks(title="Invoice OCR", analytics_enabled=False, fill_width=True) as blocks:
         gr.HTML(HEADER)
@@ -39,24 +42,24 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
             with gr.Tab("Extract & review", id=TAB_ID, elem_id="tab-extract"):
                 extract = build_extract_tab(ctx)
             with gr.Tab("Review queue", id=QUEUE_TAB_ID, elem_id="tab-queue") as queue_tab:
-                on_queue, queue_outputs = build_queue_tab(ctx, extract, tabs, TAB_ID)
+                queue = build_queue_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Search", id="search", elem_id="tab-search"):
                 build_search_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Vendors", id="vendors", elem_id="tab-vendors"):
                 build_vendors_tab(ctx, extract, tabs, TAB_ID)
             with gr.Tab("Dashboard", id="dashboard", elem_id="tab-dashboard") as dashboard_tab:
-                _refresh, dashboard_outputs, on_refresh = build_dashboard_tab(ctx)
+                dashboard = build_dashboard_tab(ctx)
                 to_queue = gr.Button("Open the review queue", size="sm", elem_id="dash-open-queue")
-        dashboard_tab.select(on_refresh, None, dashboard_outputs, api_visibility="undocumented")
-        queue_tab.select(on_queue, None, queue_outputs, show_progress="hidden", api_visibility="undocumented")
-        to_queue.click(
-            lambda: [gr.Tabs(selected=QUEUE_TAB_ID), *on_queue()],
-            None,
-            [tabs, *queue_outputs],
-            api_visibility="undocumented",
+        dashboard_tab.select(guarded(dashboard.refresh), None, dashboard.outputs, api_visibility="undocumented")
+        queue_tab.select(
+            guarded(queue.refresh), None, queue.outputs, show_progress="hidden", api_visibility="undocumented"
         )
-        extract.queue_outputs = queue_outputs
-        extract.queue_refresh = on_queue
+
+        @guarded
+        def open_queue() -> Updates:
+            return {tabs: gr.Tabs(selected=QUEUE_TAB_ID), **queue.refresh()}
+
+        to_queue.click(open_queue, None, [tabs, *queue.outputs], api_visibility="undocumented")
 
         def on_load() -> Any:
             try:
@@ -69,20 +72,6 @@ def build_ui(ctx: UiContext) -> gr.Blocks:
     return blocks
 
 
-def _ui_login(ctx: UiContext) -> UiLogin:
-    """The page's sign-in, checking keys with the app's authenticator (or one made from the settings)."""
-    authenticator = ctx.find(("auth", "authenticator"))
-    if authenticator is None:
-        settings = ctx.settings()
-        try:
-            from app.api.auth import Authenticator, KeyStore
-
-            authenticator = Authenticator(settings, KeyStore.for_settings(settings))
-        except ImportError:
-            authenticator = None
-    return UiLogin(authenticator)
-
-
 def _mounted_app(fastapi_app: FastAPI, path: str) -> Any:
     """The Gradio app mounted at `path`."""
     for route in fastapi_app.routes:
@@ -91,12 +80,10 @@ def _mounted_app(fastapi_app: FastAPI, path: str) -> Any:
     raise RuntimeError(f"no app is mounted at {path}")
 
 
-def mount_ui(fastapi_app: FastAPI, services: Any = None, path: str = UI_PATH) -> FastAPI:
-    """Mount the page on the app at `path`; `services` is the app's bundle (or an InvoiceService), else app.state."""
-    ctx = UiContext(fastapi_app, services)
-    ctx.login = _ui_login(ctx)
+def mount_ui(fastapi_app: FastAPI, services: Services, path: str = UI_PATH) -> FastAPI:
+    """Mount the page on the app at `path`, serving with the app's own services (settings, keys, extractor, store)."""
+    ctx = PageServices.for_app(services)
     blocks = build_ui(ctx)
-    settings = ctx.settings()
     mounted = gr.mount_gradio_app(
         fastapi_app,
         blocks,
@@ -106,7 +93,7 @@ def mount_ui(fastapi_app: FastAPI, services: Any = None, path: str = UI_PATH) ->
         theme=theme(),
         css=CSS,
         footer_links=[],
-        max_file_size=settings.max_bytes,
+        max_file_size=ctx.settings.max_bytes,
         show_error=True,
         ssr_mode=False,
         mcp_server=False,

@@ -14,7 +14,7 @@ from extraction.engines.registry import engine_names
 if TYPE_CHECKING:
     import pandas as pd
 
-    from app.ui.context import UiContext
+    from app.ui.context import PageServices
     from retrieval.reread import RereadReport
 
 SELECT = "Select"
@@ -27,7 +27,7 @@ def reread_engine_choices() -> list[tuple[str, str]]:
     return [("default engine", DEFAULT_ENGINE), *[(name, name) for name in engine_names()]]
 
 
-def reread_all(ctx: UiContext, ids: list[int], engine: str | None, who: str, on_each: Any = None) -> RereadReport:
+def reread_all(ctx: PageServices, ids: list[int], engine: str | None, who: str, on_each: Any = None) -> RereadReport:
     """Read these stored invoices again (with `engine`, else the default) and the history's hints.
 
     Every human correction is kept. `on_each(done, total)` is told before each invoice; the reports are merged.
@@ -82,7 +82,7 @@ def picked_ids(frame: pd.DataFrame | None, ids: list[int]) -> list[int]:
     return [invoice_id for invoice_id, ticked in zip(ids, ticks, strict=False) if ticked]
 
 
-def approve_all(ctx: UiContext, ids: list[int], who: str) -> int:
+def approve_all(ctx: PageServices, ids: list[int], who: str) -> int:
     """Approve each invoice; returns how many were approved (already approved ones count too)."""
     service = ctx.service()
     for invoice_id in ids:
@@ -90,7 +90,7 @@ def approve_all(ctx: UiContext, ids: list[int], who: str) -> int:
     return len(ids)
 
 
-def export_csv(ctx: UiContext, ids: list[int]) -> str:
+def export_csv(ctx: PageServices, ids: list[int]) -> str:
     """One CSV of these invoices (a row per line item, as the single-invoice download); its path."""
     global _exports
     if _exports is None:
@@ -107,13 +107,6 @@ def export_csv(ctx: UiContext, ids: list[int]) -> str:
     path = _exports / f"invoices-{len(ids)}-{'-'.join(map(str, ids[:5]))}.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     return str(path)
-
-
-def with_select(frame: pd.DataFrame, ticked: bool = False) -> pd.DataFrame:
-    """The table with a Select column of tick boxes in front."""
-    frame = frame.copy()
-    frame.insert(0, SELECT, [ticked] * len(frame))
-    return frame
 
 
 def select_all(frame: pd.DataFrame | None, ids: list[int]) -> Any:

@@ -5,60 +5,38 @@ from __future__ import annotations
 import html
 import shutil
 import subprocess
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
 from app.ui.charts import bar_svg
-from app.ui.context import guarded
+from app.ui.handlers import Updates, guarded
 
 if TYPE_CHECKING:
-    from app.ui.context import UiContext
+    from gradio.blocks import Block
+
+    from app.ui.context import PageServices
 
 LATENCY_HEADERS = ["Engine", "Documents", "p50 (s)", "p90 (s)"]
 
 
-def _pick(data: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if name in data and data[name] is not None:
-            return data[name]
-    return None
-
-
 def per_day_frame(dashboard: dict[str, Any]) -> pd.DataFrame:
-    """Documents per day as chart rows (accepts a list of records or a day -> count mapping)."""
-    raw = _pick(dashboard, "documents_per_day", "per_day", "documents_by_day") or []
-    if isinstance(raw, dict):
-        raw = [{"day": k, "documents": v} for k, v in raw.items()]
-    rows = []
-    for item in raw:
-        day = _pick(item, "day", "date")
-        count = _pick(item, "documents", "count", "n")
-        if day is not None and count is not None:
-            rows.append({"day": str(day)[:10], "documents": int(count)})
+    """Documents per day as chart rows (from the service's `documents_per_day`)."""
+    rows = [
+        {"day": str(item["day"])[:10], "documents": int(item["documents"])}
+        for item in dashboard.get("documents_per_day") or []
+    ]
     return pd.DataFrame(rows, columns=["day", "documents"])
 
 
 def latency_rows(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    """Latency per engine as records with engine, documents, p50, p90."""
-    raw = _pick(dashboard, "latency", "latency_per_engine", "engines") or []
-    if isinstance(raw, dict):
-        raw = [{"engine": k, **(v if isinstance(v, dict) else {"p50": v})} for k, v in raw.items()]
-    rows = []
-    for item in raw:
-        engine = _pick(item, "engine", "name")
-        if engine is None:
-            continue
-        rows.append(
-            {
-                "engine": str(engine),
-                "documents": _pick(item, "documents", "runs", "count", "n") or 0,
-                "p50": _pick(item, "p50", "p50_s", "median"),
-                "p90": _pick(item, "p90", "p90_s"),
-            }
-        )
-    return rows
+    """Latency per engine (from the service's `latency`) as records with engine, documents, p50, p90."""
+    return [
+        {"engine": str(engine), "documents": item.get("runs") or 0, "p50": item.get("p50"), "p90": item.get("p90")}
+        for engine, item in (dashboard.get("latency") or {}).items()
+    ]
 
 
 def latency_table(dashboard: dict[str, Any]) -> pd.DataFrame:
@@ -125,14 +103,11 @@ def gpu_status() -> str:
 
 def tiles_html(dashboard: dict[str, Any], queue: dict[str, Any] | None, gpu: str) -> str:
     """The headline figures as tiles."""
-    per_day = per_day_frame(dashboard)
-    documents = _pick(dashboard, "documents", "documents_total", "total_documents", "runs")
-    if documents is None:
-        documents = int(per_day["documents"].sum()) if len(per_day) else 0
-    errors = _pick(dashboard, "error_rate", "failure_rate")
-    approved = _pick(dashboard, "approved_without_edits", "approved_without_edits_share", "first_pass_yield")
-    backlog = _pick(dashboard, "review_backlog", "backlog", "needs_review")
-    invoices = _pick(dashboard, "invoices", "invoices_total")
+    documents = dashboard.get("runs", 0)
+    errors = dashboard.get("error_rate")
+    approved = dashboard.get("approved_without_edits")
+    backlog = dashboard.get("review_backlog")
+    invoices = dashboard.get("invoices")
     tiles = [
         ("Documents read", str(documents)),
         ("Invoices stored", str(invoices) if invoices is not None else "—"),
@@ -151,8 +126,37 @@ def tiles_html(dashboard: dict[str, Any], queue: dict[str, Any] | None, gpu: str
     return f"<div class='figures wide' id='dashboard-figures'>{cells}</div>"
 
 
-def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
-    """Lay out the tab and wire its refresh; returns the button, outputs and handler (to refresh on open)."""
+@dataclass
+class DashboardTab:
+    """The tab's components; `refresh()` reads the figures again (on opening the tab, say)."""
+
+    ctx: PageServices
+    tiles: gr.HTML
+    per_day: gr.HTML
+    latency: gr.HTML
+    latency_table: gr.Dataframe
+
+    @property
+    def outputs(self) -> list[Block]:
+        """What a refresh updates."""
+        return [self.tiles, self.per_day, self.latency, self.latency_table]
+
+    def refresh(self) -> Updates:
+        """The figures read from the history, the extraction queue and the GPU."""
+        service = self.ctx.service()
+        from retrieval.models import SearchFilters
+
+        dashboard = {**service.dashboard(), "invoices": service.list_invoices(SearchFilters(), limit=1).total}
+        return {
+            self.tiles: tiles_html(dashboard, self.ctx.pool.state(), gpu_status()),
+            self.per_day: per_day_chart(dashboard),
+            self.latency: latency_chart(dashboard),
+            self.latency_table: latency_table(dashboard),
+        }
+
+
+def build_dashboard_tab(ctx: PageServices) -> DashboardTab:
+    """Lay out the tab and wire its refresh."""
     with gr.Row():
         gr.HTML("<div class='muted'>Figures from the invoice history, refreshed on demand.</div>")
         refresh = gr.Button("Refresh", variant="secondary", size="sm", scale=0, min_width=120, elem_id="dash-refresh")
@@ -168,24 +172,6 @@ def build_dashboard_tab(ctx: UiContext) -> tuple[gr.Button, list[Any], Any]:
         interactive=False,
         elem_id="dash-latency-table",
     )
-
-    @guarded
-    def on_refresh():
-        service = ctx.service()
-        dashboard = dict(service.dashboard() or {})
-        if "invoices" not in dashboard:
-            from retrieval.models import SearchFilters
-
-            dashboard["invoices"] = service.list_invoices(SearchFilters(), limit=1).total
-        pool = ctx.find(("pool",))
-        queue = pool.state() if pool is not None and hasattr(pool, "state") else None
-        return [
-            tiles_html(dashboard, queue, gpu_status()),
-            per_day_chart(dashboard),
-            latency_chart(dashboard),
-            latency_table(dashboard),
-        ]
-
-    outputs = [tiles, per_day, latency, latency_rows_table]
-    refresh.click(on_refresh, None, outputs, api_name="dashboard")
-    return refresh, outputs, on_refresh
+    tab = DashboardTab(ctx, tiles, per_day, latency, latency_rows_table)
+    refresh.click(guarded(tab.refresh), None, tab.outputs, api_name="dashboard")
+    return tab

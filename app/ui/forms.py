@@ -53,6 +53,11 @@ LINE_COLUMNS = ["description", "quantity", "unit_price", "amount", "tax_rate"]
 LINE_HEADERS = ["Description", "Quantity", "Unit price", "Amount", "Tax %"]
 
 
+def field_elem_id(name: str) -> str:
+    """The element id of a field's text box on the page (the viewer's boxes name it too)."""
+    return "field-" + name.replace(".", "-").replace("_", "-")
+
+
 def get_path(invoice: Invoice, dotted: str) -> Any:
     """The value of a dotted field such as 'vendor.name'."""
     value: Any = invoice

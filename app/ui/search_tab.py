@@ -10,13 +10,14 @@ import pandas as pd
 from pydantic import ValidationError
 
 from app.ui import bulk
-from app.ui.context import guarded
+from app.ui.bulk_actions import BulkActions, wire_bulk
 from app.ui.forms import money
-from app.ui.queue_tab import build_bulk_actions, wire_bulk
+from app.ui.handlers import Updates, guarded
+from app.ui.navigation import row_opener
 from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from app.ui.context import UiContext
+    from app.ui.context import PageServices
     from app.ui.extract_tab import ExtractTab
     from retrieval.models import SearchHit, SearchQuery
 
@@ -88,7 +89,7 @@ def results_frame(hits: list[SearchHit]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RESULT_HEADERS)
 
 
-def fresh_rows(ctx: UiContext, frame: pd.DataFrame | None, ids: list[int]) -> pd.DataFrame | None:
+def fresh_rows(ctx: PageServices, frame: pd.DataFrame | None, ids: list[int]) -> pd.DataFrame | None:
     """The results table with each ticked row's vendor, number, date and total read again from the history."""
     if frame is None or not len(frame):
         return frame
@@ -108,7 +109,7 @@ def fresh_rows(ctx: UiContext, frame: pd.DataFrame | None, ids: list[int]) -> pd
     return frame
 
 
-def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
+def build_search_tab(ctx: PageServices, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
     """Lay out the tab and wire its events."""
     ids = gr.State([])
     with gr.Row(equal_height=True):
@@ -143,11 +144,11 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
         column_widths=["6%", "17%", "12%", "10%", "11%", "11%", "33%"],
         elem_id="search-results",
     )
-    actions = build_bulk_actions("search")
+    actions = BulkActions("search")
     inputs = [q, mode, vendor, date_from, date_to, min_total, max_total, currency, review]
 
     @guarded
-    def on_search(*values):
+    def on_search(*values: str) -> Updates:
         query = build_query(*values)
         if not query.q and not any(
             getattr(query, k) is not None
@@ -164,7 +165,7 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
             else f"<div class='alert info' id='no-match'><b>{html.escape(found.message or 'No invoices match.')}</b>"
             " Try fewer words, another mode or wider filters.</div>"
         )
-        return [text, results_frame(hits), [h.invoice_id for h in hits]]
+        return {status: text, results: results_frame(hits), ids: [h.invoice_id for h in hits]}
 
     go.click(on_search, inputs, [status, results, ids], api_name="search")
     q.submit(on_search, inputs, [status, results, ids], api_visibility="undocumented")
@@ -174,10 +175,10 @@ def build_search_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract
         actions,
         results,
         ids,
-        lambda: [gr.update(), gr.update(), gr.update()],
+        lambda: {},
         [status, results, ids],
-        after_reread=lambda frame, id_list: [gr.update(), fresh_rows(ctx, frame, id_list), id_list],
+        after_reread=lambda frame, id_list: {results: fresh_rows(ctx, frame, id_list), ids: id_list},
     )
 
-    on_open = extract.row_opener(extract_tab_id, tick_column=True)
-    results.select(on_open, [extract.state, ids], [tabs, *extract.open_outputs], api_visibility="undocumented")
+    on_open = row_opener(extract, tabs, extract_tab_id, tick_column=True)
+    results.select(on_open, [extract.state, ids], [tabs, *extract.outputs], api_visibility="undocumented")

@@ -14,6 +14,9 @@ from app.ui.charts import timeline_svg
 from app.ui.forms import money
 
 if TYPE_CHECKING:
+    from gradio.blocks import Block
+
+    from app.ui.handlers import Updates
     from retrieval.models import InvoiceRecord, InvoiceSummary, VendorProfile
     from retrieval.service import InvoiceService
 
@@ -32,9 +35,25 @@ class VendorPanel:
     similar: gr.Dataframe
 
     @property
-    def outputs(self) -> list[Any]:
+    def outputs(self) -> list[Block]:
         """Components updated when an invoice is shown."""
         return [self.card, self.chart, self.recent, self.similar]
+
+    def updates(self, view: VendorView) -> Updates:
+        """The panel's components filled with `view`."""
+        return {self.card: view.card, self.chart: view.chart, self.recent: view.recent, self.similar: view.similar}
+
+
+@dataclass
+class VendorView:
+    """What the panel shows for one invoice, and the invoice ids behind its clickable rows."""
+
+    card: str
+    chart: str
+    recent: pd.DataFrame
+    similar: pd.DataFrame
+    recent_ids: list[int]
+    similar_ids: list[int | None]
 
 
 def build_vendor_panel() -> VendorPanel:
@@ -139,11 +158,17 @@ def vendor_history(service: InvoiceService, vendor_id: int | None) -> list[Invoi
     return list(service.list_invoices(SearchFilters(), limit=HISTORY_LIMIT, vendor_id=vendor_id).items)
 
 
-def vendor_view(service: InvoiceService | None, record: InvoiceRecord | None) -> tuple[list[Any], dict[str, list[int]]]:
-    """Updates for the panel's components, and the invoice ids behind its clickable rows."""
-    empty = pd.DataFrame(columns=RECENT_HEADERS), pd.DataFrame(columns=SIMILAR_HEADERS)
+def vendor_view(service: InvoiceService | None, record: InvoiceRecord | None) -> VendorView:
+    """The panel's contents for an invoice (empty without one), and the invoice ids behind its clickable rows."""
     if record is None or service is None:
-        return [_empty_card(), amounts_chart([], None), *empty], {"recent": [], "similar": []}
+        return VendorView(
+            _empty_card(),
+            amounts_chart([], None),
+            pd.DataFrame(columns=RECENT_HEADERS),
+            pd.DataFrame(columns=SIMILAR_HEADERS),
+            [],
+            [],
+        )
     from utils.errors import NotFound
 
     profile = None
@@ -184,5 +209,4 @@ def vendor_view(service: InvoiceService | None, record: InvoiceRecord | None) ->
         ],
         columns=SIMILAR_HEADERS,
     )
-    ids = {"recent": [h.id for h in others], "similar": [enr.invoice_ref(s) for s in similar_items]}
-    return [card, chart, recent, similar], ids
+    return VendorView(card, chart, recent, similar, [h.id for h in others], [enr.invoice_ref(s) for s in similar_items])

@@ -4,20 +4,21 @@ rename, merge and re-read a vendor's invoices with what the history knows."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import pandas as pd
 
 from app.ui import bulk
 from app.ui.charts import bar_svg
-from app.ui.context import guarded, who
 from app.ui.forms import money
+from app.ui.handlers import Updates, guarded, who
+from app.ui.navigation import row_opener
 from app.ui.vendor_panel import vendor_card, vendor_history
-from utils.errors import Forbidden, InvalidRequest
+from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
-    from app.ui.context import UiContext
+    from app.ui.context import PageServices
     from app.ui.extract_tab import ExtractTab
     from retrieval.models import InvoiceSummary, VendorPage, VendorProfile
 
@@ -85,7 +86,7 @@ def _note(text: str, kind: str = "ok") -> str:
     return f"<div class='alert {kind}' id='vendor-manage-result'>{text}</div>"
 
 
-def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
+def build_vendors_tab(ctx: PageServices, extract: ExtractTab, tabs: gr.Tabs, extract_tab_id: str) -> None:
     """Lay out the tab and wire its events."""
     vendor_ids = gr.State([])
     invoice_ids = gr.State([])
@@ -136,66 +137,59 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
         elem_id="vendor-invoices",
     )
 
-    def show(vendor_id: int) -> list:
+    shown = [card, chart, invoices, invoice_ids, current, manage, new_name, into]
+
+    def show(vendor_id: int) -> Updates:
         service = ctx.service()
         profile = service.get_vendor(vendor_id)
         items = vendor_history(service, vendor_id)
         targets = merge_choices(service.list_vendors(limit=500), vendor_id)
-        return [
-            profile_html(profile),
-            spend_chart(profile),
-            invoices_frame(items),
-            [i.id for i in items],
-            vendor_id,
-            gr.Accordion(visible=True),
-            gr.Textbox(value=profile.name),
-            gr.Dropdown(choices=targets, value=None),
-        ]
+        return {
+            card: profile_html(profile),
+            chart: spend_chart(profile),
+            invoices: invoices_frame(items),
+            invoice_ids: [i.id for i in items],
+            current: vendor_id,
+            manage: gr.Accordion(visible=True),
+            new_name: gr.Textbox(value=profile.name),
+            into: gr.Dropdown(choices=targets, value=None),
+        }
 
-    shown = [card, chart, invoices, invoice_ids, current, manage, new_name, into]
-
-    def hidden(message: str) -> list:
-        return [
-            message,
-            spend_chart(None),
-            invoices_frame([]),
-            [],
-            None,
-            gr.Accordion(visible=False),
-            gr.Textbox(value=""),
-            gr.Dropdown(choices=[], value=None),
-        ]
+    def nothing_shown(message: str) -> Updates:
+        return {
+            matches: gr.Radio(choices=[], visible=False),
+            vendor_ids: [],
+            card: message,
+            chart: spend_chart(None),
+            invoices: invoices_frame([]),
+            invoice_ids: [],
+            current: None,
+            manage: gr.Accordion(visible=False),
+            new_name: gr.Textbox(value=""),
+            into: gr.Dropdown(choices=[], value=None),
+            manage_note: "",
+        }
 
     @guarded
-    def on_lookup(text):
+    def on_lookup(text: str | None) -> Updates:
         if not (text or "").strip():
             raise InvalidRequest("Type a vendor name (any spelling).")
         found = ctx.service().lookup_vendors(text.strip(), limit=8)
         if not found:
-            return [
-                gr.Radio(choices=[], visible=False),
-                [],
-                *hidden(f"<div class='alert info'>No vendor looks like “{html.escape(text)}”.</div>"),
-                "",
-            ]
+            return nothing_shown(f"<div class='alert info'>No vendor looks like “{html.escape(text)}”.</div>")
         choices = [(f"{p.name} ({p.invoice_count} invoices)", p.id) for p in found]
         radio = gr.Radio(choices=choices, value=found[0].id, visible=len(found) > 1, label="Matching vendors")
-        return [radio, [p.id for p in found], *show(found[0].id), ""]
+        return {matches: radio, vendor_ids: [p.id for p in found], **show(found[0].id), manage_note: ""}
 
     outputs = [matches, vendor_ids, *shown, manage_note]
     go.click(on_lookup, [name], outputs, api_name="vendor_lookup")
     name.submit(on_lookup, [name], outputs, api_visibility="undocumented")
 
     @guarded
-    def on_all():
+    def on_all() -> Updates:
         page = ctx.service().list_vendors(limit=500)
         if not page.items:
-            return [
-                gr.Radio(choices=[], visible=False),
-                [],
-                *hidden("<div class='alert info'>No vendors yet: they come with the first invoices.</div>"),
-                "",
-            ]
+            return nothing_shown("<div class='alert info'>No vendors yet: they come with the first invoices.</div>")
         more = f" (the first {len(page.items)} of {page.total})" if page.total > len(page.items) else ""
         radio = gr.Radio(
             choices=vendor_list_choices(page),
@@ -203,25 +197,23 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
             visible=True,
             label=f"All vendors, by name{more}",
         )
-        return [radio, [v.id for v in page.items], *show(page.items[0].id), ""]
+        return {matches: radio, vendor_ids: [v.id for v in page.items], **show(page.items[0].id), manage_note: ""}
 
     everyone.click(on_all, None, outputs, api_name="vendor_list")
 
     @guarded
-    def on_pick(vendor_id):
+    def on_pick(vendor_id: Any) -> Any:
         if vendor_id is None:
-            return [gr.update() for _ in shown]
+            return gr.skip()
         return show(int(vendor_id))
 
     matches.input(on_pick, [matches], shown, api_visibility="undocumented")
 
-    def _check_write(request: gr.Request | None) -> None:
-        if ctx.read_only(request):
-            raise Forbidden("this login is read-only: it may search and look, not change vendors")
+    write = "change vendors"
 
     @guarded
-    def on_rename(request: gr.Request, vendor_id, text):
-        _check_write(request)
+    def on_rename(request: gr.Request, vendor_id: Any, text: str | None) -> Updates:
+        ctx.require_write(request, write)
         if vendor_id is None:
             raise InvalidRequest("Look a vendor up first.")
         before = ctx.service().get_vendor(int(vendor_id)).name
@@ -232,15 +224,15 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
             note = _note(
                 f"Renamed “{html.escape(before)}” to <b>{html.escape(profile.name)}</b>; the old name stays an alias."
             )
-        return [note, *show(profile.id)]
+        return {manage_note: note, **show(profile.id)}
 
     rename.click(
         on_rename, [current, new_name], [manage_note, *shown], api_name="vendor_rename", show_progress="hidden"
     )
 
     @guarded
-    def on_merge(request: gr.Request, vendor_id, target):
-        _check_write(request)
+    def on_merge(request: gr.Request, vendor_id: Any, target: Any) -> Updates:
+        ctx.require_write(request, write)
         if vendor_id is None:
             raise InvalidRequest("Look a vendor up first.")
         if target is None:
@@ -252,7 +244,7 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
             f"{'s' if source.invoice_count != 1 else ''}) into <b>{html.escape(profile.name)}</b>."
         )
         radio = gr.Radio(choices=[(f"{profile.name} ({profile.invoice_count} invoices)", profile.id)], value=profile.id)
-        return [note, radio, [profile.id], *show(profile.id)]
+        return {manage_note: note, matches: radio, vendor_ids: [profile.id], **show(profile.id)}
 
     merge.click(
         on_merge,
@@ -263,8 +255,8 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
     )
 
     @guarded
-    def on_reread(request: gr.Request, vendor_id, progress=gr.Progress()):
-        _check_write(request)
+    def on_reread(request: gr.Request, vendor_id: Any, progress=gr.Progress()) -> Updates:
+        ctx.require_write(request, write)
         if vendor_id is None:
             raise InvalidRequest("Look a vendor up first.")
         service = ctx.service()
@@ -273,13 +265,13 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
         page = service.list_invoices(SearchFilters(), limit=100_000, vendor_id=int(vendor_id))
         ids = sorted(i.id for i in page.items)
         if not ids:
-            return [_note("This vendor has no invoices to read again.", "info"), *show(int(vendor_id))]
+            return {manage_note: _note("This vendor has no invoices to read again.", "info"), **show(int(vendor_id))}
 
         def on_each(done: int, total: int) -> None:
             progress((done, total), desc=f"Reading invoice {done + 1} of {total} again", unit="invoices")
 
         report = bulk.reread_all(ctx, ids, None, who(request), on_each)
-        return [bulk.reread_note(report), *show(int(vendor_id))]
+        return {manage_note: bulk.reread_note(report), **show(int(vendor_id))}
 
     reread.click(
         on_reread,
@@ -291,5 +283,5 @@ def build_vendors_tab(ctx: UiContext, extract: ExtractTab, tabs: gr.Tabs, extrac
         concurrency_limit=1,
     )
 
-    on_open = extract.row_opener(extract_tab_id)
-    invoices.select(on_open, [extract.state, invoice_ids], [tabs, *extract.open_outputs], api_visibility="undocumented")
+    on_open = row_opener(extract, tabs, extract_tab_id)
+    invoices.select(on_open, [extract.state, invoice_ids], [tabs, *extract.outputs], api_visibility="undocumented")

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from app.ui.drawing import field_label
+from app.ui.forms import field_elem_id
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -171,7 +172,7 @@ def viewer_html(
         selected = " sel" if name == highlight else ""
         side = f" tag-{sides[name]}"
         label = html.escape(field_label(name))
-        elem = "field-" + name.replace(".", "-").replace("_", "-")
+        elem = field_elem_id(name)
         parts.append(
             f"<div class='pv-box {level}{selected}{side}' data-field='{html.escape(name)}' data-elem='{elem}'"
             f" style='{_style(box)}'"
