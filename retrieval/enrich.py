@@ -14,7 +14,7 @@ from retrieval.vendors import normalize_code, vendor_profile
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult
     from faiss_service.index import VectorIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 DUPLICATE_WINDOW_DAYS = 7  # same vendor and total within this many days: a likely duplicate
 NEAR_IDENTICAL = 0.95  # cosine from which two invoices read as the same document

@@ -15,7 +15,7 @@ from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from retrieval.models import SearchFilters
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 CSV_COLUMNS = [

@@ -10,7 +10,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 if TYPE_CHECKING:
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 MIN_LETTERS = 4  # shorter words are too alike to tell a slip from another word
 MAX_LETTERS = 24

@@ -23,7 +23,7 @@ from retrieval.vendors import MATCH_CONFIDENCE, compact_name
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown
     from extraction.schema import Invoice
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 REVIEWED = ("approved", "corrected")

@@ -13,7 +13,7 @@ import snowballstemmer
 from retrieval.fuzzy import SlipIndex
 
 if TYPE_CHECKING:
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 FUZZY_WEIGHT = 0.8  # a word matched despite a typing slip counts this much of an exact match
 BM25_K1 = 1.2

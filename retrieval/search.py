@@ -20,7 +20,7 @@ from retrieval.vendors import normalize_code, typo_of
 if TYPE_CHECKING:
     from faiss_service.embeddings import Embedder
     from faiss_service.index import VectorIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 RRF_K = 60

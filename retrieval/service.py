@@ -37,8 +37,9 @@ from retrieval.models import (
     VendorPage,
     VendorProfile,
 )
+from retrieval.repository.database import Store, dumps
+from retrieval.repository.schema import INVOICE_PARTY_FIELDS
 from retrieval.search import Searcher, filter_sql
-from retrieval.store import INVOICE_PARTY_FIELDS, Store, dumps
 from retrieval.textindex import embedding_text, search_text
 from retrieval.vendor_records import VendorRecords
 from retrieval.vendors import MATCH_CONFIDENCE, VendorResolver, normalize_code, vendor_profile

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from extraction.schema import ExtractionResult
 from retrieval.models import VendorEvent, VendorPage, VendorSummary
-from retrieval.store import dumps
+from retrieval.repository.database import dumps
 from retrieval.textindex import search_text
 from retrieval.vendors import compact_name, normalize_name
 from utils.errors import Conflict, InvalidRequest, NotFound
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from extraction.schema import Party
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 

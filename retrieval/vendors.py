@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from extraction.schema import Party
     from faiss_service.embeddings import Embedder
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 # Legal-form words, matched as whole trailing token sequences after punctuation is removed.
 LEGAL_SUFFIXES: list[tuple[str, ...]] = [

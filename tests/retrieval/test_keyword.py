@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import retrieval.keyword as keyword_module
 from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, Vocabulary, porter_stem
-from retrieval.store import Store
+from retrieval.repository.database import Store
 from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
 
 
@@ -188,7 +188,7 @@ def test_porter_stem_is_the_stemmer_the_postings_were_written_with(words: list[s
 def _fts_connection():
     import duckdb
 
-    from retrieval.store import fts_extension_path
+    from retrieval.repository.database import fts_extension_path
 
     con = duckdb.connect()
     path = fts_extension_path()
