@@ -110,6 +110,21 @@ def test_ties_break_by_id_at_the_cut(tmp_path: Path) -> None:
     store.close()
 
 
+class _CountingCursor:
+    """A store cursor, counting the queries sent on it."""
+
+    def __init__(self, cursor, queries: list[str]) -> None:
+        self.cursor = cursor
+        self.queries = queries
+
+    def execute(self, sql: str, params=None):
+        self.queries.append(sql)
+        return self.cursor.execute(sql, params or [])
+
+    def __getattr__(self, name: str):
+        return getattr(self.cursor, name)
+
+
 class _CountingStore:
     """The real store, counting the queries a search sends it."""
 
@@ -119,7 +134,9 @@ class _CountingStore:
 
     def __getattr__(self, name: str):
         attr = getattr(self.store, name)
-        if name in ("fetch", "fetch_numpy", "scalar", "fetch_dicts"):
+        if name == "cursor":
+            return lambda: _CountingCursor(attr(), self.queries)
+        if name in ("fetch", "scalar"):
 
             def counted(sql: str, params=None):
                 self.queries.append(sql)
