@@ -181,16 +181,6 @@ class Store:
         """Rows of a read query on this thread's cursor."""
         return self.cursor().execute(sql, params or []).fetchall()
 
-    def fetch_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of a read query as dicts."""
-        cur = self.cursor().execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def fetch_numpy(self, sql: str, params: list[Any] | None = None) -> dict[str, np.ndarray]:
-        """Columns of a read query as numpy arrays."""
-        return self.cursor().execute(sql, params or []).fetchnumpy()
-
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         """The first column of the first row, or None."""
         row = self.cursor().execute(sql, params or []).fetchone()
