@@ -221,7 +221,7 @@ def build_history(root: Path, n: int, distinct_texts: int, rng: random.Random):
     """A store of n generated invoices written in bulk, and a vector index of perturbed real embeddings."""
     from faiss_service.embeddings import get_embedder
     from faiss_service.index import VectorIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
     store = Store(root / "invoices.duckdb", root / "files")
     vendors = _vendor_names(max(50, n // 50), rng)
@@ -376,7 +376,7 @@ def bench_hnsw(n: int, dim: int = 384, queries: int = 500) -> dict[str, float]:
 def bench_slips(words: int, queries: int = 500) -> dict[str, float]:
     """The typing-slip index over a dictionary of made-up words: first build, memory, lookup latency."""
     from retrieval.fuzzy import SlipIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
     rng = random.Random(5)
     letters = "etaoinshrdlcumwfgypbvkjxqz"

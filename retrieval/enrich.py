@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from rapidfuzz import fuzz
 
+from retrieval.repository import invoices as sql
+from retrieval.repository.vendors import invoice_history
 from retrieval.vendors import normalize_code, vendor_profile
 
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult
     from faiss_service.index import VectorIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 DUPLICATE_WINDOW_DAYS = 7  # same vendor and total within this many days: a likely duplicate
 NEAR_IDENTICAL = 0.95  # cosine from which two invoices read as the same document
@@ -22,12 +24,6 @@ SIMILAR_COUNT = 5
 RECENT_COUNT = 5
 AMOUNT_FACTOR = Decimal(2)  # outside [min / factor, max * factor] of the vendor's history is unusual
 MIN_HISTORY = 3  # invoices of the vendor needed before amounts or currency can be unusual
-
-_SUMMARY_SQL = (
-    "SELECT i.id AS invoice_id, i.vendor_id, i.vendor_name AS vendor, i.invoice_number, i.invoice_date,"
-    " i.total, i.currency, i.vendor_iban, i.status, d.filename FROM invoices i"
-    " LEFT JOIN documents d ON d.id = i.document_id"
-)
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
@@ -68,27 +64,20 @@ def find_duplicates(
     found: dict[int, dict[str, Any]] = {}
     number_key = normalize_code(inv.invoice_number)
     if vendor_id is not None and number_key:
-        for row in store.fetch_dicts(
-            _SUMMARY_SQL + " WHERE i.vendor_id = ? AND i.invoice_number_key = ? AND i.id <> ? ORDER BY i.id",
-            [vendor_id, number_key, excl],
-        ):
+        for row in sql.summaries_by_number(store.cursor(), vendor_id, number_key, excl):
             found[row["invoice_id"]] = _jsonable(row) | {
                 "kind": "exact",
                 "reason": f"same vendor and invoice number {inv.invoice_number}",
             }
     if vendor_id is not None and inv.total is not None and inv.invoice_date is not None:
-        for row in store.fetch_dicts(
-            _SUMMARY_SQL + " WHERE i.vendor_id = ? AND i.total = ? AND i.id <> ?"
-            " AND i.invoice_date BETWEEN ? AND ? AND (i.currency IS NULL OR ? IS NULL OR i.currency = ?)",
-            [
-                vendor_id,
-                inv.total,
-                excl,
-                inv.invoice_date - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
-                inv.invoice_date + dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
-                inv.currency,
-                inv.currency,
-            ],
+        for row in sql.summaries_by_total(
+            store.cursor(),
+            vendor_id,
+            inv.total,
+            excl,
+            inv.invoice_date - dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
+            inv.invoice_date + dt.timedelta(days=DUPLICATE_WINDOW_DAYS),
+            inv.currency,
         ):
             if row["invoice_id"] in found or _same_number(inv.invoice_number, row["invoice_number"]) is False:
                 continue
@@ -98,10 +87,7 @@ def find_duplicates(
             }
     near = [(i, s) for i, s in similar if s >= NEAR_IDENTICAL and i != excl and i not in found]
     if near:
-        rows = {
-            r["invoice_id"]: r
-            for r in store.fetch_dicts(_SUMMARY_SQL + " WHERE list_contains(?::BIGINT[], i.id)", [[i for i, _ in near]])
-        }
+        rows = {r["invoice_id"]: r for r in sql.summaries(store.cursor(), [i for i, _ in near])}
         for invoice_id, score in near:
             row = rows.get(invoice_id)
             if row is None:
@@ -140,9 +126,7 @@ def find_anomalies(store: Store, result: ExtractionResult, vendor_id: int | None
     if vendor_id is None:
         return out
     excl = -1 if exclude is None else exclude
-    history = store.fetch(
-        "SELECT total, currency, vendor_iban FROM invoices WHERE vendor_id = ? AND id <> ?", [vendor_id, excl]
-    )
+    history = invoice_history(store.cursor(), vendor_id, excl)
     if not history:
         return out
     currencies = [c for _, c, _ in history if c]
@@ -192,21 +176,12 @@ def build_enrichment(
     if vendor_id is not None:
         profile = vendor_profile(store, vendor_id, exclude_invoice=exclude)
         excl = -1 if exclude is None else exclude
-        recent = store.fetch_dicts(
-            _SUMMARY_SQL + " WHERE i.vendor_id = ? AND i.id <> ? ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC"
-            " LIMIT ?",
-            [vendor_id, excl, RECENT_COUNT],
-        )
+        recent = sql.recent_summaries(store.cursor(), vendor_id, excl, RECENT_COUNT)
         vendor = profile.model_dump(mode="json") | {"recent": [_jsonable(r) for r in recent]}
     neighbours = similar_invoices(index, vector, exclude, max(SIMILAR_COUNT, 10))
     similar: list[dict[str, Any]] = []
     if neighbours:
-        rows = {
-            r["invoice_id"]: r
-            for r in store.fetch_dicts(
-                _SUMMARY_SQL + " WHERE list_contains(?::BIGINT[], i.id)", [[i for i, _ in neighbours]]
-            )
-        }
+        rows = {r["invoice_id"]: r for r in sql.summaries(store.cursor(), [i for i, _ in neighbours])}
         for invoice_id, score in neighbours[:SIMILAR_COUNT]:
             if invoice_id in rows:
                 similar.append(_jsonable(rows[invoice_id]) | {"score": round(score, 4)})

@@ -5,17 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from retrieval.enrich import _jsonable
-from retrieval.search import filter_sql
+from retrieval.repository import invoices as sql
+from retrieval.repository.search import filter_sql
 from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
     from retrieval.models import SearchFilters
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 CSV_COLUMNS = [
@@ -24,12 +25,6 @@ CSV_COLUMNS = [
     "total", "amount_due", "payment_terms", "line_items", "needs_review", "status", "created_at",
 ]  # fmt: skip
 
-_SELECT = """SELECT i.id, d.filename, d.sha256, i.vendor_id, i.vendor_name AS vendor, i.vendor_tax_id, i.vendor_iban,
-    i.customer_name AS customer, i.invoice_number, i.invoice_date, i.due_date, i.purchase_order, i.currency,
-    i.subtotal, i.tax_total, i.total, i.amount_due, i.payment_terms,
-    (SELECT count(*) FROM line_items l WHERE l.invoice_id = i.id) AS line_items,
-    i.needs_review, i.status, i.created_at, i.result
-    FROM invoices i LEFT JOIN documents d ON d.id = i.document_id WHERE true"""
 CHUNK = 500
 
 
@@ -47,18 +42,7 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _rows(store: Store, filters: SearchFilters, resolver: VendorResolver | None) -> Iterator[dict[str, Any]]:
     where, params = filter_sql(filters, resolver)
-    cur = store._con.cursor()  # its own cursor: the stream may be read from another thread
-    try:
-        cur.execute(_SELECT + where + " ORDER BY i.id", params)
-        names = [d[0] for d in cur.description]
-        while True:
-            batch = cur.fetchmany(CHUNK)
-            if not batch:
-                break
-            for row in batch:
-                yield dict(zip(names, row, strict=True))
-    finally:
-        cur.close()
+    yield from sql.export_stream(store, where, params, CHUNK)
 
 
 def export_rows(store: Store, filters: SearchFilters, fmt: str, resolver: VendorResolver | None) -> Iterator[str]:
@@ -86,3 +70,35 @@ def export_rows(store: Store, filters: SearchFilters, fmt: str, resolver: Vendor
             buffer.truncate()
     if buffer.getvalue():
         yield buffer.getvalue()
+
+
+def feedback_lines(store: Store, vendor_hints: Callable[[int], dict[str, Any] | None]) -> Iterator[str]:
+    """JSON lines: raw markdown, the invoice as extracted and as corrected, and its vendor's learned hints."""
+    rows = sql.reviewed(store.cursor())
+    learned: dict[int, dict[str, Any] | None] = {}
+    for invoice_id, raw, status, vendor_id in rows:
+        if vendor_id is not None and vendor_id not in learned:
+            learned[vendor_id] = vendor_hints(vendor_id)
+        result = json.loads(raw)
+        corrected = result["invoice"]
+        extracted = json.loads(json.dumps(corrected))
+        for field, old in sql.corrected_fields(store.cursor(), invoice_id):
+            node = extracted
+            parts = field.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = json.loads(old) if old else None
+        yield (
+            json.dumps(
+                {
+                    "invoice_id": invoice_id,
+                    "status": status,
+                    "markdown": result.get("markdown", ""),
+                    "extracted": extracted,
+                    "corrected": corrected,
+                    "hints": learned.get(vendor_id) if vendor_id is not None else None,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )

@@ -9,8 +9,10 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from retrieval.repository import search as sql
+
 if TYPE_CHECKING:
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 MIN_LETTERS = 4  # shorter words are too alike to tell a slip from another word
 MAX_LETTERS = 24
@@ -89,7 +91,7 @@ class SlipIndex:
     def _catch_up(self) -> None:
         if self.current:
             return
-        newest = self.store.scalar("SELECT max(termid) FROM fts_dict") or 0
+        newest = sql.newest_termid(self.store.cursor()) or 0
         if newest - self._max_termid > INLINE_MAX:
             if not self._lock.locked():
                 threading.Thread(target=self.refresh, name="slip-index", daemon=True).start()
@@ -104,12 +106,8 @@ class SlipIndex:
         if generation == self._generation:
             return
         # Read after taking the generation: the data is at least as new as the label.
-        newest = int(self.store.scalar("SELECT max(termid) FROM fts_dict") or 0)
-        rows = self.store.fetch(
-            "SELECT term, termid FROM fts_dict WHERE termid > ? AND termid <= ? AND regexp_full_match(term, ?)"
-            " ORDER BY termid",
-            [self._max_termid, newest, f"[a-z]{{{MIN_LETTERS},{MAX_LETTERS}}}"],
-        )
+        newest = int(sql.newest_termid(self.store.cursor()) or 0)
+        rows = sql.words_between(self.store.cursor(), self._max_termid, newest, f"[a-z]{{{MIN_LETTERS},{MAX_LETTERS}}}")
         if rows:
             self._add(rows)
         self._max_termid = max(self._max_termid, newest)

@@ -18,15 +18,15 @@ from extraction.hints import VendorHints
 from extraction.identifiers import KIND_CONFIDENCE, identifier_key, text_identifiers, vendor_identifiers
 from extraction.parser.candidates.numbers import shape
 from extraction.schema import ExtractionResult
+from retrieval.repository import vendors as sql
 from retrieval.vendors import MATCH_CONFIDENCE, compact_name
 
 if TYPE_CHECKING:
     from extraction.markdown import PageMarkdown
     from extraction.schema import Invoice
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
-REVIEWED = ("approved", "corrected")
 MIN_DOCUMENTS = 1  # reviewed invoices a vendor needs before its habits are passed on
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[./\-](\d{1,2})[./\-](\d{2,4})(?!\d)")
 _LABEL_CUT = re.compile(r"[:#|]+\s*$")
@@ -125,29 +125,24 @@ def learn_hints(vendor: dict[str, Any], invoices: list[ExtractionResult]) -> Ven
 
 def reviewed_invoices(store: Store, vendor_id: int, exclude: int | None = None) -> list[ExtractionResult]:
     """A vendor's approved and corrected invoices, oldest first (their stored, corrected results)."""
-    rows = store.fetch(
-        "SELECT result FROM invoices WHERE vendor_id = ? AND status IN ('approved', 'corrected') AND id <> ?"
-        " ORDER BY id",
-        [vendor_id, -1 if exclude is None else exclude],
-    )
-    return [ExtractionResult.model_validate_json(r[0]) for r in rows]
+    rows = sql.reviewed_results(store.cursor(), vendor_id, -1 if exclude is None else exclude)
+    return [ExtractionResult.model_validate_json(raw) for raw in rows]
 
 
 def vendor_record(store: Store, vendor_id: int) -> dict[str, Any] | None:
     """A vendor's id, name, name aliases and identifiers, as learn_hints takes them."""
-    row = store.fetch("SELECT id, name FROM vendors WHERE id = ?", [vendor_id])
-    if not row:
+    con = store.cursor()
+    name = sql.vendor_name(con, vendor_id)
+    if name is None:
         return None
     aliases, identifiers = [], {}
-    for kind, alias in store.fetch(
-        "SELECT kind, alias FROM vendor_aliases WHERE vendor_id = ? ORDER BY created_at, alias", [vendor_id]
-    ):
+    for kind, alias in sql.all_aliases(con, vendor_id):
         if kind == "name":
-            if alias != row[0][1]:
+            if alias != name:
                 aliases.append(alias)
         else:
             identifiers.setdefault(kind, alias)
-    return {"id": int(row[0][0]), "name": row[0][1], "aliases": aliases, "identifiers": identifiers}
+    return {"id": int(vendor_id), "name": name, "aliases": aliases, "identifiers": identifiers}
 
 
 class HistoryHints:
@@ -252,20 +247,14 @@ def snapshot(lookup: HistoryHints) -> HintsSnapshot:
     if cached is not None and cached[0] == lookup.store.generation:
         return cached[1]
     generation = lookup.store.generation
-    vendor_ids = [
-        int(r[0])
-        for r in lookup.store.fetch(
-            "SELECT DISTINCT vendor_id FROM invoices WHERE vendor_id IS NOT NULL"
-            " AND status IN ('approved', 'corrected')"
-        )
-    ]
+    vendor_ids = sql.reviewed_vendor_ids(lookup.store.cursor())
     by_key: dict[tuple[str, str], VendorHints] = {}
     by_name: dict[str, VendorHints] = {}
     for vid in vendor_ids:
         hints = lookup.for_vendor(vid)
         if hints is None:
             continue
-        for kind, key in lookup.store.fetch("SELECT kind, key FROM vendor_aliases WHERE vendor_id = ?", [vid]):
+        for kind, key in sql.alias_keys(lookup.store.cursor(), vid):
             if kind == "name":
                 by_name.setdefault(key, hints)
             else:

@@ -11,9 +11,10 @@ import numpy as np
 import snowballstemmer
 
 from retrieval.fuzzy import SlipIndex
+from retrieval.repository import search as sql
 
 if TYPE_CHECKING:
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 FUZZY_WEIGHT = 0.8  # a word matched despite a typing slip counts this much of an exact match
 BM25_K1 = 1.2
@@ -73,7 +74,7 @@ class Vocabulary:
             if generation == self._generation:
                 return
             # Read after taking the generation: the data is at least as new as the label.
-            rows = self.store.fetch_numpy("SELECT term, termid FROM fts_dict WHERE termid > ?", [self._max_termid])
+            rows = sql.terms_after(self.store.cursor(), self._max_termid)
             if len(rows["termid"]):
                 self._recent.update(hash(term) for term in rows["term"])
                 self._max_termid = int(np.max(rows["termid"]))
@@ -121,7 +122,7 @@ class KeywordIndex:
             if snap is not None and snap.generation == generation:
                 return snap
             # Read after taking the generation: the data is at least as new as the label.
-            docs = self.store.fetch_numpy("SELECT invoice_id, len FROM fts_docs")
+            docs = sql.document_lengths(self.store.cursor())
             ids = np.asarray(docs["invoice_id"], dtype=np.int64)
             lens = np.asarray(docs["len"], dtype=np.float64)
             doc_len = np.zeros(int(ids.max()) + 1 if len(ids) else 1, np.float64)
@@ -146,7 +147,7 @@ class KeywordIndex:
         """The dictionary id of a term, or None; words never indexed cost no database round trip."""
         termid = self._termids.get(term)
         if termid is None and term in self.vocabulary:
-            termid = self.store.scalar("SELECT termid FROM fts_dict WHERE term = ?", [term])
+            termid = sql.termid(self.store.cursor(), term)
             if termid is not None:
                 if len(self._termids) >= MAX_CACHED_STEMS:
                     self._termids.clear()
@@ -183,7 +184,7 @@ class KeywordIndex:
 
     def _weights(self, snap: _Snapshot, termid: int, weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """(invoice ids, BM25 weights times `weight`) of one dictionary term at this snapshot."""
-        rows = self.store.fetch_numpy("SELECT invoice_id, tf FROM fts_postings WHERE termid = ?", [termid])
+        rows = sql.postings(self.store.cursor(), termid)
         ids = np.asarray(rows["invoice_id"], dtype=np.int64)
         tf = np.asarray(rows["tf"], dtype=np.float64)
         known = ids < len(snap.doc_len)  # a document written after the snapshot: mean length

@@ -11,6 +11,8 @@ from extraction.identifiers import vendor_identifiers
 from extraction.options import ExtractOptions
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
 from retrieval.hints import HistoryHints
+from retrieval.repository import invoices as sql
+from retrieval.review import set_dotted
 from retrieval.textindex import embedding_text
 from utils.errors import InvoiceOcrError, NotFound, UnknownEngine
 
@@ -31,23 +33,17 @@ class RereadReport(BaseModel):
 def human_corrections(service: InvoiceService, invoice_id: int) -> list[tuple[str, Any, str]]:
     """(field, value, who) of every field a person corrected, the latest value per field, in order."""
     latest: dict[str, tuple[Any, str]] = {}
-    for field, new, who in service.store.fetch(
-        "SELECT field, new, who FROM corrections WHERE invoice_id = ? AND field NOT IN ('status', 'engine')"
-        " ORDER BY id",
-        [invoice_id],
-    ):
+    for field, new, who in sql.human_corrections(service.store.cursor(), invoice_id):
         latest.pop(field, None)
         latest[field] = (json.loads(new) if new else None, who)
     return [(f, v, w) for f, (v, w) in latest.items()]
 
 
 def _apply(result: ExtractionResult, corrections: list[tuple[str, Any, str]]) -> ExtractionResult:
-    from retrieval.service import _set_dotted
-
     data = result.invoice.model_dump(mode="json")
     fields = dict(result.fields)
     for field, value, who in corrections:
-        _set_dotted(data, field, value)
+        set_dotted(data, field, value)
         fields[field] = FieldInfo(value=value, confidence=1.0, source=f"corrected by {who}")
     return result.model_copy(update={"invoice": Invoice.model_validate(data), "fields": fields})
 
@@ -60,12 +56,10 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
     from extraction.pipeline import extract_invoices
 
     path, _media_type, filename = service.document_file(invoice_id)
-    rows = service.store.fetch(
-        "SELECT page_first, page_last, vendor_id, status, result FROM invoices WHERE id = ?", [invoice_id]
-    )
-    if not rows:  # deleted in between
+    row = sql.reread_row(service.store.cursor(), invoice_id)
+    if not row:  # deleted in between
         raise NotFound(f"invoice {invoice_id} not found")
-    first, last, vendor_id, status, raw = rows[0]
+    first, last, vendor_id, status, raw = row
     before = ExtractionResult.model_validate_json(raw)
     pages = f"{first}-{last}" if first is not None and last is not None else None
     lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
@@ -76,7 +70,7 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
     service.recognise(result)
     corrections = human_corrections(service, invoice_id)
     result = _apply(result, corrections)
-    result.validation = service._revalidate(result)
+    result.validation = service.review.revalidate(result)
     if status == "approved":
         result.validation.needs_review = False
     hinted = "vendor_hints" in result.fields
@@ -92,14 +86,10 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
                 result.invoice.vendor, cur, vendor_identifiers(result.invoice, result.markdown), invoice_id
             )
         result.invoice_id = invoice_id
-        service._update_invoice(cur, invoice_id, vendor_id, result)
-        cur.execute("UPDATE invoices SET status = ? WHERE id = ?", [status, invoice_id])
+        sql.update_invoice(service.store, cur, invoice_id, vendor_id, result)
+        sql.set_status(cur, invoice_id, status)
         service.store.put_embedding(cur, invoice_id, service.model_name, vector)
-        cur.execute(
-            "INSERT INTO extraction_runs (document_id, invoice_id, engine, timings, seconds)"
-            " SELECT document_id, id, engine, ?, ? FROM invoices WHERE id = ?",
-            [json.dumps(result.timings), result.timings.get("total"), invoice_id],
-        )
+        sql.insert_run_of(cur, invoice_id, json.dumps(result.timings), result.timings.get("total"))
     service.index_vector(invoice_id, vector)
     return changed, hinted
 

@@ -13,61 +13,24 @@ import numpy as np
 
 from faiss_service.batching import EmbeddingBatcher
 from retrieval.keyword import KeywordIndex
-from retrieval.models import SearchFilters, SearchHit, SearchPage, SearchQuery, no_match_message
-from retrieval.textindex import flatten, fold, snippet, tokenize
+from retrieval.models import SearchHit, SearchPage, SearchQuery, no_match_message
+from retrieval.repository import search as sql
+from retrieval.repository.search import filter_sql
+from retrieval.textindex import flatten, snippet, tokenize
 from retrieval.vendors import normalize_code, typo_of
 
 if TYPE_CHECKING:
     from faiss_service.embeddings import Embedder
     from faiss_service.index import VectorIndex
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 RRF_K = 60
-VENDOR_FILTER_MIN = 0.85  # lookup score from which a typed vendor filter names a vendor
 VENDOR_QUERY_MIN = 0.9  # lookup score from which a query is taken to name a vendor
 BRUTE_FORCE_MAX = 50_000  # filtered sets up to this size are scored exactly when the index falls short
 HIT_ROWS_CACHED = 4096  # display rows of recent hits kept per store generation
 
 _AMOUNT_QUERY = re.compile(r"(?<![\w.,])[-]?\d{1,3}(?:[,.' ]?\d{3})*[.,]\d{2}(?![\d])")
-
-
-def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: str = "i") -> tuple[str, list[Any]]:
-    """A WHERE fragment (starting with ' AND') and its parameters for structured filters."""
-    sql, params = "", []
-    if filters.vendor:
-        vendor = filters.vendor.strip()
-        if vendor.isascii() and vendor.isdigit() and len(vendor) < 19:  # an id; "²" is a digit too
-            sql += f" AND {alias}.vendor_id = ?"
-            params.append(int(vendor))
-        else:
-            ids = [
-                vid for vid, score, _ in (resolver.lookup(vendor, 10) if resolver else []) if score >= VENDOR_FILTER_MIN
-            ]
-            sql += (
-                f" AND (list_contains(?::BIGINT[], {alias}.vendor_id)"
-                f" OR strip_accents(lower({alias}.vendor_name)) LIKE ?)"
-            )
-            params.extend([ids, f"%{fold(vendor)}%"])
-    if filters.date_from:
-        sql += f" AND {alias}.invoice_date >= ?"
-        params.append(filters.date_from)
-    if filters.date_to:
-        sql += f" AND {alias}.invoice_date <= ?"
-        params.append(filters.date_to)
-    if filters.min_total is not None:
-        sql += f" AND {alias}.total >= ?"
-        params.append(filters.min_total)
-    if filters.max_total is not None:
-        sql += f" AND {alias}.total <= ?"
-        params.append(filters.max_total)
-    if filters.currency:
-        sql += f" AND {alias}.currency = ?"
-        params.append(filters.currency.strip().upper())
-    if filters.needs_review is not None:
-        sql += f" AND {alias}.needs_review = ?"
-        params.append(filters.needs_review)
-    return sql, params
 
 
 def query_amounts(q: str) -> list[Decimal]:
@@ -159,8 +122,7 @@ class Searcher:
             return []
         allowed = None
         if where:
-            found = self.store.fetch_numpy(f"SELECT i.id FROM invoices i WHERE true {where}", params)
-            allowed = np.asarray(found["id"], dtype=np.int64)
+            allowed = sql.filtered_ids(self.store.cursor(), where, params)
         return self.keywords.rank(tokens, n, allowed)
 
     def query_vector(self, q: str) -> Future[np.ndarray]:
@@ -189,25 +151,15 @@ class Searcher:
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         if not where:
             return pairs[:n]
-        allowed = {
-            int(r[0])
-            for r in self.store.fetch(
-                f"SELECT i.id FROM invoices i JOIN (SELECT unnest(?::BIGINT[]) AS k) ON i.id = k WHERE true {where}",
-                [[i for i, _ in pairs], *params],
-            )
-        }
+        allowed = sql.filtered_subset(self.store.cursor(), [i for i, _ in pairs], where, params)
         kept = [(i, s) for i, s in pairs if i in allowed][:n]
         if len(kept) >= n or len(pairs) < fetch:
             return kept
         # The filters removed most neighbours: score the filtered set exactly.
-        count = self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params)
+        count = sql.filtered_count(self.store.cursor(), where, params)
         if not count or count > BRUTE_FORCE_MAX:
             return kept
-        rows = self.store.fetch(
-            "SELECT e.invoice_id, e.vector FROM embeddings e JOIN invoices i ON i.id = e.invoice_id"
-            f" WHERE true {where}",
-            params,
-        )
+        rows = sql.filtered_vectors(self.store.cursor(), where, params)
         cand_ids = np.array([r[0] for r in rows], dtype=np.int64)
         matrix = np.array([r[1] for r in rows], dtype=np.float32)
         sims = matrix @ vector
@@ -220,32 +172,17 @@ class Searcher:
         codes = query_codes(q)
         if codes:
             # Exact numbers first (an equality scan); the substring scan only when none matched.
-            rows = self.store.fetch(
-                f"""SELECT i.id FROM invoices i JOIN (SELECT unnest(?::VARCHAR[]) AS code) c
-                    ON i.invoice_number_key = c.code WHERE true {where} ORDER BY i.id DESC LIMIT 50""",
-                [list(dict.fromkeys(codes)), *params],
-            )
+            found = sql.by_number(self.store.cursor(), list(dict.fromkeys(codes)), where, params)
             long_codes = [c for c in codes if len(c) >= 5]
-            if not rows and long_codes:
-                rows = self.store.fetch(
-                    f"""SELECT i.id FROM invoices i WHERE length(i.invoice_number_key) >= 5
-                        AND len(list_filter(?::VARCHAR[], lambda c: contains(i.invoice_number_key, c))) > 0
-                        {where} ORDER BY i.id DESC LIMIT 50""",
-                    [long_codes, *params],
-                )
-            if rows:
-                lists["number"] = [int(r[0]) for r in rows]
+            if not found and long_codes:
+                found = sql.by_number_part(self.store.cursor(), long_codes, where, params)
+            if found:
+                lists["number"] = found
         amounts = query_amounts(q)
         if amounts:
-            marks = ", ".join("?::DECIMAL(18,4)" for _ in amounts)
-            rows = self.store.fetch(
-                f"""SELECT i.id FROM invoices i
-                    WHERE (i.total IN ({marks}) OR i.amount_due IN ({marks}))
-                    {where} ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT 50""",
-                [*amounts, *amounts, *params],
-            )
-            if rows:
-                lists["amount"] = [int(r[0]) for r in rows]
+            found = sql.by_amount(self.store.cursor(), amounts, where, params)
+            if found:
+                lists["amount"] = found
         if with_vendor:
             text = re.sub(r"\s+", " ", q).strip()
             if 2 <= len(text) <= 80 and "number" not in lists and not amounts:
@@ -257,14 +194,9 @@ class Searcher:
                     vid for vid, score, alias in named if score >= VENDOR_QUERY_MIN or (slips and typo_of(text, alias))
                 ]
                 if vendors:
-                    rows = self.store.fetch(
-                        f"""SELECT i.id FROM invoices i WHERE i.vendor_id IN ({", ".join("?" for _ in vendors)}) {where}
-                            ORDER BY list_position(?::BIGINT[], i.vendor_id), i.invoice_date DESC NULLS LAST,
-                                     i.id DESC LIMIT 50""",
-                        [*vendors, *params, vendors],
-                    )
-                    if rows:
-                        lists["vendor"] = [int(r[0]) for r in rows]
+                    found = sql.by_vendors(self.store.cursor(), vendors, where, params)
+                    if found:
+                        lists["vendor"] = found
         return lists
 
     # -- the search -----------------------------------------------------------------------------
@@ -303,13 +235,9 @@ class Searcher:
         n = max(50, want * 3)
         where, params = filter_sql(query, self.resolver)
         if not q:
-            rows = self.store.fetch(
-                f"SELECT i.id FROM invoices i WHERE true {where}"
-                " ORDER BY i.invoice_date DESC NULLS LAST, i.id DESC LIMIT ? OFFSET ?",
-                [*params, query.limit, query.offset],
-            )
-            total = int(self.store.scalar(f"SELECT count(*) FROM invoices i WHERE true {where}", params) or 0)
-            return self._page(self._hits([(int(r[0]), 1.0, []) for r in rows], []), total, q)
+            ids = sql.newest_page(self.store.cursor(), where, params, query.limit, query.offset)
+            total = int(sql.filtered_count(self.store.cursor(), where, params) or 0)
+            return self._page(self._hits([(i, 1.0, []) for i in ids], []), total, q)
         vector_future = None
         # Embeddings do not tell 60.44 from 60.45: a query of figures alone is answered by exact matches and words.
         by_meaning = query.mode == "semantic" or (query.mode == "hybrid" and not only_figures(q))
@@ -373,11 +301,7 @@ class Searcher:
             self._rows = (generation, rows)
         missing = [i for i in ids if i not in rows]
         if missing:
-            for row in self.store.fetch_dicts(
-                "SELECT id, vendor_name, invoice_number, invoice_date, total, currency, search_text"
-                " FROM invoices JOIN (SELECT unnest(?::BIGINT[]) AS k) ON id = k",
-                [missing],
-            ):
+            for row in sql.hit_rows(self.store.cursor(), missing):
                 row["flat"] = flatten(row.pop("search_text") or "")
                 rows[row["id"]] = row
         return {i: rows[i] for i in ids if i in rows}

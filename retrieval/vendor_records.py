@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from extraction.schema import ExtractionResult
 from retrieval.models import VendorEvent, VendorPage, VendorSummary
-from retrieval.store import dumps
+from retrieval.repository import invoices as invoice_sql
+from retrieval.repository import vendors as sql
+from retrieval.repository.database import dumps
 from retrieval.textindex import search_text
 from retrieval.vendors import compact_name, normalize_name
 from utils.errors import Conflict, InvalidRequest, NotFound
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from extraction.schema import Party
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
     from retrieval.vendors import VendorResolver
 
 
@@ -34,39 +36,27 @@ def log_event(
     **detail: Any,
 ) -> None:
     """One vendor audit-log entry."""
-    cur.execute(
-        "INSERT INTO vendor_events (action, vendor_id, other_vendor_id, invoice_id, detail, who)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [action, vendor_id, other_vendor_id, invoice_id, dumps(detail), who],
-    )
+    sql.log_event(cur, action, who, vendor_id, other_vendor_id, invoice_id, dumps(detail))
 
 
 def _vendor_name(cur: duckdb.DuckDBPyConnection, vendor_id: int) -> str:
-    row = cur.execute("SELECT name FROM vendors WHERE id = ?", [vendor_id]).fetchone()
-    if not row:
+    name = sql.vendor_name(cur, vendor_id)
+    if name is None:
         raise NotFound(f"vendor {vendor_id} not found")
-    return row[0]
+    return name
 
 
 def _named(cur: duckdb.DuckDBPyConnection, name: str) -> list[int]:
     """Vendors whose canonical name or a name alias is this name (same compact key)."""
-    key = compact_name(name)
-    return [
-        int(r[0])
-        for r in cur.execute(
-            "SELECT id FROM vendors WHERE compact = ? UNION SELECT vendor_id FROM vendor_aliases"
-            " WHERE kind = 'name' AND key = ? ORDER BY 1",
-            [key, key],
-        ).fetchall()
-    ]
+    return sql.named(cur, compact_name(name))
 
 
 def refresh_search_text(store: Store, cur: duckdb.DuckDBPyConnection, vendor_id: int) -> None:
     """Re-index the keyword text of a vendor's invoices (it carries the canonical name)."""
     name = _vendor_name(cur, vendor_id)
-    for invoice_id, raw in cur.execute("SELECT id, result FROM invoices WHERE vendor_id = ?", [vendor_id]).fetchall():
+    for invoice_id, raw in sql.invoice_results(cur, vendor_id):
         text = search_text(ExtractionResult.model_validate_json(raw), [name])
-        cur.execute("UPDATE invoices SET search_text = ? WHERE id = ?", [text, invoice_id])
+        invoice_sql.set_search_text(cur, invoice_id, text)
         store.index_text(cur, int(invoice_id), text)
 
 
@@ -82,16 +72,9 @@ class VendorRecords:
 
     def list(self, limit: int = 100, offset: int = 0) -> VendorPage:
         """A page of vendors by name, with their name aliases, invoice counts and conflicts."""
-        total = int(self.store.scalar("SELECT count(*) FROM vendors") or 0)
-        rows = self.store.fetch(
-            "SELECT v.id, v.name,"
-            " (SELECT count(*) FROM invoices i WHERE i.vendor_id = v.id),"
-            " (SELECT count(*) FROM vendor_conflicts c WHERE v.id IN (c.vendor_id, c.other_vendor_id)),"
-            " (SELECT list(a.alias ORDER BY a.created_at, a.alias) FROM vendor_aliases a"
-            "   WHERE a.vendor_id = v.id AND a.kind = 'name' AND a.alias <> v.name)"
-            " FROM vendors v ORDER BY lower(v.name), v.id LIMIT ? OFFSET ?",
-            [limit, offset],
-        )
+        con = self.store.cursor()
+        total = sql.vendor_count(con)
+        rows = sql.vendor_page(con, limit, offset)
         items = [
             VendorSummary(id=int(i), name=n, invoice_count=int(c), conflicts=int(k), aliases=list(a or []))
             for i, n, c, k, a in rows
@@ -100,16 +83,11 @@ class VendorRecords:
 
     def events(self, vendor_id: int | None = None) -> list[VendorEvent]:
         """The vendor audit log, oldest first (one vendor's entries when given)."""
-        sql = "SELECT action, vendor_id, other_vendor_id, invoice_id, detail, who, changed_at FROM vendor_events"
-        params: list[Any] = []
-        if vendor_id is not None:
-            sql += " WHERE ? IN (vendor_id, other_vendor_id)"
-            params.append(vendor_id)
         return [
             VendorEvent(
                 action=a, vendor_id=v, other_vendor_id=o, invoice_id=i, detail=json.loads(d) if d else {}, who=w, at=t
             )
-            for a, v, o, i, d, w, t in self.store.fetch(sql + " ORDER BY id", params)
+            for a, v, o, i, d, w, t in sql.events(self.store.cursor(), vendor_id)
         ]
 
     # -- rename ---------------------------------------------------------------------------------
@@ -131,16 +109,9 @@ class VendorRecords:
                 f"vendor {others[0]} ({_vendor_name(cur, others[0])}) already has the name {name!r};"
                 f" merge vendor {vendor_id} into it instead"
             )
-        cur.execute(
-            "UPDATE vendors SET name = ?, normalized = ?, compact = ? WHERE id = ?",
-            [name, normalize_name(name), compact_name(name), vendor_id],
-        )
+        sql.rename_vendor(cur, vendor_id, name, normalize_name(name), compact_name(name))
         for alias in (old, name):
-            cur.execute(
-                "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, 'name', ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [vendor_id, alias, compact_name(alias)],
-            )
+            sql.add_alias(cur, vendor_id, "name", alias, compact_name(alias))
         log_event(cur, "rename", who, vendor_id, old=old, new=name, **detail)
         refresh_search_text(self.store, cur, vendor_id)
 
@@ -162,52 +133,25 @@ class VendorRecords:
             raise InvalidRequest("a vendor cannot be merged into itself")
         source_name, target_name = _vendor_name(cur, source), _vendor_name(cur, target)
         for kind in () if force else ("tax_id", "registration"):
-            keys = {
-                vid: {k for (k,) in cur.execute(
-                    "SELECT key FROM vendor_aliases WHERE vendor_id = ? AND kind = ?", [vid, kind]
-                ).fetchall()}
-                for vid in (source, target)
-            }  # fmt: skip
+            keys = {vid: sql.vendor_keys(cur, vid, kind) for vid in (source, target)}
             if keys[source] and keys[target] and not keys[source] & keys[target]:
                 raise Conflict(
                     f"{source_name} and {target_name} have different {kind.replace('_', ' ')}s"
                     f" ({', '.join(sorted(keys[source]))} vs {', '.join(sorted(keys[target]))}): not merged"
                 )
-        moved = [int(r[0]) for r in cur.execute("SELECT id FROM invoices WHERE vendor_id = ?", [source]).fetchall()]
-        cur.execute("UPDATE invoices SET vendor_id = ? WHERE vendor_id = ?", [target, source])
-        cur.execute(
-            "INSERT INTO vendor_aliases (vendor_id, kind, alias, key)"
-            " SELECT ?, kind, alias, key FROM vendor_aliases WHERE vendor_id = ? ON CONFLICT DO NOTHING",
-            [target, source],
-        )
-        cur.execute(
-            "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, 'name', ?, ?) ON CONFLICT DO NOTHING",
-            [target, source_name, compact_name(source_name)],
-        )
-        cur.execute("DELETE FROM vendor_aliases WHERE vendor_id = ?", [source])
+        moved = sql.invoice_ids(cur, source)
+        sql.move_invoices(cur, source, target)
+        sql.copy_aliases(cur, source, target)
+        sql.add_alias(cur, target, "name", source_name, compact_name(source_name))
+        sql.delete_aliases(cur, source)
         # Conflicts between the two are settled by a person merging them; others now concern the target.
-        cur.execute(
-            "DELETE FROM vendor_conflicts WHERE (vendor_id = ? AND other_vendor_id = ?)"
-            " OR (vendor_id = ? AND other_vendor_id = ?)",
-            [min(source, target), max(source, target), min(source, target), max(source, target)],
-        )
-        for kind, key, a, b, inv in cur.execute(
-            "SELECT kind, key, vendor_id, other_vendor_id, invoice_id FROM vendor_conflicts"
-            " WHERE ? IN (vendor_id, other_vendor_id)",
-            [source],
-        ).fetchall():
+        sql.delete_conflicts_between(cur, source, target)
+        for kind, key, a, b, inv in sql.raw_conflicts_of(cur, source):
             other = b if a == source else a
-            cur.execute(
-                "INSERT INTO vendor_conflicts (kind, key, vendor_id, other_vendor_id, invoice_id)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [kind, key, min(other, target), max(other, target), inv],
-            )
-        cur.execute("DELETE FROM vendor_conflicts WHERE ? IN (vendor_id, other_vendor_id)", [source])
-        cur.execute(
-            "UPDATE vendors SET tax_id = (SELECT tax_id FROM vendors WHERE id = ?) WHERE id = ? AND tax_id IS NULL",
-            [source, target],
-        )
-        cur.execute("DELETE FROM vendors WHERE id = ?", [source])
+            sql.record_conflict(cur, kind, key, other, target, inv)
+        sql.delete_conflicts_of(cur, source)
+        sql.inherit_tax_id(cur, source, target)
+        sql.delete_vendor(cur, source)
         log_event(
             cur, "merge", who, target, source, source_name=source_name, target_name=target_name, invoices=moved,
             **detail,
@@ -237,29 +181,19 @@ class VendorRecords:
             return vid, conflicts
         named = _named(cur, name)
         target = vendor_id if vendor_id in named else (named[0] if named else None)
-        alone = (
-            vendor_id is not None
-            and not cur.execute(
-                "SELECT count(*) FROM invoices WHERE vendor_id = ? AND id <> ?", [vendor_id, invoice_id]
-            ).fetchone()[0]
-        )
+        alone = vendor_id is not None and not sql.other_invoice_count(cur, vendor_id, invoice_id)
         if target is None and vendor_id is not None and alone:
             self.rename_in(cur, vendor_id, name, who, invoice_id=invoice_id, because="vendor name corrected")
             target = vendor_id
         elif target is None:
-            target = int(
-                cur.execute(
-                    "INSERT INTO vendors (name, normalized, compact) VALUES (?, ?, ?) RETURNING id",
-                    [name, normalize_name(name), compact_name(name)],
-                ).fetchone()[0]
-            )
+            target = sql.insert_vendor(cur, name, normalize_name(name), compact_name(name))
             log_event(cur, "create", who, target, vendor_id, invoice_id, name=name, because="vendor name corrected")
         elif target == vendor_id and _vendor_name(cur, target) != name:
             # The person's spelling becomes the canonical one, unless another vendor goes by it too.
             with suppress(Conflict):
                 self.rename_in(cur, target, name, who, invoice_id=invoice_id, because="vendor name corrected")
         if target != vendor_id:
-            cur.execute("UPDATE invoices SET vendor_id = ? WHERE id = ?", [target, invoice_id])
+            sql.set_invoice_vendor(cur, invoice_id, target)
             log_event(cur, "move invoice", who, target, vendor_id, invoice_id, read=read_name, corrected=name)
             if vendor_id is not None and alone:
                 # The old vendor only existed because of this misreading: a person said whose invoice it is,
@@ -270,23 +204,11 @@ class VendorRecords:
             elif vendor_id is not None and read_name:
                 # The misreading now means the corrected vendor, unless other invoices of the old one carry it.
                 key = compact_name(read_name)
-                still = [
-                    n
-                    for (n,) in cur.execute(
-                        "SELECT vendor_name FROM invoices WHERE vendor_id = ? AND id <> ?", [vendor_id, invoice_id]
-                    ).fetchall()
-                    if compact_name(n) == key
-                ]
+                still = [n for n in sql.other_invoice_names(cur, vendor_id, invoice_id) if compact_name(n) == key]
                 if not still and compact_name(_vendor_name(cur, vendor_id)) != key:
-                    cur.execute(
-                        "DELETE FROM vendor_aliases WHERE vendor_id = ? AND kind = 'name' AND key = ?", [vendor_id, key]
-                    )
+                    sql.delete_name_alias(cur, vendor_id, key)
         if read_name and compact_name(read_name):
-            cur.execute(
-                "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, 'name', ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [target, read_name.strip(), compact_name(read_name)],
-            )
+            sql.add_alias(cur, target, "name", read_name.strip(), compact_name(read_name))
         conflicts = self.resolver.add_aliases(cur, target, party, identifiers, invoice_id)
         self._changed()
         return target, conflicts

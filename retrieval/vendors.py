@@ -14,6 +14,7 @@ from rapidfuzz.distance import OSA
 
 from extraction.identifiers import EXCLUSIVE_KINDS, KIND_CONFIDENCE, domain_of, identifier_key, normalize_code
 from retrieval.models import MonthlySpend, VendorConflict, VendorProfile
+from retrieval.repository import vendors as sql
 from retrieval.textindex import fold
 from utils.errors import NotFound
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from extraction.schema import Party
     from faiss_service.embeddings import Embedder
-    from retrieval.store import Store
+    from retrieval.repository.database import Store
 
 # Legal-form words, matched as whole trailing token sequences after punctuation is removed.
 LEGAL_SUFFIXES: list[tuple[str, ...]] = [
@@ -245,10 +246,7 @@ class VendorResolver:
         """Every (vendor_id, name or alias, compact key) known."""
         with self._lock:
             if self._cache_gen != self.store.generation:
-                rows = self.store.fetch(
-                    "SELECT id, name, compact FROM vendors UNION ALL "
-                    "SELECT vendor_id, alias, key FROM vendor_aliases WHERE kind = 'name'"
-                )
+                rows = sql.name_rows(self.store.cursor())
                 seen: set[tuple[int, str]] = set()
                 names = []
                 for vid, alias, key in rows:
@@ -286,7 +284,7 @@ class VendorResolver:
         owned: dict[str, dict[int, set[str]]] = {}
         for kind in EXCLUSIVE_KINDS:
             if kind in keys:
-                rows = con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = ?", [kind]).fetchall()
+                rows = sql.keys_of_kind(con, kind)
                 owned[kind] = {}
                 for vid, key in rows:
                     owned[kind].setdefault(int(vid), set()).add(key)
@@ -297,13 +295,7 @@ class VendorResolver:
         for kind in KIND_CONFIDENCE:
             if kind not in keys:
                 continue
-            vids = {
-                int(r[0])
-                for r in con.execute(
-                    "SELECT DISTINCT vendor_id FROM vendor_aliases WHERE kind = ? AND key = ?", [kind, keys[kind]]
-                ).fetchall()
-            }
-            vids = {v for v in vids if not contradicted(v)}
+            vids = {v for v in sql.vendors_with_key(con, kind, keys[kind]) if not contradicted(v)}
             if len(vids) == 1:
                 return vids.pop(), kind
         return None, ""
@@ -329,7 +321,7 @@ class VendorResolver:
         if not compact:
             return None, ""
         taxed: dict[int, set[str]] = {}
-        for vid, key in con.execute("SELECT vendor_id, key FROM vendor_aliases WHERE kind = 'tax_id'").fetchall():
+        for vid, key in sql.keys_of_kind(con, "tax_id"):
             taxed.setdefault(int(vid), set()).add(key)
 
         def compatible(vid: int) -> bool:
@@ -379,12 +371,7 @@ class VendorResolver:
         vid, how = self.match(party, cur, identifiers)
         if vid is None:
             name = (party.name or party.tax_id or party.iban or "").strip()
-            vid = int(
-                cur.execute(
-                    "INSERT INTO vendors (name, normalized, compact, tax_id, iban) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                    [name, normalize_name(name), compact_name(name), party.tax_id, party.iban],
-                ).fetchone()[0]
-            )
+            vid = sql.insert_vendor(cur, name, normalize_name(name), compact_name(name), party.tax_id, party.iban)
             how = "new"
         conflicts = self.add_aliases(cur, vid, party, identifiers, invoice_id)
         with self._lock:
@@ -423,23 +410,12 @@ class VendorResolver:
         conflicts: list[dict[str, Any]] = []
         for kind, alias, key in entries:
             if kind in CONFLICT_KINDS:
-                for other, other_name in cur.execute(
-                    "SELECT DISTINCT a.vendor_id, v.name FROM vendor_aliases a JOIN vendors v ON v.id = a.vendor_id"
-                    " WHERE a.kind = ? AND a.key = ? AND a.vendor_id <> ? ORDER BY a.vendor_id",
-                    [kind, key, vendor_id],
-                ).fetchall():
+                for other, other_name in sql.other_holders(cur, kind, key, vendor_id):
                     conflicts.append({"kind": kind, "value": alias, "vendor_id": int(other), "vendor": other_name})
-                    cur.execute(
-                        "INSERT INTO vendor_conflicts (kind, key, vendor_id, other_vendor_id, invoice_id)"
-                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        [kind, key, min(vendor_id, int(other)), max(vendor_id, int(other)), invoice_id],
-                    )
-            cur.execute(
-                "INSERT INTO vendor_aliases (vendor_id, kind, alias, key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [vendor_id, kind, alias, key],
-            )
+                    sql.record_conflict(cur, kind, key, vendor_id, int(other), invoice_id)
+            sql.add_alias(cur, vendor_id, kind, alias, key)
         if party.tax_id and len(normalize_code(party.tax_id)) >= 5:
-            cur.execute("UPDATE vendors SET tax_id = ? WHERE id = ? AND tax_id IS NULL", [party.tax_id, vendor_id])
+            sql.set_tax_id_if_missing(cur, vendor_id, party.tax_id)
         return conflicts
 
     # -- lookup -------------------------------------------------------------------------------
@@ -454,9 +430,7 @@ class VendorResolver:
         best: dict[int, tuple[float, str]] = {}
         code = normalize_code(query)
         if len(code) >= 5 and any(ch.isdigit() for ch in code):
-            for vid, alias in self.store.fetch(
-                "SELECT vendor_id, alias FROM vendor_aliases WHERE kind IN ('tax_id', 'iban') AND key = ?", [code]
-            ):
+            for vid, alias in sql.vendors_with_code(self.store.cursor(), code):
                 best[int(vid)] = (100.0, alias)
         names = self.names()
         q = compact_name(query)
@@ -495,13 +469,7 @@ class VendorResolver:
         shown = [round(score, 2) for _, (score, _) in ranked[: limit + 1]]
         if len(set(shown)) < len(shown):
             # Equal scores: the vendor with more invoices is the likelier one.
-            counts = dict(
-                self.store.fetch(
-                    "SELECT vendor_id, count(*) FROM invoices WHERE vendor_id IN (SELECT unnest(?::BIGINT[]))"
-                    " GROUP BY vendor_id",
-                    [[vid for vid, _ in ranked]],
-                )
-            )
+            counts = sql.invoice_counts(self.store.cursor(), [vid for vid, _ in ranked])
             ranked.sort(key=lambda kv: (-round(kv[1][0], 2), -counts.get(kv[0], 0), kv[0]))
         return [(vid, round(score / 100.0, 4), alias) for vid, (score, alias) in ranked[:limit]]
 
@@ -512,40 +480,21 @@ def _money(value: Any) -> Decimal | None:
 
 def vendor_profile(store: Store, vendor_id: int, exclude_invoice: int | None = None) -> VendorProfile:
     """A vendor with what its invoices say: count, spend, dates, typical amounts, currency, terms, IBANs."""
-    row = store.fetch("SELECT id, name, tax_id FROM vendors WHERE id = ?", [vendor_id])
-    if not row:
+    con = store.cursor()
+    head = sql.vendor_head(con, vendor_id)
+    if not head:
         raise NotFound(f"vendor {vendor_id} not found")
-    vid, name, tax_id = row[0]
-    aliases = [
-        a
-        for (a,) in store.fetch(
-            "SELECT alias FROM vendor_aliases WHERE vendor_id = ? AND kind = 'name' ORDER BY created_at, alias",
-            [vendor_id],
-        )
-        if a != name
-    ]
+    vid, name, tax_id = head
+    aliases = [a for a in sql.name_aliases(con, vendor_id) if a != name]
     identifiers: dict[str, list[str]] = {}
-    for kind, alias in store.fetch(
-        "SELECT kind, alias FROM vendor_aliases WHERE vendor_id = ? AND kind <> 'name' ORDER BY kind, created_at",
-        [vendor_id],
-    ):
+    for kind, alias in sql.identifier_aliases(con, vendor_id):
         identifiers.setdefault(kind, []).append(alias)
     conflicts = [
         VendorConflict(kind=k, key=key, other_vendor_id=int(other), other_vendor=other_name, invoice_id=inv_id)
-        for k, key, other, other_name, inv_id in store.fetch(
-            "SELECT c.kind, c.key, CASE WHEN c.vendor_id = ? THEN c.other_vendor_id ELSE c.vendor_id END AS other,"
-            " v.name, c.invoice_id FROM vendor_conflicts c LEFT JOIN vendors v ON v.id ="
-            " (CASE WHEN c.vendor_id = ? THEN c.other_vendor_id ELSE c.vendor_id END)"
-            " WHERE ? IN (c.vendor_id, c.other_vendor_id) ORDER BY c.created_at",
-            [vendor_id, vendor_id, vendor_id],
-        )
+        for k, key, other, other_name, inv_id in sql.conflicts_of(con, vendor_id)
     ]
     excl = -1 if exclude_invoice is None else exclude_invoice
-    inv = store.fetch(
-        "SELECT total, currency, invoice_date, payment_terms, vendor_iban FROM invoices"
-        " WHERE vendor_id = ? AND id <> ? ORDER BY invoice_date NULLS LAST, id",
-        [vendor_id, excl],
-    )
+    inv = sql.invoice_figures(con, vendor_id, excl)
     spend: dict[str, Decimal] = {}
     monthly: dict[tuple[str, str | None], list] = {}
     currencies: Counter[str] = Counter()

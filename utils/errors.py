@@ -106,6 +106,13 @@ class Conflict(InvoiceOcrError):
     status = 409
 
 
+class DatabaseDamaged(InvoiceOcrError):
+    """The history database cannot be opened: not a whole DuckDB database (truncated, overwritten) or unusable."""
+
+    code = "database_damaged"
+    status = 500
+
+
 class Unauthorized(InvoiceOcrError):
     """No valid credentials were sent."""
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import retrieval.keyword as keyword_module
 from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, Vocabulary, porter_stem
-from retrieval.store import Store
+from retrieval.repository.database import Store
 from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
 
 
@@ -110,6 +110,21 @@ def test_ties_break_by_id_at_the_cut(tmp_path: Path) -> None:
     store.close()
 
 
+class _CountingCursor:
+    """A store cursor, counting the queries sent on it."""
+
+    def __init__(self, cursor, queries: list[str]) -> None:
+        self.cursor = cursor
+        self.queries = queries
+
+    def execute(self, sql: str, params=None):
+        self.queries.append(sql)
+        return self.cursor.execute(sql, params or [])
+
+    def __getattr__(self, name: str):
+        return getattr(self.cursor, name)
+
+
 class _CountingStore:
     """The real store, counting the queries a search sends it."""
 
@@ -119,7 +134,9 @@ class _CountingStore:
 
     def __getattr__(self, name: str):
         attr = getattr(self.store, name)
-        if name in ("fetch", "fetch_numpy", "scalar", "fetch_dicts"):
+        if name == "cursor":
+            return lambda: _CountingCursor(attr(), self.queries)
+        if name in ("fetch", "scalar"):
 
             def counted(sql: str, params=None):
                 self.queries.append(sql)
@@ -188,7 +205,7 @@ def test_porter_stem_is_the_stemmer_the_postings_were_written_with(words: list[s
 def _fts_connection():
     import duckdb
 
-    from retrieval.store import fts_extension_path
+    from retrieval.repository.database import fts_extension_path
 
     con = duckdb.connect()
     path = fts_extension_path()

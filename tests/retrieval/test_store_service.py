@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from retrieval.models import SearchFilters, SearchQuery
+from retrieval.repository.schema import MIGRATIONS
 from retrieval.service import InvoiceService
-from retrieval.store import MIGRATIONS
 from tests.builders import make_result
 from utils.errors import InvalidRequest, NotFound
 from utils.settings import Settings
@@ -293,7 +293,7 @@ def test_restart_with_flipped_bytes_in_the_index_rebuilds(settings: Settings, em
 
 
 def test_a_truncated_database_is_reported_as_damaged_not_as_in_use(settings: Settings, embedder) -> None:
-    from retrieval.store import DatabaseDamaged
+    from utils.errors import DatabaseDamaged
 
     svc = InvoiceService(settings)
     _fill(svc, 2)

@@ -1,4 +1,4 @@
-"""The DuckDB invoice history: migrations, one writer, per-thread readers, content-addressed files."""
+"""The DuckDB invoice history: connection, migrations, one writer, per-thread readers, content-addressed files."""
 
 from __future__ import annotations
 
@@ -13,91 +13,9 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from retrieval.repository.schema import INVOICE_CHILD_TABLES, MIGRATIONS
 from retrieval.textindex import term_counts
-from utils.errors import Conflict, InvoiceOcrError
-
-# Each migration is applied once, in order, inside one transaction; never edit a released one.
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
-    (
-        1,
-        "initial schema",
-        [
-            "CREATE SEQUENCE IF NOT EXISTS document_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS invoice_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS vendor_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS correction_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS run_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS failure_seq START 1",
-            "CREATE SEQUENCE IF NOT EXISTS term_seq START 1",
-            """CREATE TABLE documents (
-                id BIGINT PRIMARY KEY DEFAULT nextval('document_seq'),
-                sha256 VARCHAR NOT NULL UNIQUE, filename VARCHAR, media_type VARCHAR, page_count INTEGER,
-                size BIGINT, stored_path VARCHAR, created_at TIMESTAMP DEFAULT current_timestamp)""",
-            """CREATE TABLE vendors (
-                id BIGINT PRIMARY KEY DEFAULT nextval('vendor_seq'),
-                name VARCHAR NOT NULL, normalized VARCHAR, compact VARCHAR, tax_id VARCHAR, iban VARCHAR,
-                created_at TIMESTAMP DEFAULT current_timestamp)""",
-            """CREATE TABLE vendor_aliases (
-                vendor_id BIGINT NOT NULL, kind VARCHAR NOT NULL, alias VARCHAR NOT NULL, key VARCHAR NOT NULL,
-                created_at TIMESTAMP DEFAULT current_timestamp, PRIMARY KEY (vendor_id, kind, alias))""",
-            """CREATE TABLE invoices (
-                id BIGINT PRIMARY KEY DEFAULT nextval('invoice_seq'),
-                document_id BIGINT NOT NULL, vendor_id BIGINT,
-                vendor_name VARCHAR, vendor_address VARCHAR, vendor_tax_id VARCHAR, vendor_iban VARCHAR,
-                vendor_email VARCHAR, vendor_phone VARCHAR,
-                customer_name VARCHAR, customer_address VARCHAR, customer_tax_id VARCHAR, customer_iban VARCHAR,
-                customer_email VARCHAR, customer_phone VARCHAR,
-                invoice_number VARCHAR, invoice_number_key VARCHAR, invoice_date DATE, due_date DATE,
-                purchase_order VARCHAR, currency VARCHAR,
-                subtotal DECIMAL(18, 4), tax_total DECIMAL(18, 4), total DECIMAL(18, 4), amount_due DECIMAL(18, 4),
-                tax_lines JSON, payment_terms VARCHAR,
-                result JSON NOT NULL, validation JSON, needs_review BOOLEAN NOT NULL DEFAULT false,
-                status VARCHAR NOT NULL DEFAULT 'new', page_first INTEGER, page_last INTEGER,
-                search_text VARCHAR, engine VARCHAR,
-                created_at TIMESTAMP DEFAULT current_timestamp, updated_at TIMESTAMP DEFAULT current_timestamp)""",
-            """CREATE TABLE line_items (
-                invoice_id BIGINT NOT NULL, position INTEGER NOT NULL, description VARCHAR,
-                quantity DECIMAL(18, 4), unit_price DECIMAL(18, 4), amount DECIMAL(18, 4), tax_rate DECIMAL(9, 4),
-                PRIMARY KEY (invoice_id, position))""",
-            """CREATE TABLE corrections (
-                id BIGINT PRIMARY KEY DEFAULT nextval('correction_seq'),
-                invoice_id BIGINT NOT NULL, field VARCHAR NOT NULL, old JSON, new JSON, who VARCHAR NOT NULL,
-                changed_at TIMESTAMP DEFAULT current_timestamp)""",
-            """CREATE TABLE extraction_runs (
-                id BIGINT PRIMARY KEY DEFAULT nextval('run_seq'),
-                document_id BIGINT, invoice_id BIGINT, engine VARCHAR, timings JSON, seconds DOUBLE,
-                created_at TIMESTAMP DEFAULT current_timestamp)""",
-            """CREATE TABLE embeddings (
-                invoice_id BIGINT PRIMARY KEY, model VARCHAR NOT NULL, vector FLOAT[] NOT NULL)""",
-            """CREATE TABLE failures (
-                id BIGINT PRIMARY KEY DEFAULT nextval('failure_seq'),
-                filename VARCHAR, error_code VARCHAR, engine VARCHAR, failed_at TIMESTAMP DEFAULT current_timestamp)""",
-            # Keyword index: BM25 over postings kept in step with every write (no rebuild needed).
-            """CREATE TABLE fts_dict (term VARCHAR PRIMARY KEY, termid INTEGER NOT NULL DEFAULT nextval('term_seq'))""",
-            "CREATE TABLE fts_postings (termid INTEGER NOT NULL, invoice_id BIGINT NOT NULL, tf INTEGER NOT NULL)",
-            "CREATE TABLE fts_docs (invoice_id BIGINT PRIMARY KEY, len INTEGER NOT NULL)",
-        ],
-    ),
-    (
-        2,
-        "vendor identity: conflicts and the vendor audit log",
-        [
-            "CREATE SEQUENCE IF NOT EXISTS vendor_event_seq START 1",
-            # Two vendors claiming one identifier (an IBAN, a tax id): flagged for a person, never merged.
-            """CREATE TABLE vendor_conflicts (
-                kind VARCHAR NOT NULL, key VARCHAR NOT NULL, vendor_id BIGINT NOT NULL, other_vendor_id BIGINT NOT NULL,
-                invoice_id BIGINT, created_at TIMESTAMP DEFAULT current_timestamp,
-                PRIMARY KEY (kind, key, vendor_id, other_vendor_id))""",
-            # Renames, merges, invoices moved by a correction, vendors created by one.
-            """CREATE TABLE vendor_events (
-                id BIGINT PRIMARY KEY DEFAULT nextval('vendor_event_seq'),
-                action VARCHAR NOT NULL, vendor_id BIGINT, other_vendor_id BIGINT, invoice_id BIGINT,
-                detail JSON, who VARCHAR NOT NULL, changed_at TIMESTAMP DEFAULT current_timestamp)""",
-        ],
-    ),
-]
-
-INVOICE_PARTY_FIELDS = ("name", "address", "tax_id", "iban", "email", "phone")
+from utils.errors import Conflict, DatabaseDamaged, InvoiceOcrError
 
 
 def fts_extension_path() -> Path | None:
@@ -123,7 +41,7 @@ def _open_error(db_path: Path, exc: duckdb.Error) -> InvoiceOcrError:
             f"the history database {db_path} is damaged or truncated ({text}); restore it from a backup,"
             " or move it away to start an empty history"
         )
-    return StoreError(f"cannot open the history database {db_path}: {text}")
+    return DatabaseDamaged(f"cannot open the history database {db_path}: {text}")
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -263,25 +181,10 @@ class Store:
         """Rows of a read query on this thread's cursor."""
         return self.cursor().execute(sql, params or []).fetchall()
 
-    def fetch_dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Rows of a read query as dicts."""
-        cur = self.cursor().execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-    def fetch_numpy(self, sql: str, params: list[Any] | None = None) -> dict[str, np.ndarray]:
-        """Columns of a read query as numpy arrays."""
-        return self.cursor().execute(sql, params or []).fetchnumpy()
-
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         """The first column of the first row, or None."""
         row = self.cursor().execute(sql, params or []).fetchone()
         return row[0] if row else None
-
-    def document_by_sha(self, sha256: str) -> dict[str, Any] | None:
-        """The stored document with this hash."""
-        rows = self.fetch_dicts("SELECT * FROM documents WHERE sha256 = ?", [sha256])
-        return rows[0] if rows else None
 
     def embedding_ids(self, model: str | None = None) -> np.ndarray:
         """Invoice ids with a stored embedding (of one model when given)."""
@@ -336,21 +239,18 @@ class Store:
         cur.execute("DELETE FROM fts_postings WHERE invoice_id = ?", [invoice_id])
         cur.execute("DELETE FROM fts_docs WHERE invoice_id = ?", [invoice_id])
 
-    # Rows keyed by an invoice id that must go with the invoice (the audit log stays on purpose).
-    INVOICE_CHILD_TABLES = ("line_items", "embeddings", "fts_postings", "fts_docs")
-
     def orphan_counts(self) -> dict[str, int]:
         """Per table, the rows that belong to no stored invoice (left by a write that lost a race with a delete)."""
         gone = "NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = t.invoice_id)"
         return {
             table: int(self.scalar(f"SELECT count(*) FROM {table} t WHERE {gone}") or 0)
-            for table in self.INVOICE_CHILD_TABLES
+            for table in INVOICE_CHILD_TABLES
         }
 
     def drop_orphans(self, cur: duckdb.DuckDBPyConnection) -> int:
         """Inside a transaction: delete the rows that belong to no stored invoice; returns how many."""
         dropped = 0
-        for table in self.INVOICE_CHILD_TABLES:
+        for table in INVOICE_CHILD_TABLES:
             row = cur.execute(f"DELETE FROM {table} WHERE invoice_id NOT IN (SELECT id FROM invoices)").fetchone()
             dropped += int(row[0]) if row else 0
         return dropped
@@ -382,16 +282,3 @@ class Store:
 def dumps(value: Any) -> str:
     """JSON text for a JSON column (decimals and dates as strings where pydantic did not convert them)."""
     return json.dumps(value, default=str)
-
-
-class StoreError(InvoiceOcrError):
-    """The history database could not do what was asked."""
-
-    code = "store_error"
-    status = 500
-
-
-class DatabaseDamaged(StoreError):
-    """The history database file is not a whole DuckDB database (truncated, overwritten)."""
-
-    code = "database_damaged"
