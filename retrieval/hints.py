@@ -152,21 +152,27 @@ class HistoryHints:
         self.store = store
         self.resolver = resolver
         self.exclude_invoice = exclude_invoice  # re-reading an invoice: its own review must not teach it
-        self._cache: dict[int, tuple[int, VendorHints | None]] = {}
+        self._cache: dict[int, tuple[tuple, VendorHints | None]] = {}
         self._snapshot: tuple[int, HintsSnapshot] | None = None
         self._lock = threading.Lock()
 
-    def for_vendor(self, vendor_id: int) -> VendorHints | None:
-        """The learned hints of one vendor (None below MIN_DOCUMENTS reviewed invoices); cached per store write."""
+    def for_vendor(self, vendor_id: int, version: tuple | None = None) -> VendorHints | None:
+        """The learned hints of one vendor (None below MIN_DOCUMENTS reviewed invoices).
+
+        Cached until what they are learned from changes (`version`, see hint_versions), so a write that
+        touches one vendor costs the others nothing.
+        """
+        if version is None:
+            version = sql.hint_versions(self.store.cursor(), vendor_id).get(vendor_id, ())
         with self._lock:
             cached = self._cache.get(vendor_id)
-            if cached is not None and cached[0] == self.store.generation:
+            if cached is not None and cached[0] == version:
                 return cached[1]
         record = vendor_record(self.store, vendor_id)
         invoices = reviewed_invoices(self.store, vendor_id, self.exclude_invoice) if record else []
         hints = learn_hints(record, invoices) if record and len(invoices) >= MIN_DOCUMENTS else None
         with self._lock:
-            self._cache[vendor_id] = (self.store.generation, hints)
+            self._cache[vendor_id] = (version, hints)
         return hints
 
     def recognise(self, pages: list[PageMarkdown], invoice: Invoice | None) -> tuple[int | None, str]:
@@ -241,24 +247,24 @@ class HintsSnapshot:
 def snapshot(lookup: HistoryHints) -> HintsSnapshot:
     """Every vendor's learned hints keyed by identifier and exact name (vendors with reviewed invoices only).
 
-    Built once per committed write of the history.
+    Rebuilt after a committed write of the history; only vendors whose reviewed invoices or record changed
+    are learned again.
     """
     cached = getattr(lookup, "_snapshot", None)
     if cached is not None and cached[0] == lookup.store.generation:
         return cached[1]
     generation = lookup.store.generation
-    vendor_ids = sql.reviewed_vendor_ids(lookup.store.cursor())
+    con = lookup.store.cursor()
+    versions = sql.hint_versions(con)
+    learned = {vid: hints for vid, version in versions.items() if (hints := lookup.for_vendor(vid, version))}
     by_key: dict[tuple[str, str], VendorHints] = {}
     by_name: dict[str, VendorHints] = {}
-    for vid in vendor_ids:
-        hints = lookup.for_vendor(vid)
-        if hints is None:
-            continue
-        for kind, key in sql.alias_keys(lookup.store.cursor(), vid):
-            if kind == "name":
-                by_name.setdefault(key, hints)
-            else:
-                by_key.setdefault((kind, key), hints)
+    for vid, kind, key in sql.all_alias_keys(con, list(learned)):
+        hints = learned[vid]
+        if kind == "name":
+            by_name.setdefault(key, hints)
+        else:
+            by_key.setdefault((kind, key), hints)
     built = HintsSnapshot(by_key, by_name)
     lookup._snapshot = (generation, built)
     return built

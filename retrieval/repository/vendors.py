@@ -191,11 +191,6 @@ def all_aliases(con: Cursor, vendor_id: int) -> list[tuple]:
     ).fetchall()
 
 
-def alias_keys(con: Cursor, vendor_id: int) -> list[tuple]:
-    """(kind, key) of every alias of a vendor."""
-    return con.execute("SELECT kind, key FROM vendor_aliases WHERE vendor_id = ?", [vendor_id]).fetchall()
-
-
 # -- conflicts ------------------------------------------------------------------------------------
 def record_conflict(cur: Cursor, kind: str, key: str, a: int, b: int, invoice_id: int | None) -> None:
     """Flag an identifier two vendors hold (once per pair, the lower id first)."""
@@ -352,12 +347,28 @@ def reviewed_results(con: Cursor, vendor_id: int, exclude: int) -> list[str]:
     ]
 
 
-def reviewed_vendor_ids(con: Cursor) -> list[int]:
-    """The vendors with approved or corrected invoices."""
-    return [
-        int(r[0])
-        for r in con.execute(
-            "SELECT DISTINCT vendor_id FROM invoices WHERE vendor_id IS NOT NULL"
-            " AND status IN ('approved', 'corrected')"
-        ).fetchall()
-    ]
+def hint_versions(con: Cursor, vendor_id: int | None = None) -> dict[int, tuple]:
+    """Per vendor with reviewed invoices (or just this one): what its hints are learned from, in a few numbers.
+
+    (reviewed invoices, newest of them, newest audit entry on them, aliases, name): any change to the
+    reviewed invoices (a correction, an approval, a re-read) or to the vendor's record changes it.
+    """
+    where = "" if vendor_id is None else " AND i.vendor_id = ?"
+    rows = con.execute(
+        "SELECT i.vendor_id, count(DISTINCT i.id), max(i.id), max(c.id), any_value(v.name),"
+        " (SELECT count(*) FROM vendor_aliases a WHERE a.vendor_id = i.vendor_id)"
+        " FROM invoices i JOIN vendors v ON v.id = i.vendor_id LEFT JOIN corrections c ON c.invoice_id = i.id"
+        " WHERE i.status IN ('approved', 'corrected')" + where + " GROUP BY i.vendor_id",
+        [] if vendor_id is None else [vendor_id],
+    ).fetchall()
+    return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+def all_alias_keys(con: Cursor, vendor_ids: list[int]) -> list[tuple]:
+    """(vendor_id, kind, key) of every alias of these vendors."""
+    if not vendor_ids:
+        return []
+    return con.execute(
+        "SELECT vendor_id, kind, key FROM vendor_aliases WHERE list_contains(?, vendor_id) ORDER BY vendor_id",
+        [vendor_ids],
+    ).fetchall()
