@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from extraction.engines.registry import engine_names
 from extraction.options import ExtractOptions, check_page_limit
-from utils.errors import DocumentTooSlow, InvoiceOcrError, NotAnInvoice, UnknownEngine
+from utils.errors import Abandoned, DocumentTooSlow, InvoiceOcrError, NotAnInvoice, UnknownEngine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -125,8 +125,6 @@ class Extractor:
 
     def stopper(self, job: Job, filename: str) -> Callable[[], BaseException | None]:
         """What stops a job's reading: its request gone (client left, timed out) or the document's time budget."""
-        from app.api.workers import Abandoned
-
         budget = self.settings.document_timeout
         deadline = time.monotonic() + budget
 

@@ -21,7 +21,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from utils.errors import UnreadableDocument
+from utils.errors import Abandoned, UnreadableDocument
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,12 +53,6 @@ def reader_priority() -> None:
     lower_priority()
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
-
-def _abandoned(message: str) -> Exception:
-    from app.api.workers import Abandoned  # workers imports this module
-
-    return Abandoned(message)
 
 
 def _progress(conn: _Progress | _Here | None) -> Callable[[int, int], None] | None:
@@ -256,7 +250,7 @@ class ReaderProcesses:
     def _take(self) -> _Reader:
         with self._lock:
             if self._closed:
-                raise _abandoned("the server is shutting down")
+                raise Abandoned("the server is shutting down")
             reader = self._idle.pop() if self._idle else None
         if reader is None or not reader.process.is_alive():
             if reader is not None:
@@ -267,7 +261,7 @@ class ReaderProcesses:
             closed = self._closed
         if closed:  # shut down while the process started
             self._drop(reader)
-            raise _abandoned("the server is shutting down")
+            raise Abandoned("the server is shutting down")
         return reader
 
     def _drop(self, reader: _Reader) -> None:
@@ -333,7 +327,7 @@ class ReaderProcesses:
         except _ReaderDied as exc:
             self._drop(reader)
             if self._closed:
-                raise _abandoned("the server is shutting down; the document was not stored") from exc
+                raise Abandoned("the server is shutting down; the document was not stored") from exc
             log.error("a reader process died while running %s", getattr(fn, "__name__", fn))
             raise UnreadableDocument(
                 "reading this document stopped its reader process (a crash in a native library or out of "

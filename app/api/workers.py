@@ -17,7 +17,7 @@ from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.api.readers import lower_priority
-from utils.errors import Busy, InvoiceOcrError
+from utils.errors import Abandoned, Busy, ExtractionTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,24 +26,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.workers")
 T = TypeVar("T")
-
-
-class ExtractionTimeout(InvoiceOcrError):
-    """An extraction took longer than the request timeout; nothing was stored."""
-
-    code = "timeout"
-    status = 504
-
-
-class Abandoned(InvoiceOcrError):
-    """The server is shutting down; the extraction was dropped before it changed anything."""
-
-    code = "busy"
-    status = 503
-
-    def __init__(self, message: str, retry_after: int = 10) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Job:

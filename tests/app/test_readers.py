@@ -9,11 +9,10 @@ import time
 import pytest
 
 from app.api.readers import EXTRACT_NICE, ReaderProcesses
-from app.api.workers import Abandoned
 from extraction.options import ExtractOptions
 from extraction.pipeline import extract_invoices
 from tests.builders import encrypted_pdf, invoice_spec, make_invoice_pdf, make_settings
-from utils.errors import EncryptedDocument, UnreadableDocument
+from utils.errors import Abandoned, EncryptedDocument, UnreadableDocument
 
 
 # Run inside the reader process (module-level, so the spawned child can import them).
