@@ -83,8 +83,7 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
             yield
         finally:
             await run_in_threadpool(pool.shutdown, SHUTDOWN_GRACE)
-            if services.readers is not None:
-                await run_in_threadpool(services.readers.shutdown)
+            await run_in_threadpool(services.reader.shutdown)
             service, services.service = services.service, None
             await run_in_threadpool(service.close)
 

@@ -1,9 +1,10 @@
 """Bounded extraction pool: N worker threads, a waiting line of fixed size, timeouts, graceful shutdown.
 
-A worker thread runs one job: it hands the document to a reader process (app/api/readers.py) and
-waits, then stores the result, so the event loop keeps serving searches and reads meanwhile. A job
-that times out or is abandoned at shutdown never writes to the store: writes pass through one gate
-that shutdown closes.
+A worker thread runs one job: it hands the document to the reading unit (extraction/reading.py: a
+reader process, within the document's time budget) and waits, then stores the result, so the event loop
+keeps serving searches and reads meanwhile. A job that times out or is abandoned at shutdown never writes
+to the store: writes pass through one gate that shutdown closes. All of this is HTTP's: the waiting line
+answers Busy (503), the asyncio bridge and the shutdown gate follow the server's lifespan.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.api.readers import lower_priority
+from extraction.reader_processes import lower_priority
 from utils.errors import Abandoned, Busy, ExtractionTimeout
 
 if TYPE_CHECKING:
