@@ -74,13 +74,22 @@ class _Progress:
         self._conn.send(("page", *pair))
 
 
-def _serve(conn: Connection, background: bool) -> None:
-    """A reader process: run the jobs sent on `conn` one at a time until told to stop or the pipe closes."""
+def _serve(conn: Connection, background: bool, warm_up: Callable[[], None] | None) -> None:
+    """A reader process: warm up, say so, then run the jobs sent on `conn` one at a time until told to stop."""
     # The parent decides when a reader ends (shutdown, a stopped job): Ctrl-C in a terminal reaches the
     # whole process group, and a reader must not die of it with a traceback of its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if background:
         reader_priority()
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # the first job meets the same problem and reports it
+            log.debug("a reader process could not warm up", exc_info=True)
+    try:
+        conn.send(("ready",))
+    except (OSError, ValueError):
+        return
     while True:
         try:
             job = conn.recv()
@@ -115,12 +124,26 @@ class _JobFailed(Exception):
 class _Reader:
     """One spawned reader process and the pipe it takes jobs on."""
 
-    def __init__(self, background: bool = True) -> None:
+    def __init__(self, background: bool = True, warm_up: Callable[[], None] | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of the server's threads or locks
         self._conn, child = context.Pipe(duplex=True)
-        self.process: SpawnProcess = context.Process(target=_serve, args=(child, background), daemon=True)
+        self.process: SpawnProcess = context.Process(target=_serve, args=(child, background, warm_up), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    def _await_ready(self) -> None:
+        """Wait until the process has started and warmed up (no job's time is spent on that)."""
+        while not self.ready:
+            try:
+                if not self._conn.poll(_POLL_S):
+                    if not self.process.is_alive():
+                        raise _ReaderDied
+                    continue
+                kind, *_ = self._conn.recv()
+            except (EOFError, OSError, ValueError) as exc:
+                raise _ReaderDied from exc
+            self.ready = kind == "ready"
 
     def run(
         self,
@@ -131,8 +154,11 @@ class _Reader:
     ) -> tuple[Any, int]:
         """`fn(*args, progress)` here: (its result, the reader's resident bytes afterwards).
 
-        `should_stop` is asked between messages; the error it returns ends the job: the process is killed.
+        `should_stop` is asked between messages, first once the reader is ready and has the job (a time
+        budget kept by it leaves out starting and warming up a fresh reader); the error it returns ends the
+        job: the process is killed.
         """
+        self._await_ready()
         try:
             self._conn.send((fn, args, on_page is not None))
         except (OSError, ValueError) as exc:
@@ -182,10 +208,17 @@ class ReaderProcesses:
     idle scheduling class (a server's, beside its searches); others at the caller's priority (a CLI run).
     """
 
-    def __init__(self, workers: int, max_rss_bytes: int | None = None, background: bool = True) -> None:
+    def __init__(
+        self,
+        workers: int,
+        max_rss_bytes: int | None = None,
+        background: bool = True,
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.max_rss_bytes = max_rss_bytes
         self.background = background
+        self.warm_up = warm_up  # run by each fresh reader before its first job (module-level: it must pickle)
         self._lock = threading.Lock()
         self._idle: list[_Reader] = []
         self._busy: set[_Reader] = set()
@@ -199,7 +232,7 @@ class ReaderProcesses:
         if reader is None or not reader.process.is_alive():
             if reader is not None:
                 reader.kill()
-            reader = _Reader(self.background)
+            reader = _Reader(self.background, self.warm_up)
         with self._lock:
             self._busy.add(reader)
             closed = self._closed

@@ -81,6 +81,19 @@ def _read_pages(
     return info, pages_md, timings
 
 
+def _warm_up() -> None:
+    """What every read needs, loaded by a fresh reader process before its first document is timed.
+
+    Seconds on a busy machine (PyMuPDF loads its layout models when imported): not the document's time.
+    """
+    import pymupdf  # noqa: F401  (imported by extraction.documents on the first PDF)
+
+    import extraction.pipeline  # noqa: F401  (documents, engines' registry, markdown, parser)
+    from extraction.parser.scoring import load_models
+
+    load_models()
+
+
 def _stopping(on_page: PageCallback | None, should_stop: StopCheck) -> PageCallback:
     """A page callback for reads in this thread that stops the read (raises) between pages when asked to."""
 
@@ -105,7 +118,7 @@ class DocumentReader:
         self.settings = settings
         self.budget = settings.document_timeout
         self.processes = (
-            ReaderProcesses(workers or settings.extract_workers, settings.reader_max_rss_mb << 20, background)
+            ReaderProcesses(workers or settings.extract_workers, settings.reader_max_rss_mb << 20, background, _warm_up)
             if settings.extract_processes
             else None
         )
@@ -154,21 +167,24 @@ class DocumentReader:
         on_page: PageCallback | None,
         should_stop: StopCheck | None,
     ) -> Any:
-        stop = self._budgeted(filename, should_stop)
-        if self.processes is not None:
+        if self.processes is not None:  # the clock starts when a ready reader has the document
+            stop = self._budgeted(filename, should_stop, start=None)
             return self.processes.call(job, *args, on_page=on_page, should_stop=stop)
+        stop = self._budgeted(filename, should_stop, start=time.monotonic())
         return job(*args, _Sender(_stopping(on_page, stop)))
 
-    def _budgeted(self, filename: str, should_stop: StopCheck | None) -> StopCheck:
-        """`should_stop`, and past the document's time budget (from now) a DocumentTooSlow."""
+    def _budgeted(self, filename: str, should_stop: StopCheck | None, start: float | None) -> StopCheck:
+        """`should_stop`, and past the document's time budget a DocumentTooSlow (from `start`, else first asked)."""
         budget = self.budget
-        deadline = time.monotonic() + budget
+        began = [start]
 
         def check() -> BaseException | None:
             stop = should_stop() if should_stop is not None else None
             if stop is not None:
                 return stop
-            if time.monotonic() > deadline:
+            if began[0] is None:
+                began[0] = time.monotonic()
+            if time.monotonic() - began[0] > budget:
                 return DocumentTooSlow(
                     f"{filename}: reading took longer than the {budget:g} s allowed per document "
                     "(INVOICE_OCR_DOCUMENT_TIMEOUT) and was stopped; nothing was stored. Send fewer pages "
