@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from extraction.identifiers import vendor_identifiers
+from extraction.reading import DocumentReader
 from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, check_amounts, long_texts
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
@@ -119,8 +120,9 @@ def one_writer_per_invoice(method: _Method) -> _Method:
 class InvoiceService:
     """Everything the app needs from the history: one instance per process, built once (FastAPI lifespan / CLI)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reader: DocumentReader | None = None) -> None:
         self.settings = settings
+        self.reader = reader  # the reading unit re-reads use (the server's); None: each re-read starts its own
         self.store = Store(settings.db_path, settings.files_dir)
         self.embedder = get_embedder(settings.embedding_model, settings.embedding_backend, settings.embedding_threads)
         self.model_name = self.embedder.name
@@ -513,12 +515,12 @@ class InvoiceService:
         where, params = filter_sql(SearchFilters(vendor=vendor, needs_review=needs_review), self.resolver)
         if invoice_ids is not None:
             if not invoice_ids:
-                return reread(self, [], who, engine)
+                return reread(self, [], who, engine, self.reader)
             where += f" AND i.id IN ({', '.join('?' for _ in invoice_ids)})"
             params.extend(int(i) for i in invoice_ids)
         rows = self.store.fetch(f"SELECT i.id FROM invoices i WHERE true {where} ORDER BY i.id", params)
         ids = [int(r[0]) for r in rows]
-        return reread(self, ids, who, engine)
+        return reread(self, ids, who, engine, self.reader)
 
     def index_vector(self, invoice_id: int, vector: np.ndarray) -> None:
         """Put one invoice's vector in the index (replacing its earlier one)."""
