@@ -1,4 +1,9 @@
-"""Re-read stored documents with what the history now knows, keeping every human correction."""
+"""Re-read stored documents with what the history now knows, keeping every human correction.
+
+Documents are read by the one reading unit (extraction.reading.DocumentReader): a reader process within the
+per-document time budget, so one document that is too slow or crashes its reader fails only its invoice
+(reported, nothing of it stored) and the others go on.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from pydantic import BaseModel, Field
 
 from extraction.identifiers import vendor_identifiers
 from extraction.options import ExtractOptions
+from extraction.reading import DocumentReader
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
-from retrieval.hints import HistoryHints
+from retrieval.hints import HistoryHints, snapshot
 from retrieval.repository import invoices as sql
 from retrieval.review import set_dotted
 from retrieval.textindex import embedding_text
@@ -48,13 +54,13 @@ def _apply(result: ExtractionResult, corrections: list[tuple[str, Any, str]]) ->
     return result.model_copy(update={"invoice": Invoice.model_validate(data), "fields": fields})
 
 
-def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: str | None = None) -> tuple[bool, bool]:
-    """Read one stored invoice's pages again (with `engine`, else the default) and its vendor's hints.
+def reread_invoice(
+    service: InvoiceService, invoice_id: int, who: str, engine: str | None, reader: DocumentReader
+) -> tuple[bool, bool]:
+    """Read one stored invoice's pages again with `reader` (with `engine`, else the default) and its vendor's hints.
 
     Returns (invoice changed, hints used).
     """
-    from extraction.pipeline import extract_invoices
-
     path, _media_type, filename = service.document_file(invoice_id)
     row = sql.reread_row(service.store.cursor(), invoice_id)
     if not row:  # deleted in between
@@ -64,7 +70,8 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
     pages = f"{first}-{last}" if first is not None and last is not None else None
     lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
     options = ExtractOptions(pages=pages, engine=engine)
-    results = extract_invoices(path.read_bytes(), filename, options, service.settings, hints=lookup)
+    hints = snapshot(lookup) if reader.isolated else lookup  # a reader process gets plain data
+    results = reader.extract_invoices(path.read_bytes(), filename, options, hints=hints)
     result = results[0]
     result.page_range = before.page_range
     service.recognise(result)
@@ -94,22 +101,39 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
     return changed, hinted
 
 
-def reread(service: InvoiceService, invoice_ids: list[int], who: str, engine: str | None = None) -> RereadReport:
-    """Re-read several stored invoices; one that fails is reported, the others go on."""
+def reread(
+    service: InvoiceService,
+    invoice_ids: list[int],
+    who: str,
+    engine: str | None = None,
+    reader: DocumentReader | None = None,
+) -> RereadReport:
+    """Re-read several stored invoices; one that fails (or runs past its time budget) is reported, the others go on.
+
+    Reads with `reader` (the server's), else with a reading unit of one reader process at the caller's
+    priority, closed at the end.
+    """
     from extraction.engines.registry import engine_names
 
     if engine is not None and engine not in engine_names():
         raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
     report = RereadReport(engine=engine)
-    for invoice_id in invoice_ids:
-        try:
-            changed, hinted = reread_invoice(service, invoice_id, who, engine)
-        except InvoiceOcrError as exc:
-            report.failed[invoice_id] = exc.message
-            continue
-        report.reread.append(invoice_id)
-        if changed:
-            report.changed.append(invoice_id)
-        if hinted:
-            report.hinted.append(invoice_id)
+    if not invoice_ids:
+        return report
+    unit = reader or DocumentReader(service.settings, workers=1, background=False)
+    try:
+        for invoice_id in invoice_ids:
+            try:
+                changed, hinted = reread_invoice(service, invoice_id, who, engine, unit)
+            except InvoiceOcrError as exc:
+                report.failed[invoice_id] = exc.message
+                continue
+            report.reread.append(invoice_id)
+            if changed:
+                report.changed.append(invoice_id)
+            if hinted:
+                report.hinted.append(invoice_id)
+    finally:
+        if reader is None:
+            unit.shutdown()
     return report

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from extraction.reading import DocumentReader
 from extraction.schema import ExtractionResult
 from faiss_service.embeddings import get_embedder
 from faiss_service.index import VectorIndex
@@ -69,8 +70,9 @@ def one_writer_per_invoice(method: _Method) -> _Method:
 class InvoiceService:
     """Everything the app needs from the history: one instance per process, built once (FastAPI lifespan / CLI)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reader: DocumentReader | None = None) -> None:
         self.settings = settings
+        self.reader = reader  # the reading unit re-reads use (the server's); None: each re-read starts its own
         self.store = Store(settings.db_path, settings.files_dir)
         self.embedder = get_embedder(settings.embedding_model, settings.embedding_backend, settings.embedding_threads)
         self.model_name = self.embedder.name
@@ -256,7 +258,7 @@ class InvoiceService:
         """
         from retrieval.reread import reread
 
-        return reread(self, self.history.select(vendor, needs_review, invoice_ids), who, engine)
+        return reread(self, self.history.select(vendor, needs_review, invoice_ids), who, engine, self.reader)
 
     # -- export and figures ------------------------------------------------------------------------------
     def export(self, filters: SearchFilters, fmt: str) -> Iterator[str]:

@@ -143,3 +143,21 @@ class ServiceNotReady(InvoiceOcrError):
 
     code = "not_ready"
     status = 503
+
+
+class ExtractionTimeout(InvoiceOcrError):
+    """An extraction took longer than the request timeout; nothing was stored."""
+
+    code = "timeout"
+    status = 504
+
+
+class Abandoned(InvoiceOcrError):
+    """The server is shutting down (or the caller left); the extraction was dropped before it changed anything."""
+
+    code = "busy"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -15,8 +15,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from app.api.auth import Authenticator, Principal, require_write
 from app.api.extractor import Extractor
 from app.api.metrics import Metrics
-from app.api.readers import ReaderProcesses
 from app.api.workers import ExtractionPool
+from extraction.reading import DocumentReader
 from utils.errors import Busy
 from utils.settings import Settings
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Services:
-    """Everything routes (and the UI at /ui) use: settings, metrics, auth, the pool, readers, extractor, store.
+    """Everything routes (and the UI at /ui) use: settings, metrics, auth, the pool, reader, extractor, store.
 
     `service` (the InvoiceService) is opened in the app's lifespan; the rest exists from create_app on.
     """
@@ -35,17 +35,13 @@ class Services:
     metrics: Metrics
     auth: Authenticator
     pool: ExtractionPool
-    readers: ReaderProcesses | None = field(init=False)
+    reader: DocumentReader = field(init=False)
     extractor: Extractor = field(init=False)
     service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
 
     def __post_init__(self) -> None:
-        self.readers = (
-            ReaderProcesses(self.settings.extract_workers, self.settings.reader_max_rss_mb << 20)
-            if self.settings.extract_processes
-            else None
-        )
-        self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service, self.readers)
+        self.reader = DocumentReader(self.settings)  # reader processes in the background, one per worker
+        self.extractor = Extractor(self.settings, self.pool, self.metrics, self.require_service, self.reader)
 
     def require_service(self) -> InvoiceService:
         """The InvoiceService; Busy while the app is still starting."""

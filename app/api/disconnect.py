@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, TypeVar
 
-from app.api.workers import Abandoned
+from utils.errors import Abandoned
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

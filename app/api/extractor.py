@@ -11,14 +11,14 @@ from pydantic import BaseModel, Field
 
 from extraction.engines.registry import engine_names
 from extraction.options import ExtractOptions, check_page_limit
-from utils.errors import DocumentTooSlow, InvoiceOcrError, NotAnInvoice, UnknownEngine
+from utils.errors import Abandoned, InvoiceOcrError, NotAnInvoice, UnknownEngine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from app.api.metrics import Metrics
-    from app.api.readers import ReaderProcesses
     from app.api.workers import ExtractionPool, Job
+    from extraction.reading import DocumentReader
     from extraction.schema import ExtractionResult
     from utils.settings import Settings
 
@@ -55,25 +55,8 @@ def make_options(
     return options
 
 
-def _checked(
-    on_page: Callable[[int, int], None] | None, should_stop: Callable[[], BaseException | None] | None
-) -> Callable[[int, int], None] | None:
-    """A page callback for reads in this process that stops the read (raises) between pages when asked to."""
-    if should_stop is None:
-        return on_page
-
-    def report(done: int, total: int) -> None:
-        stop = should_stop()
-        if stop is not None:
-            raise stop
-        if on_page is not None:
-            on_page(done, total)
-
-    return report
-
-
 class Extractor:
-    """Runs extraction jobs in the pool, reading in `readers` when given; stores only through the write gate."""
+    """Runs extraction jobs in the pool, reading with the one reading unit; stores only through the write gate."""
 
     def __init__(
         self,
@@ -81,13 +64,13 @@ class Extractor:
         pool: ExtractionPool,
         metrics: Metrics,
         service: Callable[[], Any],
-        readers: ReaderProcesses | None = None,
+        reader: DocumentReader,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.metrics = metrics
         self._service = service
-        self.readers = readers
+        self.reader = reader
 
     def read_invoices(
         self,
@@ -97,19 +80,14 @@ class Extractor:
         on_page: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], BaseException | None] | None = None,
     ) -> list[ExtractionResult]:
-        """One result per invoice in the file, read in a reader process when there are any (no storing).
+        """One result per invoice in the file, read by the reading unit within the time budget (no storing).
 
         `should_stop()` is asked while the document is read; an error it returns stops the reading and is raised.
         A vendor the history recognises has its pages parsed with its learned hints.
         """
-        hints = self._hints()
-        if self.readers is not None:
-            return self.readers.extract_invoices(
-                data, filename, options, self.settings, on_page, should_stop, hints=hints
-            )
-        from extraction.pipeline import extract_invoices
-
-        return extract_invoices(data, filename, options, self.settings, _checked(on_page, should_stop), hints=hints)
+        return self.reader.extract_invoices(
+            data, filename, options, hints=self._hints(), on_page=on_page, should_stop=should_stop
+        )
 
     def _hints(self) -> Any:
         """The history's hints lookup (a picklable snapshot for reader processes), None while it is starting."""
@@ -117,28 +95,19 @@ class Extractor:
             service = self._service()
         except InvoiceOcrError:
             return None
-        if self.readers is None:
+        if not self.reader.isolated:
             return service.hints
         from retrieval.hints import snapshot
 
         return snapshot(service.hints)
 
-    def stopper(self, job: Job, filename: str) -> Callable[[], BaseException | None]:
-        """What stops a job's reading: its request gone (client left, timed out) or the document's time budget."""
-        from app.api.workers import Abandoned
-
-        budget = self.settings.document_timeout
-        deadline = time.monotonic() + budget
+    @staticmethod
+    def stopper(job: Job) -> Callable[[], BaseException | None]:
+        """What stops a job's reading besides its time budget (the reader's): its request gone (left, timed out)."""
 
         def should_stop() -> BaseException | None:
             if job.cancelled.is_set():
                 return Abandoned("the request was abandoned; its reading was stopped and nothing was stored")
-            if time.monotonic() > deadline:
-                return DocumentTooSlow(
-                    f"{filename}: reading took longer than the {budget:g} s allowed per document "
-                    "(INVOICE_OCR_DOCUMENT_TIMEOUT) and was stopped; nothing was stored. Send fewer pages "
-                    "(the 'pages' parameter) or split the file"
-                )
             return None
 
         return should_stop
@@ -188,7 +157,7 @@ class Extractor:
 
         def job_fn(job: Job) -> Any:
             try:
-                results = self._results(data, filename, options, on_page, False)
+                results = self._results(data, filename, options, on_page, False, self.stopper(job))
             except InvoiceOcrError as exc:
                 self._record_failure(job, filename, exc.code, options.engine)
                 raise
@@ -202,17 +171,10 @@ class Extractor:
         return await self.pool.run(lambda job: self._ocr_job(job, data, filename, options))
 
     def _ocr_job(self, job: Job, data: bytes, filename: str, options: ExtractOptions) -> OcrResponse:
-        from app.api.readers import read_pages_here
         from extraction.markdown import render
 
         start = time.perf_counter()
-        should_stop = self.stopper(job, filename)
-        if self.readers is not None:
-            info, pages_md, timings = self.readers.read_pages(data, filename, options, self.settings, should_stop)
-        else:
-            info, pages_md, timings = read_pages_here(
-                data, filename, options, self.settings, _checked(None, should_stop)
-            )
+        info, pages_md, timings = self.reader.read_pages(data, filename, options, should_stop=self.stopper(job))
         engines = [p.engine for p in pages_md]
         self.metrics.observe_document(engines, timings.get("ocr"))
         timings["total"] = round(time.perf_counter() - start, 4)
@@ -238,7 +200,7 @@ class Extractor:
         ocr_hint: bool = True,
     ) -> list[ExtractionResult]:
         try:
-            results = self._results(data, filename, options, on_page, ocr_hint, self.stopper(job, filename))
+            results = self._results(data, filename, options, on_page, ocr_hint, self.stopper(job))
         except InvoiceOcrError as exc:
             self._record_failure(job, filename, exc.code, options.engine)
             raise

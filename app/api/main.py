@@ -24,15 +24,17 @@ from utils.settings import Settings, get_settings
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from extraction.reading import DocumentReader
+
 log = logging.getLogger("invoice_ocr.api")
 SHUTDOWN_GRACE = 30.0
 UI_PATH = "/ui"  # where the page is mounted (app.ui's default)
 
 
-def _open_service(settings: Settings) -> Any:
+def _open_service(settings: Settings, reader: DocumentReader) -> Any:
     from retrieval.service import InvoiceService
 
-    return InvoiceService(settings)
+    return InvoiceService(settings, reader)
 
 
 def _mount_ui(app: FastAPI, services: Services) -> None:
@@ -78,13 +80,12 @@ def create_app(settings: Settings | None = None, *, ui: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services.service = await run_in_threadpool(_open_service, settings)
+        services.service = await run_in_threadpool(_open_service, settings, services.reader)
         try:
             yield
         finally:
             await run_in_threadpool(pool.shutdown, SHUTDOWN_GRACE)
-            if services.readers is not None:
-                await run_in_threadpool(services.readers.shutdown)
+            await run_in_threadpool(services.reader.shutdown)
             service, services.service = services.service, None
             await run_in_threadpool(service.close)
 

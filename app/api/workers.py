@@ -1,9 +1,10 @@
 """Bounded extraction pool: N worker threads, a waiting line of fixed size, timeouts, graceful shutdown.
 
-A worker thread runs one job: it hands the document to a reader process (app/api/readers.py) and
-waits, then stores the result, so the event loop keeps serving searches and reads meanwhile. A job
-that times out or is abandoned at shutdown never writes to the store: writes pass through one gate
-that shutdown closes.
+A worker thread runs one job: it hands the document to the reading unit (extraction/reading.py: a
+reader process, within the document's time budget) and waits, then stores the result, so the event loop
+keeps serving searches and reads meanwhile. A job that times out or is abandoned at shutdown never writes
+to the store: writes pass through one gate that shutdown closes. All of this is HTTP's: the waiting line
+answers Busy (503), the asyncio bridge and the shutdown gate follow the server's lifespan.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import time
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.api.readers import lower_priority
-from utils.errors import Busy, InvoiceOcrError
+from extraction.reader_processes import lower_priority
+from utils.errors import Abandoned, Busy, ExtractionTimeout
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,24 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("invoice_ocr.workers")
 T = TypeVar("T")
-
-
-class ExtractionTimeout(InvoiceOcrError):
-    """An extraction took longer than the request timeout; nothing was stored."""
-
-    code = "timeout"
-    status = 504
-
-
-class Abandoned(InvoiceOcrError):
-    """The server is shutting down; the extraction was dropped before it changed anything."""
-
-    code = "busy"
-    status = 503
-
-    def __init__(self, message: str, retry_after: int = 10) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Job:

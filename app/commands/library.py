@@ -6,10 +6,8 @@ import json
 import os
 import sys
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from enum import StrEnum
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -23,8 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from retrieval.service import InvoiceService
-
-STORE_BATCH = 16  # results embedded and stored together
 
 
 class OutputFormat(StrEnum):
@@ -69,121 +65,54 @@ def _service() -> Iterator[InvoiceService]:
 
 
 # -- ingest ---------------------------------------------------------------------------------------------
-def _extract_file(path: str) -> tuple[str, list[str] | None, str | None, str | None]:
-    """Worker: (path, one result JSON per invoice in the file, error code, error message)."""
-    from extraction.pipeline import extract_invoices
-
-    try:
-        data = Path(path).read_bytes()
-        results = extract_invoices(data, Path(path).name, None, get_settings())
-        return path, [r.model_dump_json() for r in results], None, None
-    except InvoiceOcrError as exc:
-        return path, None, exc.code, exc.message
-    except OSError as exc:
-        return path, None, "unreadable_file", str(exc.strerror or exc)
-    except Exception as exc:  # a bug in one document must not stop the batch; reported as a failure
-        return path, None, "internal_error", f"{type(exc).__name__}: {exc}"
-
-
-def _files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
-
-
 def ingest(
     directory: Annotated[Path, typer.Argument(help="Folder to ingest, recursively.", exists=True)],
     workers: Annotated[int, typer.Option(min=1, help="Extraction processes.")] = max(1, min(4, os.cpu_count() or 1)),
 ) -> None:
     """Extract and store every document under DIR; files already stored are skipped."""
-    from tqdm import tqdm
+    from retrieval.ingest import ingest as ingest_folder
 
-    from extraction.schema import ExtractionResult
-    from utils.hashing import sha256_hex
-
-    files = _files(directory)
-    counts: Counter[str] = Counter()
-    reasons: list[tuple[str, str, str]] = []
-    with _service() as service:
-        todo: list[str] = []
-        seen: set[str] = set()
-        for path in files:
-            try:
-                sha = sha256_hex(path.read_bytes())
-            except OSError as exc:
-                counts["refused"] += 1
-                reasons.append((str(path), "unreadable_file", str(exc.strerror or exc)))
-                continue
-            if sha in seen or service.has_document(sha):
-                counts["skipped"] += 1
-                continue
-            seen.add(sha)
-            todo.append(str(path))
-        bar = tqdm(total=len(todo), file=sys.stderr, unit="doc", desc="ingest", disable=not todo)
-        pending_store: list[tuple[ExtractionResult, bytes]] = []
-        pending_files = [0]
-
-        def flush() -> None:
-            if pending_store:
-                # Storing embeds each batch: say so, else the bar sits at its count with no sign of work.
-                bar.set_postfix_str(f"storing {len(pending_store)} invoices…", refresh=True)
-                stored = service.store_many(pending_store, enrich=False)
-                bar.set_postfix_str("", refresh=True)
-                counts["stored"] += pending_files[0]
-                counts["invoices"] += len(pending_store)
-                counts["review"] += sum(1 for r in stored if r.validation.needs_review)
-                pending_store.clear()
-                pending_files[0] = 0
-
-        def handle(path: str, payload: list[str] | None, code: str | None, message: str | None) -> None:
-            if payload is None:
-                key = "failed" if code == "internal_error" else "refused"
-                counts[key] += 1
-                reasons.append((path, code or "error", message or ""))
-                service.record_failure(Path(path).name, code or "error", None)
-            else:
-                data = Path(path).read_bytes()
-                pending_store.extend((ExtractionResult.model_validate_json(item), data) for item in payload)
-                pending_files[0] += 1
-                if len(pending_store) >= STORE_BATCH:
-                    flush()
-            bar.update(1)
-
-        interrupted = False
-        try:
-            if workers == 1 or len(todo) <= 1:
-                for path in todo:
-                    handle(*_extract_file(path))
-            else:
-                with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                    queue = list(reversed(todo))
-                    running: set[Future] = set()
-                    try:
-                        while queue or running:
-                            while queue and len(running) < workers * 2:
-                                running.add(pool.submit(_extract_file, queue.pop()))
-                            done, running = wait(running, return_when=FIRST_COMPLETED)
-                            for fut in done:
-                                handle(*fut.result())
-                    except BaseException:
-                        for fut in running:
-                            fut.cancel()
-                        raise
-            flush()
-        except KeyboardInterrupt:
-            # Every stored invoice was committed whole; the batch in memory is dropped, not half written.
-            interrupted = True
-        finally:
-            bar.close()
-    _print_summary(counts, reasons, len(files), interrupted)
-    if interrupted:
+    bar = _ProgressBar()
+    try:
+        with _service() as service:
+            report = ingest_folder(service, directory, workers, progress=bar)
+    finally:
+        bar.close()
+    _print_summary(report.counts, report.reasons, report.files, report.interrupted)
+    if report.interrupted:
         raise typer.Exit(130)
-    if counts["failed"]:
+    if report.counts["failed"]:
         raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """An ingest's progress as a tqdm bar on stderr (retrieval.ingest.IngestProgress)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def planned(self, total: int) -> None:
+        """Draw the bar for `total` files (none when there is nothing to read)."""
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, file=sys.stderr, unit="doc", desc="ingest", disable=not total)
+
+    def read(self, path: Path) -> None:
+        """One more file done."""
+        self._bar.update(1)
+
+    def storing(self, invoices: int) -> None:
+        """Storing embeds each batch: say so, else the bar sits at its count with no sign of work."""
+        self._bar.set_postfix_str(f"storing {invoices} invoices…", refresh=True)
+
+    def stored(self) -> None:
+        """The batch is stored."""
+        self._bar.set_postfix_str("", refresh=True)
+
+    def close(self) -> None:
+        """Close the bar if it was drawn."""
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _print_summary(counts: Counter[str], reasons: list[tuple[str, str, str]], total: int, interrupted: bool) -> None:

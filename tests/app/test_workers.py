@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from app.api.workers import Abandoned, ExtractionPool, ExtractionTimeout
-from utils.errors import Busy
+from app.api.workers import ExtractionPool
+from utils.errors import Abandoned, Busy, ExtractionTimeout
 
 
 def _blocker(release: threading.Event, started: threading.Event | None = None):

@@ -1,4 +1,5 @@
-"""Reader processes: the same results as reading in-process, progress, lower priority, crashes, shutdown."""
+"""The reading unit: the same results in reader processes as in-process, progress, the time budget, lower
+priority, crashes, recycling, shutdown."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import time
 
 import pytest
 
-from app.api.readers import EXTRACT_NICE, ReaderProcesses
-from app.api.workers import Abandoned
 from extraction.options import ExtractOptions
 from extraction.pipeline import extract_invoices
-from tests.builders import encrypted_pdf, invoice_spec, make_invoice_pdf, make_settings
-from utils.errors import EncryptedDocument, UnreadableDocument
+from extraction.reader_processes import EXTRACT_NICE, ReaderProcesses
+from extraction.reading import DocumentReader
+from tests.builders import blank_pdf, encrypted_pdf, invoice_spec, make_invoice_pdf, make_settings
+from utils.errors import Abandoned, DocumentTooSlow, EncryptedDocument, UnreadableDocument
 
 
 # Run inside the reader process (module-level, so the spawned child can import them).
@@ -45,31 +46,63 @@ def readers():
     pool.shutdown()
 
 
-def test_results_match_reading_in_process_and_progress_is_reported(readers, tmp_path):
-    settings = make_settings(tmp_path / "data")
+@pytest.fixture
+def reader(tmp_path):
+    unit = DocumentReader(make_settings(tmp_path / "data", extract_workers=1))
+    yield unit
+    unit.shutdown()
+
+
+def test_results_match_reading_in_process_and_progress_is_reported(reader, tmp_path):
+    settings = reader.settings
+    assert reader.isolated
     pdf = make_invoice_pdf(invoice_spec(number="PROC-1001"), pages=2)
     progress: list[tuple[int, int]] = []
-    there = readers.extract_invoices(pdf, "p.pdf", ExtractOptions(), settings, on_page=lambda *p: progress.append(p))
+    there = reader.extract_invoices(pdf, "p.pdf", ExtractOptions(), on_page=lambda *p: progress.append(p))
     here = extract_invoices(pdf, "p.pdf", ExtractOptions(), settings)
     assert [r.invoice.model_dump() for r in there] == [r.invoice.model_dump() for r in here]
     assert there[0].invoice.invoice_number == "PROC-1001"
     assert progress and progress[-1][1] == 2  # (pages done, pages in all) as the pages were read
 
-    info, pages, timings = readers.read_pages(pdf, "p.pdf", ExtractOptions(), settings)
+    info, pages, timings = reader.read_pages(pdf, "p.pdf", ExtractOptions())
     assert info["page_count"] == 2 and info["media_type"] == "application/pdf" and len(pages) == 2
     assert "PROC-1001" in pages[0].to_markdown() and "load" in timings
 
 
-def test_domain_errors_come_back_as_themselves(readers, tmp_path):
+def test_domain_errors_come_back_as_themselves(reader):
     with pytest.raises(EncryptedDocument) as info:
-        readers.extract_invoices(encrypted_pdf(), "locked.pdf", ExtractOptions(), make_settings(tmp_path / "d"))
+        reader.extract_invoices(encrypted_pdf(), "locked.pdf", ExtractOptions())
     assert info.value.message
+
+
+@pytest.mark.parametrize("processes", [True, False], ids=["reader-process", "in-process"])
+def test_a_read_past_the_time_budget_is_stopped(tmp_path, processes):
+    settings = make_settings(tmp_path / "data", extract_workers=1, document_timeout=0.2, extract_processes=processes)
+    with DocumentReader(settings) as reader:
+        assert reader.isolated is processes
+        start = time.monotonic()
+        with pytest.raises(DocumentTooSlow) as info:
+            reader.read_pages(blank_pdf(300), "blank.pdf", ExtractOptions())
+        assert "INVOICE_OCR_DOCUMENT_TIMEOUT" in info.value.message and time.monotonic() - start < 60
+        # The caller's own reason to stop comes first.
+        with pytest.raises(Abandoned):
+            reader.read_pages(blank_pdf(2), "b.pdf", ExtractOptions(), should_stop=lambda: Abandoned("gone"))
 
 
 def test_readers_run_at_lower_priority(readers):
     assert readers.call(_niceness) >= EXTRACT_NICE > os.getpriority(os.PRIO_PROCESS, 0)
     # Idle class: OCR gets only the CPU time that searches and the server leave unused.
     assert readers.call(_scheduler) == os.SCHED_IDLE != os.sched_getscheduler(0)
+
+
+def test_foreground_readers_keep_the_callers_priority():
+    # A CLI run is the machine's foreground job: its readers are not pushed into the idle class.
+    readers = ReaderProcesses(workers=1, background=False)
+    try:
+        assert readers.call(_niceness) == os.getpriority(os.PRIO_PROCESS, 0)
+        assert readers.call(_scheduler) == os.sched_getscheduler(0)
+    finally:
+        readers.shutdown()
 
 
 def test_a_crashing_reader_fails_only_its_own_call_and_is_replaced(readers):

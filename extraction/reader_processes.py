@@ -1,15 +1,16 @@
-"""Document reading (load, OCR, parse) in separate lower-priority processes.
+"""Reader processes: run a reading job in a spawned, lower-priority child that a crash or a stop costs alone.
 
-Reading a scan is CPU-heavy Python and native code. In the server's own process it competes with the
+Reading a scan is CPU-heavy Python and native code. In a server's own process it competes with the
 event loop for the GIL, so searches wait behind OCR even at a lower thread priority, and a document
-that crashes a native library would take the whole server down. Here each read runs in a spawned child
-in the idle scheduling class (at nice 10 where that class is not available): it reads with the CPU time
-the server leaves unused, so searches keep their latency while documents are read, and a crashed child
-costs only its request (422, nothing stored) and is replaced. Results come back as the same pydantic objects.
+that crashes a native library would take the whole process down. Here each job runs in a spawned child
+(in the background, in the idle scheduling class, at nice 10 where that class is not available: it reads
+with the CPU time the server leaves unused), and a crashed child costs only its job (UnreadableDocument,
+nothing stored) and is replaced. Results come back as the same pickled objects.
 
-Each caller has a reader process of its own for the length of a call, so a read that runs past its time
-budget, or whose client gave up, is ended by stopping that process alone; a reader left holding much
-memory after a large document is replaced by a fresh one.
+Each caller has a reader process of its own for the length of a call, so a job that runs past its time
+budget, or whose caller gave up, is ended by stopping that process alone; a reader left holding much
+memory after a large document is replaced by a fresh one. What a job is (load, OCR, parse) and the time
+budget live in extraction/reading.py, the one way documents are read off the caller's thread.
 """
 
 from __future__ import annotations
@@ -18,20 +19,16 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
-from utils.errors import UnreadableDocument
+from utils.errors import Abandoned, UnreadableDocument
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.connection import Connection
     from multiprocessing.context import SpawnProcess
-
-    from extraction.markdown import PageMarkdown
-    from extraction.options import ExtractOptions
-    from extraction.schema import ExtractionResult
-    from utils.settings import Settings
 
 log = logging.getLogger("invoice_ocr.readers")
 # Extraction (threads, the OCR runtime's threads and reader processes) runs at a lower CPU priority, so
@@ -53,16 +50,6 @@ def reader_priority() -> None:
     lower_priority()
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-
-
-def _abandoned(message: str) -> Exception:
-    from app.api.workers import Abandoned  # workers imports this module
-
-    return Abandoned(message)
-
-
-def _progress(conn: _Progress | _Here | None) -> Callable[[int, int], None] | None:
-    return None if conn is None else (lambda done, total: conn.send((done, total)))
 
 
 def _resident_bytes() -> int:
@@ -87,9 +74,22 @@ class _Progress:
         self._conn.send(("page", *pair))
 
 
-def _serve(conn: Connection) -> None:
-    """A reader process: run the jobs sent on `conn` one at a time until told to stop or the pipe closes."""
-    reader_priority()
+def _serve(conn: Connection, background: bool, warm_up: Callable[[], None] | None) -> None:
+    """A reader process: warm up, say so, then run the jobs sent on `conn` one at a time until told to stop."""
+    # The parent decides when a reader ends (shutdown, a stopped job): Ctrl-C in a terminal reaches the
+    # whole process group, and a reader must not die of it with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if background:
+        reader_priority()
+    if warm_up is not None:
+        try:
+            warm_up()
+        except Exception:  # the first job meets the same problem and reports it
+            log.debug("a reader process could not warm up", exc_info=True)
+    try:
+        conn.send(("ready",))
+    except (OSError, ValueError):
+        return
     while True:
         try:
             job = conn.recv()
@@ -109,61 +109,6 @@ def _serve(conn: Connection) -> None:
         conn.send(("done", result, _resident_bytes()))
 
 
-def _extract_invoices(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, hints: Any, conn: _Progress | None
-) -> list[ExtractionResult]:
-    from extraction.pipeline import extract_invoices
-
-    return extract_invoices(data, filename, options, settings, _progress(conn), hints=hints)
-
-
-def _read_pages(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: _Progress | _Here | None
-) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
-    import time
-
-    from extraction.documents import load_document
-    from extraction.pipeline import read_pages
-
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    document = load_document(data, filename, settings)
-    timings["load"] = round(time.perf_counter() - start, 4)
-    try:
-        pages_md = read_pages(document, options, settings, timings, _progress(conn))
-        info = {
-            "page_count": document.page_count,
-            "filename": document.filename,
-            "sha256": document.sha256,
-            "media_type": document.media_type,
-        }
-    finally:
-        document.close()
-    return info, pages_md, timings
-
-
-def read_pages_here(
-    data: bytes,
-    filename: str,
-    options: ExtractOptions,
-    settings: Settings,
-    on_page: Callable[[int, int], None] | None = None,
-) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
-    """Load a document and read its pages in this process: (document info, pages, timings)."""
-    return _read_pages(data, filename, options, settings, None if on_page is None else _Here(on_page))
-
-
-class _Here:
-    """Progress for a read in this process: straight to the callback (which may raise to stop the read)."""
-
-    def __init__(self, on_page: Callable[[int, int], None]) -> None:
-        self._on_page = on_page
-
-    def send(self, pair: tuple[int, int]) -> None:
-        """Report (pages done, pages in all)."""
-        self._on_page(*pair)
-
-
 class _ReaderDied(Exception):
     """The reader process ended in the middle of a job."""
 
@@ -179,12 +124,26 @@ class _JobFailed(Exception):
 class _Reader:
     """One spawned reader process and the pipe it takes jobs on."""
 
-    def __init__(self) -> None:
+    def __init__(self, background: bool = True, warm_up: Callable[[], None] | None = None) -> None:
         context = multiprocessing.get_context("spawn")  # no copy of the server's threads or locks
         self._conn, child = context.Pipe(duplex=True)
-        self.process: SpawnProcess = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process: SpawnProcess = context.Process(target=_serve, args=(child, background, warm_up), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
+
+    def _await_ready(self) -> None:
+        """Wait until the process has started and warmed up (no job's time is spent on that)."""
+        while not self.ready:
+            try:
+                if not self._conn.poll(_POLL_S):
+                    if not self.process.is_alive():
+                        raise _ReaderDied
+                    continue
+                kind, *_ = self._conn.recv()
+            except (EOFError, OSError, ValueError) as exc:
+                raise _ReaderDied from exc
+            self.ready = kind == "ready"
 
     def run(
         self,
@@ -195,8 +154,11 @@ class _Reader:
     ) -> tuple[Any, int]:
         """`fn(*args, progress)` here: (its result, the reader's resident bytes afterwards).
 
-        `should_stop` is asked between messages; the error it returns ends the job: the process is killed.
+        `should_stop` is asked between messages, first once the reader is ready and has the job (a time
+        budget kept by it leaves out starting and warming up a fresh reader); the error it returns ends the
+        job: the process is killed.
         """
+        self._await_ready()
         try:
             self._conn.send((fn, args, on_page is not None))
         except (OSError, ValueError) as exc:
@@ -239,15 +201,24 @@ class _Reader:
 
 
 class ReaderProcesses:
-    """Spawned reader processes at lower priority: one per call in flight, kept for the next (up to `workers`).
+    """Spawned reader processes: one per call in flight, kept for the next (up to `workers`).
 
     A reader whose resident memory passes `max_rss_bytes` after a job is replaced, so a large document's
-    memory goes back to the system instead of staying with the reader.
+    memory goes back to the system instead of staying with the reader. `background` readers run in the
+    idle scheduling class (a server's, beside its searches); others at the caller's priority (a CLI run).
     """
 
-    def __init__(self, workers: int, max_rss_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int,
+        max_rss_bytes: int | None = None,
+        background: bool = True,
+        warm_up: Callable[[], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.max_rss_bytes = max_rss_bytes
+        self.background = background
+        self.warm_up = warm_up  # run by each fresh reader before its first job (module-level: it must pickle)
         self._lock = threading.Lock()
         self._idle: list[_Reader] = []
         self._busy: set[_Reader] = set()
@@ -256,18 +227,18 @@ class ReaderProcesses:
     def _take(self) -> _Reader:
         with self._lock:
             if self._closed:
-                raise _abandoned("the server is shutting down")
+                raise Abandoned("the server is shutting down")
             reader = self._idle.pop() if self._idle else None
         if reader is None or not reader.process.is_alive():
             if reader is not None:
                 reader.kill()
-            reader = _Reader()
+            reader = _Reader(self.background, self.warm_up)
         with self._lock:
             self._busy.add(reader)
             closed = self._closed
         if closed:  # shut down while the process started
             self._drop(reader)
-            raise _abandoned("the server is shutting down")
+            raise Abandoned("the server is shutting down")
         return reader
 
     def _drop(self, reader: _Reader) -> None:
@@ -287,35 +258,6 @@ class ReaderProcesses:
             log.info("replacing a reader process that holds %d MB after its last document", rss >> 20)
         reader.close()
 
-    def extract_invoices(
-        self,
-        data: bytes,
-        filename: str,
-        options: ExtractOptions,
-        settings: Settings,
-        on_page: Callable[[int, int], None] | None = None,
-        should_stop: Callable[[], BaseException | None] | None = None,
-        hints: Any = None,
-    ) -> list[ExtractionResult]:
-        """extraction.pipeline.extract_invoices in a reader process; page progress reported to `on_page`.
-
-        `hints` must pickle (VendorHints or a plain-data lookup such as retrieval.hints.HintsSnapshot).
-        """
-        return self.call(
-            _extract_invoices, data, filename, options, settings, hints, on_page=on_page, should_stop=should_stop
-        )
-
-    def read_pages(
-        self,
-        data: bytes,
-        filename: str,
-        options: ExtractOptions,
-        settings: Settings,
-        should_stop: Callable[[], BaseException | None] | None = None,
-    ) -> tuple[dict[str, Any], list[PageMarkdown], dict[str, float]]:
-        """Load a document and read its pages in a reader process: (document info, pages, timings)."""
-        return self.call(_read_pages, data, filename, options, settings, should_stop=should_stop)
-
     def call(
         self,
         fn: Callable[..., Any],
@@ -333,7 +275,7 @@ class ReaderProcesses:
         except _ReaderDied as exc:
             self._drop(reader)
             if self._closed:
-                raise _abandoned("the server is shutting down; the document was not stored") from exc
+                raise Abandoned("the server is shutting down; the document was not stored") from exc
             log.error("a reader process died while running %s", getattr(fn, "__name__", fn))
             raise UnreadableDocument(
                 "reading this document stopped its reader process (a crash in a native library or out of "
