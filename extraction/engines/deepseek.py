@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_PROMPT, is_table_markup, page_from_output
-from extraction.engines.load_failures import LoadFailure, LoadFailures
-from extraction.engines.model_folder import (
+from extraction.markdown import PageMarkdown
+from extraction.model_files.folder import (
     DEEPSEEK_OCR,
     DEEPSEEK_OCR2,
     DEEPSEEK_OCR2_NATIVE,
@@ -33,7 +32,8 @@ from extraction.engines.model_folder import (
     folder_signature,
     inspect_folder,
 )
-from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import GROUNDING_PROMPT, is_table_markup, page_from_output
+from extraction.ocr_support.load_failures import LoadFailure, LoadFailures
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class DeepSeekRunner:
         import torch
         from transformers import LogitsProcessorList, MaxTimeCriteria, StoppingCriteriaList
 
-        from extraction.engines.repetition import LoopStop, NoRepeatNGram
+        from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
 
         inputs = self.prepare(images)
         prompt_len = inputs["input_ids"].shape[1]

@@ -17,8 +17,8 @@ import threading
 from typing import TYPE_CHECKING
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_PROMPT, page_from_output
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import GROUNDING_PROMPT, page_from_output
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:

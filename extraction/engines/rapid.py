@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Word, group_lines, lines_to_blocks, split_cells
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.layout import Word, group_lines, lines_to_blocks, split_cells
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:

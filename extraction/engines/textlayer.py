@@ -6,8 +6,8 @@ import unicodedata
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Word, group_lines, lines_to_blocks, normalize, split_cells
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.layout import Word, group_lines, lines_to_blocks, normalize, split_cells
 
 if TYPE_CHECKING:
     from extraction.documents import Document, Page

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import page_from_output
-from extraction.engines.vllm_probe import ServerCheck, check_server, probe_image_url
-from extraction.engines.vllm_profiles import VllmProfile, resolve_profile
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import page_from_output
+from extraction.ocr_support.vllm_probe import ServerCheck, check_server, probe_image_url
+from extraction.ocr_support.vllm_profiles import VllmProfile, resolve_profile
 from utils.errors import EngineFailed, EngineUnavailable
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from extraction.documents import load_document
 from extraction.engines import deepseek as ds
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
-from extraction.engines.repetition import LoopStop, NoRepeatNGram
+from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
 from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
 

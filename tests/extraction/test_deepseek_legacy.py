@@ -15,8 +15,8 @@ import pytest
 from extraction.documents import load_document
 from extraction.engines.base import EngineOptions
 from extraction.engines.deepseek_legacy import DeepSeekLegacyEngine
-from extraction.engines.grounding import GROUNDING_PROMPT
 from extraction.engines.registry import engine_class
+from extraction.ocr_support.grounding import GROUNDING_PROMPT
 from tests.builders import make_settings
 
 SERVER_PATH = Path(__file__).resolve().parents[2] / "deploy" / "deepseek_v1" / "server.py"

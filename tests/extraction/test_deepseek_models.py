@@ -21,9 +21,9 @@ from app.cli import cli
 from bench.gpu_deepseek import ENCODER_CONFIG, SAM_CONFIG, TEXT_CONFIG
 from extraction.documents import load_document
 from extraction.engines import deepseek as ds
-from extraction.engines import deepseek_convert as conv
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_status, get_engine
+from extraction.model_files import convert as conv
 from tests.builders import make_settings
 from tests.extraction.tiny_deepseek import save_official_layout, tiny_model_and_processor
 

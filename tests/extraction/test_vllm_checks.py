@@ -14,10 +14,10 @@ import pytest
 from extraction.documents import load_document
 from extraction.engines import vllm as vllm_mod
 from extraction.engines.base import EngineOptions
-from extraction.engines.grounding import GROUNDING_PROMPT
 from extraction.engines.registry import get_engine
-from extraction.engines.vllm_probe import judge_prompt
-from extraction.engines.vllm_profiles import PROFILES, RAW_PROMPT_TEMPLATE, profile_for_model
+from extraction.ocr_support.grounding import GROUNDING_PROMPT
+from extraction.ocr_support.vllm_probe import judge_prompt
+from extraction.ocr_support.vllm_profiles import PROFILES, RAW_PROMPT_TEMPLATE, profile_for_model
 from tests.extraction.vllm_server import BOS, ChatServer
 
 REPO = Path(__file__).resolve().parents[2]
