@@ -12,7 +12,7 @@ from extraction.options import ExtractOptions
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
 from retrieval.hints import HistoryHints
 from retrieval.textindex import embedding_text
-from utils.errors import InvoiceOcrError, NotFound, UnknownEngine
+from utils.errors import InvoiceOcrError, NotFound
 
 if TYPE_CHECKING:
     from retrieval.service import InvoiceService
@@ -106,10 +106,10 @@ def reread_invoice(service: InvoiceService, invoice_id: int, who: str, engine: s
 
 def reread(service: InvoiceService, invoice_ids: list[int], who: str, engine: str | None = None) -> RereadReport:
     """Re-read several stored invoices; one that fails is reported, the others go on."""
-    from extraction.engines.registry import engine_names
+    from extraction.engines.registry import check_engine_name
 
-    if engine is not None and engine not in engine_names():
-        raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
+    if engine is not None:
+        check_engine_name(engine)
     report = RereadReport(engine=engine)
     for invoice_id in invoice_ids:
         try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator
 
 from utils.errors import EngineUnavailable, UnknownEngine
 
@@ -40,13 +42,26 @@ def engine_names() -> list[str]:
     return list(BUILTIN_ENGINES) + [n for n in _extra if n not in BUILTIN_ENGINES]
 
 
+def check_engine_name(name: str) -> str:
+    """`name` when an engine is registered under it; UnknownEngine listing the known names otherwise.
+
+    The one check of engine names: per-call options (`EngineName`), the API, the CLI and re-reads use it.
+    """
+    if name not in BUILTIN_ENGINES and name not in _extra:
+        raise UnknownEngine(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
+    return name
+
+
+# An engine name checked against the registry where a pydantic model holds it (UnknownEngine when unknown).
+EngineName = Annotated[str, AfterValidator(check_engine_name)]
+
+
 def engine_class(name: str) -> type[OcrEngine]:
     """The class registered under `name`; UnknownEngine lists the known names."""
+    check_engine_name(name)
     if name in _extra:
         return _extra[name]
-    target = BUILTIN_ENGINES.get(name)
-    if target is None:
-        raise UnknownEngine(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
+    target = BUILTIN_ENGINES[name]
     module_name, _, class_name = target.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
