@@ -26,6 +26,10 @@ BUILTIN_ENGINES: dict[str, str] = {
     "vllm": "extraction.engines.vllm:VllmEngine",
 }
 
+# Raster engines in order of preference: `auto` tries the GPU ones first; failed pages are re-read on the CPU ones.
+GPU_ENGINES: tuple[str, ...] = ("deepseek", "vllm")
+CPU_RASTER_ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
+
 _extra: dict[str, type[OcrEngine]] = {}
 _instances: dict[tuple[int, str], OcrEngine] = {}
 _lock = threading.Lock()
@@ -84,6 +88,23 @@ def require_engine(name: str, settings: Settings) -> OcrEngine:
     if not availability:
         raise EngineUnavailable(f"engine {name!r} is unavailable: {availability.reason}")
     return engine
+
+
+def is_available(name: str, settings: Settings) -> bool:
+    """Whether engine `name` can run here (an engine whose module is missing or broken cannot)."""
+    try:
+        return bool(get_engine(name, settings).available())
+    except Exception:
+        return False
+
+
+def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | None:
+    """The best available CPU raster engine other than `exclude`: settings.raster_engine first, then the others."""
+    order = [settings.raster_engine, *(n for n in CPU_RASTER_ENGINES if n != settings.raster_engine)]
+    for name in order:
+        if name != exclude and is_available(name, settings):
+            return name
+    return None
 
 
 def engine_status(settings: Settings) -> dict[str, dict[str, object]]:

@@ -11,14 +11,15 @@ import pytest
 from PIL import Image
 
 from extraction.documents import load_document
-from extraction.engines import auto as auto_module
-from extraction.engines.auto import fallback_failed_pages
+from extraction.engines import registry
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.engines.einvoice import parse_einvoice
 from extraction.engines.registry import _extra, engine_names, get_engine, register
 from extraction.engines.tesseract import INSTALL_HINT, crop_dark_margins
 from extraction.engines.textlayer import text_is_real
 from extraction.markdown import PageMarkdown, TextLine
+from extraction.options import ExtractOptions
+from extraction.pipeline import fallback_failed_pages, read_pages
 from tests.builders import (
     InvoiceSpec,
     add_dark_margins,
@@ -392,10 +393,13 @@ def test_fallback_failed_pages(settings: Settings, invoice_pdf: bytes, looping_e
 
 
 def test_auto_rereads_pages_a_gpu_engine_failed(settings, looping_engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auto_module, "GPU_ENGINES", ("fake-looping",))
+    monkeypatch.setattr(registry, "GPU_ENGINES", ("fake-looping",))
     doc = load_document(make_invoice_pdf(SPEC, pages=2, image_pages={2}, image_dpi=100), "a.pdf", settings)
-    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
+    marked = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
     assert looping_engine.calls >= 1
+    # `auto` only reports the failed page; the pipeline's fallback policy re-reads it.
+    assert [p.engine for p in marked] == ["textlayer", "fake-looping"] and marked[1].failure
+    pages = read_pages(doc, ExtractOptions(engine="auto", dpi=100), settings, {})
     assert [p.engine for p in pages] == ["textlayer", "rapidocr"]
     assert pages[1].failure is None and any("re-read with rapidocr" in n for n in pages[1].notes)
 

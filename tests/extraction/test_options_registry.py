@@ -66,7 +66,7 @@ def test_settings_read_env_lists(monkeypatch, tmp_path):
     monkeypatch.setenv("INVOICE_OCR_VLLM_URLS", "http://a:1, http://b:2")
     monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(tmp_path))
     settings = make_settings()
-    assert settings.vllm_urls == ["http://a:1", "http://b:2"]
+    assert settings.vllm.urls == ["http://a:1", "http://b:2"]
     assert settings.db_path == tmp_path / "invoices.duckdb"
 
 
