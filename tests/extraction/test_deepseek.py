@@ -15,6 +15,7 @@ from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
 from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
 from tests.builders import make_settings
+from tests.extraction.engine_contract import EngineContract
 from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
 
@@ -295,3 +296,26 @@ def test_real_size_bf16_smoke():
         out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
     assert out.shape == (2, inputs["input_ids"].shape[1] + 8)
     assert next(model.parameters()).dtype == torch.bfloat16
+
+
+class TestDeepSeekContract(EngineContract):
+    """The engine contract on the tiny random model (its pages loop or hit the token limit, and say so)."""
+
+    reads_text = False
+    dpi = 50
+
+    @pytest.fixture
+    def engine(self, model_dir):
+        return ds.DeepSeekEngine(deepseek_settings(model_dir, deepseek_max_new_tokens=8))
+
+    @pytest.fixture
+    def document(self, engine):
+        return load_document(make_pdf(2), "two.pdf", engine.settings)  # small pages: few image tokens on the CPU
+
+    @pytest.fixture
+    def failing_case(self, engine, document, monkeypatch):
+        def out_of_memory(images, max_new_tokens):
+            raise RuntimeError("CUDA out of memory")
+
+        monkeypatch.setattr(engine.runner(), "generate", out_of_memory)
+        return engine, document

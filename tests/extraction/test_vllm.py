@@ -17,6 +17,7 @@ from extraction.engines.registry import engine_class
 from extraction.options import ExtractOptions
 from extraction.pipeline import read_pages
 from tests.builders import make_settings
+from tests.extraction.engine_contract import EngineContract
 from tests.extraction.vllm_server import ChatServer
 from utils.errors import EngineFailed
 
@@ -217,3 +218,19 @@ def test_auto_uses_vllm_and_rereads_a_looping_page_on_the_cpu(servers):
     assert page.engine == "tesseract" and page.failure is None
     assert any(n.startswith("vllm output unusable (runaway repetition") for n in page.notes)
     assert "INVOICE" in page.to_markdown()
+
+
+class TestVllmContract(EngineContract):
+    """The engine contract against the fake vLLM server: grounded answers, and a server that refuses."""
+
+    @pytest.fixture
+    def engine(self, servers):
+        engine = vllm_mod.VllmEngine(vllm_settings(servers().url))
+        yield engine
+        engine.client.close()
+
+    @pytest.fixture
+    def failing_case(self, servers, document):
+        engine = vllm_mod.VllmEngine(vllm_settings(servers(mode="bad_request").url))
+        yield engine, document
+        engine.client.close()
