@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             f"| scanned A4 at 200 dpi, `{engine}`, end to end | {scan['pages']} | "
             f"**median {scan['median_s']:.2f} s**, p90 {scan['p90_s']:.2f} s per page |"
         )
-    body = f"{stamp()} One process, `INVOICE_OCR_OCR_THREADS={settings.ocr_threads}`.\n\n" + "\n".join(rows)
+    body = f"{stamp()} One process, `INVOICE_OCR_OCR_THREADS={settings.rapidocr.threads}`.\n\n" + "\n".join(rows)
     print(body)
     if not args.no_write:
         replace_section("Extraction", body)

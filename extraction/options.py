@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
+from extraction.engines.registry import EngineName
 from utils.errors import InvalidRequest
 
 MAX_PAGES_SPEC = 200  # characters in a page selection
@@ -12,7 +13,9 @@ MAX_PAGES_SPEC = 200  # characters in a page selection
 class ExtractOptions(BaseModel):
     """Options one extraction call may set."""
 
-    engine: str | None = Field(None, description="Engine name; None means the configured default.")
+    engine: EngineName | None = Field(
+        None, description="Engine name (UnknownEngine lists the known ones); None means the configured default."
+    )
     dpi: int | None = Field(None, ge=50, le=600, description="Rasterization DPI for OCR pages.")
     pages: str | None = Field(None, max_length=MAX_PAGES_SPEC, description="Page selection such as '1-3,7' (1-based).")
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from extraction.documents import load_document
-from extraction.engines.registry import require_engine
+from extraction.engines.registry import cpu_raster_engine, get_engine, require_engine
 from extraction.markdown import render
 from extraction.options import ExtractOptions, parse_page_ranges
 from extraction.schema import (
@@ -22,13 +22,14 @@ from extraction.schema import (
     clip_texts,
     long_texts,
 )
-from utils.errors import NotAnInvoice
+from utils.errors import InvoiceOcrError, NotAnInvoice
 from utils.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from extraction.documents import Document
+    from extraction.engines.base import EngineOptions
     from extraction.hints import HintsLookup, VendorHints
     from extraction.markdown import PageMarkdown
     from extraction.parser import ParsedInvoice
@@ -57,14 +58,12 @@ def read_pages(
     With `on_page(done, count)` the pages are read one at a time so progress can be shown;
     without it they go to the engine as one batch.
     """
-    from extraction.engines.auto import fallback_failed_pages
-
     numbers = (
         parse_page_ranges(options.pages, document.page_count) if options.pages else [p.number for p in document.pages]
     )
     pages = [document.pages[n - 1] for n in numbers]
     engine = require_engine(options.engine or settings.engine, settings)
-    engine_options = engine.options_model(dpi=options.dpi or settings.dpi)
+    engine_options = engine.call_options(dpi=options.dpi)
     with _timed(timings, "ocr"):
         if on_page is None:
             pages_md = engine.recognize(document, pages, engine_options)
@@ -78,6 +77,46 @@ def read_pages(
         with _timed(timings, "ocr_fallback"):
             pages_md = fallback_failed_pages(document, pages_md, engine_options, settings)
     return pages_md
+
+
+def fallback_failed_pages(
+    document: Document, pages_md: list[PageMarkdown], options: EngineOptions, settings: Settings
+) -> list[PageMarkdown]:
+    """The fallback policy: pages an engine marked with `failure` are read again on the CPU, in place order.
+
+    Engines only report what failed (a loop, a timeout, a model that would not load, a server that is down);
+    here each such page goes to the best available CPU raster engine other than the one that failed
+    (INVOICE_OCR_RASTER_ENGINE first), at the same dpi, and its notes say what failed and who re-read it. A page
+    no engine can re-read keeps its failure and a note saying so.
+    """
+    failed = [i for i, md in enumerate(pages_md) if md.failure]
+    if not failed:
+        return pages_md
+    out = list(pages_md)
+    by_engine: dict[str, list[int]] = {}
+    for i in failed:
+        name = cpu_raster_engine(settings, exclude=pages_md[i].engine)
+        if name is None:
+            out[i].notes.append(
+                f"{pages_md[i].engine} output unusable ({pages_md[i].failure}); no CPU engine to re-read"
+            )
+            continue
+        by_engine.setdefault(name, []).append(i)
+    for name, indexes in by_engine.items():
+        engine = get_engine(name, settings)
+        pages = [document.pages[pages_md[i].number - 1] for i in indexes]
+        try:
+            reread = engine.recognize(document, pages, engine.own_options(options))
+        except InvoiceOcrError as exc:
+            for i in indexes:
+                out[i].notes.append(f"re-reading with {name} failed too: {exc}")
+            continue
+        for i, md in zip(indexes, reread, strict=True):
+            old = pages_md[i]
+            md.notes = [*old.notes, f"{old.engine} output unusable ({old.failure}); re-read with {name}", *md.notes]
+            md.failure = None
+            out[i] = md
+    return out
 
 
 def bounded(parsed: ParsedInvoice) -> tuple[ParsedInvoice, list[str]]:

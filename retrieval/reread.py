@@ -20,7 +20,7 @@ from retrieval.hints import HistoryHints, snapshot
 from retrieval.repository import invoices as sql
 from retrieval.review import set_dotted
 from retrieval.textindex import embedding_text
-from utils.errors import InvoiceOcrError, NotFound, UnknownEngine
+from utils.errors import InvoiceOcrError, NotFound
 
 if TYPE_CHECKING:
     from retrieval.service import InvoiceService
@@ -113,10 +113,10 @@ def reread(
     Reads with `reader` (the server's), else with a reading unit of one reader process at the caller's
     priority, closed at the end.
     """
-    from extraction.engines.registry import engine_names
+    from extraction.engines.registry import check_engine_name
 
-    if engine is not None and engine not in engine_names():
-        raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
+    if engine is not None:
+        check_engine_name(engine)
     report = RereadReport(engine=engine)
     if not invoice_ids:
         return report

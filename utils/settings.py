@@ -4,22 +4,93 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from utils.engine_options import (
+    FLAT_NAMES,
+    AutoOptions,
+    DeepSeekLegacyOptions,
+    DeepSeekOptions,
+    EInvoiceOptions,
+    RapidOcrOptions,
+    TesseractOptions,
+    TextLayerOptions,
+    VllmOptions,
+    split_csv,
+)
+
+ENGINE_SECTIONS = ("auto", "einvoice", "textlayer", "rapidocr", "tesseract", "deepseek", "vllm", "deepseek_legacy")
 
 
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+def nest_flat_names(data: dict[str, Any], flat: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each flat name's value set in its engines' sections, where the nested spelling left it unset."""
+    for name, value in flat.items():
+        for section, field in FLAT_NAMES[name]:
+            current = data.get(section)
+            if isinstance(current, BaseModel):
+                current = current.model_dump(exclude_unset=True)
+            elif current is None:
+                current = {}
+            if isinstance(current, dict):
+                data[section] = {field: value, **current}
+    return data
+
+
+class FlatNames(PydanticBaseSettingsSource):
+    """A settings source that also reads the flat names (INVOICE_OCR_VLLM_URLS) into the engines' sections.
+
+    Within one source the nested spelling (INVOICE_OCR_VLLM__URLS) wins over the flat one; across
+    sources the usual order holds (arguments, then the environment, then `.env`).
+    """
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def _set_current_state(self, state: dict[str, Any]) -> None:
+        super()._set_current_state(state)
+        self.source._set_current_state(state)
+
+    def _set_settings_sources_data(self, states: dict[str, dict[str, Any]]) -> None:
+        super()._set_settings_sources_data(states)
+        self.source._set_settings_sources_data(states)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Not used: values come from the wrapped source."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """The wrapped source's values, the flat names nested under their engines."""
+        data = dict(self.source())
+        flat = {name: data.pop(name) for name in FLAT_NAMES if name in data}
+        if isinstance(self.source, EnvSettingsSource):
+            prefix = str(self.config.get("env_prefix", "")).lower()
+            for name in FLAT_NAMES:
+                value = self.source.env_vars.get(prefix + name)
+                if value is not None and name not in flat:
+                    flat[name] = value
+        return nest_flat_names(data, flat)
+
+    def __repr__(self) -> str:
+        return f"FlatNames({self.source!r})"
 
 
 class Settings(BaseSettings):
     """Service-wide configuration; per-call options live in `extraction.options.ExtractOptions`."""
 
-    model_config = SettingsConfigDict(env_prefix="INVOICE_OCR_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="INVOICE_OCR_", env_file=".env", extra="ignore", env_nested_delimiter="__"
+    )
 
     data_dir: Path = Field(Path("./data"), description="Where invoices.duckdb, index/ and files/ live.")
 
@@ -38,39 +109,23 @@ class Settings(BaseSettings):
     engine: str = Field("auto", description="Engine used when a call names none.")
     raster_engine: str = Field("rapidocr", description="CPU engine that `auto` uses for pages without text.")
     dpi: int = Field(200, ge=50, le=600, description="Rasterization resolution for pages that need OCR.")
-    ocr_threads: int = Field(2, ge=1, description="Threads per CPU OCR engine.")
     low_confidence: float = Field(
         0.91,
         description="Key fields under this confidence set needs_review (make train reports the threshold that "
         "flags 90% of wrong documents: extraction/parser/models/report.json, review.threshold).",
     )
 
-    # DeepSeek / vLLM.
-    deepseek_model: Path | None = Field(None, description="Local DeepSeek-OCR-2 model directory.")
-    deepseek_allow_cpu: bool = Field(False, description="Let the in-process DeepSeek engine run on CPU.")
-    deepseek_max_new_tokens: int = Field(4096, description="Token limit per page for DeepSeek engines.")
-    deepseek_batch_size: int = Field(8, description="Pages per batch for the in-process DeepSeek engine.")
-    deepseek_timeout: float = Field(
-        300.0, gt=0, description="Seconds one batch may generate in-process before it stops (its pages then fail)."
-    )
-    deepseek_retry_after: float = Field(
-        60.0, gt=0, description="Seconds before a model that failed to load is tried again (doubles up to 1 h)."
-    )
-    deepseek_legacy_url: str | None = Field(None, description="URL of the DeepSeek-OCR v1 side service.")
-    vllm_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, description="vLLM server URLs.")
-    vllm_model: str = Field("deepseek-ai/DeepSeek-OCR", description="Model name served by vLLM.")
-    vllm_profile: Literal["auto", "deepseek-ocr", "deepseek-ocr-2", "glm-ocr", "paddleocr-vl-1.5"] = Field(
-        "auto", description="How to prompt the served model and read its answer; auto: from INVOICE_OCR_VLLM_MODEL."
-    )
-    vllm_timeout: float = Field(120.0, description="Per-request timeout in seconds for vLLM.")
-    vllm_concurrency: int = Field(8, description="Most requests in flight to vLLM servers.")
-    vllm_retries: int = Field(2, ge=0, description="Retries per page on another vLLM server after an error.")
-    deepseek_legacy_timeout: float = Field(300.0, description="Per-page timeout in seconds for the v1 service.")
-    deepseek_ngram_size: int = Field(30, ge=0, description="No-repeat n-gram size for DeepSeek decoding (0: off).")
-    deepseek_ngram_window: int = Field(90, ge=1, description="Tokens the no-repeat n-gram check looks back over.")
-    # <td> and </td> in the DeepSeek-OCR tokenizer, as in DeepSeek's vLLM recipe: empty cells may repeat.
-    deepseek_whitelist_token_ids: Annotated[list[int], NoDecode] = Field(
-        default_factory=lambda: [128821, 128822], description="Token ids exempt from the repetition checks."
+    # Each engine's own options, nested under its name: INVOICE_OCR_<ENGINE>__<FIELD> (INVOICE_OCR_VLLM__URLS);
+    # the flat names documented first (INVOICE_OCR_VLLM_URLS, ...) still set them (utils.engine_options.FLAT_NAMES).
+    auto: AutoOptions = Field(default_factory=AutoOptions, description="Options of `auto`.")
+    einvoice: EInvoiceOptions = Field(default_factory=EInvoiceOptions, description="Options of `einvoice`.")
+    textlayer: TextLayerOptions = Field(default_factory=TextLayerOptions, description="Options of `textlayer`.")
+    rapidocr: RapidOcrOptions = Field(default_factory=RapidOcrOptions, description="Options of `rapidocr`.")
+    tesseract: TesseractOptions = Field(default_factory=TesseractOptions, description="Options of `tesseract`.")
+    deepseek: DeepSeekOptions = Field(default_factory=DeepSeekOptions, description="Options of `deepseek`.")
+    vllm: VllmOptions = Field(default_factory=VllmOptions, description="Options of `vllm`.")
+    deepseek_legacy: DeepSeekLegacyOptions = Field(
+        default_factory=DeepSeekLegacyOptions, description="Options of `deepseek-legacy`."
     )
 
     # Retrieval.
@@ -112,10 +167,31 @@ class Settings(BaseSettings):
         "and the request answers 413 document_too_slow; nothing of it is stored.",
     )
 
-    @field_validator("vllm_urls", "api_keys", "deepseek_whitelist_token_ids", mode="before")
+    @field_validator("api_keys", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
-        return _split_csv(value)
+        return split_csv(value)
+
+    @model_validator(mode="after")
+    def _engine_dpi(self) -> Settings:
+        """Each engine's dpi is INVOICE_OCR_DPI unless its own (INVOICE_OCR_<ENGINE>__DPI) is set."""
+        for name in ENGINE_SECTIONS:
+            section = getattr(self, name)
+            if "dpi" not in section.model_fields_set:
+                setattr(self, name, section.model_copy(update={"dpi": self.dpi}))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources and order (arguments, environment, .env, secrets), each reading the flat names too."""
+        return (FlatNames(init_settings), FlatNames(env_settings), FlatNames(dotenv_settings), file_secret_settings)
 
     @property
     def db_path(self) -> Path:

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from extraction.engines.registry import engine_names
 from extraction.options import ExtractOptions, check_page_limit
-from utils.errors import Abandoned, InvoiceOcrError, NotAnInvoice, UnknownEngine
+from utils.errors import Abandoned, InvoiceOcrError, NotAnInvoice
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,8 +46,6 @@ def make_options(
 
     Page ranges are checked by their bounds (against `max_pages` when given), never expanded.
     """
-    if engine is not None and engine not in engine_names():
-        raise UnknownEngine(f"unknown engine {engine!r}; known engines: {', '.join(engine_names())}")
     options = ExtractOptions(engine=engine, pages=pages or None, dpi=dpi)
     if options.pages and max_pages is not None:
         check_page_limit(options.pages, max_pages)

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from extraction.engines.registry import engine_class
 from extraction.options import ExtractOptions
 from utils.errors import InvoiceOcrError
 from utils.settings import get_settings
@@ -32,8 +31,6 @@ def extract_files(
     """Extract invoices from files; a bad file is reported on stderr and the rest go on."""
     settings = get_settings()
     try:
-        if engine:
-            engine_class(engine)
         options = ExtractOptions(engine=engine, pages=pages, dpi=dpi)
     except InvoiceOcrError as exc:
         typer.echo(f"error: {exc.message}", err=True)

@@ -30,7 +30,7 @@ def convert(
     max_shard_gb: Annotated[float, typer.Option(min=0.001, help="Largest weight file written, in GB.")] = 2.0,
 ) -> None:
     """Convert DeepSeek-OCR-2 for the in-process `deepseek` engine (offline; the target appears whole or not at all)."""
-    from extraction.engines.deepseek_convert import convert_checkpoint
+    from extraction.model_files.convert import convert_checkpoint
     from utils.errors import InvoiceOcrError
 
     try:
@@ -55,7 +55,7 @@ def check(
     output: Annotated[CheckFormat, typer.Option("--format", help="text or json.")] = CheckFormat.text,
 ) -> None:
     """Say which engine can use a model folder and why not; exit 1 when none can."""
-    from extraction.engines.model_check import check_folder
+    from extraction.model_files.check import check_folder
 
     inspected, verdicts = check_folder(folder)
     weights = inspected.weights

@@ -50,7 +50,7 @@ MAX_BYTES = 40 * 1024 * 1024
 # "Gundam" mode of DeepSeek-OCR: a 1024 px global view plus 640 px tiles.
 DEFAULTS = {"base_size": 1024, "image_size": 640, "crop_mode": True}
 # The product's repetition guards, loaded by path: this environment has none of the product's packages.
-REPETITION_PATH = Path(__file__).resolve().parents[2] / "extraction" / "engines" / "repetition.py"
+REPETITION_PATH = Path(__file__).resolve().parents[2] / "extraction" / "ocr_support" / "repetition.py"
 # Time kept back from the caller's timeout to send the answer (the larger of the two).
 MARGIN_S, MARGIN_SHARE = 2.0, 0.05
 

@@ -1,8 +1,9 @@
-"""`auto`: per page, the best engine available for that page; failed pages are re-read on the CPU.
+"""`auto`: per page, the best engine available for that page.
 
-Every failure of a GPU engine (a model that will not load, out of memory, a loop, a timeout, a server that
-refuses or is down) ends with the page read by the best CPU engine and a note in the result saying why;
-a configured GPU engine that cannot run at all is noted on each page the CPU engines read instead.
+A GPU engine that fails on a page (a model that will not load, out of memory, a loop, a timeout, a server
+that refuses or is down) leaves the page marked with `failure`; the pipeline's fallback policy
+(`extraction.pipeline.fallback_failed_pages`) reads it again on the CPU. A configured GPU engine that cannot
+run at all is noted on each page the CPU engines read instead.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
+from extraction.engines import registry
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.engines.einvoice import parse_einvoice
-from extraction.engines.registry import get_engine
+from extraction.engines.registry import cpu_raster_engine, get_engine, is_available
 from extraction.markdown import PageMarkdown
+from utils.engine_options import AutoOptions
 from utils.errors import InvoiceOcrError
 
 if TYPE_CHECKING:
@@ -22,39 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GPU_ENGINES = ("deepseek", "vllm")
-CPU_RASTER_ENGINES = ("rapidocr", "tesseract")
-
-
-def _is_available(name: str, settings: Settings) -> bool:
-    try:
-        return bool(get_engine(name, settings).available())
-    except Exception:  # an engine whose module is missing or broken is simply not available
-        return False
-
-
-def options_for(engine: OcrEngine, options: EngineOptions) -> EngineOptions:
-    """`options` as the engine's own options model (shared fields such as dpi carried over)."""
-    model = engine.options_model
-    if isinstance(options, model):
-        return options
-    shared = {k: v for k, v in options.model_dump().items() if k in model.model_fields}
-    return model(**shared)
-
-
-def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | None:
-    """The best available CPU raster engine: settings.raster_engine first, then the others."""
-    order = [settings.raster_engine, *(n for n in CPU_RASTER_ENGINES if n != settings.raster_engine)]
-    for name in order:
-        if name != exclude and _is_available(name, settings):
-            return name
-    return None
-
 
 def skipped_notes(settings: Settings, chosen: str) -> list[str]:
     """Why each configured GPU engine ranked above `chosen` did not read the page (a failed load, no server)."""
     notes = []
-    for name in GPU_ENGINES:
+    for name in registry.GPU_ENGINES:
         if name == chosen:
             break
         try:
@@ -69,44 +44,10 @@ def skipped_notes(settings: Settings, chosen: str) -> list[str]:
 
 def raster_engine(settings: Settings) -> str | None:
     """The best available engine for a page without text: DeepSeek, then vLLM, then the CPU engines."""
-    for name in GPU_ENGINES:
-        if _is_available(name, settings):
+    for name in registry.GPU_ENGINES:
+        if is_available(name, settings):
             return name
     return cpu_raster_engine(settings)
-
-
-def fallback_failed_pages(
-    document: Document, pages_md: list[PageMarkdown], options: EngineOptions, settings: Settings
-) -> list[PageMarkdown]:
-    """Re-read every page whose `failure` is set with the best available CPU raster engine, in place order."""
-    failed = [i for i, md in enumerate(pages_md) if md.failure]
-    if not failed:
-        return pages_md
-    out = list(pages_md)
-    by_engine: dict[str, list[int]] = {}
-    for i in failed:
-        name = cpu_raster_engine(settings, exclude=pages_md[i].engine)
-        if name is None:
-            out[i].notes.append(
-                f"{pages_md[i].engine} output unusable ({pages_md[i].failure}); no CPU engine to re-read"
-            )
-            continue
-        by_engine.setdefault(name, []).append(i)
-    for name, indexes in by_engine.items():
-        engine = get_engine(name, settings)
-        pages = [document.pages[pages_md[i].number - 1] for i in indexes]
-        try:
-            reread = engine.recognize(document, pages, options_for(engine, options))
-        except InvoiceOcrError as exc:
-            for i in indexes:
-                out[i].notes.append(f"re-reading with {name} failed too: {exc}")
-            continue
-        for i, md in zip(indexes, reread, strict=True):
-            old = pages_md[i]
-            md.notes = [*old.notes, f"{old.engine} output unusable ({old.failure}); re-read with {name}", *md.notes]
-            md.failure = None
-            out[i] = md
-    return out
 
 
 def xml_readable(document: Document) -> bool:
@@ -127,6 +68,7 @@ class AutoEngine(OcrEngine):
     name: ClassVar[str] = "auto"
     description: ClassVar[str] = "Per page the best engine available: e-invoice XML, text layer, DeepSeek, CPU OCR."
     # Pages are rasterized only by the raster engines this engine hands them to.
+    options_model: ClassVar[type[EngineOptions]] = AutoOptions
     needs_raster: ClassVar[bool] = False
 
     def available(self) -> Availability:
@@ -149,7 +91,7 @@ class AutoEngine(OcrEngine):
         return raster_engine(self.settings) or self.settings.raster_engine
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
-        """Read each page with its chosen engine (one batch per engine), in page order, then fix failed pages."""
+        """Read each page with its chosen engine (one batch per engine), in page order; failed pages stay marked."""
         xml_ok = xml_readable(document)
         if document.xml is not None and not xml_ok and document.pdf is None and not document.frames:
             parse_einvoice(document.xml)  # a bare XML file that does not parse: raise its reason
@@ -159,7 +101,8 @@ class AutoEngine(OcrEngine):
         results: list[PageMarkdown | None] = [None] * len(pages)
         for name, indexes in plan.items():
             batch = [pages[i] for i in indexes]
-            skipped = skipped_notes(self.settings, name) if name in (*GPU_ENGINES, *CPU_RASTER_ENGINES) else []
+            raster = (*registry.GPU_ENGINES, *registry.CPU_RASTER_ENGINES)
+            skipped = skipped_notes(self.settings, name) if name in raster else []
             for i, md in zip(indexes, self._read(name, document, batch, options), strict=True):
                 md.notes[:0] = skipped
                 results[i] = md
@@ -168,16 +111,16 @@ class AutoEngine(OcrEngine):
             for md in out:
                 if md.number == 1:
                     md.notes.insert(0, "the e-invoice XML could not be read; page read from its content")
-        return fallback_failed_pages(document, out, options, self.settings)
+        return out
 
     def _read(self, name: str, document: Document, batch: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         engine = get_engine(name, self.settings)
         try:
-            return engine.recognize(document, batch, options_for(engine, options))
+            return engine.recognize(document, batch, engine.own_options(options))
         except Exception as exc:
-            if not isinstance(exc, InvoiceOcrError) and name not in GPU_ENGINES:
+            if not isinstance(exc, InvoiceOcrError) and name not in registry.GPU_ENGINES:
                 raise  # a bug in a CPU engine is not hidden behind another engine
-            if name in CPU_RASTER_ENGINES and cpu_raster_engine(self.settings, exclude=name) is None:
+            if name in registry.CPU_RASTER_ENGINES and cpu_raster_engine(self.settings, exclude=name) is None:
                 raise
             reason = exc.message if isinstance(exc, InvoiceOcrError) else f"{type(exc).__name__}: {exc}"
             log.warning(
@@ -187,7 +130,7 @@ class AutoEngine(OcrEngine):
                 reason,
                 exc_info=not isinstance(exc, InvoiceOcrError),
             )
-            # Marked as failed so fallback_failed_pages reads them again with a CPU engine.
+            # Marked as failed: the pipeline's fallback policy reads them again with a CPU engine.
             return [
                 PageMarkdown(p.number, name, p.width, p.height, notes=[f"{name} failed: {reason}"], failure=reason)
                 for p in batch

@@ -6,18 +6,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, Field
+from utils.engine_options import EngineOptions, section_name
 
 if TYPE_CHECKING:
     from extraction.documents import Document, Page
     from extraction.markdown import PageMarkdown
     from utils.settings import Settings
 
-
-class EngineOptions(BaseModel):
-    """Options shared by every engine; engines may subclass with their own described fields."""
-
-    dpi: int = Field(200, ge=50, le=600, description="Rasterization DPI for pages that need pixels.")
+__all__ = ["Availability", "EngineOptions", "OcrEngine"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,12 @@ class Availability:
 
 
 class OcrEngine(ABC):
-    """Turns pages into markdown with boxes; heavy imports happen inside, on first use."""
+    """Turns pages into markdown with boxes; heavy imports happen inside, on first use.
+
+    `options` are the engine's configured options: its section of the settings (`settings.<name>`, read
+    from INVOICE_OCR_<NAME>__<FIELD>), or for an engine without one its options model's defaults at the
+    configured dpi. A call's options are these with the call's overrides (`call_options`).
+    """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
@@ -42,6 +43,29 @@ class OcrEngine(ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.options = self.configured_options(settings)
+
+    @classmethod
+    def configured_options(cls, settings: Settings) -> EngineOptions:
+        """This engine's options as the settings give them."""
+        section = getattr(settings, section_name(cls.name), None)
+        if isinstance(section, cls.options_model):
+            return section
+        return cls.options_model(dpi=settings.dpi)
+
+    def call_options(self, **overrides: Any) -> EngineOptions:
+        """The configured options with one call's overrides (those given as None keep the configured value)."""
+        update = {key: value for key, value in overrides.items() if value is not None}
+        if not update:
+            return self.options
+        return self.options_model.model_validate({**self.options.model_dump(), **update})
+
+    def own_options(self, options: EngineOptions) -> EngineOptions:
+        """`options` as this engine's own model: other engines' options keep only the shared fields (dpi)."""
+        if isinstance(options, self.options_model):
+            return options
+        shared = {key: value for key, value in options.model_dump().items() if key in EngineOptions.model_fields}
+        return self.call_options(**shared)
 
     @abstractmethod
     def available(self) -> Availability:
@@ -61,4 +85,8 @@ class OcrEngine(ABC):
 
     @abstractmethod
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
-        """Read a batch of pages of one document, one PageMarkdown per page, in order."""
+        """Read a batch of pages of one document, one PageMarkdown per page, in order.
+
+        A page the engine could not read comes back with `failure` set (the pipeline re-reads it with
+        another engine); only an engine that cannot run at all raises (EngineUnavailable).
+        """

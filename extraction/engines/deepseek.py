@@ -20,12 +20,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_PROMPT, is_table_markup, page_from_output
-from extraction.engines.load_failures import LoadFailure, LoadFailures
-from extraction.engines.model_folder import (
+from extraction.markdown import PageMarkdown
+from extraction.model_files.folder import (
     DEEPSEEK_OCR,
     DEEPSEEK_OCR2,
     DEEPSEEK_OCR2_NATIVE,
@@ -33,7 +32,9 @@ from extraction.engines.model_folder import (
     folder_signature,
     inspect_folder,
 )
-from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import GROUNDING_PROMPT, is_table_markup, page_from_output
+from extraction.ocr_support.load_failures import LoadFailure, LoadFailures
+from utils.engine_options import DeepSeekOptions
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -103,16 +104,16 @@ def model_dir_problem(path: Path | None) -> str | None:
 class DeepSeekRunner:
     """A loaded DeepSeek-OCR-2 model and processor on one device; `generate` reads a batch of images."""
 
-    def __init__(self, settings: Settings, device: str) -> None:
+    def __init__(self, options: DeepSeekOptions, device: str) -> None:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self.model_dir = Path(settings.deepseek_model or "")
+        self.model_dir = Path(options.model or "")
         self.device = device
         self.dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-        self.ngram_size = settings.deepseek_ngram_size
-        self.ngram_window = settings.deepseek_ngram_window
-        self.timeout = settings.deepseek_timeout
+        self.ngram_size = options.ngram_size
+        self.ngram_window = options.ngram_window
+        self.timeout = options.timeout
         self.lock = threading.Lock()
         started = time.perf_counter()
         self.processor = AutoProcessor.from_pretrained(self.model_dir, local_files_only=True)
@@ -122,7 +123,7 @@ class DeepSeekRunner:
         self.attn_implementation, self.model = self._load_model(AutoModelForImageTextToText)
         self.model.eval()
         self.load_seconds = time.perf_counter() - started
-        self.whitelist = self._table_token_ids(settings.deepseek_whitelist_token_ids)
+        self.whitelist = self._table_token_ids(options.whitelist_token_ids)
         self.eos_id = self.tokenizer.eos_token_id
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_id
         self.strip_ids = {i for i in (self.eos_id, self.pad_id, self.tokenizer.bos_token_id) if i is not None}
@@ -173,7 +174,7 @@ class DeepSeekRunner:
         import torch
         from transformers import LogitsProcessorList, MaxTimeCriteria, StoppingCriteriaList
 
-        from extraction.engines.repetition import LoopStop, NoRepeatNGram
+        from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
 
         inputs = self.prepare(images)
         prompt_len = inputs["input_ids"].shape[1]
@@ -224,7 +225,7 @@ _runners_lock = threading.Lock()
 
 
 def _runner_key(settings: Settings, device: str) -> tuple[str, str]:
-    return str(Path(settings.deepseek_model or "").resolve()), device
+    return str(Path(settings.deepseek.model or "").resolve()), device
 
 
 def _failure_key(settings: Settings, device: str) -> str:
@@ -267,11 +268,11 @@ def get_runner(settings: Settings, device: str) -> DeepSeekRunner:
         if failure is not None:
             raise _unavailable(failure)
         try:
-            runner = DeepSeekRunner(settings, device)
+            runner = DeepSeekRunner(settings.deepseek, device)
         except Exception as exc:  # out of memory, broken files, missing classes: all remembered alike
             _free_cuda_cache()
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-            failure = failures.record(name, error, signature, settings.deepseek_retry_after)
+            failure = failures.record(name, error, signature, settings.deepseek.retry_after)
             log.error("deepseek: loading %s on %s failed: %s; next try in %.0fs", *key, error, failure.waiting())
             raise _unavailable(failure) from exc
         failures.clear(name)
@@ -301,17 +302,19 @@ class DeepSeekEngine(OcrEngine):
 
     name = "deepseek"
     description = "DeepSeek-OCR-2 in-process (transformers), bf16 on CUDA"
+    options_model = DeepSeekOptions
+    options: DeepSeekOptions
 
     def _device(self) -> str | None:
         import torch
 
         if torch.cuda.is_available():
             return "cuda"
-        return "cpu" if self.settings.deepseek_allow_cpu else None
+        return "cpu" if self.options.allow_cpu else None
 
     def configured(self) -> bool:
         """Configured when a model directory is set."""
-        return self.settings.deepseek_model is not None
+        return self.options.model is not None
 
     def available(self) -> Availability:
         """Needs the packages, a complete native model folder, CUDA (or CPU allowed) with room, no failed load."""
@@ -320,7 +323,7 @@ class DeepSeekEngine(OcrEngine):
                 return Availability(False, f"package {package!r} is missing: {INSTALL_HINT}")
         if importlib.util.find_spec("transformers.models.deepseek_ocr2") is None:
             return Availability(False, f"this transformers has no DeepSeek-OCR-2: {INSTALL_HINT}")
-        problem = model_dir_problem(self.settings.deepseek_model)
+        problem = model_dir_problem(self.options.model)
         if problem:
             return Availability(False, problem)
         device = self._device()
@@ -343,7 +346,7 @@ class DeepSeekEngine(OcrEngine):
 
         if importlib.util.find_spec("accelerate") is None:
             return f"package 'accelerate' is missing (it loads the weights straight onto the GPU): {INSTALL_HINT}"
-        weights = model_folder(Path(self.settings.deepseek_model or "")).weights
+        weights = model_folder(Path(self.options.model or "")).weights
         if weights is None:
             return None
         # bf16 on the GPU: half the bytes of float32 files, as many as bf16 ones.
@@ -362,7 +365,7 @@ class DeepSeekEngine(OcrEngine):
 
     def report(self) -> dict[str, Any]:
         """For /health: the model folder, device, whether the model is loaded, and the last failed load."""
-        if self.settings.deepseek_model is None:
+        if self.options.model is None:
             return {}
         device = self._device() or "cpu"
         runner = loaded_runner(self.settings, device)
@@ -370,7 +373,7 @@ class DeepSeekEngine(OcrEngine):
             _failure_key(self.settings, device), load_signature(self.settings, device)
         )
         details: dict[str, Any] = {
-            "model_dir": str(self.settings.deepseek_model),
+            "model_dir": str(self.options.model),
             "device": device,
             "loaded": runner is not None,
         }
@@ -392,20 +395,21 @@ class DeepSeekEngine(OcrEngine):
             raise EngineUnavailable(f"engine {self.name!r} is unavailable: {availability.reason}")
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
-        """Read pages in batches of `deepseek_batch_size`; a failed page (or a failed load) is marked, never fatal."""
+        """Read pages in batches of `batch_size`; a failed page (or a failed load) is marked, never fatal."""
         self._require()
         if not pages:
             return []
+        opts = cast("DeepSeekOptions", self.own_options(options))
         try:
             runner = get_runner(self.settings, self._device() or "cpu")
         except EngineUnavailable as exc:
             return [self._failed(page, str(exc.details.get("reason", exc.message))) for page in pages]
-        size = max(1, self.settings.deepseek_batch_size)
+        size = max(1, opts.batch_size)
         results: list[PageMarkdown] = []
         for start in range(0, len(pages), size):
             batch = pages[start : start + size]
-            images = [page.render(options.dpi) for page in batch]
-            for page, output in zip(batch, self._generate(runner, images), strict=True):
+            images = [page.render(opts.dpi) for page in batch]
+            for page, output in zip(batch, self._generate(runner, images, opts.max_new_tokens), strict=True):
                 results.append(
                     page_from_output(
                         output.text,
@@ -424,9 +428,8 @@ class DeepSeekEngine(OcrEngine):
         result.notes.append(f"{self.name}: {reason}")
         return result
 
-    def _generate(self, runner: DeepSeekRunner, images: list[Image.Image]) -> list[PageOutput]:
+    def _generate(self, runner: DeepSeekRunner, images: list[Image.Image], limit: int) -> list[PageOutput]:
         """One batch; on an error (out of memory) retry page by page, then mark the page as failed."""
-        limit = self.settings.deepseek_max_new_tokens
         try:
             return runner.generate(images, limit)
         except Exception as exc:  # CUDA OOM and friends: the request must go on
@@ -435,7 +438,7 @@ class DeepSeekEngine(OcrEngine):
                 log.warning("deepseek: page failed: %s", exc)
                 return [PageOutput("", 0, False, f"engine error: {type(exc).__name__}: {exc}")]
             log.warning("deepseek: batch of %d failed (%s); retrying page by page", len(images), exc)
-            return [out for image in images for out in self._generate(runner, [image])]
+            return [out for image in images for out in self._generate(runner, [image], limit)]
 
 
 def _free_cuda_cache() -> None:

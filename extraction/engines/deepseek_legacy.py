@@ -14,11 +14,12 @@ import base64
 import io
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import GROUNDING_PROMPT, page_from_output
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import GROUNDING_PROMPT, page_from_output
+from utils.engine_options import DeepSeekLegacyOptions
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ class DeepSeekLegacyEngine(OcrEngine):
 
     name = "deepseek-legacy"
     description = "DeepSeek-OCR v1 through its side service (own environment, transformers 4.46)"
+    options_model = DeepSeekLegacyOptions
+    options: DeepSeekLegacyOptions
     health_timeout_s = 3.0
 
     def __init__(self, settings: Settings) -> None:
@@ -55,7 +58,7 @@ class DeepSeekLegacyEngine(OcrEngine):
     @property
     def url(self) -> str:
         """The service's base URL (no trailing slash)."""
-        return (self.settings.deepseek_legacy_url or "").strip().rstrip("/")
+        return (self.options.url or "").strip().rstrip("/")
 
     @property
     def http(self) -> httpx.Client:
@@ -64,7 +67,7 @@ class DeepSeekLegacyEngine(OcrEngine):
 
         with self._lock:
             if self._http is None:
-                self._http = httpx.Client(timeout=self.settings.deepseek_legacy_timeout)
+                self._http = httpx.Client(timeout=self.options.timeout)
             return self._http
 
     def available(self) -> Availability:
@@ -91,20 +94,20 @@ class DeepSeekLegacyEngine(OcrEngine):
             raise EngineUnavailable(
                 "engine 'deepseek-legacy' is unavailable: INVOICE_OCR_DEEPSEEK_LEGACY_URL is not set"
             )
-        return [self._read(page, options) for page in pages]
+        opts = cast("DeepSeekLegacyOptions", self.own_options(options))
+        return [self._read(page, opts) for page in pages]
 
-    def _read(self, page: Page, options: EngineOptions) -> PageMarkdown:
+    def _read(self, page: Page, options: DeepSeekLegacyOptions) -> PageMarkdown:
         import httpx
 
-        settings = self.settings
         body = {
             "image": encode_png(page.render(options.dpi)),
             "prompt": GROUNDING_PROMPT,
-            "max_new_tokens": settings.deepseek_max_new_tokens,
-            "ngram_size": settings.deepseek_ngram_size,
-            "ngram_window": settings.deepseek_ngram_window,
-            "whitelist_token_ids": list(settings.deepseek_whitelist_token_ids),
-            "timeout_s": settings.deepseek_legacy_timeout,
+            "max_new_tokens": options.max_new_tokens,
+            "ngram_size": options.ngram_size,
+            "ngram_window": options.ngram_window,
+            "whitelist_token_ids": list(options.whitelist_token_ids),
+            "timeout_s": options.timeout,
         }
         try:
             response = self.http.post(self.url + "/v1/ocr", json=body)
@@ -117,9 +120,7 @@ class DeepSeekLegacyEngine(OcrEngine):
             answer = response.json()
             text, finish = answer["text"], answer.get("finish_reason", "stop")
         except httpx.TimeoutException:
-            return self._failed(
-                page, f"DeepSeek-OCR v1 service timed out after {self.settings.deepseek_legacy_timeout:g}s"
-            )
+            return self._failed(page, f"DeepSeek-OCR v1 service timed out after {options.timeout:g}s")
         except httpx.HTTPError as exc:
             return self._failed(page, f"DeepSeek-OCR v1 service unreachable: {type(exc).__name__}: {exc}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

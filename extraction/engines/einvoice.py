@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.markdown import Block, PageMarkdown
 from extraction.schema import FieldInfo, Invoice, LineItem, Party, TaxLine
+from utils.engine_options import EInvoiceOptions
 from utils.errors import UnreadableDocument
 
 if TYPE_CHECKING:
@@ -447,6 +448,7 @@ class EInvoiceEngine(OcrEngine):
 
     name: ClassVar[str] = "einvoice"
     description: ClassVar[str] = "Factur-X / ZUGFeRD / XRechnung (CII) or UBL XML: exact values, no OCR."
+    options_model: ClassVar[type[EngineOptions]] = EInvoiceOptions
     needs_raster: ClassVar[bool] = False
 
     def available(self) -> Availability:

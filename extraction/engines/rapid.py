@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Word, group_lines, lines_to_blocks, split_cells
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.layout import Word, group_lines, lines_to_blocks, split_cells
+from utils.engine_options import RapidOcrOptions
 from utils.errors import EngineUnavailable
 
 if TYPE_CHECKING:
@@ -25,12 +24,6 @@ _MODEL_FILES = {
     "Cls.model_path": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
 }
 INSTALL_HINT = "pip install rapidocr==3.10.0 onnxruntime"
-
-
-class RapidOcrOptions(EngineOptions):
-    """RapidOCR options."""
-
-    max_side: int = Field(2000, ge=640, le=8000, description="Downscale images whose longer side exceeds this.")
 
 
 def model_dir() -> Path | None:
@@ -70,6 +63,7 @@ class RapidOcrEngine(OcrEngine):
         return Availability(True)
 
     def _engine(self) -> Any:
+        options = cast("RapidOcrOptions", self.options)
         with self._lock:
             if self._ocr is None:
                 availability = self.available()
@@ -89,9 +83,9 @@ class RapidOcrEngine(OcrEngine):
                         # Detection on at most 1600 px (text lines stay 15+ px tall on an A4 page at 200 dpi)
                         # while recognition crops keep full resolution: about a third less time, same errors.
                         "Det.limit_type": "max",
-                        "Det.limit_side_len": 1600,
+                        "Det.limit_side_len": options.detection_side,
                         "Global.use_cls": False,
-                        "EngineConfig.onnxruntime.intra_op_num_threads": int(self.settings.ocr_threads),
+                        "EngineConfig.onnxruntime.intra_op_num_threads": options.threads,
                         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                     }
                 )
@@ -100,10 +94,10 @@ class RapidOcrEngine(OcrEngine):
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """OCR each page's raster image; lines grouped from text boxes, table-like rows kept as cells."""
-        max_side = getattr(options, "max_side", RapidOcrOptions.model_fields["max_side"].default)
+        opts = cast("RapidOcrOptions", self.own_options(options))
         out = []
         for page in pages:
-            md = self.read_image(page.render(options.dpi), page.number, max_side)
+            md = self.read_image(page.render(opts.dpi), page.number, opts.max_side)
             md.width, md.height = page.width, page.height  # page units (PDF points or image pixels)
             out.append(md)
         return out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import AfterValidator
 
 from utils.errors import EngineUnavailable, UnknownEngine
 
@@ -24,6 +26,10 @@ BUILTIN_ENGINES: dict[str, str] = {
     "vllm": "extraction.engines.vllm:VllmEngine",
 }
 
+# Raster engines in order of preference: `auto` tries the GPU ones first; failed pages are re-read on the CPU ones.
+GPU_ENGINES: tuple[str, ...] = ("deepseek", "vllm")
+CPU_RASTER_ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
+
 _extra: dict[str, type[OcrEngine]] = {}
 _instances: dict[tuple[int, str], OcrEngine] = {}
 _lock = threading.Lock()
@@ -40,13 +46,26 @@ def engine_names() -> list[str]:
     return list(BUILTIN_ENGINES) + [n for n in _extra if n not in BUILTIN_ENGINES]
 
 
+def check_engine_name(name: str) -> str:
+    """`name` when an engine is registered under it; UnknownEngine listing the known names otherwise.
+
+    The one check of engine names: per-call options (`EngineName`), the API, the CLI and re-reads use it.
+    """
+    if name not in BUILTIN_ENGINES and name not in _extra:
+        raise UnknownEngine(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
+    return name
+
+
+# An engine name checked against the registry where a pydantic model holds it (UnknownEngine when unknown).
+EngineName = Annotated[str, AfterValidator(check_engine_name)]
+
+
 def engine_class(name: str) -> type[OcrEngine]:
     """The class registered under `name`; UnknownEngine lists the known names."""
+    check_engine_name(name)
     if name in _extra:
         return _extra[name]
-    target = BUILTIN_ENGINES.get(name)
-    if target is None:
-        raise UnknownEngine(f"unknown engine {name!r}; known engines: {', '.join(engine_names())}")
+    target = BUILTIN_ENGINES[name]
     module_name, _, class_name = target.partition(":")
     return getattr(importlib.import_module(module_name), class_name)
 
@@ -69,6 +88,23 @@ def require_engine(name: str, settings: Settings) -> OcrEngine:
     if not availability:
         raise EngineUnavailable(f"engine {name!r} is unavailable: {availability.reason}")
     return engine
+
+
+def is_available(name: str, settings: Settings) -> bool:
+    """Whether engine `name` can run here (an engine whose module is missing or broken cannot)."""
+    try:
+        return bool(get_engine(name, settings).available())
+    except Exception:
+        return False
+
+
+def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | None:
+    """The best available CPU raster engine other than `exclude`: settings.raster_engine first, then the others."""
+    order = [settings.raster_engine, *(n for n in CPU_RASTER_ENGINES if n != settings.raster_engine)]
+    for name in order:
+        if name != exclude and is_available(name, settings):
+            return name
+    return None
 
 
 def engine_status(settings: Settings) -> dict[str, dict[str, object]]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Line, Word, group_lines, lines_to_blocks, split_cells
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.layout import Line, Word, group_lines, lines_to_blocks, split_cells
+from utils.engine_options import TesseractOptions
 from utils.errors import EngineFailed, EngineUnavailable
 
 if TYPE_CHECKING:
@@ -19,14 +18,6 @@ if TYPE_CHECKING:
     from extraction.documents import Document, Page
 
 INSTALL_HINT = "tesseract binary not found; apt-get install tesseract-ocr"
-
-
-class TesseractOptions(EngineOptions):
-    """Tesseract options."""
-
-    lang: str = Field("eng", description="Tesseract language(s), e.g. 'eng+deu'; only installed ones work.")
-    psm: int = Field(3, ge=0, le=13, description="Page segmentation mode (3 = automatic).")
-    timeout: float = Field(120.0, description="Seconds before one page's OCR is abandoned.")
 
 
 def _edge_run(flags: Any) -> tuple[int, int]:
@@ -92,9 +83,10 @@ class TesseractEngine(OcrEngine):
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """OCR each page's raster image into lines (from Tesseract's block/paragraph/line numbers)."""
+        opts = self.own_options(options)
         out = []
         for page in pages:
-            md = self.read_image(page.render(options.dpi), page.number, options)
+            md = self.read_image(page.render(opts.dpi), page.number, opts)
             md.width, md.height = page.width, page.height
             out.append(md)
         return out
@@ -106,7 +98,7 @@ class TesseractEngine(OcrEngine):
             raise EngineUnavailable(f"engine 'tesseract' is unavailable: {availability.reason}")
         import pytesseract
 
-        opts = options if isinstance(options, TesseractOptions) else TesseractOptions(dpi=getattr(options, "dpi", 200))
+        opts = cast("TesseractOptions", self.own_options(options or self.options))
         width, height = image.size
         cropped, (dx, dy) = crop_dark_margins(image)
         config = f"--psm {opts.psm}"

@@ -6,8 +6,9 @@ import unicodedata
 from typing import TYPE_CHECKING, ClassVar
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.layout import Word, group_lines, lines_to_blocks, normalize, split_cells
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.layout import Word, group_lines, lines_to_blocks, normalize, split_cells
+from utils.engine_options import TextLayerOptions
 
 if TYPE_CHECKING:
     from extraction.documents import Document, Page
@@ -55,6 +56,7 @@ class TextLayerEngine(OcrEngine):
 
     name: ClassVar[str] = "textlayer"
     description: ClassVar[str] = "PDF text layer (born-digital PDFs): exact text with boxes, tables as rows."
+    options_model: ClassVar[type[EngineOptions]] = TextLayerOptions
     needs_raster: ClassVar[bool] = False
 
     def available(self) -> Availability:

@@ -22,13 +22,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
-from extraction.engines.grounding import page_from_output
-from extraction.engines.vllm_probe import ServerCheck, check_server, probe_image_url
-from extraction.engines.vllm_profiles import VllmProfile, resolve_profile
 from extraction.markdown import PageMarkdown
+from extraction.ocr_support.grounding import page_from_output
+from extraction.ocr_support.vllm_probe import ServerCheck, check_server, probe_image_url
+from extraction.ocr_support.vllm_profiles import VllmProfile, resolve_profile
+from utils.engine_options import VllmOptions
 from utils.errors import EngineFailed, EngineUnavailable
 
 if TYPE_CHECKING:
@@ -55,23 +56,23 @@ def image_data_url(image: Image.Image, fmt: str = "PNG") -> str:
 
 
 def chat_request(
-    settings: Settings, data_url: str, profile: VllmProfile, chat_template: str | None = None
+    options: VllmOptions, data_url: str, profile: VllmProfile, chat_template: str | None = None
 ) -> dict[str, Any]:
     """The chat completions body for one page image, as the model's profile asks."""
     body: dict[str, Any] = {
-        "model": settings.vllm_model,
+        "model": options.model,
         "messages": page_messages(data_url, profile),
-        "max_tokens": settings.deepseek_max_new_tokens,
+        "max_tokens": options.max_new_tokens,
         "temperature": 0.0,
         **profile.sampling,
     }
     if profile.keep_special_tokens:
         body["skip_special_tokens"] = False
-    if profile.ngram_xargs and settings.deepseek_ngram_size > 0:
+    if profile.ngram_xargs and options.ngram_size > 0:
         body["vllm_xargs"] = {
-            "ngram_size": settings.deepseek_ngram_size,
-            "window_size": settings.deepseek_ngram_window,
-            "whitelist_token_ids": list(settings.deepseek_whitelist_token_ids),
+            "ngram_size": options.ngram_size,
+            "window_size": options.ngram_window,
+            "whitelist_token_ids": list(options.whitelist_token_ids),
         }
     if chat_template is not None:
         body["chat_template"] = chat_template
@@ -109,16 +110,16 @@ class VllmClient:
     backoff_s = 0.5
     health_timeout_s = 3.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, options: VllmOptions) -> None:
         import httpx
 
-        self.settings = settings
-        self.profile = resolve_profile(settings.vllm_profile, settings.vllm_model)
-        self.urls = [normalize_url(u) for u in settings.vllm_urls if u.strip()]
-        self.retries = settings.vllm_retries
-        self.semaphore = threading.BoundedSemaphore(max(1, settings.vllm_concurrency))
-        limits = httpx.Limits(max_connections=max(1, settings.vllm_concurrency) * max(1, len(self.urls)))
-        self.http = httpx.Client(timeout=settings.vllm_timeout, limits=limits)
+        self.options = options
+        self.profile = resolve_profile(options.profile, options.model)
+        self.urls = [normalize_url(u) for u in options.urls if u.strip()]
+        self.retries = options.retries
+        self.semaphore = threading.BoundedSemaphore(max(1, options.concurrency))
+        limits = httpx.Limits(max_connections=max(1, options.concurrency) * max(1, len(self.urls)))
+        self.http = httpx.Client(timeout=options.timeout, limits=limits)
         self._lock = threading.Lock()
         self._next = 0
         self._down_until: dict[str, float] = {}
@@ -150,7 +151,7 @@ class VllmClient:
             check = self.checks.get(url)
             if check is None:
                 messages = page_messages(probe_image_url(), self.profile)
-                check = check_server(self.http, url, self.settings.vllm_model, self.profile, messages)
+                check = check_server(self.http, url, self.options.model, self.profile, messages)
                 if check.prompt in ("wrapped", "altered") or not check.usable:
                     log.warning("vllm: %s: %s", url, check.detail)
                 self.checks[url] = check
@@ -184,8 +185,11 @@ class VllmClient:
             problems.append(f"{url} ({problem})")
         raise EngineFailed("every vLLM server is down: " + "; ".join(problems))
 
-    def complete(self, data_url: str) -> Completion:
-        """Send one page, retrying on another server after errors; EngineFailed when every attempt fails."""
+    def complete(self, data_url: str, options: VllmOptions | None = None) -> Completion:
+        """Send one page, retrying on another server after errors; EngineFailed when every attempt fails.
+
+        `options`: a call's options (its token limit and n-gram rule); the client's own by default.
+        """
         import httpx
 
         if not self.urls:
@@ -205,11 +209,11 @@ class VllmClient:
                 if not check.usable:
                     errors.append(f"{url}: {check.detail}")
                     continue
-                body = chat_request(self.settings, data_url, self.profile, check.chat_template)
+                body = chat_request(options or self.options, data_url, self.profile, check.chat_template)
                 try:
                     response = self.http.post(url + "/v1/chat/completions", json=body)
                 except httpx.TimeoutException:
-                    errors.append(f"{url}: timed out after {self.settings.vllm_timeout:g}s")
+                    errors.append(f"{url}: timed out after {self.options.timeout:g}s")
                     self._mark_down(url)
                     continue
                 except httpx.HTTPError as exc:
@@ -240,6 +244,8 @@ class VllmEngine(OcrEngine):
 
     name = "vllm"
     description = "DeepSeek-OCR(-2), GLM-OCR or PaddleOCR-VL-1.5 behind vLLM OpenAI-compatible servers"
+    options_model = VllmOptions
+    options: VllmOptions
     health_ttl_s = 10.0
 
     def __init__(self, settings: Settings) -> None:
@@ -253,19 +259,19 @@ class VllmEngine(OcrEngine):
         """The shared client (built on first use)."""
         with self._client_lock:
             if self._client is None:
-                self._client = VllmClient(self.settings)
+                self._client = VllmClient(self.options)
             return self._client
 
     def configured(self) -> bool:
         """Configured when server URLs are set."""
-        return bool(self.settings.vllm_urls)
+        return bool(self.options.urls)
 
     def available(self) -> Availability:
         """Available when a configured server passes its health check and serves the model (cached briefly).
 
         Every answering server is also checked once (model list, prompt rendering) for /health.
         """
-        if not self.settings.vllm_urls:
+        if not self.options.urls:
             return Availability(False, "INVOICE_OCR_VLLM_URLS is not set (comma-separated vLLM server URLs)")
         cached = self._availability
         if cached and time.monotonic() - cached[0] < self.health_ttl_s:
@@ -288,11 +294,11 @@ class VllmEngine(OcrEngine):
 
     def report(self) -> dict[str, Any]:
         """For /health: the model, its profile, and what each checked server said."""
-        if not self.settings.vllm_urls:
+        if not self.options.urls:
             return {}
         client = self.client
         return {
-            "model": self.settings.vllm_model,
+            "model": self.options.model,
             "profile": client.profile.name,
             "output": client.profile.output,
             "boxes": client.profile.boxes,
@@ -301,18 +307,19 @@ class VllmEngine(OcrEngine):
 
     def recognize(self, document: Document, pages: list[Page], options: EngineOptions) -> list[PageMarkdown]:
         """Read pages in parallel (bounded); a page that fails everywhere is marked, never fatal."""
-        if not self.settings.vllm_urls:
+        if not self.options.urls:
             raise EngineUnavailable("engine 'vllm' is unavailable: INVOICE_OCR_VLLM_URLS is not set")
         if not pages:
             return []
+        opts = cast("VllmOptions", self.own_options(options))
         client = self.client
-        workers = max(1, min(len(pages), self.settings.vllm_concurrency))
+        workers = max(1, min(len(pages), opts.concurrency))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vllm") as pool:
-            return list(pool.map(lambda page: self._read(client, page, options), pages))
+            return list(pool.map(lambda page: self._read(client, page, opts), pages))
 
-    def _read(self, client: VllmClient, page: Page, options: EngineOptions) -> PageMarkdown:
+    def _read(self, client: VllmClient, page: Page, options: VllmOptions) -> PageMarkdown:
         try:
-            completion = client.complete(image_data_url(page.render(options.dpi)))
+            completion = client.complete(image_data_url(page.render(options.dpi)), options)
         except EngineFailed as exc:
             log.warning("vllm: page %d failed: %s", page.number, exc.message)
             result = PageMarkdown(page.number, self.name, page.width, page.height, failure=exc.message)

@@ -13,7 +13,9 @@ from extraction.documents import load_document
 from extraction.engines import deepseek as ds
 from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
-from extraction.engines.repetition import LoopStop, NoRepeatNGram
+from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
+from tests.builders import make_settings
+from tests.extraction.engine_contract import EngineContract
 from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
 
@@ -25,7 +27,7 @@ def model_dir(tmp_path_factory):
     ds.unload_runners()
 
 
-def make_settings(model_dir, **overrides):
+def deepseek_settings(model_dir, **overrides):
     values = {
         "deepseek_model": model_dir,
         "deepseek_allow_cpu": True,
@@ -47,7 +49,7 @@ def make_pdf(pages):
 
 @pytest.fixture
 def document(model_dir):
-    return load_document(make_pdf(3), "three.pdf", make_settings(model_dir))
+    return load_document(make_pdf(3), "three.pdf", deepseek_settings(model_dir))
 
 
 def test_registry_maps_the_name_to_this_engine():
@@ -90,7 +92,7 @@ def test_available_explains_why_not(tmp_path, model_dir, monkeypatch):
     assert "no CUDA device" in no_gpu and "DEEPSEEK_ALLOW_CPU" in no_gpu
     with pytest.raises(EngineUnavailable, match="no CUDA device"):
         ds.DeepSeekEngine(make_settings(deepseek_model=model_dir)).recognize(None, [], EngineOptions())
-    assert ds.DeepSeekEngine(make_settings(model_dir)).available()
+    assert ds.DeepSeekEngine(deepseek_settings(model_dir)).available()
 
 
 def test_gpu_checks_loader_and_free_memory(model_dir, monkeypatch):
@@ -114,12 +116,12 @@ def test_gpu_checks_loader_and_free_memory(model_dir, monkeypatch):
 def test_missing_package_is_reported(model_dir, monkeypatch):
     real = ds.importlib.util.find_spec
     monkeypatch.setattr(ds.importlib.util, "find_spec", lambda name: None if name == "torch" else real(name))
-    reason = ds.DeepSeekEngine(make_settings(model_dir)).available().reason
+    reason = ds.DeepSeekEngine(deepseek_settings(model_dir)).available().reason
     assert "'torch' is missing" in reason and "pip install" in reason
 
 
 def test_reads_every_page_in_batches(model_dir, document, monkeypatch):
-    engine = ds.DeepSeekEngine(make_settings(model_dir))
+    engine = ds.DeepSeekEngine(deepseek_settings(model_dir))
     runner = engine.runner()
     assert runner.device == "cpu" and runner.dtype == torch.float32 and runner.attn_implementation == "sdpa"
     assert runner.tokenizer.padding_side == "left"
@@ -141,7 +143,7 @@ def test_reads_every_page_in_batches(model_dir, document, monkeypatch):
 
 
 def test_model_is_loaded_once_and_shared(model_dir):
-    settings = make_settings(model_dir)
+    settings = deepseek_settings(model_dir)
     found = []
     threads = [threading.Thread(target=lambda: found.append(ds.DeepSeekEngine(settings).runner())) for _ in range(3)]
     for t in threads:
@@ -152,7 +154,7 @@ def test_model_is_loaded_once_and_shared(model_dir):
 
 
 def test_token_limit_is_respected(model_dir):
-    runner = ds.DeepSeekEngine(make_settings(model_dir, deepseek_ngram_size=3, deepseek_ngram_window=60)).runner()
+    runner = ds.DeepSeekEngine(deepseek_settings(model_dir, deepseek_ngram_size=3, deepseek_ngram_window=60)).runner()
     images = [Image.new("RGB", (120, 160), "white"), Image.new("RGB", (200, 90), "gray")]
     outputs = runner.generate(images, max_new_tokens=10)
     assert len(outputs) == 2
@@ -163,8 +165,8 @@ def test_token_limit_is_respected(model_dir):
 
 def test_loop_guard_stops_a_looping_page(model_dir):
     # Without the n-gram rule the random model falls into a short loop; the guard ends it early.
-    settings = make_settings(model_dir, deepseek_ngram_size=0, deepseek_max_new_tokens=400)
-    runner = ds.DeepSeekRunner(settings, "cpu")
+    settings = deepseek_settings(model_dir, deepseek_ngram_size=0, deepseek_max_new_tokens=400)
+    runner = ds.DeepSeekRunner(settings.deepseek, "cpu")
     [out] = runner.generate([Image.new("RGB", (120, 160), "white")], max_new_tokens=400)
     assert out.failure and out.failure.startswith("runaway repetition")
     assert out.new_tokens < 200 and not out.hit_limit
@@ -173,8 +175,8 @@ def test_loop_guard_stops_a_looping_page(model_dir):
 
 
 def test_ngram_rule_prevents_the_loop(model_dir):
-    settings = make_settings(model_dir, deepseek_ngram_size=4, deepseek_ngram_window=400)
-    runner = ds.DeepSeekRunner(settings, "cpu")
+    settings = deepseek_settings(model_dir, deepseek_ngram_size=4, deepseek_ngram_window=400)
+    runner = ds.DeepSeekRunner(settings.deepseek, "cpu")
     inputs = runner.prepare([Image.new("RGB", (120, 160), "white")])
     prompt_len = inputs["input_ids"].shape[1]
     processor = NoRepeatNGram(prompt_len, 4, 400, runner.whitelist)
@@ -189,7 +191,7 @@ def test_ngram_rule_prevents_the_loop(model_dir):
 
 
 def test_decode_keeps_grounding_tags_and_drops_end_and_padding(model_dir):
-    runner = ds.DeepSeekEngine(make_settings(model_dir)).runner()
+    runner = ds.DeepSeekEngine(deepseek_settings(model_dir)).runner()
     tok = runner.tokenizer
     body = "<|ref|>title<|/ref|><|det|>[[1, 2, 30, 40]]<|/det|>\n# Rechnung"
     ids = tok.encode(body, add_special_tokens=False)
@@ -201,7 +203,7 @@ def test_decode_keeps_grounding_tags_and_drops_end_and_padding(model_dir):
 
 
 def test_loop_guard_lets_rows_of_empty_cells_repeat(model_dir):
-    runner = ds.DeepSeekEngine(make_settings(model_dir)).runner()
+    runner = ds.DeepSeekEngine(deepseek_settings(model_dir)).runner()
     tok = runner.tokenizer
     prompt = [tok.bos_token_id] * 3
     rows = tok.encode("<table>" + "<tr><td></td><td></td></tr>\n" * 30, add_special_tokens=False)
@@ -212,7 +214,7 @@ def test_loop_guard_lets_rows_of_empty_cells_repeat(model_dir):
 
 
 def test_a_failing_batch_is_retried_page_by_page(model_dir, document, monkeypatch):
-    engine = ds.DeepSeekEngine(make_settings(model_dir, deepseek_max_new_tokens=8))
+    engine = ds.DeepSeekEngine(deepseek_settings(model_dir, deepseek_max_new_tokens=8))
     runner = engine.runner()
     real_generate = runner.generate
     calls = []
@@ -233,13 +235,14 @@ def test_a_failing_batch_is_retried_page_by_page(model_dir, document, monkeypatc
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Debian tesseract-ocr")
 def test_auto_prefers_deepseek_and_rereads_its_failed_pages_on_the_cpu(model_dir):
-    from extraction.engines.registry import get_engine
+    from extraction.options import ExtractOptions
+    from extraction.pipeline import read_pages
 
-    settings = make_settings(model_dir, raster_engine="tesseract", deepseek_max_new_tokens=8)
+    settings = deepseek_settings(model_dir, raster_engine="tesseract", deepseek_max_new_tokens=8)
     pdf = pymupdf.open(stream=make_pdf(1), filetype="pdf")
     png = pdf[0].get_pixmap(dpi=150).tobytes("png")  # a scan: no text layer, so a raster engine reads it
     doc = load_document(png, "scan.png", settings)
-    [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+    [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     assert page.engine == "tesseract" and page.failure is None
     assert any(n.startswith("deepseek output unusable (") and n.endswith("re-read with tesseract") for n in page.notes)
     assert "INVOICE" in page.to_markdown()
@@ -293,3 +296,26 @@ def test_real_size_bf16_smoke():
         out = model.generate(**inputs, do_sample=False, max_new_tokens=8, min_new_tokens=8)
     assert out.shape == (2, inputs["input_ids"].shape[1] + 8)
     assert next(model.parameters()).dtype == torch.bfloat16
+
+
+class TestDeepSeekContract(EngineContract):
+    """The engine contract on the tiny random model (its pages loop or hit the token limit, and say so)."""
+
+    reads_text = False
+    dpi = 50
+
+    @pytest.fixture
+    def engine(self, model_dir):
+        return ds.DeepSeekEngine(deepseek_settings(model_dir, deepseek_max_new_tokens=8))
+
+    @pytest.fixture
+    def document(self, engine):
+        return load_document(make_pdf(2), "two.pdf", engine.settings)  # small pages: few image tokens on the CPU
+
+    @pytest.fixture
+    def failing_case(self, engine, document, monkeypatch):
+        def out_of_memory(images, max_new_tokens):
+            raise RuntimeError("CUDA out of memory")
+
+        monkeypatch.setattr(engine.runner(), "generate", out_of_memory)
+        return engine, document

@@ -15,9 +15,10 @@ import pytest
 from extraction.documents import load_document
 from extraction.engines.base import EngineOptions
 from extraction.engines.deepseek_legacy import DeepSeekLegacyEngine
-from extraction.engines.grounding import GROUNDING_PROMPT
 from extraction.engines.registry import engine_class
+from extraction.ocr_support.grounding import GROUNDING_PROMPT
 from tests.builders import make_settings
+from tests.extraction.engine_contract import EngineContract
 
 SERVER_PATH = Path(__file__).resolve().parents[2] / "deploy" / "deepseek_v1" / "server.py"
 spec = importlib.util.spec_from_file_location("deepseek_v1_server", SERVER_PATH)
@@ -305,3 +306,17 @@ def test_setup_refuses_an_interpreter_torch_has_no_wheels_for(tmp_path):
     result = subprocess.run(["bash", str(setup)], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1 and "needs Python 3.10-3.13" in result.stderr
     assert not (tmp_path / "venv").exists()
+
+
+class TestDeepSeekLegacyContract(EngineContract):
+    """The engine contract against the v1 side service's real HTTP layer with a fake reader."""
+
+    @pytest.fixture
+    def engine(self, service):
+        return DeepSeekLegacyEngine(make_settings(deepseek_legacy_url=service(FakeV1Reader())))
+
+    @pytest.fixture
+    def failing_case(self, service, document):
+        loop = server_mod.Reading("Total 1 Total 1 Total 1", "loop", "runaway repetition")
+        reader = FakeV1Reader(answers=[loop, loop])
+        return DeepSeekLegacyEngine(make_settings(deepseek_legacy_url=service(reader))), document

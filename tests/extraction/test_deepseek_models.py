@@ -21,9 +21,11 @@ from app.cli import cli
 from bench.gpu_deepseek import ENCODER_CONFIG, SAM_CONFIG, TEXT_CONFIG
 from extraction.documents import load_document
 from extraction.engines import deepseek as ds
-from extraction.engines import deepseek_convert as conv
 from extraction.engines.base import EngineOptions
-from extraction.engines.registry import engine_status, get_engine
+from extraction.engines.registry import engine_status
+from extraction.model_files import convert as conv
+from extraction.options import ExtractOptions
+from extraction.pipeline import read_pages
 from tests.builders import make_settings
 from tests.extraction.tiny_deepseek import save_official_layout, tiny_model_and_processor
 
@@ -226,7 +228,7 @@ def only_config_folder(native, tmp_path):
 def test_a_folder_with_only_a_config_is_skipped_and_the_result_says_why(converted, tmp_path):
     settings = settings_for(only_config_folder(converted, tmp_path), tmp_path)
     doc = scan(settings)
-    [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+    [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     assert page.engine == "tesseract" and page.failure is None and "INVOICE" in page.to_markdown()
     assert page.notes[0].startswith("deepseek not used: model directory ")
     assert "is incomplete: no weight files" in page.notes[0]
@@ -259,16 +261,15 @@ def test_a_failed_load_falls_back_is_remembered_and_reported(converted, tmp_path
 
     monkeypatch.setattr(ds.DeepSeekRunner, "__init__", counting_init)
     assert ds.DeepSeekEngine(settings).available()  # the files look right: only loading can tell
-    auto = get_engine("auto", settings)
     doc = scan(settings)
-    [page] = auto.recognize(doc, doc.pages, EngineOptions(dpi=150))
+    [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     assert loads == [1]
     assert page.engine == "tesseract" and page.failure is None and "INVOICE" in page.to_markdown()
     assert page.notes[0].startswith("deepseek: loading the model failed (")
     assert page.notes[-1].startswith("deepseek output unusable (loading the model failed")
     assert page.notes[-1].endswith("re-read with tesseract")
     # The next request does not try the 6.8 GB load again; it says why DeepSeek was skipped.
-    [page] = auto.recognize(doc, doc.pages, EngineOptions(dpi=150))
+    [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     assert loads == [1] and page.engine == "tesseract"
     assert page.notes[0].startswith("deepseek not used: loading the model failed (") and "next try in" in page.notes[0]
     # /health (engine_status) reports it, from the record every process shares.
@@ -284,7 +285,7 @@ def test_a_failed_load_falls_back_is_remembered_and_reported(converted, tmp_path
     for value in record.values():
         value["retry_at"] = time.time() - 1
     (tmp_path / "data" / "engines" / "load-failures.json").write_text(json.dumps(record))
-    auto.recognize(doc, doc.pages, EngineOptions(dpi=150))
+    read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     assert loads == [1, 1]
     assert engine_status(settings)["deepseek"]["details"]["load_failure"]["attempts"] == 2
     assert 60 < engine_status(settings)["deepseek"]["details"]["load_failure"]["retry_in_s"] <= 120

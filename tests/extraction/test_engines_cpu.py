@@ -11,14 +11,15 @@ import pytest
 from PIL import Image
 
 from extraction.documents import load_document
-from extraction.engines import auto as auto_module
-from extraction.engines.auto import fallback_failed_pages
+from extraction.engines import registry
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.engines.einvoice import parse_einvoice
-from extraction.engines.registry import _extra, engine_names, get_engine, register
+from extraction.engines.registry import _extra, get_engine, register
 from extraction.engines.tesseract import INSTALL_HINT, crop_dark_margins
 from extraction.engines.textlayer import text_is_real
 from extraction.markdown import PageMarkdown, TextLine
+from extraction.options import ExtractOptions
+from extraction.pipeline import fallback_failed_pages, read_pages
 from tests.builders import (
     InvoiceSpec,
     add_dark_margins,
@@ -28,12 +29,10 @@ from tests.builders import (
     make_ubl_xml,
     render_png,
 )
-from utils.errors import UnreadableDocument
+from tests.extraction.engine_contract import EngineContract
+from utils.errors import EngineFailed, UnreadableDocument
 from utils.settings import Settings
 
-# Every registered engine except those that need a GPU or a model server.
-GPU_OR_SERVER_ENGINES = {"deepseek", "deepseek-legacy", "vllm"}
-CPU_ENGINES = [name for name in engine_names() if name not in GPU_OR_SERVER_ENGINES]
 SPEC = InvoiceSpec()
 
 
@@ -392,45 +391,68 @@ def test_fallback_failed_pages(settings: Settings, invoice_pdf: bytes, looping_e
 
 
 def test_auto_rereads_pages_a_gpu_engine_failed(settings, looping_engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auto_module, "GPU_ENGINES", ("fake-looping",))
+    monkeypatch.setattr(registry, "GPU_ENGINES", ("fake-looping",))
     doc = load_document(make_invoice_pdf(SPEC, pages=2, image_pages={2}, image_dpi=100), "a.pdf", settings)
-    pages = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
+    marked = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=100))
     assert looping_engine.calls >= 1
+    # `auto` only reports the failed page; the pipeline's fallback policy re-reads it.
+    assert [p.engine for p in marked] == ["textlayer", "fake-looping"] and marked[1].failure
+    pages = read_pages(doc, ExtractOptions(engine="auto", dpi=100), settings, {})
     assert [p.engine for p in pages] == ["textlayer", "rapidocr"]
     assert pages[1].failure is None and any("re-read with rapidocr" in n for n in pages[1].notes)
 
 
-# --- conformance: every CPU engine honours the interface --------------------------------------------
+# --- the engine contract, for every CPU engine -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def two_page_facturx() -> bytes:
-    return make_invoice_pdf(SPEC, pages=2, embed_xml=make_cii_xml(SPEC))
+class TestTextLayerContract(EngineContract):
+    @pytest.fixture
+    def engine(self, settings: Settings) -> OcrEngine:
+        return get_engine("textlayer", settings)
 
 
-def test_cpu_engines_cover_the_builtins() -> None:
-    assert {"textlayer", "einvoice", "rapidocr", "tesseract", "auto"} <= set(CPU_ENGINES)
+class TestEInvoiceContract(EngineContract):
+    @pytest.fixture
+    def engine(self, settings: Settings) -> OcrEngine:
+        return get_engine("einvoice", settings)
 
 
-@pytest.mark.parametrize("name", CPU_ENGINES)
-def test_engine_conformance(settings: Settings, two_page_facturx: bytes, name: str) -> None:
-    engine = get_engine(name, settings)
-    assert engine.name == name
-    assert engine.available(), engine.available().reason
-    assert isinstance(engine.needs_raster, bool)
-    assert issubclass(engine.options_model, EngineOptions)
-    doc = load_document(two_page_facturx, "conformance.pdf", settings)
-    pages = engine.recognize(doc, doc.pages, engine.options_model(dpi=72))
-    assert [p.number for p in pages] == [1, 2]
-    assert all(isinstance(p, PageMarkdown) and p.engine != "auto" for p in pages)
-    assert all(p.width > 0 and p.height > 0 for p in pages)
-    _assert_boxes_inside(pages)
-    for page in pages:
-        for block in page.blocks:
-            assert block.page == page.number
-    # A batch of one page in the middle comes back as that page.
-    single = engine.recognize(doc, [doc.pages[1]], engine.options_model(dpi=72))
-    assert [p.number for p in single] == [2]
+class TestRapidOcrContract(EngineContract):
+    @pytest.fixture
+    def engine(self, settings: Settings) -> OcrEngine:
+        return get_engine("rapidocr", settings)
+
+
+class TestTesseractContract(EngineContract):
+    @pytest.fixture
+    def engine(self, settings: Settings) -> OcrEngine:
+        return get_engine("tesseract", settings)
+
+
+class FakeFailingGpuEngine(OcrEngine):
+    """A named fake for a GPU engine that fails outright (a server down, a model that will not load)."""
+
+    name: ClassVar[str] = "fake-failing-gpu"
+
+    def available(self) -> Availability:
+        return Availability(True)
+
+    def recognize(self, document, pages, options):
+        raise EngineFailed("every server is down")
+
+
+class TestAutoContract(EngineContract):
+    @pytest.fixture
+    def engine(self, settings: Settings) -> OcrEngine:
+        return get_engine("auto", settings)
+
+    @pytest.fixture
+    def failing_case(self, settings: Settings, monkeypatch: pytest.MonkeyPatch):
+        register(FakeFailingGpuEngine)
+        monkeypatch.setattr(registry, "GPU_ENGINES", (FakeFailingGpuEngine.name,))
+        scan = make_invoice_pdf(SPEC, pages=2, image_pages={1, 2}, image_dpi=72)
+        yield get_engine("auto", settings), load_document(scan, "scan.pdf", settings)
+        _extra.pop(FakeFailingGpuEngine.name, None)
 
 
 def test_textlayer_rotated_page_boxes_match_the_rendering(settings: Settings, invoice_pdf: bytes) -> None:

@@ -1,4 +1,4 @@
-from extraction.engines.grounding import (
+from extraction.ocr_support.grounding import (
     blocks_from_grounded,
     detect_failure,
     detect_repetition,

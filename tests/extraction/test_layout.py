@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extraction.engines.layout import Line, Word, group_lines, lines_to_blocks, normalize, split_cells
+from extraction.ocr_support.layout import Line, Word, group_lines, lines_to_blocks, normalize, split_cells
 
 
 def _words(row: list[tuple[float, str]], y: float, height: float = 10.0, char: float = 5.0) -> list[Word]:

@@ -2,7 +2,7 @@ import tracemalloc
 
 import pytest
 
-from extraction.engines.registry import BUILTIN_ENGINES, engine_class, engine_names
+from extraction.engines.registry import BUILTIN_ENGINES, check_engine_name, engine_class, engine_names
 from extraction.options import ExtractOptions, check_page_limit, parse_page_ranges
 from tests.builders import make_settings
 from utils.errors import InvalidRequest, UnknownEngine
@@ -66,5 +66,13 @@ def test_settings_read_env_lists(monkeypatch, tmp_path):
     monkeypatch.setenv("INVOICE_OCR_VLLM_URLS", "http://a:1, http://b:2")
     monkeypatch.setenv("INVOICE_OCR_DATA_DIR", str(tmp_path))
     settings = make_settings()
-    assert settings.vllm_urls == ["http://a:1", "http://b:2"]
+    assert settings.vllm.urls == ["http://a:1", "http://b:2"]
     assert settings.db_path == tmp_path / "invoices.duckdb"
+
+
+def test_engine_names_are_checked_by_the_registry_wherever_they_come_in():
+    with pytest.raises(UnknownEngine, match="known engines: auto"):
+        ExtractOptions(engine="nope")
+    with pytest.raises(UnknownEngine):
+        check_engine_name("Auto")
+    assert ExtractOptions(engine="deepseek-legacy").engine == check_engine_name("deepseek-legacy")

@@ -14,10 +14,13 @@ import pytest
 from extraction.documents import load_document
 from extraction.engines import vllm as vllm_mod
 from extraction.engines.base import EngineOptions
-from extraction.engines.grounding import GROUNDING_PROMPT
 from extraction.engines.registry import get_engine
-from extraction.engines.vllm_probe import judge_prompt
-from extraction.engines.vllm_profiles import PROFILES, RAW_PROMPT_TEMPLATE, profile_for_model
+from extraction.ocr_support.grounding import GROUNDING_PROMPT
+from extraction.ocr_support.vllm_probe import judge_prompt
+from extraction.ocr_support.vllm_profiles import PROFILES, RAW_PROMPT_TEMPLATE, profile_for_model
+from extraction.options import ExtractOptions
+from extraction.pipeline import read_pages
+from tests.builders import make_settings
 from tests.extraction.vllm_server import BOS, ChatServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +46,7 @@ def fast_backoff(monkeypatch):
     monkeypatch.setattr(vllm_mod.VllmClient, "backoff_s", 0.01)
 
 
-def make_settings(url, **overrides):
+def vllm_settings(url, **overrides):
     values = {"vllm_urls": url, "vllm_timeout": 5.0, "vllm_concurrency": 2, "deepseek_max_new_tokens": 1024}
     values.update(overrides)
     return make_settings(**values)
@@ -64,10 +67,10 @@ def read_one(settings):
 
 def test_ngram_off_sends_no_logits_processor_arguments(servers):
     server = servers()
-    page, _ = read_one(make_settings(server.url, deepseek_ngram_size=0))
+    page, _ = read_one(vllm_settings(server.url, deepseek_ngram_size=0))
     [request] = server.requests
     assert "vllm_xargs" not in request["body"] and page.failure is None
-    page, _ = read_one(make_settings(server.url, deepseek_ngram_size=20, deepseek_ngram_window=60))
+    page, _ = read_one(vllm_settings(server.url, deepseek_ngram_size=20, deepseek_ngram_window=60))
     assert server.requests[-1]["body"]["vllm_xargs"] == {
         "ngram_size": 20,
         "window_size": 60,
@@ -77,7 +80,7 @@ def test_ngram_off_sends_no_logits_processor_arguments(servers):
 
 def test_an_unwrapped_server_passes_the_check(servers):
     server = servers(template="raw")
-    page, report = read_one(make_settings(server.url))
+    page, report = read_one(vllm_settings(server.url))
     check = report["servers"][server.url]
     assert check["prompt"] == "unwrapped" and check["model_served"] is True
     assert check["rendered_prompt"] == BOS + GROUNDING_PROMPT
@@ -93,7 +96,7 @@ def test_an_unwrapped_server_passes_the_check(servers):
 
 def test_a_mis_templated_server_is_detected_and_reported(servers):
     server = servers(template="wrapped", request_templates=False)
-    page, report = read_one(make_settings(server.url))
+    page, report = read_one(vllm_settings(server.url))
     check = report["servers"][server.url]
     assert check["prompt"] == "wrapped"
     assert check["rendered_prompt"].startswith(BOS + "<|User|>: <image>\n<|grounding|>Convert")
@@ -106,7 +109,7 @@ def test_a_mis_templated_server_is_detected_and_reported(servers):
 
 def test_a_wrapping_server_that_takes_request_templates_gets_the_raw_prompt_one(servers):
     server = servers(template="wrapped", request_templates=True, token_strs=True)
-    page, report = read_one(make_settings(server.url))
+    page, report = read_one(vllm_settings(server.url))
     assert report["servers"][server.url]["prompt"] == "fixed per request"
     assert server.requests[0]["body"]["chat_template"] == RAW_PROMPT_TEMPLATE
     assert not any("chat template" in n for n in page.notes)
@@ -115,7 +118,7 @@ def test_a_wrapping_server_that_takes_request_templates_gets_the_raw_prompt_one(
 
 def test_a_server_without_tokenizer_endpoints_is_unverified_but_used(servers):
     server = servers(template=None)
-    page, report = read_one(make_settings(server.url))
+    page, report = read_one(vllm_settings(server.url))
     check = report["servers"][server.url]
     assert check["prompt"] == "unverified" and "HTTP 404" in check["detail"]
     assert page.failure is None and len(server.requests) == 1
@@ -123,11 +126,11 @@ def test_a_server_without_tokenizer_endpoints_is_unverified_but_used(servers):
 
 def test_a_server_that_does_not_serve_the_model_is_not_used(servers):
     wrong, right = servers(models=["some/other-model"]), servers()
-    settings = make_settings(f"{wrong.url},{right.url}")
+    settings = vllm_settings(f"{wrong.url},{right.url}")
     page, report = read_one(settings)
     assert wrong.requests == [] and len(right.requests) == 1 and page.failure is None
     assert report["servers"][wrong.url]["model_served"] is False
-    engine = vllm_mod.VllmEngine(make_settings(wrong.url))
+    engine = vllm_mod.VllmEngine(vllm_settings(wrong.url))
     availability = engine.available()
     assert not availability and "serves some/other-model, not 'deepseek-ai/DeepSeek-OCR'" in availability.reason
     engine.client.close()
@@ -150,8 +153,8 @@ def test_profiles_follow_the_model_name_unless_named():
     assert profile_for_model("zai-org/GLM-OCR").name == "glm-ocr"
     assert profile_for_model("PaddlePaddle/PaddleOCR-VL-1.5").name == "paddleocr-vl-1.5"
     assert profile_for_model("my-ocr").name == "deepseek-ocr"  # DeepSeek stays the default
-    settings = make_settings("http://x", vllm_model="my-ocr", vllm_profile="glm-ocr")
-    assert vllm_mod.VllmClient(settings).profile.name == "glm-ocr"
+    settings = vllm_settings("http://x", vllm_model="my-ocr", vllm_profile="glm-ocr")
+    assert vllm_mod.VllmClient(settings.vllm).profile.name == "glm-ocr"
 
 
 # Replays: answers in the format each model's documentation shows for a whole page.
@@ -165,7 +168,7 @@ PADDLE_OCR_PAGE = "INVOICE\nInvoice No: INV-2291\nDate: 2025-03-14\nConsulting 2
 
 def test_glm_ocr_replay(servers):
     server = servers(answer=GLM_OCR_PAGE, template="raw")
-    page, report = read_one(make_settings(server.url, vllm_model="zai-org/GLM-OCR", deepseek_ngram_size=30))
+    page, report = read_one(vllm_settings(server.url, vllm_model="zai-org/GLM-OCR", deepseek_ngram_size=30))
     body = server.requests[0]["body"]
     content = body["messages"][0]["content"]
     assert content[1]["text"].startswith("Recognize the text in the image and output in Markdown format.")
@@ -186,7 +189,7 @@ def test_glm_ocr_replay(servers):
 
 def test_paddleocr_vl_replay(servers):
     server = servers(answer=PADDLE_OCR_PAGE)
-    page, report = read_one(make_settings(server.url, vllm_model="PaddlePaddle/PaddleOCR-VL-1.5"))
+    page, report = read_one(vllm_settings(server.url, vllm_model="PaddlePaddle/PaddleOCR-VL-1.5"))
     body = server.requests[0]["body"]
     assert body["messages"][0]["content"][1] == {"type": "text", "text": "OCR:"}
     assert body["temperature"] == 0.0 and "vllm_xargs" not in body
@@ -202,7 +205,7 @@ def test_deepseek_ocr_2_replay_keeps_boxes(servers):
         "<table><tr><td>Consulting</td><td>300.00</td></tr></table>"
     )
     server = servers(answer=answer)
-    page, report = read_one(make_settings(server.url, vllm_model="deepseek-ai/DeepSeek-OCR-2"))
+    page, report = read_one(vllm_settings(server.url, vllm_model="deepseek-ai/DeepSeek-OCR-2"))
     assert report["profile"] == "deepseek-ocr-2" and server.requests[0]["body"]["skip_special_tokens"] is False
     assert [b.kind for b in page.blocks] == ["heading", "table"]
     assert page.blocks[1].rows == [["Consulting", "300.00"]] and page.blocks[1].bbox[1] == round(300 / 999, 4)
@@ -217,10 +220,10 @@ def scan(settings):
 @needs_tesseract
 def test_a_refused_page_is_read_by_the_cpu_engine_with_the_reason(servers):
     server = servers(mode="bad_request")
-    settings = make_settings(server.url, raster_engine="tesseract")
+    settings = vllm_settings(server.url, raster_engine="tesseract")
     doc = scan(settings)
     try:
-        [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+        [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     finally:
         get_engine("vllm", settings).client.close()
     assert len(server.requests) == 1  # a refusal is not sent again to a server
@@ -231,10 +234,10 @@ def test_a_refused_page_is_read_by_the_cpu_engine_with_the_reason(servers):
 @needs_tesseract
 def test_auto_says_why_a_configured_vllm_was_not_used(servers):
     server = servers(models=["other/model"])
-    settings = make_settings(server.url, raster_engine="tesseract")
+    settings = vllm_settings(server.url, raster_engine="tesseract")
     doc = scan(settings)
     try:
-        [page] = get_engine("auto", settings).recognize(doc, doc.pages, EngineOptions(dpi=150))
+        [page] = read_pages(doc, ExtractOptions(engine="auto", dpi=150), settings, {})
     finally:
         get_engine("vllm", settings).client.close()
     assert page.engine == "tesseract" and server.requests == []

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from extraction.engines.model_folder import (
+from extraction.model_files.folder import (
     DEEPSEEK_OCR,
     DEEPSEEK_OCR2,
     DEEPSEEK_OCR2_NATIVE,

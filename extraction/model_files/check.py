@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from extraction.engines.model_folder import (
+from extraction.model_files.folder import (
     DEEPSEEK_OCR,
     DEEPSEEK_OCR2,
     DEEPSEEK_OCR2_NATIVE,
@@ -14,7 +14,7 @@ from extraction.engines.model_folder import (
     ModelFolder,
     inspect_folder,
 )
-from extraction.engines.vllm_profiles import PROFILES
+from extraction.ocr_support.vllm_profiles import PROFILES
 
 # The vLLM profile for each folder kind vLLM serves.
 VLLM_PROFILE_FOR_KIND = {

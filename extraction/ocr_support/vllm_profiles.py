@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from extraction.engines.grounding import GROUNDING_INSTRUCTION, GROUNDING_PROMPT
+from extraction.ocr_support.grounding import GROUNDING_INSTRUCTION, GROUNDING_PROMPT
 
 # A chat template that hands DeepSeek-OCR the prompt as its own code does: start token, then the user's
 # content (vLLM puts the `<image>` placeholder before the text), no roles. Same text as

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from extraction.engines.vllm_profiles import RAW_PROMPT_TEMPLATE, VllmProfile
+from extraction.ocr_support.vllm_profiles import RAW_PROMPT_TEMPLATE, VllmProfile
 
 if TYPE_CHECKING:
     import httpx
