@@ -10,6 +10,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from retrieval.vendors import normalize_code, vendor_profile
+from utils.money import same_amount
 
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult
@@ -52,7 +53,7 @@ def _same_number(a: str | None, b: str | None) -> bool | None:
 def _same_total(a: Decimal | None, b: Any) -> bool | None:
     if a is None or b is None:
         return None
-    return abs(Decimal(a) - Decimal(b)) < Decimal("0.005")
+    return same_amount(Decimal(a), Decimal(b))
 
 
 def find_duplicates(
