@@ -42,6 +42,7 @@ from retrieval.store import INVOICE_PARTY_FIELDS, Store, dumps
 from retrieval.textindex import embedding_text, search_text
 from retrieval.vendor_records import VendorRecords
 from retrieval.vendors import MATCH_CONFIDENCE, VendorResolver, normalize_code, vendor_profile
+from utils.dotted import get_path, set_path
 from utils.errors import InvalidRequest, NotFound
 from utils.hashing import sha256_hex
 from utils.settings import Settings
@@ -77,17 +78,10 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
     too_long = long_texts(value, path=dotted)
     if too_long:  # refused before anything reads it: vendor resolution on a 300 kB name held the server 25 s
         raise InvalidRequest(f"{too_long[0]} is longer than {MAX_TEXT_CHARS} characters")
-    parts = dotted.split(".")
-    node = target
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            raise InvalidRequest(f"unknown field {dotted!r}")
-        node = node[part]
-    if parts[-1] not in node:
-        raise InvalidRequest(f"unknown field {dotted!r}")
-    old = node[parts[-1]]
-    node[parts[-1]] = value
-    return old
+    try:
+        return set_path(target, dotted, value)
+    except KeyError:
+        raise InvalidRequest(f"unknown field {dotted!r}") from None
 
 
 def _flag_conflicts(result: ExtractionResult, conflicts: list[dict[str, Any]]) -> None:
@@ -607,9 +601,7 @@ class InvoiceService:
         fields = dict(result.fields)
         validated = invoice.model_dump(mode="json")
         for n, (field, old, _new) in enumerate(audit):
-            value: Any = validated
-            for part in field.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
+            value = get_path(validated, field)
             audit[n] = (field, old, value)
             fields[field] = FieldInfo(value=value, confidence=1.0, source=f"corrected by {who}")
         result = result.model_copy(update={"invoice": invoice, "fields": fields, "enrichment": None})
@@ -759,11 +751,7 @@ class InvoiceService:
                 "SELECT field, old FROM corrections WHERE invoice_id = ? AND field <> 'status' ORDER BY id DESC",
                 [invoice_id],
             ):
-                node = extracted
-                parts = field.split(".")
-                for part in parts[:-1]:
-                    node = node.setdefault(part, {})
-                node[parts[-1]] = json.loads(old) if old else None
+                set_path(extracted, field, json.loads(old) if old else None, create=True)
             yield (
                 json.dumps(
                     {

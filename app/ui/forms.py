@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from utils.dotted import get_path
+
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult, Invoice
 
@@ -51,16 +53,6 @@ FORM_FIELDS: tuple[FormField, ...] = (
 FIELD_NAMES = tuple(f.name for f in FORM_FIELDS)
 LINE_COLUMNS = ["description", "quantity", "unit_price", "amount", "tax_rate"]
 LINE_HEADERS = ["Description", "Quantity", "Unit price", "Amount", "Tax %"]
-
-
-def get_path(invoice: Invoice, dotted: str) -> Any:
-    """The value of a dotted field such as 'vendor.name'."""
-    value: Any = invoice
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
 
 
 def as_text(value: Any) -> str:
