@@ -14,8 +14,9 @@ import numpy as np
 from faiss_service.batching import EmbeddingBatcher
 from retrieval.keyword import KeywordIndex
 from retrieval.models import SearchFilters, SearchHit, SearchPage, SearchQuery, no_match_message
-from retrieval.textindex import flatten, fold, snippet, tokenize
+from retrieval.textindex import flatten, snippet, tokenize
 from retrieval.vendors import normalize_code, typo_of
+from utils.text import fold
 
 if TYPE_CHECKING:
     from faiss_service.embeddings import Embedder

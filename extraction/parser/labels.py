@@ -7,18 +7,19 @@ text (see `fold`), strength 1..3 says how specific the label is (3: names exactl
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+
+from utils.text import FoldTable
+
+# The parser's folding: `ß` -> `ss`, `ł` -> `l`, hyphens as spaces ("Rechnungs-Nr", "Total-Excl-GST").
+LABEL_FOLD = FoldTable({"ß": "ss", "ł": "l", "Ł": "L"} | dict.fromkeys("-_\u2010\u2011\u2013", " "))
 
 
 @lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Lower case without accents, hyphens as spaces; `ß` -> `ss`, `ł` -> `l`."""
-    text = text.replace("ß", "ss").replace("ł", "l").replace("Ł", "L")
-    text = re.sub("[-_\u2010\u2011\u2013]", " ", text)
-    nfkd = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
+    return text.translate(LABEL_FOLD).lower()
 
 
 _NO = r"(?:(?:no|nr|n|num|nummer|number|numero|numer)(?![a-z])|#)\.?\s*[o°º]?\.?"
