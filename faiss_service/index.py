@@ -12,6 +12,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from utils.errors import IndexCorrupt
 from utils.files import write_atomic
 
 INDEX_FILE = "index.faiss"
@@ -21,10 +22,6 @@ HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 # Rebuild an HNSW index once this share of its entries are removed (HNSW cannot delete).
 TOMBSTONE_REBUILD_SHARE = 0.2
-
-
-class IndexCorrupt(Exception):
-    """The saved index cannot be read or disagrees with its meta file."""
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import OnnxUnsupported
+
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 1  # bump when the exported graph changes
-
-
-class OnnxUnsupported(Exception):
-    """This model cannot be run through the ONNX path (not a mean-pooled BERT-style encoder, or no runtime)."""
 
 
 def cache_dir() -> Path:

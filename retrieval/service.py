@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from extraction.identifiers import vendor_identifiers
 from extraction.schema import MAX_TEXT_CHARS, ExtractionResult, FieldInfo, Invoice, check_amounts, long_texts
 from faiss_service.embeddings import get_embedder
-from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
+from faiss_service.index import VectorIndex, read_meta
 from retrieval.enrich import build_enrichment
 from retrieval.export import export_rows
 from retrieval.hints import HistoryHints
@@ -43,7 +43,7 @@ from retrieval.textindex import embedding_text, search_text
 from retrieval.vendor_records import VendorRecords
 from retrieval.vendors import MATCH_CONFIDENCE, VendorResolver, normalize_code, vendor_profile
 from utils.dotted import get_path, set_path
-from utils.errors import InvalidRequest, NotFound
+from utils.errors import IndexCorrupt, InvalidRequest, NotFound
 from utils.hashing import sha256_hex
 from utils.settings import Settings
 

@@ -17,7 +17,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from utils.errors import Forbidden, InvoiceOcrError, NotFound, Unauthorized
+from utils.errors import Forbidden, KeyFileDamaged, NotFound, Unauthorized
 from utils.files import write_atomic
 
 if TYPE_CHECKING:
@@ -66,13 +66,6 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous", read_only=False)
-
-
-class KeyFileDamaged(InvoiceOcrError):
-    """The key file cannot be read: no stored key can be checked until it is fixed (keys stay required)."""
-
-    code = "key_file_damaged"
-    status = 503
 
 
 class KeyStore:
