@@ -53,11 +53,6 @@ def _text(el: Element | None, path: str | None = None) -> str | None:
     return text or None
 
 
-def _xpath(el: Element | None, path: str) -> str:
-    """A readable source path for provenance (first alternative of each step)."""
-    return "/".join(step.split("|")[0] for step in path.split("/"))
-
-
 def _decimal(text: str | None) -> Decimal | None:
     if text is None:
         return None

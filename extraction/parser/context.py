@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.figures import normalise_figures
-from extraction.parser.labels import LABEL_FOLD, LabelHit, find_label
+from extraction.parser.labels import LABEL_FOLD
 from extraction.parser.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
 from extraction.schema import FieldInfo
 
@@ -157,14 +157,6 @@ class Line:
         if folded_offset >= len(self.fmap):
             return len(self.text)
         return self.fmap[folded_offset]
-
-    def label(self, category: str) -> LabelHit | None:
-        """The strongest label of `category` on this line."""
-        return find_label(self.text, category, self.folded)
-
-    def after(self, hit: LabelHit) -> str:
-        """The text after a label on this line."""
-        return self.text[self.original_offset(hit.end) :] if hit.end < len(self.folded) else ""
 
 
 @dataclass
