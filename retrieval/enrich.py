@@ -10,7 +10,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from retrieval.vendors import normalize_code, vendor_profile
-from utils.money import same_amount
+from utils.money import exponent, same_amount
 
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult
@@ -126,7 +126,7 @@ def find_duplicates(
 def amount_text(value: Decimal) -> str:
     """An amount as people write it, without the store's padding zeros: 119.0000 -> 119.00, 2.3450 -> 2.345."""
     value = value.normalize()
-    if value.as_tuple().exponent > -2:
+    if exponent(value) > -2:
         value = value.quantize(Decimal("0.01"))
     return format(value, "f")
 

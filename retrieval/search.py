@@ -35,7 +35,8 @@ _AMOUNT_QUERY = re.compile(r"(?<![\w.,])[-]?\d{1,3}(?:[,.' ]?\d{3})*[.,]\d{2}(?!
 
 def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: str = "i") -> tuple[str, list[Any]]:
     """A WHERE fragment (starting with ' AND') and its parameters for structured filters."""
-    sql, params = "", []
+    sql = ""
+    params: list[Any] = []
     if filters.vendor:
         vendor = filters.vendor.strip()
         if vendor.isascii() and vendor.isdigit() and len(vendor) < 19:  # an id; "²" is a digit too

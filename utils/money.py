@@ -24,3 +24,11 @@ def rate_agrees(base: Decimal, rate: Decimal, amount: Decimal, cents: int = 2) -
     """Whether base x rate% = amount within `cents` or 0.2 % of it (per-line rounding leaves a little slack)."""
     expected = base * rate / 100
     return abs(expected - amount) <= max(Decimal(cents) / 100, abs(expected) * RATE_SLACK)
+
+
+def exponent(value: Decimal) -> int:
+    """The exponent of a finite Decimal: 1.50 -> -2, 15E+2 -> 2 (ValueError for NaN and infinities)."""
+    exp = value.as_tuple().exponent
+    if not isinstance(exp, int):
+        raise ValueError(f"{value} has no exponent")
+    return exp
