@@ -41,6 +41,8 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # DeepSeek-OCR v1 needs transformers <= 4.47: its own venv under deploy/deepseek_v1/ (see deploy/README.md).
 deepseek-v1-env:

@@ -275,7 +275,7 @@ def pages_to_json(pages: list[PageMarkdown]) -> list[dict[str, Any]]:
 
 
 def _box(value: Any) -> BBox | None:
-    return tuple(value) if value else None  # type: ignore[return-value]
+    return tuple(value) if value else None
 
 
 def pages_from_json(items: list[dict[str, Any]]) -> list[PageMarkdown]:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from utils.errors import AmountOutOfRange
+from utils.money import exponent
 
 
 def _decimal_to_json(value: Decimal) -> float | int:
@@ -19,7 +20,7 @@ def _decimal_to_json(value: Decimal) -> float | int:
 def _plain_decimal(value: Decimal) -> Decimal:
     # "1.5E+3" keeps its exponent in a Decimal, and a database DECIMAL column reads that as 15.0 (the digits
     # without the exponent): written out as 1500 it means the same in the JSON and in every column.
-    if value.is_finite() and value.as_tuple().exponent > 0 and value.adjusted() < _PLAIN_DIGITS:
+    if value.is_finite() and exponent(value) > 0 and value.adjusted() < _PLAIN_DIGITS:
         return value.quantize(Decimal(1), context=Context(prec=_PLAIN_DIGITS + 2))
     return value
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from extraction.schema import Check, Validation
+from utils.money import rate_agrees, within_cents
 
 if TYPE_CHECKING:
     from extraction.schema import FieldInfo, Invoice
@@ -19,14 +20,6 @@ MAX_FUTURE_DAYS = 366
 MIN_YEAR = 1990
 
 
-def _cents(n: int) -> Decimal:
-    return Decimal(n) / 100
-
-
-def _close(a: Decimal, b: Decimal, cents: int) -> bool:
-    return abs(a - b) <= _cents(cents)
-
-
 def _money(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -37,9 +30,9 @@ def _check_lines_sum(invoice: Invoice) -> Check | None:
         return None
     total = sum(amounts, Decimal(0))
     tolerance = max(SUM_TOLERANCE_CENTS, min(len(amounts), 10))
-    ok = _close(total, invoice.subtotal, tolerance)
+    ok = within_cents(total, invoice.subtotal, tolerance)
     # Prices printed with tax included: the lines may add up to the total instead.
-    if not ok and invoice.total is not None and _close(total, invoice.total, tolerance):
+    if not ok and invoice.total is not None and within_cents(total, invoice.total, tolerance):
         return Check(name="line_items_sum", passed=True, detail=f"line items add up to the total {_money(total)}")
     detail = f"line items add up to {_money(total)}, subtotal is {_money(invoice.subtotal)}"
     return Check(name="line_items_sum", passed=ok, detail=detail)
@@ -49,7 +42,7 @@ def _check_totals(invoice: Invoice) -> Check | None:
     if invoice.subtotal is None or invoice.total is None:
         return None
     tax = invoice.tax_total if invoice.tax_total is not None else Decimal(0)
-    ok = _close(invoice.subtotal + tax, invoice.total, SUM_TOLERANCE_CENTS)
+    ok = within_cents(invoice.subtotal + tax, invoice.total, SUM_TOLERANCE_CENTS)
     if invoice.tax_total is None and not ok:
         # Without a tax amount the check cannot tell a missing tax from a wrong total.
         return Check(name="subtotal_plus_tax", passed=True, detail="no tax amount to compare with")
@@ -65,15 +58,13 @@ def _check_tax_rates(invoice: Invoice) -> list[Check]:
         if line.rate is None or line.base is None or line.amount is None:
             continue
         expected = line.base * line.rate / 100
-        ok = _close(expected, line.amount, RATE_TOLERANCE_CENTS) or abs(expected - line.amount) <= abs(
-            expected
-        ) * Decimal("0.002")
+        ok = rate_agrees(line.base, line.rate, line.amount, RATE_TOLERANCE_CENTS)
         detail = f"{_money(line.base)} x {line.rate}% = {_money(expected)}, printed {_money(line.amount)}"
         checks.append(Check(name="tax_rate", passed=ok, detail=detail))
     amounts = [t.amount for t in invoice.tax_lines if t.amount is not None]
     if len(amounts) >= 2 and invoice.tax_total is not None:
         total = sum(amounts, Decimal(0))
-        ok = _close(total, invoice.tax_total, SUM_TOLERANCE_CENTS)
+        ok = within_cents(total, invoice.tax_total, SUM_TOLERANCE_CENTS)
         detail = f"tax lines add up to {_money(total)}, tax total is {_money(invoice.tax_total)}"
         checks.append(Check(name="tax_lines_sum", passed=ok, detail=detail))
     return checks

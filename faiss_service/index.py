@@ -12,6 +12,9 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from utils.errors import IndexCorrupt
+from utils.files import write_atomic
+
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
 HNSW_M = 16
@@ -19,10 +22,6 @@ HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 64
 # Rebuild an HNSW index once this share of its entries are removed (HNSW cannot delete).
 TOMBSTONE_REBUILD_SHARE = 0.2
-
-
-class IndexCorrupt(Exception):
-    """The saved index cannot be read or disagrees with its meta file."""
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,6 @@ def _as_matrix(vectors: np.ndarray, dim: int) -> np.ndarray:
     if matrix.shape[1] != dim:
         raise ValueError(f"vectors have dimension {matrix.shape[1]}, the index {dim}")
     return matrix
-
-
-def _fsync_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -241,8 +231,8 @@ class VectorIndex:
             meta = self.meta().__dict__ | {"tombstones": sorted(self._tombstones), "ntotal": int(self._index.ntotal)}
         meta["sha256"] = hashlib.sha256(data).hexdigest()
         # The meta file names the index size, so a torn pair (new index, old meta) is detected on load.
-        _fsync_write(directory / INDEX_FILE, data)
-        _fsync_write(directory / META_FILE, json.dumps(meta).encode())
+        write_atomic(directory / INDEX_FILE, data)
+        write_atomic(directory / META_FILE, json.dumps(meta).encode())
         _fsync_dir(directory)
 
     @classmethod

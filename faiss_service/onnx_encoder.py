@@ -14,13 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from utils.errors import OnnxUnsupported
+
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 1  # bump when the exported graph changes
-
-
-class OnnxUnsupported(Exception):
-    """This model cannot be run through the ONNX path (not a mean-pooled BERT-style encoder, or no runtime)."""
 
 
 def cache_dir() -> Path:
@@ -42,7 +40,7 @@ def _read_json(path: Path) -> dict:
 def check_supported(model_dir: Path) -> int:
     """The model's max sequence length when it is a mean-pooled transformer with a fast tokenizer."""
     modules = _read_json(model_dir / "modules.json")
-    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
+    kinds: list[str] = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules] if isinstance(modules, list) else []
     if kinds[:2] != ["Transformer", "Pooling"] or any(k not in ("Transformer", "Pooling", "Normalize") for k in kinds):
         raise OnnxUnsupported(f"modules {kinds} are not Transformer + mean Pooling (+ Normalize)")
     pooling = _read_json(model_dir / "1_Pooling" / "config.json")

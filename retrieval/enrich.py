@@ -12,6 +12,7 @@ from rapidfuzz import fuzz
 from retrieval.repository import invoices as sql
 from retrieval.repository.vendors import invoice_history
 from retrieval.vendors import normalize_code, vendor_profile
+from utils.money import exponent, same_amount
 
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult
@@ -48,7 +49,7 @@ def _same_number(a: str | None, b: str | None) -> bool | None:
 def _same_total(a: Decimal | None, b: Any) -> bool | None:
     if a is None or b is None:
         return None
-    return abs(Decimal(a) - Decimal(b)) < Decimal("0.005")
+    return same_amount(Decimal(a), Decimal(b))
 
 
 def find_duplicates(
@@ -111,7 +112,7 @@ def find_duplicates(
 def amount_text(value: Decimal) -> str:
     """An amount as people write it, without the store's padding zeros: 119.0000 -> 119.00, 2.3450 -> 2.345."""
     value = value.normalize()
-    if value.as_tuple().exponent > -2:
+    if exponent(value) > -2:
         value = value.quantize(Decimal("0.01"))
     return format(value, "f")
 

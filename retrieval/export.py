@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from retrieval.enrich import _jsonable
 from retrieval.repository import invoices as sql
 from retrieval.repository.search import filter_sql
+from utils.dotted import set_path
 from utils.errors import InvalidRequest
 
 if TYPE_CHECKING:
@@ -83,11 +84,7 @@ def feedback_lines(store: Store, vendor_hints: Callable[[int], dict[str, Any] | 
         corrected = result["invoice"]
         extracted = json.loads(json.dumps(corrected))
         for field, old in sql.corrected_fields(store.cursor(), invoice_id):
-            node = extracted
-            parts = field.split(".")
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = json.loads(old) if old else None
+            set_path(extracted, field, json.loads(old) if old else None, create=True)
         yield (
             json.dumps(
                 {

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from extraction.schema import ExtractionResult
-from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
+from faiss_service.index import VectorIndex, read_meta
 from retrieval.repository import invoices as sql
 from retrieval.textindex import embedding_text, search_text
+from utils.errors import IndexCorrupt
 
 if TYPE_CHECKING:
     from faiss_service.embeddings import Embedder

@@ -12,6 +12,7 @@ from retrieval.repository import invoices as sql
 from retrieval.repository.database import dumps
 from retrieval.textindex import embedding_text
 from retrieval.writer import flag_conflicts
+from utils.dotted import get_path, set_path
 from utils.errors import InvalidRequest, NotFound
 
 if TYPE_CHECKING:
@@ -29,17 +30,10 @@ def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> Any:
     too_long = long_texts(value, path=dotted)
     if too_long:  # refused before anything reads it: vendor resolution on a 300 kB name held the server 25 s
         raise InvalidRequest(f"{too_long[0]} is longer than {MAX_TEXT_CHARS} characters")
-    parts = dotted.split(".")
-    node = target
-    for part in parts[:-1]:
-        if not isinstance(node.get(part), dict):
-            raise InvalidRequest(f"unknown field {dotted!r}")
-        node = node[part]
-    if parts[-1] not in node:
-        raise InvalidRequest(f"unknown field {dotted!r}")
-    old = node[parts[-1]]
-    node[parts[-1]] = value
-    return old
+    try:
+        return set_path(target, dotted, value)
+    except KeyError:
+        raise InvalidRequest(f"unknown field {dotted!r}") from None
 
 
 class Review:
@@ -90,9 +84,7 @@ class Review:
         fields = dict(result.fields)
         validated = invoice.model_dump(mode="json")
         for n, (field, old, _new) in enumerate(audit):
-            value: Any = validated
-            for part in field.split("."):
-                value = value.get(part) if isinstance(value, dict) else None
+            value = get_path(validated, field)
             audit[n] = (field, old, value)
             fields[field] = FieldInfo(value=value, confidence=1.0, source=f"corrected by {who}")
         result = result.model_copy(update={"invoice": invoice, "fields": fields, "enrichment": None})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from decimal import Decimal
 
 from extraction.schema import ExtractionResult
+from utils.text import fold
 
 MARKDOWN_CHARS = 6000
 EMBED_MARKDOWN_CHARS = 400
@@ -18,35 +18,6 @@ _CAMEL = re.compile(r"[A-Za-z]*[a-z][A-Z][A-Za-z]*")  # a word joined from capit
 _CAMEL_PARTS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:[,.' ]\d{3})*(?:[.,]\d{1,2})?(?![\d])")
-
-
-# Letters NFKD leaves whole although readers take them for a base letter.
-UNDECOMPOSED = {
-    "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
-}  # fmt: skip
-
-
-class _FoldTable(dict):
-    """str.translate table built lazily: each character once to its compatibility form without accents."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        decomposed = unicodedata.normalize("NFKD", UNDECOMPOSED.get(char, char))
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-        if len(self) < 65536:  # bounded even for text that runs through all of Unicode
-            self[code] = folded
-        return folded
-
-
-_FOLD = _FoldTable()
-
-
-def fold(text: str) -> str:
-    """Lower case without accents."""
-    if text.isascii():
-        return text.lower()
-    # Per character is the same as on the whole text: only combining marks reorder, and they are dropped.
-    return text.translate(_FOLD).lower()
 
 
 def money_token(value: Decimal | float | None) -> str | None:

@@ -5,6 +5,7 @@ Every change is written to the vendor audit log (`vendor_events`) in the same tr
 
 from __future__ import annotations
 
+import builtins  # `list` is also a method of VendorRecords
 import json
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,7 @@ class VendorRecords:
         ]
         return VendorPage(items=items, total=total, limit=limit, offset=offset)
 
-    def events(self, vendor_id: int | None = None) -> list[VendorEvent]:
+    def events(self, vendor_id: int | None = None) -> builtins.list[VendorEvent]:
         """The vendor audit log, oldest first (one vendor's entries when given)."""
         return [
             VendorEvent(
@@ -168,7 +169,7 @@ class VendorRecords:
         party: Party,
         identifiers: dict[str, str],
         who: str,
-    ) -> tuple[int | None, list[dict[str, Any]]]:
+    ) -> tuple[int | None, builtins.list[dict[str, Any]]]:
         """Inside a correction's transaction: the vendor the invoice belongs to after its vendor name was corrected.
 
         The invoice moves to the vendor with the corrected name (created when none has it); the misread

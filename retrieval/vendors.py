@@ -15,8 +15,8 @@ from rapidfuzz.distance import OSA
 from extraction.identifiers import EXCLUSIVE_KINDS, KIND_CONFIDENCE, domain_of, identifier_key, normalize_code
 from retrieval.models import MonthlySpend, VendorConflict, VendorProfile
 from retrieval.repository import vendors as sql
-from retrieval.textindex import fold
 from utils.errors import NotFound
+from utils.text import fold
 
 if TYPE_CHECKING:
     import duckdb

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction.markdown import PageMarkdown, page_from_text, pages_from_json, pages_to_json
+from utils.files import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = ROOT / "data" / "eval-cache"
@@ -59,9 +60,7 @@ def cached_pages(
         document.close()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pages": pages_to_json(pages), "seconds": 0.0}))
-        tmp.replace(path)
+        write_atomic(path, json.dumps({"pages": pages_to_json(pages), "seconds": 0.0}).encode())
     return pages
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from utils.money import same_amount
+
 REAL_CURRENCY = ("invoice2data", "zugferd", "sroie", "synth")
 
 
@@ -75,7 +77,7 @@ def date_matches(label: dict[str, Any], key: str, got: dt.date) -> bool:
 def money_matches(label: dict[str, Any], key: str, got: Decimal) -> bool:
     """Absolute difference below half a cent."""
     want = label.get(key)
-    return want is not None and abs(Decimal(str(want)) - got) < Decimal("0.005")
+    return want is not None and same_amount(Decimal(str(want)), got)
 
 
 def number_matches(label: dict[str, Any], got: str) -> bool:

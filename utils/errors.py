@@ -161,3 +161,31 @@ class Abandoned(InvoiceOcrError):
     def __init__(self, message: str, retry_after: int = 10) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class KeyFileDamaged(InvoiceOcrError):
+    """The key file cannot be read: no stored key can be checked until it is fixed (keys stay required)."""
+
+    code = "key_file_damaged"
+    status = 503
+
+
+class IndexCorrupt(InvoiceOcrError):
+    """The saved vector index cannot be read or disagrees with its meta file (it is rebuilt from the history)."""
+
+    code = "index_corrupt"
+    status = 503
+
+
+class OnnxUnsupported(InvoiceOcrError):
+    """This model cannot be run through the ONNX path (not a mean-pooled BERT-style encoder, or no runtime)."""
+
+    code = "onnx_unsupported"
+    status = 503
+
+
+class ConversionError(InvoiceOcrError):
+    """A model folder that cannot be converted to the native DeepSeek-OCR-2 layout, and why."""
+
+    code = "conversion_failed"
+    status = 422

@@ -12,13 +12,13 @@ import datetime as dt
 import hashlib
 import ipaddress
 import json
-import os
 import secrets
 import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from utils.errors import Forbidden, InvoiceOcrError, NotFound, Unauthorized
+from utils.errors import Forbidden, KeyFileDamaged, NotFound, Unauthorized
+from utils.files import write_atomic
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,13 +68,6 @@ class Principal:
 ANONYMOUS = Principal("anonymous", read_only=False)
 
 
-class KeyFileDamaged(InvoiceOcrError):
-    """The key file cannot be read: no stored key can be checked until it is fixed (keys stay required)."""
-
-    code = "key_file_damaged"
-    status = 503
-
-
 class KeyStore:
     """Hashed keys in a small JSON file under the data dir; re-read when the file changes."""
 
@@ -111,13 +104,7 @@ class KeyStore:
 
     def _save(self, keys: list[KeyInfo]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"keys": [asdict(k) for k in keys]}, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"keys": [asdict(k) for k in keys]}, indent=2).encode(), mode=0o600)
         self._stamp = None
 
     def all_keys(self) -> list[KeyInfo]:

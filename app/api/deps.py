@@ -73,11 +73,6 @@ async def get_extractor(services: ServicesDep) -> Extractor:
     return services.extractor
 
 
-async def get_metrics(services: ServicesDep) -> Metrics:
-    """The app's metrics."""
-    return services.metrics
-
-
 _bearer = HTTPBearer(auto_error=False, description="An API key as a bearer token.")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
 
@@ -100,6 +95,5 @@ async def get_writer(principal: Annotated[Principal, Depends(get_principal)], re
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ServiceDep = Annotated[Any, Depends(get_service)]  # retrieval.service.InvoiceService
 ExtractorDep = Annotated[Extractor, Depends(get_extractor)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ReaderDep = Annotated[Principal, Depends(get_principal)]
 WriterDep = Annotated[Principal, Depends(get_writer)]

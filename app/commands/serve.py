@@ -30,9 +30,10 @@ def serve(
     """Serve the HTTP API (and the page at /ui); GET /health answers once everything is loaded."""
     import uvicorn
 
-    from app.api.auth import KeyFileDamaged, KeyStore
+    from app.api.auth import KeyStore
     from app.api.http_protocol import http_protocol
     from app.api.main import create_app
+    from utils.errors import KeyFileDamaged
 
     settings = get_settings()
     host = host or settings.host
@@ -75,7 +76,8 @@ def serve(
 @contextmanager
 def _key_file_errors() -> Iterator[None]:
     """A damaged key file ends the command with its message and where the file is."""
-    from app.api.auth import KeyFileDamaged, KeyStore
+    from app.api.auth import KeyStore
+    from utils.errors import KeyFileDamaged
 
     try:
         yield

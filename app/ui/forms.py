@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from utils.dotted import get_path
+
 if TYPE_CHECKING:
     from extraction.schema import ExtractionResult, Invoice
 
@@ -56,16 +58,6 @@ LINE_HEADERS = ["Description", "Quantity", "Unit price", "Amount", "Tax %"]
 def field_elem_id(name: str) -> str:
     """The element id of a field's text box on the page (the viewer's boxes name it too)."""
     return "field-" + name.replace(".", "-").replace("_", "-")
-
-
-def get_path(invoice: Invoice, dotted: str) -> Any:
-    """The value of a dotted field such as 'vendor.name'."""
-    value: Any = invoice
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
 
 
 def as_text(value: Any) -> str:

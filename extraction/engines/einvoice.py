@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 from extraction.engines.base import Availability, EngineOptions, OcrEngine
 from extraction.markdown import Block, PageMarkdown
 from extraction.schema import FieldInfo, Invoice, LineItem, Party, TaxLine
+from utils.dotted import set_path
 from utils.engine_options import EInvoiceOptions
 from utils.errors import UnreadableDocument
 
@@ -51,11 +52,6 @@ def _text(el: Element | None, path: str | None = None) -> str | None:
         return None
     text = node.text.strip()
     return text or None
-
-
-def _xpath(el: Element | None, path: str) -> str:
-    """A readable source path for provenance (first alternative of each step)."""
-    return "/".join(step.split("|")[0] for step in path.split("/"))
 
 
 def _decimal(text: str | None) -> Decimal | None:
@@ -113,11 +109,7 @@ class _Collector:
     def put(self, dotted: str, value: Any, source: str) -> None:
         if value is None or value == "":
             return
-        target: Any = self.invoice
-        *parents, last = dotted.split(".")
-        for part in parents:
-            target = getattr(target, part)
-        setattr(target, last, value)
+        set_path(self.invoice, dotted, value)
         shown = value.isoformat() if isinstance(value, dt.date) else value
         self.fields[dotted] = FieldInfo(value=shown, confidence=1.0, page=1, bbox=None, source=f"{source} = {shown}")
 

@@ -33,7 +33,7 @@ from extraction.model_files.folder import (
     inspect_folder,
     read_safetensors_header,
 )
-from utils.errors import InvoiceOcrError
+from utils.errors import ConversionError
 
 if TYPE_CHECKING:
     import torch
@@ -79,13 +79,6 @@ REMOTE_ONLY_KEYS = {
     "v_head_dim", "first_k_dense_replace", "moe_layer_freq", "rope_theta", "aux_loss_alpha", "seq_aux",
 }  # fmt: skip
 DTYPE_NAMES = {"BF16": "bfloat16", "F16": "float16", "F32": "float32"}
-
-
-class ConversionError(InvoiceOcrError):
-    """A folder that cannot be converted, and why."""
-
-    code = "conversion_failed"
-    status = 422
 
 
 @dataclass

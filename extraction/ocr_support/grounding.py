@@ -61,11 +61,6 @@ def is_table_markup(text: str) -> bool:
     return not _TABLE_MARKUP.sub("", text)
 
 
-def has_grounding(text: str) -> bool:
-    """Whether the text carries grounding tags."""
-    return "<|ref|>" in text and "<|det|>" in text
-
-
 def parse_boxes(det: str) -> list[BBox]:
     """Boxes from a `<|det|>` payload such as `[[10, 20, 300, 40], [10, 50, 300, 70]]`, as page fractions."""
     boxes: list[BBox] = []

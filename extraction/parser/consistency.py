@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.candidates.names import LABEL_REACH
 from extraction.parser.scoring import Ranked, value_key
+from utils.money import within_cents
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from extraction.parser.candidates import Candidate
 
 TOP = 4  # candidates per field the pass may choose among
-_CENT = Decimal("0.01")
 # The log-likelihood a combination gains when subtotal + tax = total: agreement is strong evidence,
 # but not against a clear winner.
 AGREEMENT_GAIN = 2.0
@@ -78,7 +78,7 @@ def _options(ranked: Ranked | None, floor: float | None) -> list[tuple[Candidate
 
 def _adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
     # Two cents cover rounding per line and cash rounding to five cents.
-    return abs(sub + tax - total) <= 2 * _CENT
+    return within_cents(sub + tax, total, 2)
 
 
 def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple[bool, bool]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.figures import normalise_figures
-from extraction.parser.labels import LabelHit, find_label
+from extraction.parser.labels import LABEL_FOLD
 from extraction.parser.money import AmountMatch, CurrencyGuess, detect_currency, find_amounts
 from extraction.schema import FieldInfo
 
@@ -101,14 +100,7 @@ def fold_map(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     index: list[int] = []
     for i, ch in enumerate(text):
-        if ch == "ß":
-            piece = "ss"
-        elif ch in "-_‐‑–":
-            piece = " "  # "Total-Excl-GST", "Rechnungs-Nr": hyphens separate words in labels
-        elif ch in "łŁ":
-            piece = "l"
-        else:
-            piece = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)).lower()
+        piece = LABEL_FOLD[ord(ch)].lower()  # each character on its own: `index` points back into `text`
         for c in piece:
             out.append(c)
             index.append(i)
@@ -165,14 +157,6 @@ class Line:
         if folded_offset >= len(self.fmap):
             return len(self.text)
         return self.fmap[folded_offset]
-
-    def label(self, category: str) -> LabelHit | None:
-        """The strongest label of `category` on this line."""
-        return find_label(self.text, category, self.folded)
-
-    def after(self, hit: LabelHit) -> str:
-        """The text after a label on this line."""
-        return self.text[self.original_offset(hit.end) :] if hit.end < len(self.folded) else ""
 
 
 @dataclass

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
 from extraction.parser.dates import find_dates
-from extraction.parser.labels import GENERIC_LINE, find_label, fold
+from extraction.parser.labels import find_label, fold
+from extraction.parser.vocab import GENERIC_LINE
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line

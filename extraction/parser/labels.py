@@ -7,18 +7,19 @@ text (see `fold`), strength 1..3 says how specific the label is (3: names exactl
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
+
+from utils.text import FoldTable
+
+# The parser's folding: `ß` -> `ss`, `ł` -> `l`, hyphens as spaces ("Rechnungs-Nr", "Total-Excl-GST").
+LABEL_FOLD = FoldTable({"ß": "ss", "ł": "l", "Ł": "L"} | dict.fromkeys("-_\u2010\u2011\u2013", " "))
 
 
 @lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Lower case without accents, hyphens as spaces; `ß` -> `ss`, `ł` -> `l`."""
-    text = text.replace("ß", "ss").replace("ł", "l").replace("Ł", "L")
-    text = re.sub("[-_\u2010\u2011\u2013]", " ", text)
-    nfkd = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).lower()
+    return text.translate(LABEL_FOLD).lower()
 
 
 _NO = r"(?:(?:no|nr|n|num|nummer|number|numero|numer)(?![a-z])|#)\.?\s*[o°º]?\.?"
@@ -252,32 +253,6 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:tel|tel\.|phone|telephone|telefon|fon|mobile|mob|hp|tlf|telefoon|telefono|handy|fax)\b", 2),
     ],
 }
-
-# Lines that are never a vendor name (document titles and receipt boilerplate).
-GENERIC_LINE = re.compile(
-    r"^(?:(?:simplified |full )?tax invoice|invoice|receipt|official receipt|cash (?:bill|receipt|sale)|sales receipt|"
-    r"bill|tax receipt|customer copy|merchant copy|copy|duplicate|original|reprint|credit note|debit note|"
-    r"rechnung|quittung|kassenbon|beleg|kassenbeleg|gutschrift|facture|ticket|recu|factuur|kassabon|bon|"
-    r"factura|recibo|ticket de compra|faktura(?: vat)?|paragon(?: fiskalny)?|welcome(?: to)?|thank you\b.*|"
-    r"page \d+.*|statement|order|delivery note|quotation|quote|proforma(?: invoice)?|sales invoice|"
-    r"retail invoices?(?:/bill)?|cash|member|table.*|pax.*|cashier.*|server.*|date.*|time.*)$"
-)
-
-# Legal forms that mark a company name.
-# Company suffixes proper (a name ends with them), as opposed to the business words below.
-COMPANY_SUFFIX = re.compile(
-    r"\b(?:gmbh|ag|kg|mbh|ltd|limited|llc|llp|inc|corp|co\.|plc|pty|b\.\s?v|bv|n\.\s?v\.|sarl|sas|s\.a|s\.l|srl|"
-    r"spa|sdn\.?\s?bhd|bhd|berhad|s/b|pvt|pte)(?:\.|\b|(?<=\.))",
-    re.IGNORECASE,
-)
-LEGAL_FORM = re.compile(
-    r"\b(?:gmbh|ag|kg|ohg|gbr|ug|e\.\s?k|e\.\s?v|mbh|ltd|limited|llc|l\.l\.c|llp|inc|corp|corporation|co\.|"
-    r"company|plc|pty|b\.\s?v|bv|n\.\s?v\.|vof|bvba|sprl|s\.a\.s?|s\.a|sarl|s\.a\.r\.l|eurl|sas|sasu|s\.l|"
-    r"s\.l\.u|s\.r\.l|srl|s\.p\.a|spa|sp\.\s?z\s?o\.?o|spolka|spółka|sdn\.?\s?bhd|sdn|bhd|berhad|s/b|enterprise|"
-    r"enterprises|trading|pvt|pte|kft|s\.r\.o|d\.o\.o|restaurant|restoran|cafe|café|store|stores|shop|mart|"
-    r"market|supermarket|hotel|bakery|pharmacy|station)(?:\.|\b|(?<=\.))",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)

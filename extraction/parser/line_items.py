@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from extraction.parser.labels import find_label, fold
 from extraction.parser.money import find_amounts
 from extraction.schema import LineItem
+from utils.money import within_cents
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -84,10 +85,10 @@ def _item_from_cells(cells: list[str], decimal: str | None) -> LineItem | None:
     unit = money[-2][1] if len(money) >= 2 else None
     if qty is None and len(money) >= 3 and money[0][1] == money[0][1].to_integral_value():
         qty = money[0][1]
-    if unit is not None and qty is not None and abs(unit * qty - amount) > Decimal("0.05") and len(money) >= 3:
+    if unit is not None and qty is not None and not within_cents(unit * qty, amount, 5) and len(money) >= 3:
         # The unit price may be an earlier column (a discount column between).
         for _, value in money[:-1]:
-            if abs(value * qty - amount) <= Decimal("0.05"):
+            if within_cents(value * qty, amount, 5):
                 unit = value
                 break
     description = max(texts, key=len)

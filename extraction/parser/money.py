@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from utils.money import exponent
+
 # Symbols and local abbreviations that name one currency.
 SYMBOLS: dict[str, str] = {
     "€": "EUR",
@@ -223,7 +225,7 @@ def find_amounts(text: str, decimal: str | None = None) -> list[AmountMatch]:
         currency = _symbol_code(m.group("cur1")) or _symbol_code(m.group("cur2"))
         if currency is None and (m.group("cur1") == "$" or m.group("cur2") == "$"):
             currency = "$"
-        has_decimals = value.as_tuple().exponent < 0
+        has_decimals = exponent(value) < 0
         out.append(AmountMatch(value, m.start(), m.end(), m.group(0).strip(), currency, has_decimals))
     return out
 
@@ -317,7 +319,7 @@ def format_amount(value: Decimal, style: str = "en") -> str:
     sign = "-" if value < 0 else ""
     q = abs(value).quantize(Decimal("0.01"))
     whole, frac = f"{q:f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.context import fold_map
 from extraction.parser.labels import find_label, fold
+from extraction.parser.vocab import COPY_TITLE
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -48,10 +49,6 @@ def iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
-# "Customer Receipt", "Customer Billing Receipt", "Customer Copy": a title, not a customer block.
-_COPY_TITLE = re.compile(r"\W*(?:billing\s+)?(?:receipt|copy)\b")
-
-
 def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
     """(line, cell) positions inside a customer block: after a customer label, a few lines down."""
     region: set[tuple[int, int]] = set()
@@ -61,7 +58,7 @@ def _customer_cells(doc: Doc) -> set[tuple[int, int]]:
             if hit is None:
                 continue
             # A label at the start of its cell opens a block; one deep inside a sentence does not.
-            if hit.start > 3 or _COPY_TITLE.match(fold(cell)[hit.end :]):
+            if hit.start > 3 or COPY_TITLE.match(fold(cell)[hit.end :]):
                 continue
             region.add((line.index, k))
             for j in range(line.index + 1, min(line.index + 6, len(doc.lines))):

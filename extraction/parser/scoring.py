@@ -82,7 +82,7 @@ class FieldModel:
             data["field"],
             tuple(data["features"]),
             Trees.from_dict(data["trees"]),
-            tuple(data["calibration"]),  # type: ignore[arg-type]
+            tuple(data["calibration"]),
             float(data.get("min_probability", 0.0)),
         )
 

@@ -9,18 +9,13 @@ from typing import TYPE_CHECKING
 from extraction.parser.labels import find_label
 from extraction.parser.money import find_amounts
 from extraction.schema import TaxLine
+from utils.money import rate_agrees
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc
 
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 _MAX_RATE = Decimal(30)
-
-
-def rate_agrees(base: Decimal, rate: Decimal, amount: Decimal, cents: int = 2) -> bool:
-    """Whether base x rate% = amount within `cents` (per-line rounding leaves a little slack)."""
-    expected = base * rate / 100
-    return abs(expected - amount) <= max(Decimal(cents) / 100, abs(expected) * Decimal("0.002"))
 
 
 def tax_within(other: Decimal, rate: Decimal, amount: Decimal) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -16,6 +15,7 @@ import numpy as np
 from retrieval.repository.schema import INVOICE_CHILD_TABLES, MIGRATIONS
 from retrieval.textindex import term_counts
 from utils.errors import Conflict, DatabaseDamaged, InvoiceOcrError
+from utils.files import write_atomic
 
 
 def fts_extension_path() -> Path | None:
@@ -42,15 +42,6 @@ def _open_error(db_path: Path, exc: duckdb.Error) -> InvoiceOcrError:
             " or move it away to start an empty history"
         )
     return DatabaseDamaged(f"cannot open the history database {db_path}: {text}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class Store:
@@ -160,7 +151,7 @@ class Store:
         """Store the original bytes once under files/<sha256> (temp, fsync, rename)."""
         path = self.file_path(sha256)
         if not path.exists():
-            _write_atomic(path, data)
+            write_atomic(path, data)
         return path
 
     def remove_orphan_files(self) -> int:

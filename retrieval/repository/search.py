@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retrieval.textindex import fold
+from utils.text import fold
 
 if TYPE_CHECKING:
     from decimal import Decimal

@@ -163,3 +163,20 @@ def test_a_search_whose_words_hold_control_characters_still_answers(api):
     response = api.get("/search", params={"q": "bolts\x08\x01", "mode": "keyword"})
     assert response.status_code == 200
     assert all(" " <= ch < "\x7f" for ch in response.headers.get("x-search-message", ""))
+
+
+def test_every_domain_error_has_its_own_code_and_a_documented_status():
+    import json
+
+    from app.api.errors import _DESCRIPTIONS, error_response
+    from utils import errors
+
+    tree = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.InvoiceOcrError)]
+    assert {"IndexCorrupt", "OnnxUnsupported", "KeyFileDamaged", "ConversionError"} <= {c.__name__ for c in tree}
+    codes = [c.code for c in tree]
+    assert len(codes) == len(set(codes)), codes
+    for cls in tree:
+        assert cls.status in _DESCRIPTIONS or cls is errors.InvoiceOcrError, cls
+        response = error_response(cls("what went wrong"))
+        assert response.status_code == cls.status
+        assert json.loads(response.body) == {"error": cls.code, "message": "what went wrong"}

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from faiss_service.embeddings import DEFAULT_MODEL, Embedder, default_model_path, get_embedder
-from faiss_service.onnx_encoder import OnnxUnsupported, check_supported
-from utils.errors import InvalidRequest
+from faiss_service.onnx_encoder import check_supported
+from utils.errors import InvalidRequest, OnnxUnsupported
 
 
 def test_real_model_gives_unit_vectors_and_meaning() -> None:

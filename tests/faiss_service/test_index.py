@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faiss_service.index import IndexCorrupt, VectorIndex, read_meta
+from faiss_service.index import VectorIndex, read_meta
+from utils.errors import IndexCorrupt
 
 
 def unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:

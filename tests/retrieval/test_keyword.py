@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import retrieval.keyword as keyword_module
 from retrieval.keyword import BM25_B, BM25_K1, KeywordIndex, Vocabulary, porter_stem
 from retrieval.repository.database import Store
-from retrieval.textindex import UNDECOMPOSED, flatten, fold, snippet, tokenize
+from retrieval.textindex import flatten, snippet, tokenize
+from utils.text import UNDECOMPOSED, fold
 
 
 def _fold_whole_text(text: str) -> str:

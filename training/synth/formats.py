@@ -21,7 +21,7 @@ def _group(digits: str, sep: str, indian: bool) -> str:
         return digits
     head, tail = digits[:-3], digits[-3:]
     size = 2 if indian else 3
-    groups = []
+    groups: list[str] = []
     while head:
         groups.insert(0, head[-size:])
         head = head[:-size]

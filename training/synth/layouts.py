@@ -16,6 +16,7 @@ from training.synth.content import Content, Item
 from training.synth.formats import format_number
 from training.synth.ids import group4
 from training.synth.logo import make_logo
+from utils.money import exponent
 
 GRAY = (0.38, 0.38, 0.38)
 LIGHT = (0.92, 0.92, 0.92)
@@ -77,7 +78,7 @@ class Drawer:
 
     def rate(self, rate: Decimal) -> str:
         """A tax rate: '19 %', '19%', '8,1%'."""
-        decimals = max(0, -rate.normalize().as_tuple().exponent)
+        decimals = max(0, -exponent(rate.normalize()))
         text = format_number(rate, self.c.money.style, decimals)
         return text + (" %" if self.c.language in ("de", "fr") and self.word("tax_rate_col") else "%")
 

@@ -9,11 +9,12 @@ document (arithmetic with other amounts, other dates, identifiers nearby). The l
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING, Any
+
+from extraction.parser.vocab import RECEIPT_WORDS
 
 if TYPE_CHECKING:
     from extraction.hints import VendorHints
@@ -38,10 +39,6 @@ class Candidate:
         return self.line.span_box(self.start, self.end) if self.line is not None else None
 
 
-_RECEIPT = re.compile(
-    r"\b(?:receipt|cashier|cash|change|tendered|visa|mastercard|debit|card|kassenbon|bon|ticket|recu|kassabon|"
-    r"recibo|scontrino|thank you|thanks|table|server|guest)\b"
-)
 LANGUAGE_FEATURES = ("en", "en-us", "de", "fr", "nl", "es", "it", "pl")
 
 
@@ -113,7 +110,7 @@ class Layout:
 
 def receipt_word_count(doc: Doc) -> int:
     """How many till-slip words (cashier, change, receipt ...) the document prints."""
-    return len(_RECEIPT.findall("\n".join(ln.folded for ln in doc.lines)))
+    return len(RECEIPT_WORDS.findall("\n".join(ln.folded for ln in doc.lines)))
 
 
 def line_height(line: Line) -> float | None:

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 from extraction.parser.candidates import Candidate, Layout
 from extraction.parser.nearby import label_features, label_text, labels_in
 from extraction.parser.tax import line_rate, tax_within
+from utils.money import CENT
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
 
 MONEY_KINDS = ("total", "amount_due", "net", "subtotal", "tax", "paid", "change", "rounding", "discount")
-_CENT = Decimal("0.01")
 
 
 def _cents(value: Decimal) -> int:
-    return int((value / _CENT).to_integral_value())
+    return int((value / CENT).to_integral_value())
 
 
 def _money_label(features: dict[str, float], kinds: tuple[str, ...] = MONEY_KINDS) -> bool:

@@ -17,9 +17,17 @@ from typing import TYPE_CHECKING
 from rapidfuzz import fuzz
 
 from extraction.parser.candidates import Candidate, Layout
-from extraction.parser.labels import COMPANY_SUFFIX, GENERIC_LINE, LEGAL_FORM, fold
+from extraction.parser.labels import fold
 from extraction.parser.nearby import label_features, labels_in, line_offset
-from extraction.parser.vocab import COPY_STAMP, DOCUMENT_TITLE, SECTION_HEADING
+from extraction.parser.vocab import (
+    BOILERPLATE,
+    COMPANY_SUFFIX,
+    COPY_STAMP,
+    DOCUMENT_TITLE,
+    GENERIC_LINE,
+    LEGAL_FORM,
+    SECTION_HEADING,
+)
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc, Line
@@ -42,11 +50,6 @@ _STREET = re.compile(
     re.IGNORECASE,
 )
 _POSTCODE = re.compile(r"\b(?:\d{4,5}|\d{3}\s?\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?\s?\d[A-Z]{2}|\d{4}\s?[A-Z]{2})\b")
-_BOILERPLATE = re.compile(
-    r"\b(?:thank|thanks|welcome|visit|again|open|hours|daily|cashier|server|table|guest|order|terminal|"
-    r"register|receipt|copy|member|items?|qty|price|description|amount|payment|change|page|seite|tel|fax|phone)\b",
-    re.IGNORECASE,
-)
 _POSSESSIVE = re.compile(r"[A-Za-z]['’]s\b")
 VARIANTS = ("cell", "line", "joined", "labelled", "part")
 LABEL_REACH = 8  # lines above a name that a customer label still marks (the distance feature caps here)
@@ -216,7 +219,7 @@ def _text_features(name: str) -> dict[str, float]:
         "doc_title": float(bool(DOCUMENT_TITLE.match(folded))),
         "copy_stamp": float(bool(COPY_STAMP.match(folded))),
         "section_heading": float(bool(SECTION_HEADING.match(folded))),
-        "boilerplate": float(len(_BOILERPLATE.findall(name))),
+        "boilerplate": float(len(BOILERPLATE.findall(name))),
         "street": float(bool(_STREET.search(name))),
         "postcode": float(bool(_POSTCODE.search(name))),
         "email_or_web": float(bool(_EMAIL.search(name) or _WEB.search(name) or "http" in folded)),
