@@ -5,10 +5,12 @@
         def engine(self, settings):
             return get_engine("rapidocr", settings)
 
-A class provides `engine` (an instance that can run here: on its fake where the real model or server
-cannot), and may replace `document` (two pages this engine reads; a born-digital invoice with embedded
-Factur-X by default), `unconfigured_engine` (the engine under the default settings) and `failing_case`
-(an engine and a document whose pages fail; skipped by default: the CPU engines read a page or raise).
+A class names its engine (`name`), provides `engine` (an instance that can run here: on its fake where
+the real model or server cannot), and may replace `document` (two pages this engine reads; a born-digital
+invoice with embedded Factur-X by default) and `unconfigured_engine` (the engine under the default
+settings). Engines that report pages they could not read (the GPU engines and `auto`) inherit
+`FailedPagesContract` instead and provide `failing_case` (an engine and a document whose pages fail);
+the CPU engines read a page or raise, so they make no such promise.
 `dpi` keeps rendering cheap; `reads_text` is False for an engine whose fake writes no usable text.
 """
 
@@ -53,6 +55,7 @@ def check_page(page: PageMarkdown, number: int, document: Document) -> None:
 class EngineContract:
     """The promises of the OcrEngine interface; subclasses provide the `engine` fixture."""
 
+    name: ClassVar[str]  # the registry name of the engine under test
     dpi: ClassVar[int] = 72
     reads_text: ClassVar[bool] = True
 
@@ -70,15 +73,11 @@ class EngineContract:
     def unconfigured_engine(self, engine: OcrEngine, tmp_path: Path) -> OcrEngine:
         return type(engine)(make_settings(tmp_path / "data"))
 
-    @pytest.fixture
-    def failing_case(self) -> tuple[OcrEngine, Document]:
-        pytest.skip("this engine reads a page or raises; it has no failed page to report")
-
     def options(self, engine: OcrEngine) -> EngineOptions:
         return engine.call_options(dpi=self.dpi)
 
     def test_registered_under_its_name(self, engine: OcrEngine) -> None:
-        assert engine.name in engine_names()
+        assert engine.name == self.name and engine.name in engine_names()
         assert engine_class(engine.name) is type(engine)
         assert isinstance(engine.needs_raster, bool)
 
@@ -117,6 +116,14 @@ class EngineContract:
         [page] = engine.recognize(document, [document.pages[1]], self.options(engine))
         check_page(page, 2, document)
         assert engine.recognize(document, [], self.options(engine)) == []
+
+
+class FailedPagesContract(EngineContract):
+    """The promise of engines that can fail a page: it comes back marked, with a note, and is not raised."""
+
+    @pytest.fixture
+    def failing_case(self) -> tuple[OcrEngine, Document]:
+        raise NotImplementedError("a failed-pages contract class provides the `failing_case` fixture")
 
     def test_failed_pages_are_reported_not_raised(self, failing_case: tuple[OcrEngine, Document]) -> None:
         engine, document = failing_case

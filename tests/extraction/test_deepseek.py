@@ -15,7 +15,7 @@ from extraction.engines.base import EngineOptions
 from extraction.engines.registry import engine_class
 from extraction.ocr_support.repetition import LoopStop, NoRepeatNGram
 from tests.builders import make_settings
-from tests.extraction.engine_contract import EngineContract
+from tests.extraction.engine_contract import FailedPagesContract
 from tests.extraction.tiny_deepseek import build_tiny_model
 from utils.errors import EngineUnavailable
 
@@ -298,9 +298,10 @@ def test_real_size_bf16_smoke():
     assert next(model.parameters()).dtype == torch.bfloat16
 
 
-class TestDeepSeekContract(EngineContract):
+class TestDeepSeekContract(FailedPagesContract):
     """The engine contract on the tiny random model (its pages loop or hit the token limit, and say so)."""
 
+    name = "deepseek"
     reads_text = False
     dpi = 50
 

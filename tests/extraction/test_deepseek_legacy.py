@@ -18,7 +18,7 @@ from extraction.engines.deepseek_legacy import DeepSeekLegacyEngine
 from extraction.engines.registry import engine_class
 from extraction.ocr_support.grounding import GROUNDING_PROMPT
 from tests.builders import make_settings
-from tests.extraction.engine_contract import EngineContract
+from tests.extraction.engine_contract import FailedPagesContract
 
 SERVER_PATH = Path(__file__).resolve().parents[2] / "deploy" / "deepseek_v1" / "server.py"
 spec = importlib.util.spec_from_file_location("deepseek_v1_server", SERVER_PATH)
@@ -308,8 +308,10 @@ def test_setup_refuses_an_interpreter_torch_has_no_wheels_for(tmp_path):
     assert not (tmp_path / "venv").exists()
 
 
-class TestDeepSeekLegacyContract(EngineContract):
+class TestDeepSeekLegacyContract(FailedPagesContract):
     """The engine contract against the v1 side service's real HTTP layer with a fake reader."""
+
+    name = "deepseek-legacy"
 
     @pytest.fixture
     def engine(self, service):

@@ -29,7 +29,7 @@ from tests.builders import (
     make_ubl_xml,
     render_png,
 )
-from tests.extraction.engine_contract import EngineContract
+from tests.extraction.engine_contract import EngineContract, FailedPagesContract
 from utils.errors import EngineFailed, UnreadableDocument
 from utils.settings import Settings
 
@@ -406,24 +406,32 @@ def test_auto_rereads_pages_a_gpu_engine_failed(settings, looping_engine, monkey
 
 
 class TestTextLayerContract(EngineContract):
+    name = "textlayer"
+
     @pytest.fixture
     def engine(self, settings: Settings) -> OcrEngine:
         return get_engine("textlayer", settings)
 
 
 class TestEInvoiceContract(EngineContract):
+    name = "einvoice"
+
     @pytest.fixture
     def engine(self, settings: Settings) -> OcrEngine:
         return get_engine("einvoice", settings)
 
 
 class TestRapidOcrContract(EngineContract):
+    name = "rapidocr"
+
     @pytest.fixture
     def engine(self, settings: Settings) -> OcrEngine:
         return get_engine("rapidocr", settings)
 
 
 class TestTesseractContract(EngineContract):
+    name = "tesseract"
+
     @pytest.fixture
     def engine(self, settings: Settings) -> OcrEngine:
         return get_engine("tesseract", settings)
@@ -441,7 +449,9 @@ class FakeFailingGpuEngine(OcrEngine):
         raise EngineFailed("every server is down")
 
 
-class TestAutoContract(EngineContract):
+class TestAutoContract(FailedPagesContract):
+    name = "auto"
+
     @pytest.fixture
     def engine(self, settings: Settings) -> OcrEngine:
         return get_engine("auto", settings)

@@ -17,7 +17,7 @@ from extraction.engines.registry import engine_class
 from extraction.options import ExtractOptions
 from extraction.pipeline import read_pages
 from tests.builders import make_settings
-from tests.extraction.engine_contract import EngineContract
+from tests.extraction.engine_contract import FailedPagesContract
 from tests.extraction.vllm_server import ChatServer
 from utils.errors import EngineFailed
 
@@ -220,8 +220,10 @@ def test_auto_uses_vllm_and_rereads_a_looping_page_on_the_cpu(servers):
     assert "INVOICE" in page.to_markdown()
 
 
-class TestVllmContract(EngineContract):
+class TestVllmContract(FailedPagesContract):
     """The engine contract against the fake vLLM server: grounded answers, and a server that refuses."""
+
+    name = "vllm"
 
     @pytest.fixture
     def engine(self, servers):
