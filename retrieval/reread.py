@@ -16,11 +16,12 @@ from extraction.identifiers import vendor_identifiers
 from extraction.options import ExtractOptions
 from extraction.reading import DocumentReader
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
-from retrieval.hints import HistoryHints, snapshot
+from retrieval.hints import HintsSnapshot, HistoryHints, snapshot
 from retrieval.repository import invoices as sql
+from retrieval.repository.database import dumps
 from retrieval.review import set_dotted
 from retrieval.textindex import embedding_text
-from utils.errors import InvoiceOcrError, NotFound
+from utils.errors import InvalidRequest, InvoiceOcrError, NotFound
 
 if TYPE_CHECKING:
     from retrieval.service import InvoiceService
@@ -65,15 +66,37 @@ def reread_invoice(
     row = sql.reread_row(service.store.cursor(), invoice_id)
     if not row:  # deleted in between
         raise NotFound(f"invoice {invoice_id} not found")
-    first, last, vendor_id, status, raw = row
-    before = ExtractionResult.model_validate_json(raw)
+    first, last = row[0], row[1]
     pages = f"{first}-{last}" if first is not None and last is not None else None
+    lookup = history_hints(service, invoice_id, isolated=reader.isolated)
+    results = reader.extract_invoices(
+        path.read_bytes(), filename, ExtractOptions(pages=pages, engine=engine), hints=lookup
+    )
+    return store_reading(service, invoice_id, results[0], who)
+
+
+def history_hints(service: InvoiceService, invoice_id: int, isolated: bool) -> HistoryHints | HintsSnapshot:
+    """The hints lookup for re-reading an invoice: the history without that invoice's own review.
+
+    A reader process (`isolated`) gets the plain-data snapshot.
+    """
     lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
-    options = ExtractOptions(pages=pages, engine=engine)
-    hints = snapshot(lookup) if reader.isolated else lookup  # a reader process gets plain data
-    results = reader.extract_invoices(path.read_bytes(), filename, options, hints=hints)
-    result = results[0]
-    result.page_range = before.page_range
+    return snapshot(lookup) if isolated else lookup
+
+
+def store_reading(service: InvoiceService, invoice_id: int, result: ExtractionResult, who: str) -> tuple[bool, bool]:
+    """Store a new reading of a stored invoice's file, keeping every human correction and the invoice's status.
+
+    The audit log records the re-read as an 'engine' entry (engines before and now). Returns (invoice changed, hints used).
+    """
+    row = sql.reread_row(service.store.cursor(), invoice_id)
+    if not row:  # deleted in between
+        raise NotFound(f"invoice {invoice_id} not found")
+    _first, _last, vendor_id, status, raw = row
+    before = ExtractionResult.model_validate_json(raw)
+    if before.document.sha256 != result.document.sha256:
+        raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
+    result = result.model_copy(update={"page_range": before.page_range, "enrichment": None})
     service.recognise(result)
     corrections = human_corrections(service, invoice_id)
     result = _apply(result, corrections)
@@ -86,6 +109,7 @@ def reread_invoice(
     )
     vendor_corrected = any(f in ("vendor", "vendor.name") for f, _, _ in corrections)
     changed = result.invoice != before.invoice
+    engines, engines_before = _engines(result), _engines(before)
     vector = service.embedder.encode_one(embedding_text(result))
     with service.store.transaction() as cur:
         if not vendor_corrected:
@@ -95,10 +119,15 @@ def reread_invoice(
         result.invoice_id = invoice_id
         sql.update_invoice(service.store, cur, invoice_id, vendor_id, result)
         sql.set_status(cur, invoice_id, status)
+        sql.add_correction(cur, invoice_id, "engine", dumps(engines_before), dumps(engines), who)
         service.store.put_embedding(cur, invoice_id, service.model_name, vector)
         sql.insert_run_of(cur, invoice_id, json.dumps(result.timings), result.timings.get("total"))
     service.index_vector(invoice_id, vector)
     return changed, hinted
+
+
+def _engines(result: ExtractionResult) -> str | None:
+    return ", ".join(sorted({p.engine for p in result.pages})) or None
 
 
 def reread(

@@ -121,23 +121,6 @@ class Review:
             self.store.put_embedding(cur, invoice_id, self.sync.model_name, vector)
         self.sync.add([invoice_id], vector)
 
-    def replace_reading(self, invoice_id: int, result: ExtractionResult, who: str) -> None:
-        """Replace an invoice's reading with a new one of the same file (status back to new; audit entry)."""
-        old, _vendor_id = self.history.stored_result(invoice_id)
-        if old.document.sha256 != result.document.sha256:
-            raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
-        result = result.model_copy(update={"invoice_id": invoice_id, "enrichment": None})
-        vector = self.embedder.encode_one(embedding_text(result))
-        engines = ", ".join(sorted({p.engine for p in result.pages})) or None
-        before = ", ".join(sorted({p.engine for p in old.pages})) or None
-        with self.store.transaction() as cur:
-            vendor_id, _ = self.resolver.resolve(result.invoice.vendor, cur)
-            sql.update_invoice(self.store, cur, invoice_id, vendor_id, result)
-            sql.set_status(cur, invoice_id, "new")
-            sql.add_correction(cur, invoice_id, "engine", dumps(before), dumps(engines), who)
-            self.store.put_embedding(cur, invoice_id, self.sync.model_name, vector)
-        self.sync.add([invoice_id], vector)
-
     def approve(self, invoice_id: int, who: str) -> None:
         """Mark an invoice approved (audit entry)."""
         self.history.stored_result(invoice_id)

@@ -229,8 +229,10 @@ class InvoiceService:
 
     @one_writer_per_invoice
     def reread_invoice(self, invoice_id: int, result: ExtractionResult, who: str) -> InvoiceRecord:
-        """Replace an invoice's reading with a new one of the same file (status back to new; audit entry)."""
-        self.review.replace_reading(invoice_id, result, who)
+        """Store a new reading of an invoice's file (another engine, say): corrections and status kept, audited."""
+        from retrieval.reread import store_reading
+
+        store_reading(self, invoice_id, result, who)
         return self.get_invoice(invoice_id)
 
     @one_writer_per_invoice

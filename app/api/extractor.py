@@ -76,14 +76,15 @@ class Extractor:
         options: ExtractOptions,
         on_page: Callable[[int, int], None] | None = None,
         should_stop: Callable[[], BaseException | None] | None = None,
+        hints: Any = None,
     ) -> list[ExtractionResult]:
         """One result per invoice in the file, read by the reading unit within the time budget (no storing).
 
         `should_stop()` is asked while the document is read; an error it returns stops the reading and is raised.
-        A vendor the history recognises has its pages parsed with its learned hints.
+        A vendor the history recognises has its pages parsed with its learned hints (`hints`: another lookup).
         """
         return self.reader.extract_invoices(
-            data, filename, options, hints=self._hints(), on_page=on_page, should_stop=should_stop
+            data, filename, options, hints=hints or self._hints(), on_page=on_page, should_stop=should_stop
         )
 
     def _hints(self) -> Any:
@@ -145,7 +146,9 @@ class Extractor:
         who: str,
         on_page: Callable[[int, int], None] | None = None,
     ) -> Any:
-        """Blocking: read a stored invoice's file again (another engine, say) and replace its stored reading."""
+        """Blocking: read a stored invoice's file again (another engine, say); its corrections and status stay."""
+        from retrieval.reread import history_hints
+
         service = self._service()
         record = service.get_invoice(invoice_id)
         path, _media_type, filename = service.document_file(invoice_id)
@@ -154,7 +157,8 @@ class Extractor:
 
         def job_fn(job: Job) -> Any:
             try:
-                results = self._results(data, filename, options, on_page, False, self.stopper(job))
+                hints = history_hints(service, invoice_id, self.reader.isolated)  # not taught by its own review
+                results = self._results(data, filename, options, on_page, False, self.stopper(job), hints)
             except InvoiceOcrError as exc:
                 self._record_failure(job, filename, exc.code, options.engine)
                 raise
@@ -218,11 +222,12 @@ class Extractor:
         on_page: Callable[[int, int], None] | None,
         ocr_hint: bool,
         should_stop: Callable[[], BaseException | None] | None = None,
+        hints: Any = None,
     ) -> list[ExtractionResult]:
         from extraction.pipeline import engines_used
 
         try:
-            results = self.read_invoices(data, filename, options, on_page, should_stop)
+            results = self.read_invoices(data, filename, options, on_page, should_stop, hints)
         except NotAnInvoice as exc:
             if not ocr_hint:
                 raise
