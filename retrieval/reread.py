@@ -87,7 +87,8 @@ def history_hints(service: InvoiceService, invoice_id: int, isolated: bool) -> H
 def store_reading(service: InvoiceService, invoice_id: int, result: ExtractionResult, who: str) -> tuple[bool, bool]:
     """Store a new reading of a stored invoice's file, keeping every human correction and the invoice's status.
 
-    The audit log records the re-read as an 'engine' entry (engines before and now). Returns (invoice changed, hints used).
+    The audit log records the re-read as an 'engine' entry (engines before and now).
+    Returns (invoice changed, hints used).
     """
     row = sql.reread_row(service.store.cursor(), invoice_id)
     if not row:  # deleted in between

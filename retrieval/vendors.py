@@ -111,6 +111,7 @@ FUZZY_ACCEPT = 90.0  # resolution: fuzzy score (0..100) that joins an existing v
 EMBED_ACCEPT = 0.90  # resolution: cosine similarity that, with some fuzzy support, joins a vendor
 EMBED_FUZZY_FLOOR = 60.0
 LOOKUP_MIN = 55.0  # lookup: weakest candidate still returned
+NAME_DISAGREES = 50.0  # a company name this unlike (token-set score) every name of a vendor is another company
 
 
 def _groups_follow_a_word(line: str) -> bool:
@@ -315,8 +316,10 @@ class VendorResolver:
         if party.phone:
             known["phone"] = party.phone
         vid, kind = self.by_identifier({**known, **(identifiers or {})}, con)
-        if vid is not None:
+        if vid is not None and not self.name_disagrees(party.name, vid):
             return vid, kind
+        # No identifier known, or one held by a vendor this document's name says it is not: match by name (a
+        # new vendor keeps the identifier too, and the two are flagged as a conflict, never merged).
         compact = compact_name(party.name)
         if not compact:
             return None, ""
@@ -350,6 +353,28 @@ class VendorResolver:
                 if compatible(vid) and float(query @ self._vector(normalize_name(alias))) >= EMBED_ACCEPT:
                     return vid, "embedding"
         return None, ""
+
+    def name_disagrees(self, name: str | None, vendor_id: int) -> bool:
+        """Whether a document's vendor name says it is another company than the vendor its identifiers point to.
+
+        It does when the name is another known vendor's own name, or a company name (with a legal form)
+        unlike every name of that vendor: two sellers sharing an identifier (a factoring company's IBAN,
+        sample data) stay apart. A garbled name, or none, never disagrees: identifiers recognise those.
+        """
+        compact = compact_name(name)
+        if len(compact) < 4:
+            return False
+        names = self.names()
+        own = [alias for vid, alias, key in names if vid == vendor_id]
+        if not own or any(key == compact for vid, _, key in names if vid == vendor_id):
+            return False
+        if any(key == compact for vid, _, key in names if vid != vendor_id):
+            return True
+        normalized = normalize_name(name)
+        has_legal_form = normalized != " ".join(t for t in _tokens(name or "") if t not in _NOISE)
+        return has_legal_form and all(
+            fuzz.token_set_ratio(normalized, normalize_name(alias)) < NAME_DISAGREES for alias in own
+        )
 
     def resolve(
         self, party: Party, cur: duckdb.DuckDBPyConnection, identifiers: dict[str, str] | None = None

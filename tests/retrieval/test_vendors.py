@@ -242,3 +242,16 @@ def test_a_long_name_without_parentheses_is_read_in_one_pass():
     name = "acme () " + "(" * 200_000
     assert drop_parenthesized(name) == "acme   " + "(" * 200_000
     assert normalize_name("Acme " * 40_000).startswith("acme acme")
+
+
+def test_another_company_name_on_a_known_iban_is_flagged_not_merged(service: InvoiceService) -> None:
+    iban = "FR7630006000011234567890189"
+    first = service.store_result(*make_result(vendor="Au Bon Moulin SARL", iban=iban), enrich=False)
+    garbled = service.store_result(*make_result(vendor="Au B0n Mou1in SARL", iban=iban, number="AB-2"), enrich=False)
+    other = service.store_result(
+        *make_result(vendor="Muster Autovermietung GmbH", iban=iban, number="MA-1"), enrich=False
+    )
+    assert _vendor_of(service, garbled.invoice_id) == _vendor_of(service, first.invoice_id)  # the IBAN recognises it
+    assert _vendor_of(service, other.invoice_id) != _vendor_of(service, first.invoice_id)
+    assert other.validation.needs_review
+    assert any("also claimed by vendor" in reason for reason in other.validation.reasons)
