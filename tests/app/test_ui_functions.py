@@ -394,6 +394,24 @@ def test_page_asks_for_an_api_key_when_keys_are_set(tmp_path: Path, pdf_path: Pa
                 reader.predict([handle_file(str(pdf_path))], "auto", api_name="/extract")
             with pytest.raises(AppError, match="read-only"):
                 reader.predict(*fields, lines, api_name="/save")
+            # Every other action that changes the history refuses the read-only login too, and changes nothing.
+            vendor = live.service.lookup_vendors("Acme Supplies GmbH")[0].id
+            reader.predict("Acme Supplies", api_name="/vendor_lookup")  # the vendor it would change is open
+            queue = _named(reader, "/review_queue", reader.predict(api_name="/review_queue"))
+            table = _ticked(queue["Needs review (tick rows for the actions below; click a row to open it):value"], [0])
+            before = live.service.get_invoice(stored[0].id)
+            for api_name, args in (
+                ("/vendor_rename", ("Renamed By Reader",)),
+                ("/vendor_merge", (None,)),
+                ("/vendor_reread", ()),
+                ("/queue_reread", (table, "textlayer")),
+                ("/search_reread", (table, "default")),
+            ):
+                with pytest.raises(AppError, match="read-only"):
+                    reader.predict(*args, api_name=api_name)
+            after = live.service.get_invoice(stored[0].id)
+            assert live.service.get_vendor(vendor).name == "Acme Supplies GmbH"
+            assert (after.status, after.corrections) == (before.status, before.corrections)
         finally:
             reader.close()
     finally:
