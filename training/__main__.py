@@ -70,16 +70,11 @@ def collect(
     return per_field
 
 
-# Feature groups a field's scorer is fitted without, chosen on the training set: with the neighbour-line
-# features the customer scorer's cross-validated ZUGFeRD accuracy fell from 0.80 to 0.71, so it keeps its own.
-LEFT_OUT: dict[str, tuple[str, ...]] = {"customer": ("nb_",)}
-
-
 def train_field(
     name: str, docs: list[DocExamples]
 ) -> tuple[dict[str, Any], dict[str, Any], list[tuple[fit.DocOutcome, float]]]:
     """One field's model (JSON form), its scores, and each document's out-of-fold outcome and probability."""
-    names = [n for n in fit.feature_names(docs) if not n.startswith(LEFT_OUT.get(name, ()))]
+    names = fit.feature_names(docs)
     oof = fit.outcomes(docs, fit.out_of_fold(docs, names))
     calibration = fit.fit_calibration(oof)
     booster = fit.train_booster(docs, names)
@@ -185,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
             "synthetic_documents": args.synth,
             "excluded": sorted(args.exclude),
             "min_probability": MIN_PROBABILITY,
-            "left_out_features": {field: list(prefixes) for field, prefixes in LEFT_OUT.items()},
         },
         "fields": {},
     }

@@ -170,7 +170,6 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     seen: set[tuple[int, str]] = set()
     name_rank = 0
     last_line = -1
-    position = {ln.index: i for i, ln in enumerate(lines)}
     for line, start, end, text, variant in _spans(doc, lines):
         name = clean_name(text)
         if not name or not _nameish(name) or (line.index, name) in seen or GENERIC_LINE.match(fold(name)):
@@ -196,52 +195,9 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         f["customer_label_above"] = float(_distance_above(line.index, customer_at, LABEL_REACH))
         f["vendor_label_above"] = float(_distance_above(line.index, vendor_at, 8))
         f["customer_label_same_line"] = float(line.index in customer_at)
-        f.update(_neighbour_features(lines, position[line.index], name, variant, layout))
         cand.features = f
         out.append(cand)
     return out
-
-
-def _joinable(line: Line | None) -> bool:
-    """A short one-cell line that could be part of a name printed over several lines."""
-    return (
-        line is not None
-        and len(line.cells) == 1
-        and len(line.text) <= 48
-        and ":" not in line.text
-        and _nameish(line.text)
-        and not GENERIC_LINE.match(fold(line.text))
-    )
-
-
-def _height_ratio(layout: Layout, line: Line | None, base: Line) -> float:
-    """A neighbour's text height over this line's (1 when either is unknown)."""
-    if line is None:
-        return 0.0
-    mine, theirs = layout.height.get(base.index), layout.height.get(line.index)
-    return min(theirs / mine, 4.0) if mine and theirs else 1.0
-
-
-def _neighbour_features(lines: list[Line], pos: int, name: str, variant: str, layout: Layout) -> dict[str, float]:
-    """How the span ties to the lines around it: a name cut over lines, a legal form printed on the next one (nb_*)."""
-    line = lines[pos]
-    last = pos + 1 if variant == "joined" else pos  # the span's last line
-    prev = lines[pos - 1] if pos > 0 else None
-    nxt = lines[last + 1] if last + 1 < len(lines) else None
-    has_legal = bool(COMPANY_SUFFIX.search(name))
-    next_height = _height_ratio(layout, nxt, line)
-    # The next line completes this name with its legal form only when it is printed the same size.
-    same_size = 0.8 <= next_height <= 1.25
-    completes = _joinable(nxt) and not has_legal and same_size and bool(COMPANY_SUFFIX.search(nxt.text))
-    return {
-        "nb_paren_unbalanced": float(name.count("(") != name.count(")")),
-        "nb_prev_joinable": float(_joinable(prev)),
-        "nb_prev_height": _height_ratio(layout, prev, line),
-        "nb_next_joinable": float(_joinable(nxt)),
-        "nb_next_height": next_height,
-        "nb_next_adds_legal": float(completes),
-        "nb_joined_height": _height_ratio(layout, lines[pos + 1], line) if variant == "joined" else 1.0,
-    }
 
 
 @lru_cache(maxsize=20_000)
