@@ -74,7 +74,9 @@ class ResultWriter:
         for r, _ in new:
             read_names[id(r)] = r.invoice.vendor.name
             self.recognise(r)
-        vectors = self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
+        vectors: np.ndarray | list[np.ndarray] = (
+            self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
+        )
         for result, data in new:
             if data:
                 self.store.save_file(result.document.sha256, data)
