@@ -182,9 +182,10 @@ class DocumentReader:
             stop = should_stop() if should_stop is not None else None
             if stop is not None:
                 return stop
-            if began[0] is None:
-                began[0] = time.monotonic()
-            if time.monotonic() - began[0] > budget:
+            first = began[0]
+            if first is None:
+                first = began[0] = time.monotonic()
+            if time.monotonic() - first > budget:
                 return DocumentTooSlow(
                     f"{filename}: reading took longer than the {budget:g} s allowed per document "
                     "(INVOICE_OCR_DOCUMENT_TIMEOUT) and was stopped; nothing was stored. Send fewer pages "
