@@ -81,11 +81,11 @@ class LazyFrames(Sequence["Image.Image"]):
     def __init__(self, filename: str, image: Image.Image, count: int, lock: threading.RLock) -> None:
         self.filename = filename
         self.image = image
-        self.count = count
+        self.frame_count = count
         self.lock = lock
 
     def __len__(self) -> int:
-        return self.count
+        return self.frame_count
 
     @overload
     def __getitem__(self, index: int) -> Image.Image: ...
@@ -93,10 +93,10 @@ class LazyFrames(Sequence["Image.Image"]):
     def __getitem__(self, index: slice) -> list[Image.Image]: ...
     def __getitem__(self, index: int | slice) -> Image.Image | list[Image.Image]:
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self.count))]
-        if not -self.count <= index < self.count:
+            return [self[i] for i in range(*index.indices(self.frame_count))]
+        if not -self.frame_count <= index < self.frame_count:
             raise IndexError(index)
-        return self._decode(index % self.count)
+        return self._decode(index % self.frame_count)
 
     def _decode(self, index: int) -> Image.Image:
         from PIL import ImageOps

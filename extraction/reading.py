@@ -15,7 +15,7 @@ HTTP pool, its Busy line and shutdown gate stay there), retrieval/ingest.py and 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, TypeVar
 
 from extraction.reader_processes import ReaderProcesses
 from utils.errors import DocumentTooSlow
@@ -23,6 +23,7 @@ from utils.errors import DocumentTooSlow
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from extraction.hints import HintsLookup, VendorHints
     from extraction.markdown import PageMarkdown
     from extraction.options import ExtractOptions
     from extraction.schema import ExtractionResult
@@ -30,8 +31,25 @@ if TYPE_CHECKING:
 
     StopCheck = Callable[[], BaseException | None]
     PageCallback = Callable[[int, int], None]
+    Hints = VendorHints | HintsLookup
 
-DocumentInfo = dict[str, Any]  # sha256, filename, media_type, page_count
+T = TypeVar("T")
+
+
+class DocumentInfo(TypedDict):
+    """What read_pages tells of the document it loaded."""
+
+    page_count: int
+    filename: str
+    sha256: str
+    media_type: str
+
+
+class ProgressSink(Protocol):
+    """Where a job sends its page progress, (done, total): the reader's pipe, or a _Sender here."""
+
+    def send(self, pair: tuple[int, int], /) -> None:
+        """Report (pages done, pages in all)."""
 
 
 class _Sender:
@@ -45,13 +63,18 @@ class _Sender:
         self._on_page(*pair)
 
 
-def _progress(conn: Any) -> PageCallback | None:
+def _progress(conn: ProgressSink | None) -> PageCallback | None:
     return None if conn is None else (lambda done, total: conn.send((done, total)))
 
 
 # The jobs, module-level so that a spawned reader imports them by name; `conn` carries page progress.
 def _extract_invoices(
-    data: bytes, filename: str, options: ExtractOptions | None, settings: Settings, hints: Any, conn: Any
+    data: bytes,
+    filename: str,
+    options: ExtractOptions | None,
+    settings: Settings,
+    hints: Hints | None,
+    conn: ProgressSink | None,
 ) -> list[ExtractionResult]:
     from extraction.pipeline import extract_invoices
 
@@ -59,7 +82,7 @@ def _extract_invoices(
 
 
 def _read_pages(
-    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: Any
+    data: bytes, filename: str, options: ExtractOptions, settings: Settings, conn: ProgressSink | None
 ) -> tuple[DocumentInfo, list[PageMarkdown], dict[str, float]]:
     from extraction.documents import load_document
     from extraction.pipeline import read_pages
@@ -70,7 +93,7 @@ def _read_pages(
     timings["load"] = round(time.perf_counter() - start, 4)
     try:
         pages_md = read_pages(document, options, settings, timings, _progress(conn))
-        info = {
+        info: DocumentInfo = {
             "page_count": document.page_count,
             "filename": document.filename,
             "sha256": document.sha256,
@@ -134,7 +157,7 @@ class DocumentReader:
         filename: str,
         options: ExtractOptions | None = None,
         *,
-        hints: Any = None,
+        hints: Hints | None = None,
         on_page: PageCallback | None = None,
         should_stop: StopCheck | None = None,
     ) -> list[ExtractionResult]:
@@ -161,12 +184,12 @@ class DocumentReader:
 
     def _run(
         self,
-        job: Callable[..., Any],
+        job: Callable[..., T],
         filename: str,
         args: tuple[Any, ...],
         on_page: PageCallback | None,
         should_stop: StopCheck | None,
-    ) -> Any:
+    ) -> T:
         if self.processes is not None:  # the clock starts when a ready reader has the document
             stop = self._budgeted(filename, should_stop, start=None)
             return self.processes.call(job, *args, on_page=on_page, should_stop=stop)
@@ -182,9 +205,10 @@ class DocumentReader:
             stop = should_stop() if should_stop is not None else None
             if stop is not None:
                 return stop
-            if began[0] is None:
-                began[0] = time.monotonic()
-            if time.monotonic() - began[0] > budget:
+            first = began[0]
+            if first is None:
+                first = began[0] = time.monotonic()
+            if time.monotonic() - first > budget:
                 return DocumentTooSlow(
                     f"{filename}: reading took longer than the {budget:g} s allowed per document "
                     "(INVOICE_OCR_DOCUMENT_TIMEOUT) and was stopped; nothing was stored. Send fewer pages "

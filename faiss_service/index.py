@@ -8,6 +8,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
@@ -69,19 +70,18 @@ class VectorIndex:
         self.use_gpu = _gpu_count() > 0 if use_gpu is None else use_gpu
         self._lock = threading.RLock()
         self._tombstones: set[int] = set()
-        self._gpu_index = None
+        self._gpu_index: faiss.Index | None = None
         self._index = self._new_index("flat")
         self.kind = "flat"
 
     # -- construction -------------------------------------------------------------------------
     def _new_index(self, kind: str) -> faiss.IndexIDMap2:
         if kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
-        else:
-            inner = faiss.IndexFlatIP(self.dim)
-        return faiss.IndexIDMap2(inner)
+            graph = faiss.IndexHNSWFlat(self.dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            graph.hnsw.efSearch = HNSW_EF_SEARCH
+            return faiss.IndexIDMap2(graph)
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def _kind_for(self, count: int) -> str:
         return "hnsw" if count >= self.hnsw_threshold else "flat"
@@ -126,7 +126,8 @@ class VectorIndex:
             fetch = min(total, k + len(self._tombstones))
             index = self._search_index()
             if self.kind == "hnsw":
-                faiss.downcast_index(self._index.index).hnsw.efSearch = max(HNSW_EF_SEARCH, fetch)
+                graph = cast("faiss.IndexHNSWFlat", faiss.downcast_index(self._index.index))  # kind "hnsw"
+                graph.hnsw.efSearch = max(HNSW_EF_SEARCH, fetch)
             if len(queries) == 1:
                 # One query does not parallelize; idle OpenMP workers waking on busy cores cost milliseconds.
                 threads = faiss.omp_get_max_threads()

@@ -119,7 +119,7 @@ class OnnxEncoder:
         """Vectors for texts, shape (n, dim), float32, unit length; batches of similar length."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out: list[np.ndarray | None] = [None] * len(texts)
+        out: dict[int, np.ndarray] = {}  # by position in texts
         for lo in range(0, len(order), batch_size):
             chunk = order[lo : lo + batch_size]
             width = max(len(encodings[i].ids) for i in chunk)
@@ -137,7 +137,7 @@ class OnnxEncoder:
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             for row, i in enumerate(chunk):
                 out[i] = pooled[row]
-        return np.ascontiguousarray(np.stack(out), dtype=np.float32)
+        return np.ascontiguousarray(np.stack([out[i] for i in range(len(texts))]), dtype=np.float32)
 
 
 def load_onnx_encoder(model_dir: Path, torch_model: Callable[[], Any], threads: int = 1) -> OnnxEncoder:

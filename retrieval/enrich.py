@@ -90,9 +90,9 @@ def find_duplicates(
     if near:
         rows = {r["invoice_id"]: r for r in sql.summaries(store.cursor(), [i for i, _ in near])}
         for invoice_id, score in near:
-            row = rows.get(invoice_id)
-            if row is None:
+            if invoice_id not in rows:
                 continue
+            row = rows[invoice_id]
             # Same template, different invoice: a differing number or total rules the match out.
             if _same_number(inv.invoice_number, row["invoice_number"]) is False:
                 continue

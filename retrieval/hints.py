@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Required, TypedDict
 
 from extraction.hints import VendorHints
 from extraction.identifiers import KIND_CONFIDENCE, identifier_key, text_identifiers, vendor_identifiers
@@ -22,6 +22,8 @@ from retrieval.repository import vendors as sql
 from retrieval.vendors import MATCH_CONFIDENCE, compact_name
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from extraction.markdown import PageMarkdown
     from extraction.schema import Invoice
     from retrieval.repository.database import Store
@@ -32,7 +34,16 @@ _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,4})[./\-](\d{1,2})[./\-](\d{2,4})(?!\d
 _LABEL_CUT = re.compile(r"[:#|]+\s*$")
 
 
-def _date_orders(text: str, dates: list[Any]) -> Counter[str]:
+class VendorRecord(TypedDict, total=False):
+    """A vendor as learn_hints takes it: its name, and its id, name aliases and identifiers when known."""
+
+    id: int
+    name: Required[str]
+    aliases: list[str]
+    identifiers: dict[str, str]
+
+
+def _date_orders(text: str, dates: list[dt.date | None]) -> Counter[str]:
     """How the numeric dates in a text that equal one of `dates` are written: DMY, MDY or YMD."""
     votes: Counter[str] = Counter()
     wanted = {(d.year, d.month, d.day) for d in dates if d is not None}
@@ -76,7 +87,7 @@ def _amount_texts(amount: Decimal) -> list[str]:
     return list(dict.fromkeys([grouped, grouped.translate(str.maketrans(",.", ".,")), plain, plain.replace(".", ",")]))
 
 
-def _common(values: list[Any], share: float = 0.5) -> Any:
+def _common(values: list[str], share: float = 0.5) -> str | None:
     """The most common value when it holds at least `share` of them, else None."""
     if not values:
         return None
@@ -84,7 +95,7 @@ def _common(values: list[Any], share: float = 0.5) -> Any:
     return value if n / len(values) >= share else None
 
 
-def learn_hints(vendor: dict[str, Any], invoices: list[ExtractionResult]) -> VendorHints:
+def learn_hints(vendor: VendorRecord, invoices: list[ExtractionResult]) -> VendorHints:
     """A vendor's reading habits from its reviewed invoices (`vendor`: id, name, aliases, identifiers)."""
     orders: Counter[str] = Counter()
     currencies, shapes, number_labels, total_labels = [], [], [], []
@@ -129,13 +140,14 @@ def reviewed_invoices(store: Store, vendor_id: int, exclude: int | None = None) 
     return [ExtractionResult.model_validate_json(raw) for raw in rows]
 
 
-def vendor_record(store: Store, vendor_id: int) -> dict[str, Any] | None:
+def vendor_record(store: Store, vendor_id: int) -> VendorRecord | None:
     """A vendor's id, name, name aliases and identifiers, as learn_hints takes them."""
     con = store.cursor()
     name = sql.vendor_name(con, vendor_id)
     if name is None:
         return None
-    aliases, identifiers = [], {}
+    aliases: list[str] = []
+    identifiers: dict[str, str] = {}
     for kind, alias in sql.all_aliases(con, vendor_id):
         if kind == "name":
             if alias != name:

@@ -13,7 +13,7 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from extraction.reading import DocumentReader
 from utils.errors import Abandoned, InvoiceOcrError
@@ -29,8 +29,8 @@ STORE_BATCH = 16  # results embedded and stored together
 _POLL_S = 0.5  # the waiting thread wakes this often, so Ctrl-C is seen promptly
 
 
-class IngestProgress:
-    """What an ingest tells its caller as it goes (these do nothing; a caller overrides what it shows)."""
+class IngestProgress(Protocol):
+    """What an ingest tells its caller as it goes (a caller implements what it shows; NoProgress shows nothing)."""
 
     def planned(self, total: int) -> None:
         """`total` files are new and will be read."""
@@ -43,6 +43,22 @@ class IngestProgress:
 
     def stored(self) -> None:
         """The batch announced by `storing` is stored."""
+
+
+class NoProgress:
+    """An ingest's progress shown nowhere."""
+
+    def planned(self, total: int) -> None:
+        """Nothing to show."""
+
+    def read(self, path: Path) -> None:
+        """Nothing to show."""
+
+    def storing(self, invoices: int) -> None:
+        """Nothing to show."""
+
+    def stored(self) -> None:
+        """Nothing to show."""
 
 
 @dataclass
@@ -164,7 +180,7 @@ def ingest(
     (closed at the end). Ctrl-C stops the reads and returns the report with `interrupted` set: what was
     stored is stored whole, the batch still in memory is dropped.
     """
-    progress = progress or IngestProgress()
+    progress = progress or NoProgress()
     files = find_files(root)
     report = IngestReport(files=len(files))
     todo: list[Path] = []

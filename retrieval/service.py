@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -46,13 +46,19 @@ from retrieval.vendors import VendorResolver, vendor_profile
 from retrieval.writer import ResultWriter
 from utils.settings import Settings
 
+if TYPE_CHECKING:
+    from retrieval.reread import RereadReport
+
 log = logging.getLogger(__name__)
 
 INVOICE_LOCK_STRIPES = 64
-_Method = TypeVar("_Method", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def one_writer_per_invoice(method: _Method) -> _Method:
+def one_writer_per_invoice(
+    method: Callable[Concatenate[InvoiceService, int, _P], _R],
+) -> Callable[Concatenate[InvoiceService, int, _P], _R]:
     """Run a method that reads and rewrites one invoice (its first argument) under that invoice's lock.
 
     Concurrent corrections of one invoice would otherwise each read the same stored version and the last
@@ -60,11 +66,11 @@ def one_writer_per_invoice(method: _Method) -> _Method:
     """
 
     @functools.wraps(method)
-    def locked(self: InvoiceService, invoice_id: int, *args: Any, **kwargs: Any) -> Any:
+    def locked(self: InvoiceService, invoice_id: int, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with self._invoice_locks[invoice_id % INVOICE_LOCK_STRIPES]:
             return method(self, invoice_id, *args, **kwargs)
 
-    return locked  # type: ignore[return-value]
+    return locked
 
 
 class InvoiceService:
@@ -253,7 +259,7 @@ class InvoiceService:
         who: str = "system",
         invoice_ids: list[int] | None = None,
         engine: str | None = None,
-    ) -> Any:
+    ) -> RereadReport:
         """Re-read stored invoices (these ids, of one vendor, or in review) with current history; corrections kept.
 
         `engine` reads the pages with that engine (a registry name) instead of the settings' default.

@@ -418,9 +418,9 @@ class VendorResolver:
         entries = []
         if party.name and compact_name(party.name):
             entries.append(("name", party.name.strip(), compact_name(party.name)))
-        if len(normalize_code(party.tax_id)) >= 5:
+        if party.tax_id and len(normalize_code(party.tax_id)) >= 5:
             entries.append(("tax_id", party.tax_id.strip(), normalize_code(party.tax_id)))
-        if len(normalize_code(party.iban)) >= 5:
+        if party.iban and len(normalize_code(party.iban)) >= 5:
             entries.append(("iban", party.iban.strip(), normalize_code(party.iban)))
         extra = dict(identifiers or {})
         if party.email:

@@ -18,6 +18,8 @@ from retrieval.vendors import MATCH_CONFIDENCE
 from utils.hashing import sha256_hex
 
 if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection as Cursor
+
     from faiss_service.embeddings import Embedder
     from retrieval.history import InvoiceHistory
     from retrieval.index_sync import IndexSync
@@ -74,7 +76,9 @@ class ResultWriter:
         for r, _ in new:
             read_names[id(r)] = r.invoice.vendor.name
             self.recognise(r)
-        vectors = self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
+        vectors: np.ndarray | list[np.ndarray] = (
+            self.embedder.encode([embedding_text(r) for r, _ in new]) if new else []
+        )
         for result, data in new:
             if data:
                 self.store.save_file(result.document.sha256, data)
@@ -138,7 +142,7 @@ class ResultWriter:
         return vendor_id
 
     def _insert(
-        self, cur: Any, result: ExtractionResult, data: bytes, vector: np.ndarray, read_name: str | None = None
+        self, cur: Cursor, result: ExtractionResult, data: bytes, vector: np.ndarray, read_name: str | None = None
     ) -> tuple[int, int | None]:
         """Inside the writer transaction: document, vendor, invoice, line items, postings, embedding, run.
 

@@ -37,7 +37,7 @@ class Services:
     pool: ExtractionPool
     reader: DocumentReader = field(init=False)
     extractor: Extractor = field(init=False)
-    service: Any = field(default=None, init=False)  # retrieval.service.InvoiceService, None until started
+    service: InvoiceService | None = field(default=None, init=False)  # None until the lifespan opens it
 
     def __post_init__(self) -> None:
         self.reader = DocumentReader(self.settings)  # reader processes in the background, one per worker
@@ -93,7 +93,10 @@ async def get_writer(principal: Annotated[Principal, Depends(get_principal)], re
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ServiceDep = Annotated[Any, Depends(get_service)]  # retrieval.service.InvoiceService
+if TYPE_CHECKING:
+    ServiceDep = Annotated[InvoiceService, Depends(get_service)]
+else:  # FastAPI reads the alias at import, and retrieval (DuckDB, FAISS) is imported only when the service opens
+    ServiceDep = Annotated[Any, Depends(get_service)]
 ExtractorDep = Annotated[Extractor, Depends(get_extractor)]
 ReaderDep = Annotated[Principal, Depends(get_principal)]
 WriterDep = Annotated[Principal, Depends(get_writer)]

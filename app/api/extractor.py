@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.api.workers import ExtractionPool, Job
     from extraction.reading import DocumentReader
     from extraction.schema import ExtractionResult
+    from retrieval.service import InvoiceService
     from utils.settings import Settings
 
 log = logging.getLogger("invoice_ocr.api")
@@ -60,7 +61,7 @@ class Extractor:
         settings: Settings,
         pool: ExtractionPool,
         metrics: Metrics,
-        service: Callable[[], Any],
+        service: Callable[[], InvoiceService],
         reader: DocumentReader,
     ) -> None:
         self.settings = settings
@@ -207,7 +208,7 @@ class Extractor:
             raise
         if store:
             service = self._service()
-            return [job.commit(lambda r=r: service.store_result(r, data, enrich=enrich)) for r in results]
+            return [job.commit(lambda r=r: service.store_result(r, data, enrich=enrich)) for r in results]  # type: ignore[misc]  # mypy infers no lambda with a default (r=r)
         if enrich:
             service = self._service()
             for r in results:

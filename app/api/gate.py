@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
 
@@ -12,6 +12,8 @@ from utils.errors import InvoiceOcrError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from app.api.auth import Authenticator
 
@@ -25,7 +27,7 @@ class AuthGate:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         auth: Authenticator,
         page_prefix: str = "/ui",
         on_error: Callable[[str], None] | None = None,
@@ -39,7 +41,7 @@ class AuthGate:
         page = path == self.page_prefix or path.startswith(self.page_prefix + "/")
         return not page and path not in OPEN_PATHS
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 401/403 before the app (and so before the body) when the headers do not allow the request."""
         if scope["type"] == "http" and self._guarded(scope.get("path", "")):
             try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from utils.errors import DocumentTooLarge
 
-Scope = dict[str, Any]
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def route_limits(default: int, uploads: dict[str, int]) -> Callable[[str], int]:
@@ -19,11 +20,11 @@ def route_limits(default: int, uploads: dict[str, int]) -> Callable[[str], int]:
 class BodyLimitMiddleware:
     """Pure ASGI middleware: 413 when Content-Length (or the bytes actually sent) exceed the path's limit."""
 
-    def __init__(self, app: Any, limit_for: Callable[[str], int]) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
         self.app = app
         self.limit_for = limit_for
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the declared length, then count the received bytes."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -41,7 +42,7 @@ class BodyLimitMiddleware:
         received = 0
         started = False
 
-        async def counting_receive() -> dict[str, Any]:
+        async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -50,7 +51,7 @@ class BodyLimitMiddleware:
                     raise _TooLarge(f"the request body is over the limit of {limit} bytes")
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -62,7 +63,7 @@ class BodyLimitMiddleware:
             if not started:
                 await self._refuse(send, limit)
 
-    async def _refuse(self, send: Any, limit: int) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {"error": "document_too_large", "message": f"the request body is over the limit of {limit} bytes"}
         ).encode()

@@ -25,13 +25,14 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from extraction.reading import DocumentReader
+    from retrieval.service import InvoiceService
 
 log = logging.getLogger("invoice_ocr.api")
 SHUTDOWN_GRACE = 30.0
 UI_PATH = "/ui"  # where the page is mounted (app.ui's default)
 
 
-def _open_service(settings: Settings, reader: DocumentReader) -> Any:
+def _open_service(settings: Settings, reader: DocumentReader) -> InvoiceService:
     from retrieval.service import InvoiceService
 
     return InvoiceService(settings, reader)

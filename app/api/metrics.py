@@ -24,14 +24,12 @@ class _GpuCollector:
     """GPU utilisation and memory, only when CUDA is present (torch is not imported on CPU-only hosts)."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        torch = sys.modules.get("torch")
-        if torch is None:
-            if not os.path.exists("/proc/driver/nvidia/version"):
-                return
-            try:
-                import torch
-            except Exception:
-                return
+        if sys.modules.get("torch") is None and not os.path.exists("/proc/driver/nvidia/version"):
+            return
+        try:
+            import torch  # the loaded one when a reader loaded it
+        except Exception:
+            return
         try:
             if not torch.cuda.is_available():
                 return

@@ -21,7 +21,7 @@ from extraction.reader_processes import lower_priority
 from utils.errors import Abandoned, Busy, ExtractionTimeout
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from app.api.metrics import Metrics
 
@@ -146,7 +146,7 @@ class ExtractionPool:
                 self._waiting -= 1
                 self._publish()
 
-    async def run_many(self, fns: list[Callable[[Job], T]], timeout: float | None = None) -> list[T]:
+    async def run_many(self, fns: Sequence[Callable[[Job], T]], timeout: float | None = None) -> list[T]:
         """Run several jobs that were admitted together (all or none); the first error is raised."""
         self.reserve(len(fns))
         tasks = [asyncio.ensure_future(self.run(fn, timeout, reserved=True)) for fn in fns]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 ACCENT = "#4f46e5"
 MARK = "#dc2626"
@@ -124,7 +124,7 @@ def timeline_svg(
 
 def bar_svg(
     labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     title: str,
     unit: str = "",
     width: int = 560,

@@ -16,7 +16,9 @@ import pandas as pd
 from utils.dotted import get_path
 
 if TYPE_CHECKING:
-    from extraction.schema import ExtractionResult, Invoice
+    from collections.abc import Sequence
+
+    from extraction.schema import ExtractionResult, Invoice, LineItem
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def as_text(value: Any) -> str:
 
 def money_text(value: Any) -> str:
     """An amount as the form shows it: at least two decimals (490 -> 490.00), more when it has them."""
-    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent > -2:
+    if isinstance(value, Decimal) and isinstance(exponent := value.as_tuple().exponent, int) and exponent > -2:
         return format(value.quantize(Decimal("0.01")), "f")
     return as_text(value)
 
@@ -287,7 +289,7 @@ def result_csv(result: ExtractionResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
-    items = inv.line_items or [None]
+    items: Sequence[LineItem | None] = inv.line_items or [None]
     for item in items:
         line = [
             (money_text if c in ("unit_price", "amount") else as_text)(getattr(item, c)) if item else ""

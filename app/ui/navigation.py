@@ -54,9 +54,9 @@ def wire_navigation(tab: ExtractTab) -> None:
         def on_open(session: ReviewSession, evt: gr.SelectData) -> Any:
             ids = session.linked(kind)
             row = clicked_row(evt)
-            if row is None or row >= len(ids) or ids[row] is None:
+            if row is None or row >= len(ids) or (invoice_id := ids[row]) is None:
                 return {tab.state: session}
-            return tab.open_invoice(session, ids[row])
+            return tab.open_invoice(session, invoice_id)
 
         return on_open
 

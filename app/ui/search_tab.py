@@ -44,6 +44,7 @@ def build_query(
     max_total: str,
     currency: str,
     review: str,
+    *,
     limit: int = 50,
 ) -> SearchQuery:
     """A SearchQuery from the form; a bad filter raises InvalidRequest naming it."""

@@ -14,6 +14,8 @@ from app.ui.charts import timeline_svg
 from app.ui.forms import money
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from gradio.blocks import Block
 
     from app.ui.handlers import Updates
@@ -138,9 +140,11 @@ def vendor_card(profile: VendorProfile | None, read_as: str | None, vendor_info:
 def amounts_chart(history: list[InvoiceSummary], current: InvoiceSummary | None) -> str:
     """The vendor's totals over time with the current invoice marked."""
 
-    def point(item: InvoiceSummary) -> tuple:
+    def point(item: InvoiceSummary) -> tuple[dt.date, float, str]:
+        day, total = item.invoice_date, item.total
+        assert day is not None and total is not None  # only invoices with a date and a total are drawn
         label = f"{item.invoice_number or 'no number'} · {item.invoice_date} · {money(item.total, item.currency)}"
-        return (item.invoice_date, float(item.total), label)
+        return (day, float(total), label)
 
     usable = [h for h in history if h.invoice_date is not None and h.total is not None]
     marked = None

@@ -172,7 +172,7 @@ def build_vendors_tab(ctx: PageServices, extract: ExtractTab, tabs: gr.Tabs, ext
 
     @guarded
     def on_lookup(text: str | None) -> Updates:
-        if not (text or "").strip():
+        if text is None or not text.strip():
             raise InvalidRequest("Type a vendor name (any spelling).")
         found = ctx.service().lookup_vendors(text.strip(), limit=8)
         if not found:

@@ -199,10 +199,10 @@ def _parse_cii(root: Element, c: _Collector, v1: bool) -> None:
     sbase = f"{base_tx}{settlement_path}"
     c.put("currency", currency.upper() if currency else None, f"{sbase}/InvoiceCurrencyCode")
     ibans = [
-        _text(n)
+        iban
         for n in _all(settlement, "SpecifiedTradeSettlementPaymentMeans/PayeePartyCreditorFinancialAccount/IBANID")
+        if (iban := _text(n))
     ]
-    ibans = [i for i in ibans if i]
     if ibans:
         c.put(
             "vendor.iban",

@@ -72,6 +72,7 @@ class RapidOcrEngine(OcrEngine):
                 from rapidocr import RapidOCR
 
                 folder = model_dir()
+                assert folder is not None  # available() found the models
                 params: dict[str, Any] = {key: str(folder / file) for key, file in _MODEL_FILES.items()}
                 params.update(
                     {

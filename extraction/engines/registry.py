@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from pydantic import AfterValidator
 
@@ -107,9 +107,17 @@ def cpu_raster_engine(settings: Settings, exclude: str | None = None) -> str | N
     return None
 
 
-def engine_status(settings: Settings) -> dict[str, dict[str, object]]:
+class EngineStatus(TypedDict):
+    """Whether an engine can run here, why not, and its details (OcrEngine.report)."""
+
+    available: bool
+    reason: str
+    details: dict[str, Any]
+
+
+def engine_status(settings: Settings) -> dict[str, EngineStatus]:
     """For /health and the UI: each engine, whether it is available, why not, and its details."""
-    status: dict[str, dict[str, object]] = {}
+    status: dict[str, EngineStatus] = {}
     for name in engine_names():
         try:
             engine = get_engine(name, settings)

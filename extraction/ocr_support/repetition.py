@@ -23,7 +23,7 @@ class NoRepeatNGram(LogitsProcessor):
         self.window = window
         self.whitelist = sorted(set(whitelist))
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor) -> torch.Tensor:
         """Scores with banned tokens set to -inf."""
         n, k = self.ngram_size, self.ngram_size - 1
         generated = input_ids[:, self.prompt_len :]
@@ -68,7 +68,7 @@ class LoopStop(StoppingCriteria):
         self.whitelist = sorted(set(whitelist))
         self.reasons: dict[int, str] = {}
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor | None, **kwargs) -> torch.BoolTensor:
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.Tensor | None, **kwargs: object) -> torch.Tensor:
         """True for rows that just fell into a loop (all periods checked at once: one sync per check)."""
         generated = input_ids[:, self.prompt_len :]
         batch, n = generated.shape

@@ -209,8 +209,9 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         values[key] = choice.candidate.value
         fields[key] = _info(doc, choice.candidate, probability, kinds, source)
 
-    vendor_line = chosen["vendor"].candidate.line if chosen.get("vendor") and "vendor.name" in values else None
-    customer_line = chosen["customer"].candidate.line if chosen.get("customer") and "customer.name" in values else None
+    vendor_choice, customer_choice = chosen.get("vendor"), chosen.get("customer")
+    vendor_line = vendor_choice.candidate.line if vendor_choice and "vendor.name" in values else None
+    customer_line = customer_choice.candidate.line if customer_choice and "customer.name" in values else None
     details = party_details(doc, vendor_line, customer_line)
     vendor = {"name": values.pop("vendor.name", None)}
     customer = {"name": values.pop("customer.name", None)}

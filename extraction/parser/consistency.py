@@ -123,10 +123,12 @@ def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[
             share = sum(w for w, c in zip(weights, combos, strict=True) if c[index] is cand) / sum(weights)
             chosen[name] = Choice(cand, share, changed=True)
     if s is not None and x is not None and _consistent(t, s, x)[1]:
+        total = chosen["total"]
+        assert total is not None  # t, the total of the best combination, was chosen above
         for name in ("subtotal", "tax"):
             part = chosen[name]
             if part is not None:
-                part.probability = max(part.probability, chosen["total"].probability)
+                part.probability = max(part.probability, total.probability)
     return chosen
 
 

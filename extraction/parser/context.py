@@ -289,7 +289,7 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
                 continue
             boxes = text_line.cell_boxes
             if boxes is not None and len(boxes) == len(raw_cells):
-                boxes = [tuple(b) for b, c in zip(boxes, cleaned, strict=True) if c]
+                boxes = [(x0, y0, x1, y1) for (x0, y0, x1, y1), c in zip(boxes, cleaned, strict=True) if c]
             else:
                 boxes = None
             text = "  ".join(cells)

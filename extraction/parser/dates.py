@@ -228,8 +228,8 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
         if dmy_value and mdy_value and dmy_value != mdy_value:
             value = mdy_value if order == "mdy" else dmy_value
             add(DateMatch(value, m.start(), m.end(), m.group(0), order is None, "numeric"))
-        elif dmy_value or mdy_value:
-            add(DateMatch(dmy_value or mdy_value, m.start(), m.end(), m.group(0), False, "numeric"))
+        elif (either := dmy_value or mdy_value) is not None:
+            add(DateMatch(either, m.start(), m.end(), m.group(0), False, "numeric"))
     for m in _GLUED.finditer(text):
         a, b = int(m.group("a") or m.group("a2")), int(m.group("b") or m.group("b2"))
         dmy_value, mdy_value = _make(int(m.group("y")), b, a), _make(int(m.group("y")), a, b)

@@ -132,12 +132,12 @@ def _identifiers(doc: Doc, customer: set[tuple[int, int]], out: Parties) -> None
                 rest = rest.lstrip(" :.#-")
                 if not rest and k + 1 < len(line.cells):
                     rest = line.cells[k + 1].lstrip(" :.#-")
-                m = _TAX_TOKEN.match(rest)
-                if m and sum(ch.isdigit() for ch in m.group(0)) >= 5:
-                    _set(out, f"{who}.tax_id", m.group(0).strip(), 0.75, doc, line)
+                token = _TAX_TOKEN.match(rest)
+                if token and sum(ch.isdigit() for ch in token.group(0)) >= 5:
+                    _set(out, f"{who}.tax_id", token.group(0).strip(), 0.75, doc, line)
             hit = find_label(cell, "phone", folded)
             if hit is not None:
                 rest = cell[fmap[hit.end] :] if hit.end < len(fmap) else ""
-                m = _PHONE.search(rest)
-                if m and sum(ch.isdigit() for ch in m.group(0)) >= 7:
-                    _set(out, f"{who}.phone", m.group(0).strip(), 0.7, doc, line)
+                phone = _PHONE.search(rest)
+                if phone and sum(ch.isdigit() for ch in phone.group(0)) >= 7:
+                    _set(out, f"{who}.phone", phone.group(0).strip(), 0.7, doc, line)

@@ -31,6 +31,14 @@ def fts_extension_path() -> Path | None:
     return candidates[0] if candidates else None
 
 
+def one_row(cur: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """The row of a query that always yields one: an aggregate, `INSERT ... RETURNING`, a row known to exist."""
+    row = cur.fetchone()
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row
+
+
 def _open_error(db_path: Path, exc: duckdb.Error) -> InvoiceOcrError:
     """What opening the database failed on, told apart: held by another process, damaged, or else."""
     text = str(exc)
@@ -140,7 +148,7 @@ class Store:
 
     def schema_version(self) -> int:
         """The highest applied migration."""
-        return int(self.cursor().execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0)
+        return int(one_row(self.cursor().execute("SELECT max(version) FROM schema_migrations"))[0] or 0)
 
     # -- files ----------------------------------------------------------------------------------
     def file_path(self, sha256: str) -> Path:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from extraction.identifiers import normalize_code
-from retrieval.repository.database import dumps
+from retrieval.repository.database import dumps, one_row
 from retrieval.repository.schema import INVOICE_PARTY_FIELDS
 from retrieval.textindex import search_text
 
@@ -38,9 +38,11 @@ def _dicts(cur: Cursor) -> list[dict[str, Any]]:
 def has_document(con: Cursor, sha256: str) -> bool:
     """Whether a file with this hash is stored with at least one invoice."""
     return bool(
-        con.execute(
-            "SELECT count(*) FROM documents d JOIN invoices i ON i.document_id = d.id WHERE d.sha256 = ?", [sha256]
-        ).fetchone()[0]
+        one_row(
+            con.execute(
+                "SELECT count(*) FROM documents d JOIN invoices i ON i.document_id = d.id WHERE d.sha256 = ?", [sha256]
+            )
+        )[0]
     )
 
 
@@ -64,11 +66,20 @@ def insert_document(cur: Cursor, result: ExtractionResult, size: int, stored: bo
     """A new document row for a result's file; its id."""
     doc = result.document
     return int(
-        cur.execute(
-            "INSERT INTO documents (sha256, filename, media_type, page_count, size, stored_path)"
-            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            [doc.sha256, doc.filename, doc.media_type, doc.page_count, size, f"files/{doc.sha256}" if stored else None],
-        ).fetchone()[0]
+        one_row(
+            cur.execute(
+                "INSERT INTO documents (sha256, filename, media_type, page_count, size, stored_path)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                [
+                    doc.sha256,
+                    doc.filename,
+                    doc.media_type,
+                    doc.page_count,
+                    size,
+                    f"files/{doc.sha256}" if stored else None,
+                ],
+            )
+        )[0]
     )
 
 
@@ -79,7 +90,7 @@ def document_of(con: Cursor, invoice_id: int) -> tuple[str, str | None, str | No
         " WHERE i.id = ?",
         [invoice_id],
     ).fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return tuple(row) if row else None
 
 
 # -- invoice rows ---------------------------------------------------------------------------------
@@ -132,14 +143,17 @@ def insert_invoice(
     store: Store, cur: Cursor, result: ExtractionResult, vendor_id: int | None, document_id: int, engine: str | None
 ) -> int:
     """Inside the writer transaction: a new invoice row with its line items and postings; its id."""
-    page_first, page_last = (result.page_range or [None, None])[:2]
+    page_first: int | None = None
+    page_last: int | None = None
+    if result.page_range:
+        page_first, page_last = result.page_range[:2]
     cols = invoice_columns(cur, vendor_id, result)
     cols |= {"document_id": document_id, "page_first": page_first, "page_last": page_last}
     cols["engine"] = engine
     names = ", ".join(cols)
     marks = ", ".join("?" for _ in cols)
     invoice_id = int(
-        cur.execute(f"INSERT INTO invoices ({names}) VALUES ({marks}) RETURNING id", list(cols.values())).fetchone()[0]
+        one_row(cur.execute(f"INSERT INTO invoices ({names}) VALUES ({marks}) RETURNING id", list(cols.values())))[0]
     )
     _write_children(store, cur, invoice_id, result, cols["search_text"])
     return invoice_id
@@ -181,12 +195,12 @@ def insert_run_of(cur: Cursor, invoice_id: int, timings: str, seconds: float | N
 
 def exists(cur: Cursor, invoice_id: int) -> bool:
     """Whether the invoice is stored."""
-    return bool(cur.execute("SELECT count(*) FROM invoices WHERE id = ?", [invoice_id]).fetchone()[0])
+    return bool(one_row(cur.execute("SELECT count(*) FROM invoices WHERE id = ?", [invoice_id]))[0])
 
 
 def status(cur: Cursor, invoice_id: int) -> str:
     """An invoice's review status."""
-    return cur.execute("SELECT status FROM invoices WHERE id = ?", [invoice_id]).fetchone()[0]
+    return one_row(cur.execute("SELECT status FROM invoices WHERE id = ?", [invoice_id]))[0]
 
 
 def set_status(cur: Cursor, invoice_id: int, value: str) -> None:
@@ -222,10 +236,10 @@ def delete(store: Store, cur: Cursor, invoice_id: int) -> tuple[bool, str | None
     for table, key in (("line_items", "invoice_id"), ("embeddings", "invoice_id"), ("invoices", "id")):
         cur.execute(f"DELETE FROM {table} WHERE {key} = ?", [invoice_id])
     store.unindex_text(cur, invoice_id)
-    left = cur.execute("SELECT count(*) FROM invoices WHERE document_id = ?", [document]).fetchone()[0]
+    left = one_row(cur.execute("SELECT count(*) FROM invoices WHERE document_id = ?", [document]))[0]
     sha = None
     if not left:
-        sha = cur.execute("SELECT sha256 FROM documents WHERE id = ?", [document]).fetchone()[0]
+        sha = one_row(cur.execute("SELECT sha256 FROM documents WHERE id = ?", [document]))[0]
         cur.execute("DELETE FROM documents WHERE id = ?", [document])
     return True, sha
 
@@ -246,7 +260,7 @@ def reread_row(con: Cursor, invoice_id: int) -> tuple | None:
 
 def count(con: Cursor, where: str, params: list[Any]) -> int:
     """How many invoices are within the filters (a filter_sql fragment)."""
-    return int(con.execute(f"SELECT count(*) FROM invoices i WHERE true {where}", params).fetchone()[0] or 0)
+    return int(one_row(con.execute(f"SELECT count(*) FROM invoices i WHERE true {where}", params))[0] or 0)
 
 
 def ids(con: Cursor, where: str = "", params: list[Any] | None = None) -> list[int]:
@@ -320,7 +334,7 @@ def all_ids(con: Cursor) -> np.ndarray:
 # -- embeddings -----------------------------------------------------------------------------------
 def other_model_count(con: Cursor, model: str) -> int:
     """How many stored embeddings come from another model."""
-    return int(con.execute("SELECT count(*) FROM embeddings WHERE model <> ?", [model]).fetchone()[0] or 0)
+    return int(one_row(con.execute("SELECT count(*) FROM embeddings WHERE model <> ?", [model]))[0] or 0)
 
 
 def drop_other_models(cur: Cursor, model: str) -> None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from retrieval.repository.database import one_row
 from utils.text import fold
 
 if TYPE_CHECKING:
@@ -21,7 +22,8 @@ VENDOR_FILTER_MIN = 0.85  # lookup score from which a typed vendor filter names 
 
 def filter_sql(filters: SearchFilters, resolver: VendorResolver | None, alias: str = "i") -> tuple[str, list[Any]]:
     """A WHERE fragment (starting with ' AND') and its parameters for structured filters."""
-    sql, params = "", []
+    sql = ""
+    params: list[Any] = []  # SQL parameters: ids, text, dates, amounts, flags
     if filters.vendor:
         vendor = filters.vendor.strip()
         if vendor.isascii() and vendor.isdigit() and len(vendor) < 19:  # an id; "²" is a digit too
@@ -169,7 +171,7 @@ def termid(con: Cursor, term: str) -> int | None:
 
 def newest_termid(con: Cursor) -> int | None:
     """The highest dictionary term id (None when the dictionary is empty)."""
-    return con.execute("SELECT max(termid) FROM fts_dict").fetchone()[0]
+    return one_row(con.execute("SELECT max(termid) FROM fts_dict"))[0]
 
 
 def words_between(con: Cursor, after: int, upto: int, pattern: str) -> list[tuple]:

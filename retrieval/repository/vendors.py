@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from retrieval.repository.database import one_row
+
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection as Cursor
 
@@ -18,12 +20,12 @@ def vendor_name(con: Cursor, vendor_id: int) -> str | None:
 def vendor_head(con: Cursor, vendor_id: int) -> tuple[int, str, str | None] | None:
     """(id, name, tax_id) of a vendor, or None."""
     row = con.execute("SELECT id, name, tax_id FROM vendors WHERE id = ?", [vendor_id]).fetchone()
-    return tuple(row) if row else None  # type: ignore[return-value]
+    return tuple(row) if row else None
 
 
 def vendor_count(con: Cursor) -> int:
     """How many vendors there are."""
-    return int(con.execute("SELECT count(*) FROM vendors").fetchone()[0] or 0)
+    return int(one_row(con.execute("SELECT count(*) FROM vendors"))[0] or 0)
 
 
 def vendor_page(con: Cursor, limit: int, offset: int) -> list[tuple]:
@@ -44,10 +46,12 @@ def insert_vendor(
 ) -> int:
     """A new vendor row; its id."""
     return int(
-        cur.execute(
-            "INSERT INTO vendors (name, normalized, compact, tax_id, iban) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            [name, normalized, compact, tax_id, iban],
-        ).fetchone()[0]
+        one_row(
+            cur.execute(
+                "INSERT INTO vendors (name, normalized, compact, tax_id, iban) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                [name, normalized, compact, tax_id, iban],
+            )
+        )[0]
     )
 
 
@@ -309,9 +313,9 @@ def invoice_results(cur: Cursor, vendor_id: int) -> list[tuple]:
 def other_invoice_count(cur: Cursor, vendor_id: int, invoice_id: int) -> int:
     """How many invoices a vendor has besides this one."""
     return int(
-        cur.execute(
-            "SELECT count(*) FROM invoices WHERE vendor_id = ? AND id <> ?", [vendor_id, invoice_id]
-        ).fetchone()[0]
+        one_row(cur.execute("SELECT count(*) FROM invoices WHERE vendor_id = ? AND id <> ?", [vendor_id, invoice_id]))[
+            0
+        ]
     )
 
 

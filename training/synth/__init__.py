@@ -103,6 +103,7 @@ def make_doc(seed: int, index: int, kind: str, language: str) -> SynthDoc:
         raise ValueError(f"unknown language {language!r}; choose from {LANGUAGES}")
     rng = random.Random(f"synth/{seed}/{index}")
     content = make_content(rng, kind, language)
+    layout: InvoiceLayout | ReceiptLayout
     if kind == "invoice":
         layout = InvoiceLayout(content, rng)
         canvas = layout.draw()

@@ -402,6 +402,7 @@ def make_content(rng: random.Random, kind: str, language: str) -> Content:
         tax_lines=tax_lines, tax=tax_total, rounding=rounding, total=total, reverse_charge=reverse_charge,
     )  # fmt: skip
     if kind == "invoice":
+        assert customer is not None  # every invoice has one (made above)
         content.payment_days = rng.choice((7, 10, 14, 14, 30, 30, 30, 45, 60))
         if rng.random() < 0.75:
             content.due_date = date + dt.timedelta(days=content.payment_days)

@@ -216,7 +216,7 @@ class InvoiceLayout(Drawer):
         left, offset = self.W / 2 - w / 2, 0
         for t, fld in parts:
             value = self._value_of(fld) if fld else None
-            if value and value in t:
+            if fld and value and value in t:
                 pre = text[:offset] + t[: t.rindex(value)]
                 x = left + self.cv.width(pre, size, self.regular)
                 self.cv.mark(fld, x, y, self.cv.width(value, size, self.regular), size, value)
@@ -326,6 +326,7 @@ class InvoiceLayout(Drawer):
     def customer_block(self, x: float, y: float, heading: bool = True, with_vat: bool | None = None) -> float:
         """The customer's name and address, under a 'Bill to' heading in most documents."""
         cust = self.c.customer
+        assert cust is not None  # only invoices, which all have a customer, print this block
         if heading:
             y += self.lh
             size = self.fs * self.rng.choice((0.85, 1.0, 1.0))
@@ -339,6 +340,7 @@ class InvoiceLayout(Drawer):
             self.cv.text(x, y, line, self.fs, self.regular)
         if with_vat if with_vat is not None else self.rng.random() < 0.3:
             y += self.lh
+            assert cust.tax is not None  # make_party gives every party its tax ids
             self.cv.text(x, y, f"{self.label('customer_vat')} {cust.tax.printed}", self.fs * 0.9, self.regular, GRAY)
         return y + self.lh * 0.5
 
@@ -625,6 +627,7 @@ class InvoiceLayout(Drawer):
         total_word = "total" if c.paid or r.random() < 0.85 else "total_if_unpaid"
         rows.append((self.label(total_word), c.total, "total", True))
         if c.paid:
+            assert c.amount_due is not None  # set with paid
             rows.append((self.label("paid"), -c.paid, None, False))
             rows.append((self.label("balance"), c.amount_due, "amount_due", True))
         return rows
@@ -738,10 +741,12 @@ class InvoiceLayout(Drawer):
         top = self.footer_top
         if r.random() < 0.7:
             self.cv.line(self.x0, top, self.x1, top, (0.6, 0.6, 0.6), 0.5)
-        legal = [(v.name, "vendor")] if self.legal_in_footer else []
-        tax = [(f"{v.tax.label}{self.colon} {v.tax.printed}", "vendor_tax_id")] if v.tax else []
-        regs = [(reg, None) for reg in (v.tax.registrations[:2] if v.tax else [])]
-        contact = [(t, f) for t, f in self.contact_lines(False)]
+        legal: list[tuple[str, str | None]] = [(v.name, "vendor")] if self.legal_in_footer else []
+        tax: list[tuple[str, str | None]] = (
+            [(f"{v.tax.label}{self.colon} {v.tax.printed}", "vendor_tax_id")] if v.tax else []
+        )
+        regs: list[tuple[str, str | None]] = [(reg, None) for reg in (v.tax.registrations[:2] if v.tax else [])]
+        contact: list[tuple[str, str | None]] = [(t, f) for t, f in self.contact_lines(False)]
         bank_lines: list[tuple[str, str | None]] = [(v.bank or "", None)]
         if v.iban:
             bank_lines += [(f"IBAN {self._iban_printed}", "vendor_iban"), (f"BIC {v.bic}", None)]

@@ -130,6 +130,7 @@ class ReceiptLayout(Drawer):
         for a in v.address:
             self.line(a)
         if r.random() < 0.85:
+            assert v.phone is not None  # make_party gives every party a phone
             w = self.line(self.t(f"{self.label('phone')} {v.phone}"))
             self._mark_tail("vendor_phone", v.phone, w)
         if v.tax and r.random() < 0.75:
@@ -235,7 +236,7 @@ class ReceiptLayout(Drawer):
                 self.cv.text(self.x0, self.y, f"{prefix}{desc}", self.fs, self.regular)
                 self.cv.text(self.x1, self.y, amount, self.fs, self.regular, BLACK, "right")
         if r.random() < 0.3:
-            count = sum(it.quantity for it in c.items)
+            count = sum((it.quantity for it in c.items), Decimal(0))
             self.line(self.t(f"{self.word('items_count')}{self.colon} {self.qty(count)}"), align="left")
 
     def totals(self) -> None:
@@ -281,6 +282,7 @@ class ReceiptLayout(Drawer):
                             "it": "Autorizzato"}[c.language]  # fmt: skip
                 self.line(self.t(approved), self.fs * 0.9, align="left")
         elif c.tendered is not None:
+            assert c.change is not None  # set with tendered
             self.pair(self.word("cash"), c.tendered)
             self.pair(self.word("change"), c.change)
 
@@ -307,6 +309,7 @@ class ReceiptLayout(Drawer):
         if r.random() < 0.4:
             self.line(self.t(self.word("footer")), self.fs * 0.9)
         if r.random() < 0.35:
+            assert v.web is not None  # make_party gives every party a web address
             w = self.line(v.web, self.fs * 0.9)
             x = self.W / 2 - w / 2 if self.centered else self.x0
             self.cv.mark("vendor_web", x, self.y, w, self.fs * 0.9, v.web)

@@ -45,7 +45,7 @@ def scan(img: Image.Image, rng: np.random.Generator, dpi: int) -> Image.Image:
         img = img.convert("L")
     fill = 255 if img.mode == "L" else (255, 255, 255)
     angle = float(rng.uniform(-1.6, 1.6))
-    img = img.rotate(angle, resample=Image.BICUBIC, expand=False, fillcolor=fill)
+    img = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=fill)
     a = np.asarray(img, dtype=np.float32)
     contrast, brightness = rng.uniform(0.8, 1.05), rng.uniform(-12, 18)
     a = (a - 128) * contrast + 128 + brightness
@@ -109,8 +109,10 @@ def photo(img: Image.Image, rng: np.random.Generator, dpi: int) -> Image.Image:
     cos, sin, mx, my = np.cos(angle), np.sin(angle), cw / 2, ch / 2
     corners = [(mx + (x - mx) * cos - (y - my) * sin, my + (x - mx) * sin + (y - my) * cos) for x, y in corners]
     coeffs = _perspective_coeffs([(0, 0), (w, 0), (w, h), (0, h)], corners)
-    warped = img.transform((cw, ch), Image.PERSPECTIVE, coeffs, resample=Image.BICUBIC, fillcolor=(0, 0, 0))
-    mask = Image.new("L", img.size, 255).transform((cw, ch), Image.PERSPECTIVE, coeffs, fillcolor=0)
+    warped = img.transform(
+        (cw, ch), Image.Transform.PERSPECTIVE, coeffs, resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0)
+    )
+    mask = Image.new("L", img.size, 255).transform((cw, ch), Image.Transform.PERSPECTIVE, coeffs, fillcolor=0)
     canvas.paste(warped, (0, 0), mask)
     a = np.asarray(canvas, dtype=np.float32)
     # uneven light: a tilted gradient plus a soft bright spot, and a colour cast

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import ReaderDep, ServicesDep
+from app.api.deps import ReaderDep, Services, ServicesDep
 from app.api.errors import error_responses
 from app.api.metrics import CONTENT_TYPE
 from utils.errors import InvoiceOcrError
@@ -51,7 +51,7 @@ class Health(BaseModel):
 _engine_cache: dict[int, tuple[float, dict[str, EngineState]]] = {}
 
 
-def _engines(services: Any) -> dict[str, EngineState]:
+def _engines(services: Services) -> dict[str, EngineState]:
     from extraction.engines.registry import engine_status
 
     key = id(services)
@@ -66,7 +66,7 @@ def _engines(services: Any) -> dict[str, EngineState]:
     return states
 
 
-def _key_holder(services: Any, request: Request) -> bool:
+def _key_holder(services: Services, request: Request) -> bool:
     """Whether the caller sent a valid API key (with keys off, nobody has one)."""
     if not services.auth.enabled:
         return False

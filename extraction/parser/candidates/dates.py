@@ -52,7 +52,12 @@ def date_candidates(doc: Doc, layout: Layout, today: dt.date | None = None) -> l
         f["days_after_first"] = float(min((cand.value - values[0]).days, 400))
         f["days_before_last"] = float(min((values[-1] - cand.value).days, 400))
         f["date_occurrences"] = float(min(counts[cand.value], 6))
-    order = sorted(range(len(out)), key=lambda i: (out[i].line.index if out[i].line else 0, out[i].start))
+
+    def reading_order(i: int) -> tuple[int, int]:
+        line = out[i].line
+        return (line.index if line else 0, out[i].start)
+
+    order = sorted(range(len(out)), key=reading_order)
     for position, i in enumerate(order):
         out[i].features["date_position"] = float(min(position, 20))
     return out
