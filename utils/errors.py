@@ -152,15 +152,14 @@ class ExtractionTimeout(InvoiceOcrError):
     status = 504
 
 
-class Abandoned(InvoiceOcrError):
-    """The server is shutting down (or the caller left); the extraction was dropped before it changed anything."""
+class Abandoned(Busy):
+    """The server is shutting down (or the caller left); the extraction was dropped before it changed anything.
 
-    code = "busy"
-    status = 503
+    To the caller it is Busy (503, try again later), with a longer wait.
+    """
 
     def __init__(self, message: str, retry_after: int = 10) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        super().__init__(message, retry_after)
 
 
 class KeyFileDamaged(InvoiceOcrError):
