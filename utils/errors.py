@@ -110,7 +110,7 @@ class DatabaseDamaged(InvoiceOcrError):
     """The history database cannot be opened: not a whole DuckDB database (truncated, overwritten) or unusable."""
 
     code = "database_damaged"
-    status = 500
+    status = 503  # the service cannot serve until the file is restored; no request of the caller's is at fault
 
 
 class Unauthorized(InvoiceOcrError):

@@ -51,7 +51,7 @@ _DESCRIPTIONS = {
     415: "Unsupported file type (sniffed from the bytes, not the name).",
     422: "Unreadable, encrypted or non-invoice document, or an amount larger than the history stores.",
     502: "An OCR engine failed on a page.",
-    503: "Extraction queue full or engine unavailable; see Retry-After.",
+    503: "Extraction queue full, engine unavailable or the history not open (starting, or damaged); see Retry-After.",
     504: "The extraction took longer than the request timeout.",
 }
 
