@@ -110,21 +110,13 @@ def wire_reading(tab: ExtractTab, files: UploadedFiles, run: gr.Button) -> None:
 
     outputs = [tab.state, tab.doc_list, files, *tab.ws.outputs]
     # Progress shows on the summary only: drawn on every output it covered the whole workspace.
-    files.upload(
-        on_extract,
-        [files, tab.engine, tab.state],
-        outputs,
-        show_progress="full",
-        show_progress_on=[tab.ws.summary],
-        concurrency_limit=4,
-        api_name="extract",
-    )
-    run.click(
-        on_extract,
-        [files, tab.engine, tab.state],
-        outputs,
-        show_progress="full",
-        show_progress_on=[tab.ws.summary],
-        concurrency_limit=4,
-        api_visibility="undocumented",
-    )
+    wiring: dict[str, Any] = {
+        "fn": on_extract,
+        "inputs": [files, tab.engine, tab.state],
+        "outputs": outputs,
+        "show_progress": "full",
+        "show_progress_on": [tab.ws.summary],
+        "concurrency_limit": 4,
+    }
+    files.upload(**wiring, api_name="extract")
+    run.click(**wiring, api_visibility="undocumented")
