@@ -90,41 +90,42 @@ def store_reading(service: InvoiceService, invoice_id: int, result: ExtractionRe
     The audit log records the re-read as an 'engine' entry (engines before and now).
     Returns (invoice changed, hints used).
     """
-    row = sql.reread_row(service.store.cursor(), invoice_id)
-    if not row:  # deleted in between
-        raise NotFound(f"invoice {invoice_id} not found")
-    _first, _last, vendor_id, status, raw = row
-    before = ExtractionResult.model_validate_json(raw)
-    if before.document.sha256 != result.document.sha256:
-        raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
-    result = result.model_copy(update={"page_range": before.page_range, "enrichment": None})
-    service.recognise(result)
-    corrections = human_corrections(service, invoice_id)
-    result = _apply(result, corrections)
-    result.validation = service.review.revalidate(result)
-    if status == "approved":
-        result.validation.needs_review = False
-    hinted = "vendor_hints" in result.fields
-    result.validation.reasons.append(
-        f"re-read by {who}" + (f" ({result.fields['vendor_hints'].source})" if hinted else "")
-    )
-    vendor_corrected = any(f in ("vendor", "vendor.name") for f, _, _ in corrections)
-    changed = result.invoice != before.invoice
-    engines, engines_before = _engines(result), _engines(before)
-    vector = service.embedder.encode_one(embedding_text(result))
-    with service.store.transaction() as cur:
-        if not vendor_corrected:
-            vendor_id, _, _conflicts = service.resolver.resolve_with_conflicts(
-                result.invoice.vendor, cur, vendor_identifiers(result.invoice, result.markdown), invoice_id
-            )
-        result.invoice_id = invoice_id
-        sql.update_invoice(service.store, cur, invoice_id, vendor_id, result)
-        sql.set_status(cur, invoice_id, status)
-        sql.add_correction(cur, invoice_id, "engine", dumps(engines_before), dumps(engines), who)
-        service.store.put_embedding(cur, invoice_id, service.model_name, vector)
-        sql.insert_run_of(cur, invoice_id, json.dumps(result.timings), result.timings.get("total"))
-    service.index_vector(invoice_id, vector)
-    return changed, hinted
+    with service.invoice_lock(invoice_id):  # a correction meanwhile would otherwise be lost
+        row = sql.reread_row(service.store.cursor(), invoice_id)
+        if not row:  # deleted in between
+            raise NotFound(f"invoice {invoice_id} not found")
+        _first, _last, vendor_id, status, raw = row
+        before = ExtractionResult.model_validate_json(raw)
+        if before.document.sha256 != result.document.sha256:
+            raise InvalidRequest(f"invoice {invoice_id}: the new reading is of another file")
+        result = result.model_copy(update={"page_range": before.page_range, "enrichment": None})
+        service.recognise(result)
+        corrections = human_corrections(service, invoice_id)
+        result = _apply(result, corrections)
+        result.validation = service.review.revalidate(result)
+        if status == "approved":
+            result.validation.needs_review = False
+        hinted = "vendor_hints" in result.fields
+        result.validation.reasons.append(
+            f"re-read by {who}" + (f" ({result.fields['vendor_hints'].source})" if hinted else "")
+        )
+        vendor_corrected = any(f in ("vendor", "vendor.name") for f, _, _ in corrections)
+        changed = result.invoice != before.invoice
+        engines, engines_before = _engines(result), _engines(before)
+        vector = service.embedder.encode_one(embedding_text(result))
+        with service.store.transaction() as cur:
+            if not vendor_corrected:
+                vendor_id, _, _conflicts = service.resolver.resolve_with_conflicts(
+                    result.invoice.vendor, cur, vendor_identifiers(result.invoice, result.markdown), invoice_id
+                )
+            result.invoice_id = invoice_id
+            sql.update_invoice(service.store, cur, invoice_id, vendor_id, result)
+            sql.set_status(cur, invoice_id, status)
+            sql.add_correction(cur, invoice_id, "engine", dumps(engines_before), dumps(engines), who)
+            service.store.put_embedding(cur, invoice_id, service.model_name, vector)
+            sql.insert_run_of(cur, invoice_id, json.dumps(result.timings), result.timings.get("total"))
+        service.index_vector(invoice_id, vector)
+        return changed, hinted
 
 
 def _engines(result: ExtractionResult) -> str | None:

@@ -67,7 +67,7 @@ def one_writer_per_invoice(
 
     @functools.wraps(method)
     def locked(self: InvoiceService, invoice_id: int, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._invoice_locks[invoice_id % INVOICE_LOCK_STRIPES]:
+        with self.invoice_lock(invoice_id):
             return method(self, invoice_id, *args, **kwargs)
 
     return locked
@@ -227,15 +227,21 @@ class InvoiceService:
         return self.history.document_file(invoice_id)
 
     # -- invoices: review and audit ---------------------------------------------------------------------
+    def invoice_lock(self, invoice_id: int) -> threading.RLock:
+        """The lock every read-then-rewrite of this invoice holds (corrections, approvals, re-reads)."""
+        return self._invoice_locks[invoice_id % INVOICE_LOCK_STRIPES]
+
     @one_writer_per_invoice
     def correct_invoice(self, invoice_id: int, changes: dict[str, Any], who: str) -> InvoiceRecord:
         """Apply corrections (dotted fields), keep the old values in the audit log, re-validate and re-index."""
         self.review.correct(invoice_id, changes, who)
         return self.get_invoice(invoice_id)
 
-    @one_writer_per_invoice
     def reread_invoice(self, invoice_id: int, result: ExtractionResult, who: str) -> InvoiceRecord:
-        """Store a new reading of an invoice's file (another engine, say): corrections and status kept, audited."""
+        """Store a new reading of an invoice's file (another engine, say): corrections and status kept, audited.
+
+        Holds the invoice's lock while it rewrites it (`store_reading`).
+        """
         from retrieval.reread import store_reading
 
         store_reading(self, invoice_id, result, who)

@@ -21,6 +21,7 @@ PUBLIC = {
     "health": "self",
     "index": "self",
     "index_vector": "self, invoice_id, vector",
+    "invoice_lock": "self, invoice_id",
     "list_invoices": "self, filters, limit=50, offset=0, vendor_id=None",
     "list_vendors": "self, limit=100, offset=0",
     "lookup_vendors": "self, name, limit=5",
