@@ -18,6 +18,7 @@ from extraction.hints import VendorHints
 from extraction.identifiers import KIND_CONFIDENCE, identifier_key, text_identifiers, vendor_identifiers
 from extraction.parser.candidates.numbers import shape
 from extraction.schema import ExtractionResult
+from retrieval.repository import invoices as invoice_sql
 from retrieval.repository import vendors as sql
 from retrieval.vendors import MATCH_CONFIDENCE, compact_name
 
@@ -280,3 +281,25 @@ def snapshot(lookup: HistoryHints) -> HintsSnapshot:
     built = HintsSnapshot(by_key, by_name)
     lookup._snapshot = (generation, built)
     return built
+
+
+def snapshot_excluding(lookup: HistoryHints, invoice_id: int) -> HintsSnapshot:
+    """The snapshot with one invoice's own review left out, for re-reading that invoice.
+
+    Only that invoice's vendor is learned again (without it); every other entry is the cached snapshot's.
+    """
+    base = snapshot(lookup)
+    row = invoice_sql.reread_row(lookup.store.cursor(), invoice_id)
+    vendor_id = row[2] if row else None
+    known = {h.vendor_id for h in (*base.by_key.values(), *base.by_name.values())}
+    if vendor_id is None or vendor_id not in known:
+        return base
+    record = vendor_record(lookup.store, vendor_id)
+    invoices = reviewed_invoices(lookup.store, vendor_id, invoice_id)
+    own = learn_hints(record, invoices) if record and len(invoices) >= MIN_DOCUMENTS else None
+    by_key = {k: h for k, h in base.by_key.items() if h.vendor_id != vendor_id}
+    by_name = {k: h for k, h in base.by_name.items() if h.vendor_id != vendor_id}
+    if own is not None:
+        by_key.update({k: own for k, h in base.by_key.items() if h.vendor_id == vendor_id})
+        by_name.update({k: own for k, h in base.by_name.items() if h.vendor_id == vendor_id})
+    return HintsSnapshot(by_key, by_name)

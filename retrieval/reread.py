@@ -16,7 +16,7 @@ from extraction.identifiers import vendor_identifiers
 from extraction.options import ExtractOptions
 from extraction.reading import DocumentReader
 from extraction.schema import ExtractionResult, FieldInfo, Invoice
-from retrieval.hints import HintsSnapshot, HistoryHints, snapshot
+from retrieval.hints import HintsSnapshot, snapshot_excluding
 from retrieval.repository import invoices as sql
 from retrieval.repository.database import dumps
 from retrieval.review import set_dotted
@@ -68,20 +68,16 @@ def reread_invoice(
         raise NotFound(f"invoice {invoice_id} not found")
     first, last = row[0], row[1]
     pages = f"{first}-{last}" if first is not None and last is not None else None
-    lookup = history_hints(service, invoice_id, isolated=reader.isolated)
+    lookup = history_hints(service, invoice_id)
     results = reader.extract_invoices(
         path.read_bytes(), filename, ExtractOptions(pages=pages, engine=engine), hints=lookup
     )
     return store_reading(service, invoice_id, results[0], who)
 
 
-def history_hints(service: InvoiceService, invoice_id: int, isolated: bool) -> HistoryHints | HintsSnapshot:
-    """The hints lookup for re-reading an invoice: the history without that invoice's own review.
-
-    A reader process (`isolated`) gets the plain-data snapshot.
-    """
-    lookup = HistoryHints(service.store, service.resolver, exclude_invoice=invoice_id)
-    return snapshot(lookup) if isolated else lookup
+def history_hints(service: InvoiceService, invoice_id: int) -> HintsSnapshot:
+    """The hints lookup for re-reading an invoice: the history's snapshot without that invoice's own review."""
+    return snapshot_excluding(service.hints, invoice_id)
 
 
 def store_reading(service: InvoiceService, invoice_id: int, result: ExtractionResult, who: str) -> tuple[bool, bool]:

@@ -89,13 +89,12 @@ class Extractor:
         )
 
     def _hints(self) -> Any:
-        """The history's hints lookup (a picklable snapshot for reader processes), None while it is starting."""
+        """The history's hints as a snapshot (plain data: the same in reader processes and in this one,
+        and no database query per document), None while the history is starting."""
         try:
             service = self._service()
         except InvoiceOcrError:
             return None
-        if not self.reader.isolated:
-            return service.hints
         from retrieval.hints import snapshot
 
         return snapshot(service.hints)
@@ -158,7 +157,7 @@ class Extractor:
 
         def job_fn(job: Job) -> Any:
             try:
-                hints = history_hints(service, invoice_id, self.reader.isolated)  # not taught by its own review
+                hints = history_hints(service, invoice_id)  # not taught by its own review
                 results = self._results(data, filename, options, on_page, False, self.stopper(job), hints)
             except InvoiceOcrError as exc:
                 self._record_failure(job, filename, exc.code, options.engine)

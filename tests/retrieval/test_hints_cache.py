@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.hints import snapshot
+from retrieval.hints import snapshot, snapshot_excluding
 from retrieval.service import InvoiceService
 from tests.builders import make_result
 
@@ -39,3 +39,14 @@ def test_a_correction_relearns_its_vendor_only(service: InvoiceService) -> None:
 def test_snapshot_is_reused_until_the_next_write(service: InvoiceService) -> None:
     _reviewed(service, "Acme Industrial Supplies GmbH", "EUR", "DE811111111")
     assert snapshot(service.hints) is snapshot(service.hints)
+
+
+def test_re_reading_an_invoice_leaves_its_own_review_out(service: InvoiceService) -> None:
+    first, _second = _reviewed(service, "Acme Industrial Supplies GmbH", "EUR", "DE811111111")
+    _reviewed(service, "Northwind Traders Ltd", "USD", "GB999999973")
+    whole = snapshot(service.hints)
+    without = snapshot_excluding(service.hints, first)
+    acme = {h.documents for h in without.by_key.values() if h.name.startswith("Acme")}
+    assert acme == {1} and {h.documents for h in whole.by_key.values() if h.name.startswith("Acme")} == {2}
+    northwind = [h for h in without.by_key.values() if h.name.startswith("Northwind")]
+    assert northwind and all(h in whole.by_key.values() for h in northwind)  # other vendors: the cached entries
