@@ -102,9 +102,8 @@ def store_reading(service: InvoiceService, invoice_id: int, result: ExtractionRe
         if status == "approved":
             result.validation.needs_review = False
         hinted = "vendor_hints" in result.fields
-        result.validation.reasons.append(
-            f"re-read by {who}" + (f" ({result.fields['vendor_hints'].source})" if hinted else "")
-        )
+        if hinted:  # as a first reading says it (the re-read itself is in the audit log, not a warning)
+            result.validation.reasons.append(str(result.fields["vendor_hints"].source))
         vendor_corrected = any(f in ("vendor", "vendor.name") for f, _, _ in corrections)
         changed = result.invoice != before.invoice
         engines, engines_before = _engines(result), _engines(before)
