@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from utils.errors import OnnxUnsupported
+from utils.files import replaced_atomically
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +82,12 @@ def export(model, out: Path) -> None:
 
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "hidden"]}
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer notes about shapes the dynamic axes already cover
-            torch.onnx.export(
-                _Encoder(), tuple(sample[n] for n in names), str(tmp), input_names=names, output_names=["hidden"],
-                dynamic_axes=axes, opset_version=17, dynamo=False,
-            )  # fmt: skip
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replaced_atomically(out) as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes about shapes the dynamic axes already cover
+        torch.onnx.export(
+            _Encoder(), tuple(sample[n] for n in names), str(tmp), input_names=names, output_names=["hidden"],
+            dynamic_axes=axes, opset_version=17, dynamo=False,
+        )  # fmt: skip
 
 
 class OnnxEncoder:

@@ -15,6 +15,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 
 from utils.errors import InvoiceOcrError
+from utils.files import replaced_atomically
 from utils.settings import get_settings
 
 if TYPE_CHECKING:
@@ -339,13 +340,9 @@ def export(
                 sys.stdout.write(chunk)
             sys.stdout.flush()
             return
-        tmp = output.with_name(f".{output.name}.tmp")
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with replaced_atomically(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
             for chunk in chunks:
                 fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, output)
     typer.echo(f"wrote {output}", err=True)
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from utils.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,7 @@ class LoadFailures:
         self._memory = records
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(records, indent=2), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(records, indent=2).encode("utf-8"))
         except OSError as exc:  # a read-only data dir: this process still remembers
             log.warning("cannot write %s (%s); load failures are kept in this process only", self.path, exc)
 
