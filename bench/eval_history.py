@@ -96,6 +96,7 @@ def _date_key(doc: LabelledDoc) -> tuple[str, str]:
 
 def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) -> dict[str, Any]:
     """Replay one dataset's repeat vendors through a fresh history; the counts for the report."""
+    from retrieval.hints import snapshot
     from retrieval.service import InvoiceService
     from utils.settings import Settings
 
@@ -115,7 +116,8 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
         for vendor in vendors:
             fixes, read_right = 0, None
             for n, doc in enumerate(sorted(by_vendor[vendor], key=_date_key)):
-                with_history = _result(doc, service.hints, settings)
+                # The snapshot the server reads with (identifiers and exact names: what the product does).
+                with_history = _result(doc, snapshot(service.hints), settings)
                 service.recognise(with_history)  # a known vendor's canonical name, as storing would give it
                 if n > 0:
                     without = _result(doc, None, settings)
