@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.api.main import create_app
+from tests.app.browser import ensure_chromium
 from tests.app.live_server import LiveServer
 from tests.builders import make_settings
 
@@ -46,3 +47,9 @@ def live(module_dir: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium for the page tests (installed by the system-deps script when missing)."""
+    return ensure_chromium()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.app.browser import CHROMIUM_ARGS, ROOT
 from tests.app.live_server import LiveServer
 from tests.builders import invoice_spec, make_invoice_pdf, make_settings
 
@@ -19,26 +19,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's Chromium, installed by the project's system-deps script when missing."""
-    if not CHROMIUM.exists():
-        subprocess.run([str(ROOT / "scripts" / "install-system-deps.sh")], check=True, timeout=900)
-    assert CHROMIUM.exists(), "Chromium is missing and scripts/install-system-deps.sh could not install it"
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

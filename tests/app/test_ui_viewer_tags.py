@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.ui.viewer import viewer_html
 from extraction.schema import FieldInfo
-from tests.app.test_ui_browser import CHROMIUM_ARGS, chromium  # noqa: F401  (the session's Chromium)
+from tests.app.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +37,7 @@ def _overlap(a: dict, b: dict) -> bool:
 
 
 @pytest.mark.parametrize("width", [860, 620])
-def test_labels_cover_no_other_value_or_label(chromium: Path, tmp_path: Path, width: int) -> None:  # noqa: F811
+def test_labels_cover_no_other_value_or_label(chromium: Path, tmp_path: Path, width: int) -> None:
     from playwright.sync_api import sync_playwright
 
     fields = {
