@@ -135,15 +135,19 @@ class _Reader:
     def _await_ready(self) -> None:
         """Wait until the process has started and warmed up (no job's time is spent on that)."""
         while not self.ready:
-            try:
-                if not self._conn.poll(_POLL_S):
-                    if not self.process.is_alive():
-                        raise _ReaderDied
-                    continue
-                kind, *_ = self._conn.recv()
-            except (EOFError, OSError, ValueError) as exc:
-                raise _ReaderDied from exc
-            self.ready = kind == "ready"
+            message = self._next_message()
+            self.ready = message is not None and message[0] == "ready"
+
+    def _next_message(self) -> tuple[Any, ...] | None:
+        """The reader's next message, or None when none came within one poll; _ReaderDied once it is gone."""
+        try:
+            if not self._conn.poll(_POLL_S):
+                if not self.process.is_alive():
+                    raise _ReaderDied
+                return None
+            return tuple(self._conn.recv())
+        except (EOFError, OSError, ValueError) as exc:
+            raise _ReaderDied from exc
 
     def run(
         self,
@@ -168,14 +172,10 @@ class _Reader:
             if stop is not None:
                 self.kill()
                 raise stop
-            try:
-                if not self._conn.poll(_POLL_S):
-                    if not self.process.is_alive():
-                        raise _ReaderDied
-                    continue
-                kind, *payload = self._conn.recv()
-            except (EOFError, OSError, ValueError) as exc:
-                raise _ReaderDied from exc
+            message = self._next_message()
+            if message is None:
+                continue
+            kind, *payload = message
             if kind == "page":
                 if on_page is not None:
                     on_page(*payload)

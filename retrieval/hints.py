@@ -161,10 +161,9 @@ def vendor_record(store: Store, vendor_id: int) -> VendorRecord | None:
 class HistoryHints:
     """The HintsLookup the history gives extraction: a recognised vendor's learned hints, or None."""
 
-    def __init__(self, store: Store, resolver: VendorResolver, exclude_invoice: int | None = None) -> None:
+    def __init__(self, store: Store, resolver: VendorResolver) -> None:
         self.store = store
         self.resolver = resolver
-        self.exclude_invoice = exclude_invoice  # re-reading an invoice: its own review must not teach it
         self._cache: dict[int, tuple[tuple, VendorHints | None]] = {}
         self._snapshot: tuple[int, HintsSnapshot] | None = None
         self._lock = threading.Lock()
@@ -182,7 +181,7 @@ class HistoryHints:
             if cached is not None and cached[0] == version:
                 return cached[1]
         record = vendor_record(self.store, vendor_id)
-        invoices = reviewed_invoices(self.store, vendor_id, self.exclude_invoice) if record else []
+        invoices = reviewed_invoices(self.store, vendor_id) if record else []
         hints = learn_hints(record, invoices) if record and len(invoices) >= MIN_DOCUMENTS else None
         with self._lock:
             self._cache[vendor_id] = (version, hints)
@@ -289,8 +288,7 @@ def snapshot_excluding(lookup: HistoryHints, invoice_id: int) -> HintsSnapshot:
     Only that invoice's vendor is learned again (without it); every other entry is the cached snapshot's.
     """
     base = snapshot(lookup)
-    row = invoice_sql.reread_row(lookup.store.cursor(), invoice_id)
-    vendor_id = row[2] if row else None
+    vendor_id = invoice_sql.vendor_of(lookup.store.cursor(), invoice_id)
     known = {h.vendor_id for h in (*base.by_key.values(), *base.by_name.values())}
     if vendor_id is None or vendor_id not in known:
         return base

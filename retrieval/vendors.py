@@ -147,12 +147,22 @@ def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 
 
+def _words(name: str) -> list[str]:
+    """The folded words of a name that say who it is (no 'the', 'and', '&')."""
+    return [t for t in _tokens(name) if t not in _NOISE]
+
+
+def has_legal_suffix(name: str | None) -> bool:
+    """Whether a name ends in a legal form (GmbH, Ltd, SARL, ...) that normalize_name strips."""
+    return bool(name) and normalize_name(name) != " ".join(_words(name or ""))
+
+
 @lru_cache(maxsize=1 << 16)
 def normalize_name(name: str | None) -> str:
     """Comparable form of a vendor name: folded case and accents, no punctuation or legal suffix."""
     if not name:
         return ""
-    tokens = [t for t in _tokens(name) if t not in _NOISE]
+    tokens = _words(name)
     changed = True
     while changed and len(tokens) > 1:
         changed = False
@@ -371,8 +381,7 @@ class VendorResolver:
         if any(key == compact for vid, _, key in names if vid != vendor_id):
             return True
         normalized = normalize_name(name)
-        has_legal_form = normalized != " ".join(t for t in _tokens(name or "") if t not in _NOISE)
-        return has_legal_form and all(
+        return has_legal_suffix(name) and all(
             fuzz.token_set_ratio(normalized, normalize_name(alias)) < NAME_DISAGREES for alias in own
         )
 

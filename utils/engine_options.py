@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_settings import NoDecode
 
 
@@ -23,6 +23,11 @@ def split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+# Lists a setting may give comma-separated ("http://a:8000, http://b:8001"); not decoded as JSON.
+CsvStrings = Annotated[list[str], NoDecode, BeforeValidator(split_csv)]
+CsvInts = Annotated[list[int], NoDecode, BeforeValidator(split_csv)]
 
 
 class EngineOptions(BaseModel):
@@ -83,15 +88,10 @@ class GenerationOptions(EngineOptions):
     )
     ngram_size: int = Field(30, ge=0, description="No-repeat n-gram size for DeepSeek decoding (0: off).")
     ngram_window: int = Field(90, ge=1, description="Tokens the no-repeat n-gram check looks back over.")
-    whitelist_token_ids: Annotated[list[int], NoDecode] = Field(
+    whitelist_token_ids: CsvInts = Field(
         default_factory=lambda: list(TABLE_CELL_TOKEN_IDS),
         description="Token ids exempt from the repetition checks (comma-separated).",
     )
-
-    @field_validator("whitelist_token_ids", mode="before")
-    @classmethod
-    def _csv(cls, value: object) -> object:
-        return split_csv(value)
 
 
 class DeepSeekOptions(GenerationOptions):
@@ -114,9 +114,7 @@ VllmProfileName = Literal["auto", "deepseek-ocr", "deepseek-ocr-2", "glm-ocr", "
 class VllmOptions(GenerationOptions):
     """`vllm`: OCR models behind one or more vLLM OpenAI-compatible servers."""
 
-    urls: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="vLLM server URLs (comma-separated)."
-    )
+    urls: CsvStrings = Field(default_factory=list, description="vLLM server URLs (comma-separated).")
     model: str = Field("deepseek-ai/DeepSeek-OCR", description="Model name served by vLLM.")
     profile: VllmProfileName = Field(
         "auto", description="How to prompt the served model and read its answer; auto: from the model name."
@@ -124,11 +122,6 @@ class VllmOptions(GenerationOptions):
     timeout: float = Field(120.0, description="Per-request timeout in seconds.")
     concurrency: int = Field(8, description="Most requests in flight to the servers.")
     retries: int = Field(2, ge=0, description="Retries per page on another server after an error.")
-
-    @field_validator("urls", mode="before")
-    @classmethod
-    def _urls(cls, value: object) -> object:
-        return split_csv(value)
 
 
 class DeepSeekLegacyOptions(GenerationOptions):

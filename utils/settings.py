@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
-    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -19,6 +18,7 @@ from pydantic_settings import (
 from utils.engine_options import (
     FLAT_NAMES,
     AutoOptions,
+    CsvStrings,
     DeepSeekLegacyOptions,
     DeepSeekOptions,
     EInvoiceOptions,
@@ -26,7 +26,6 @@ from utils.engine_options import (
     TesseractOptions,
     TextLayerOptions,
     VllmOptions,
-    split_csv,
 )
 
 ENGINE_SECTIONS = ("auto", "einvoice", "textlayer", "rapidocr", "tesseract", "deepseek", "vllm", "deepseek_legacy")
@@ -147,7 +146,7 @@ class Settings(BaseSettings):
     # Service.
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8000, description="Bind port.")
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Accepted API keys.")
+    api_keys: CsvStrings = Field(default_factory=list, description="Accepted API keys.")
     allow_insecure_bind: bool = Field(False, description="Allow a non-loopback bind without API keys.")
     extract_workers: int = Field(1, ge=1, description="Concurrent extractions (one GPU is one slot).")
     extract_processes: bool = Field(
@@ -166,11 +165,6 @@ class Settings(BaseSettings):
         description="Seconds one document may take to be read (OCR and parsing) before its reading is stopped "
         "and the request answers 413 document_too_slow; nothing of it is stored.",
     )
-
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def _csv(cls, value: object) -> object:
-        return split_csv(value)
 
     @model_validator(mode="after")
     def _engine_dpi(self) -> Settings:

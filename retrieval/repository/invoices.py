@@ -251,6 +251,12 @@ def stored_result(con: Cursor, invoice_id: int) -> tuple[str, int | None] | None
     return (row[0], row[1]) if row else None
 
 
+def vendor_of(con: Cursor, invoice_id: int) -> int | None:
+    """The vendor id of a stored invoice (None when it has none, or there is no such invoice)."""
+    row = con.execute("SELECT vendor_id FROM invoices WHERE id = ?", [invoice_id]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 def reread_row(con: Cursor, invoice_id: int) -> tuple | None:
     """(page_first, page_last, vendor_id, status, result JSON) of a stored invoice, or None."""
     return con.execute(
