@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 # Tolerances in cents: sums of rounded lines may be off by a cent per line, capped.
 SUM_TOLERANCE_CENTS = 2
 RATE_TOLERANCE_CENTS = 2
+# Checks of the lines (line items, tax lines) against the figures they should add up to.
+LINE_CHECKS = ("line_items_sum", "tax_lines_sum")
 KEY_FIELDS = ("vendor.name", "invoice_date", "total", "currency")
 MAX_FUTURE_DAYS = 366
 MIN_YEAR = 1990
@@ -46,6 +48,10 @@ def _check_totals(invoice: Invoice) -> Check | None:
     if invoice.tax_total is None and not ok:
         # Without a tax amount the check cannot tell a missing tax from a wrong total.
         return Check(name="subtotal_plus_tax", passed=True, detail="no tax amount to compare with")
+    if not ok and _figures_agree(invoice):
+        # Prices that include tax: the subtotal printed is already the total, the tax a part of it.
+        detail = f"prices include tax: subtotal {_money(invoice.subtotal)} is the total, tax {_money(tax)} inside it"
+        return Check(name="subtotal_plus_tax", passed=True, detail=detail)
     detail = (
         f"{_money(invoice.subtotal)} + {_money(tax)} = {_money(invoice.subtotal + tax)}, total {_money(invoice.total)}"
     )
@@ -107,6 +113,16 @@ def _check_currency(invoice: Invoice, fields: dict[str, FieldInfo]) -> Check | N
     )
 
 
+def _figures_agree(invoice: Invoice) -> bool:
+    """Whether subtotal, a printed tax amount and total agree (tax on top, or prices that include it)."""
+    sub, tax, total = invoice.subtotal, invoice.tax_total, invoice.total
+    if sub is None or tax is None or total is None:
+        return False
+    return within_cents(sub + tax, total, SUM_TOLERANCE_CENTS) or (
+        0 <= tax < total and within_cents(sub, total, SUM_TOLERANCE_CENTS)
+    )
+
+
 def validate(
     invoice: Invoice,
     fields: dict[str, FieldInfo],
@@ -114,7 +130,7 @@ def validate(
     low_confidence: float,
     today: dt.date | None = None,
 ) -> Validation:
-    """Run every check; needs_review when one fails, a key field is missing, or its confidence is low."""
+    """Run every check; needs_review when one fails (but see LINE_CHECKS), a key field is missing or unsure."""
     today = today or dt.date.today()
     checks: list[Check] = []
     for check in (_check_lines_sum(invoice), _check_totals(invoice), _check_currency(invoice, fields)):
@@ -151,7 +167,10 @@ def validate(
         info = fields.get(key)
         if info is not None and info.confidence < low_confidence:
             out_reasons.append(f"{key} has low confidence ({info.confidence:.2f} < {low_confidence:.2f})")
-    needs_review = any(not c.passed for c in checks)
+    # A failed sum of line items or tax lines while the invoice's own figures agree says the lines were
+    # misread: it stays a failed check with its reason, but alone it does not send the invoice to review.
+    lines_only = _figures_agree(invoice)
+    needs_review = any(not c.passed and not (lines_only and c.name in LINE_CHECKS) for c in checks)
     needs_review = needs_review or any(present[k] is None for k in keys)
     needs_review = needs_review or any(
         (info := fields.get(k)) is not None and info.confidence < low_confidence for k in keys

@@ -39,13 +39,45 @@ def test_consistent_invoice_passes() -> None:
     }
 
 
-def test_line_items_not_adding_up() -> None:
+def test_line_items_not_adding_up_are_reported_but_agreeing_figures_need_no_review() -> None:
     invoice, fields = _good()
     invoice.line_items[0].amount = Decimal("21.00")
     v = validate(invoice, fields, [], 0.6, today=TODAY)
     assert _failed(v) == {"line_items_sum"}
-    assert v.needs_review
     assert any("line items add up to 96.00" in r for r in v.reasons)
+    # subtotal + tax = total holds, so the lines are what was misread: a reason, not a review.
+    assert not v.needs_review
+
+
+def test_misread_lines_need_review_when_the_figures_do_not_agree() -> None:
+    invoice, fields = _good()
+    invoice.line_items[0].amount = Decimal("21.00")
+    invoice.tax_total = None
+    invoice.tax_lines = [TaxLine(amount=Decimal("7.00")), TaxLine(amount=Decimal("9.00"))]
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert "line_items_sum" in _failed(v)
+    assert v.needs_review
+
+
+def test_tax_lines_not_adding_up_with_agreeing_figures_need_no_review() -> None:
+    invoice, fields = _good()
+    invoice.tax_lines = [TaxLine(amount=Decimal("19.00")), TaxLine(amount=Decimal("95.00"))]
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert _failed(v) == {"tax_lines_sum"}
+    assert not v.needs_review
+
+
+def test_prices_that_include_tax_pass_the_totals_check() -> None:
+    invoice, fields = _good()
+    invoice.subtotal, invoice.tax_total, invoice.total = Decimal("8.20"), Decimal("0.46"), Decimal("8.20")
+    invoice.line_items, invoice.tax_lines = [], []
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    check = next(c for c in v.checks if c.name == "subtotal_plus_tax")
+    assert check.passed and "include tax" in check.detail
+    assert not v.needs_review
+    # A tax as large as the total is no included tax.
+    invoice.tax_total = Decimal("8.20")
+    assert "subtotal_plus_tax" in _failed(validate(invoice, fields, [], 0.6, today=TODAY))
 
 
 def test_subtotal_plus_tax_within_a_cent_passes_and_beyond_fails() -> None:
