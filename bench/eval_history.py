@@ -112,6 +112,7 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
     service = InvoiceService(settings)
     label_vendor: dict[int, str] = {}
     merged: list[str] = []
+    misses: list[str] = []
     try:
         for vendor in vendors:
             fixes, read_right = 0, None
@@ -125,6 +126,9 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
                         for name, ok in scores(doc.label, result.invoice).items():
                             right[way][name][0] += ok
                             right[way][name][1] += 1
+                    if not scores(doc.label, with_history.invoice).get("vendor", True):
+                        read = with_history.invoice.vendor.name
+                        misses.append(f"{doc.doc_id}: {doc.label['vendor']!r} read as {read!r}")
                 stored = service.store_result(with_history, b"", enrich=False)
                 record = service.get_invoice(stored.invoice_id)
                 if record.vendor_id is not None:  # whom the history took it for, before any correction
@@ -152,6 +156,7 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
         "took": took,
         "false_merges": len(merged),
         "merged": merged,
+        "misses": misses,
     }
 
 
@@ -183,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="OCR cache folder.")
     parser.add_argument("--datasets", help="Comma-separated datasets to replay (default all).")
     parser.add_argument("--vendors", type=int, default=None, help="At most this many vendors per dataset.")
+    parser.add_argument("--misses", action="store_true", help="Also list repeat documents whose vendor was misread.")
     args = parser.parse_args(argv)
     wanted = set(args.datasets.split(",")) if args.datasets else None
     rows: dict[str, dict[str, Any]] = {}
@@ -195,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                 rows[f"{data.name}/{dataset}"] = replay(group, Path(tmp), args.vendors)
     print(f"## Learning from corrections ({dt.date.today().isoformat()})\n")
     print(report(rows))
+    if args.misses:
+        for dataset, row in rows.items():
+            print(f"\n### Vendor misread with history: {dataset}\n")
+            print("\n".join(f"- {miss}" for miss in row["misses"]) or "- none")
     return 0
 
 

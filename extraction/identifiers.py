@@ -51,6 +51,15 @@ def normalize_code(value: str | None) -> str:
     return re.sub(r"[^0-9A-Z]", "", (value or "").upper())
 
 
+# Letters OCR reads for figures in a code ("00039A528768" for "000394528768").
+_CODE_GLYPHS = str.maketrans("ODQILZASGB", "0001124568")
+
+
+def codes_agree(a: str, b: str) -> bool:
+    """Whether two normalized codes are one, up to letters read for look-alike figures."""
+    return a == b or a.translate(_CODE_GLYPHS) == b.translate(_CODE_GLYPHS)
+
+
 def normalize_phone(value: str | None) -> str:
     """A phone number's last nine digits (country prefixes and trunk zeros written either way agree)."""
     digits = re.sub(r"\D", "", value or "")

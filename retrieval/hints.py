@@ -20,7 +20,7 @@ from extraction.parser.candidates.numbers import shape
 from extraction.schema import ExtractionResult
 from retrieval.repository import invoices as invoice_sql
 from retrieval.repository import vendors as sql
-from retrieval.vendors import MATCH_CONFIDENCE, compact_name
+from retrieval.vendors import MATCH_CONFIDENCE, glyph_key
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -220,7 +220,7 @@ class HistoryHints:
 class HintsSnapshot:
     """A plain-data HintsLookup (picklable) for reader processes that cannot reach the history database.
 
-    It knows the vendors with reviewed invoices by their identifiers and exact names (no fuzzy matching).
+    It knows the vendors with reviewed invoices by their identifiers and exact names (look-alike figures folded).
     """
 
     def __init__(self, by_key: dict[tuple[str, str], VendorHints], by_name: dict[str, VendorHints]) -> None:
@@ -248,7 +248,7 @@ class HintsSnapshot:
             hit = self._one(printed)
         else:
             hit = self._one({k: [v] for k, v in vendor_identifiers(invoice, text).items()})
-            if hit is None and (hints := self.by_name.get(compact_name(invoice.vendor.name))) is not None:
+            if hit is None and (hints := self.by_name.get(glyph_key(invoice.vendor.name))) is not None:
                 hit = hints, "name"
         if hit is None:
             return None
@@ -271,10 +271,10 @@ def snapshot(lookup: HistoryHints) -> HintsSnapshot:
     learned = {vid: hints for vid, version in versions.items() if (hints := lookup.for_vendor(vid, version))}
     by_key: dict[tuple[str, str], VendorHints] = {}
     by_name: dict[str, VendorHints] = {}
-    for vid, kind, key in sql.all_alias_keys(con, list(learned)):
+    for vid, kind, key, alias in sql.all_alias_keys(con, list(learned)):
         hints = learned[vid]
         if kind == "name":
-            by_name.setdefault(key, hints)
+            by_name.setdefault(glyph_key(alias), hints)
         else:
             by_key.setdefault((kind, key), hints)
     built = HintsSnapshot(by_key, by_name)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from extraction.identifiers import EXCLUSIVE_KINDS, KIND_CONFIDENCE, domain_of, identifier_key, normalize_code
+from extraction.identifiers import (
+    EXCLUSIVE_KINDS,
+    KIND_CONFIDENCE,
+    codes_agree,
+    domain_of,
+    identifier_key,
+    normalize_code,
+)
 from retrieval.models import MonthlySpend, VendorConflict, VendorProfile
 from retrieval.repository import vendors as sql
 from utils.errors import NotFound
@@ -111,6 +118,7 @@ FUZZY_ACCEPT = 90.0  # resolution: fuzzy score (0..100) that joins an existing v
 EMBED_ACCEPT = 0.90  # resolution: cosine similarity that, with some fuzzy support, joins a vendor
 EMBED_FUZZY_FLOOR = 60.0
 LOOKUP_MIN = 55.0  # lookup: weakest candidate still returned
+GLYPH_MIN_LENGTH = 5  # shorter names read alike through look-alike figures are too likely another vendor
 NAME_DISAGREES = 50.0  # a company name this unlike (token-set score) every name of a vendor is another company
 
 
@@ -177,6 +185,16 @@ def normalize_name(name: str | None) -> str:
 def compact_name(name: str | None) -> str:
     """The normalized name without spaces ('India Palace' and 'INDIAPALACE' agree)."""
     return normalize_name(name).replace(" ", "")
+
+
+# Figures OCR reads for letters in a name ("S/8" for "S/B", "D.1.Y" for "D.I.Y").
+_GLYPHS = str.maketrans("0158", "OISB")
+
+
+@lru_cache(maxsize=1 << 16)
+def glyph_key(name: str | None) -> str:
+    """The compact name with look-alike figures read as letters: two readings of one printed name agree."""
+    return compact_name((name or "").translate(_GLYPHS)).replace("l", "i")
 
 
 # How sure a vendor recognised each way is.
@@ -301,12 +319,16 @@ class VendorResolver:
                     owned[kind].setdefault(int(vid), set()).add(key)
 
         def contradicted(vid: int) -> bool:
-            return any(vid in owned[k] and keys[k] not in owned[k][vid] for k in owned)
+            return any(vid in owned[k] and not any(codes_agree(keys[k], o) for o in owned[k][vid]) for k in owned)
 
         for kind in KIND_CONFIDENCE:
             if kind not in keys:
                 continue
-            vids = {v for v in sql.vendors_with_key(con, kind, keys[kind]) if not contradicted(v)}
+            if kind in owned:  # codes one vendor owns match up to look-alike letters
+                held = {v for v, codes in owned[kind].items() if any(codes_agree(keys[kind], c) for c in codes)}
+            else:
+                held = set(sql.vendors_with_key(con, kind, keys[kind]))
+            vids = {v for v in held if not contradicted(v)}
             if len(vids) == 1:
                 return vids.pop(), kind
         return None, ""
@@ -339,7 +361,7 @@ class VendorResolver:
 
         def compatible(vid: int) -> bool:
             # Two different tax ids are two different vendors, whatever the names say.
-            return not (tax and vid in taxed and tax not in taxed[vid])
+            return not (tax and vid in taxed and not any(codes_agree(tax, t) for t in taxed[vid]))
 
         names = self.names()
         exact = [vid for vid, _, key in names if key == compact and compatible(vid)]
@@ -347,6 +369,11 @@ class VendorResolver:
             return min(exact), "name"
         if not names:
             return None, ""
+        glyphs = glyph_key(party.name)
+        if len(glyphs) >= GLYPH_MIN_LENGTH:
+            alike = {vid for vid, alias, _ in names if glyph_key(alias) == glyphs and compatible(vid)}
+            if len(alike) == 1:
+                return alike.pop(), "fuzzy"
         choices = {i: key for i, (_, _, key) in enumerate(names)}
         best = process.extract(compact, choices, scorer=fuzz.ratio, limit=5, score_cutoff=EMBED_FUZZY_FLOOR)
         # Names that differ in their numbers ("Store 12", "Store 13") are different vendors, however alike.

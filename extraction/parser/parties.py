@@ -22,6 +22,8 @@ _VAT = re.compile(
     r"HU\d{8}|IE\d[A-Z0-9]\d{5}[A-Z]{1,2}|IT\d{11}|LT(?:\d{9}|\d{12})|LU\d{8}|LV\d{11}|MT\d{8}|NL\d{9}B\d{2}|"
     r"PL\d{10}|PT\d{9}|RO\d{2,10}|SE\d{12}|SI\d{8}|SK\d{10})\b"
 )
+# Words that may follow a tax-id label before its value ("GST ID. No:", "VAT Reg. No.").
+_NUMBER_WORDS = re.compile(r"^(?:(?:reg(?:istration)?|id|no|nr|number|num)\b[\s.:#\-]*)+", re.IGNORECASE)
 _TAX_TOKEN = re.compile(r"[A-Z]{0,3}[\s\-]?\d[\dA-Z\s\-./]{4,22}[\dA-Z]")
 _PHONE = re.compile(r"(?:\+|\(\+?)?\d[\d\s()./\-]{6,18}\d")
 _ADDRESS_HINT = re.compile(
@@ -129,7 +131,7 @@ def _identifiers(doc: Doc, customer: set[tuple[int, int]], out: Parties) -> None
             hit = find_label(cell, "tax_id", folded)
             if hit is not None:
                 rest = cell[fmap[hit.end] :] if hit.end < len(fmap) else ""
-                rest = rest.lstrip(" :.#-")
+                rest = _NUMBER_WORDS.sub("", rest.lstrip(" :.#-"))
                 if not rest and k + 1 < len(line.cells):
                     rest = line.cells[k + 1].lstrip(" :.#-")
                 token = _TAX_TOKEN.match(rest)

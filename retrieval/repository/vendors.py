@@ -369,10 +369,10 @@ def hint_versions(con: Cursor, vendor_id: int | None = None) -> dict[int, tuple]
 
 
 def all_alias_keys(con: Cursor, vendor_ids: list[int]) -> list[tuple]:
-    """(vendor_id, kind, key) of every alias of these vendors."""
+    """(vendor_id, kind, key, alias) of every alias of these vendors."""
     if not vendor_ids:
         return []
     return con.execute(
-        "SELECT vendor_id, kind, key FROM vendor_aliases WHERE list_contains(?, vendor_id) ORDER BY vendor_id",
+        "SELECT vendor_id, kind, key, alias FROM vendor_aliases WHERE list_contains(?, vendor_id) ORDER BY vendor_id",
         [vendor_ids],
     ).fetchall()

@@ -3,6 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from extraction.markdown import PageMarkdown, page_from_text
 from extraction.parser import parse_invoice
 from extraction.parser.candidates.names import clean_name
@@ -482,3 +484,9 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
     # Codes, postcodes and numbers keep their digits.
     for kept in ("Leeds LS1 6AB", "7-ELEVEN", "B2B TRADING", "A02045 STORE"):
         assert clean_name(kept) == kept
+
+
+@pytest.mark.parametrize("label", ["GST ID. NO :", "(GST ID No:", "VAT Reg. No.", "Tax ID Number:"])
+def test_tax_id_after_a_label_with_number_words(label: str) -> None:
+    text = f"SUNRISE HARDWARE SDN BHD\nLOT 12, JALAN MAJU\n{label} 000181747712\nTOTAL 12.50\n"
+    assert _parse(text).invoice.vendor.tax_id == "000181747712"

@@ -166,6 +166,29 @@ def test_names_that_differ_in_their_numbers_are_different_vendors(service: Invoi
     assert service.resolver.match(Party(name="Queue Vendr 1 Oy"))[1] == "fuzzy"  # a slip in the letters still matches
 
 
+def test_look_alike_figures_read_for_letters_join_the_vendor(service: InvoiceService) -> None:
+    service.store_result(*make_result(vendor="99 Speed Mart S/B", tax_id=None, iban=None), enrich=False)
+    for misread in ("99 SPEED MART S/8", "99 5PEED MART 5/B"):
+        assert service.resolver.match(Party(name=misread))[1] == "fuzzy", misread
+    diy = make_result(vendor="MR. D.I.Y. (M) SDN BHD", tax_id=None, iban=None, number="D-1")
+    service.store_result(*diy, enrich=False)
+    assert service.resolver.match(Party(name="MR. D.1.Y. (M) SDN BHD"))[1] == "fuzzy"
+    # Other figures stay other vendors, and a short name is not joined through look-alikes.
+    assert service.resolver.match(Party(name="98 Speed Mart S/B"))[0] is None
+    service.store_result(*make_result(vendor="Bar 8", tax_id=None, iban=None, number="C-8"), enrich=False)
+    assert service.resolver.match(Party(name="Bar B"))[0] is None
+
+
+def test_a_tax_id_with_a_letter_read_for_a_figure_is_the_same_vendor(service: InvoiceService) -> None:
+    first = service.store_result(
+        *make_result(vendor="Aik Huat Hardware Sdn Bhd", tax_id="000394528768", iban=None), enrich=False
+    )
+    vid = _vendor_of(service, first.invoice_id)
+    assert service.resolver.match(Party(name="ENTERPRISE(SETIA", tax_id="00039A528768")) == (vid, "tax_id")
+    # A figure read for another figure is another code: a different vendor, even under the same name.
+    assert service.resolver.match(Party(name="Aik Huat Hardware Sdn Bhd", tax_id="000394528763"))[0] is None
+
+
 def test_lookup_finds_typed_names_first(service: InvoiceService) -> None:
     vendors = [
         ("Brixton Tiles Ltd", None),
