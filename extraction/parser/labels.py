@@ -236,6 +236,15 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             2,
         ),
     ],
+    # Numbers that name the customer's account, not the document ("Klantnummer", "Customer No.").
+    "account_number": [
+        (
+            r"\b(?:customer|client|account|member|debtor|kunden|klant|debiteur|cliente)\s*(?:no|nr|number|num|id|#)|"
+            r"\b(?:kundennummer|kundennr|klantnummer|klantnr|debiteurnummer|debitorennummer|kontonummer|"
+            r"numero (?:de )?client|n[o°] (?:de )?client|numero (?:de )?cliente|n[o°] (?:de )?cliente)\b",
+            3,
+        ),
+    ],
     "tax_id": [
         (
             r"\b(?:vat|tva|btw|iva|ust|mwst)[\s\-.]*(?:id|reg|registration|no|nr|number|nummer|numero|n°|#)?\.?"
@@ -244,7 +253,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         ),
         (
             r"\b(?:ust\s?idnr|ust\.?\s?id\.?\s?nr|ust\s?id|steuer\s?nr|steuernummer|tax id|tax no|tax reg\w*|tin|"
-            r"gst (?:reg\w* )?(?:no|id|#)|gst ?id|abn|nip|nif|cif|siren|siret|kvk|vat reg\w*|company no|"
+            r"gst\W{0,2}(?:reg\w*\W{0,2})?(?:no|id|#)|gst ?id|abn|nip|nif|cif|siren|siret|kvk|vat reg\w*|company no|"
             r"sst (?:reg\w* )?(?:no|id))\b",
             3,
         ),

@@ -38,6 +38,7 @@ LABEL_KINDS = (
     "phone",
     "purchase_order",
     "payment_terms",
+    "account_number",
 )
 _FIGURE = re.compile(r"\d")
 

@@ -78,6 +78,14 @@ def test_invoice_numbers_under_any_label() -> None:
     assert _one(_cands("No.12345\n")["number"], "12345").features["tok_prefix_no"] == 1
 
 
+def test_a_customer_account_number_is_labelled_as_one() -> None:
+    cands = _cands("Factuurnummer: 993548900\nKlantnummer: 6669263\nCustomer No. C-4410\n")["number"]
+    assert _one(cands, "993548900").features["before_invoice_number"] == 3
+    for value in ("6669263", "C-4410"):
+        features = _one(cands, value).features
+        assert features["before_account_number"] == 3 and "before_invoice_number" not in features
+
+
 INVOICE = """KOPIE
 Bill To:
 Contoso Pharmacy

@@ -490,3 +490,11 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
 def test_tax_id_after_a_label_with_number_words(label: str) -> None:
     text = f"SUNRISE HARDWARE SDN BHD\nLOT 12, JALAN MAJU\n{label} 000181747712\nTOTAL 12.50\n"
     assert _parse(text).invoice.vendor.tax_id == "000181747712"
+
+
+def test_the_invoice_number_is_not_the_customer_number_under_it() -> None:
+    text = (
+        "FACTUUR  Coolmarkt B.V.\nFactuurnummer: 48812007  IBAN NL91ABNA0417164300\n"
+        "Klantnummer: 5521930\nFactuurdatum: 3 mei 2024\n\nTotaal  € 121,00\n"
+    )
+    assert _parse(text).invoice.invoice_number == "48812007"
