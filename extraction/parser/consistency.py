@@ -93,22 +93,28 @@ def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple
 def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[str, Choice | None]:
     """Total, subtotal and tax: the most likely combination of their top candidates (or absence).
 
-    A combination where subtotal + tax = total gains AGREEMENT_GAIN; one with a tax not below the
-    total is impossible (a subtotal above the total is not: a discount after the subtotal). A field
-    the search changes gets the share of the combinations that agree with it as its confidence; a
-    subtotal and tax that add up with the total are as sure as the total.
+    A combination where subtotal + tax = total gains AGREEMENT_GAIN (one that replaces the best total
+    only with parts at or above their floors); one with a tax not below the total is impossible (a
+    subtotal above the total is not: a discount after the subtotal). A field the search changes gets
+    the share of the combinations that agree with it as its confidence; a subtotal and tax that add up
+    with the total are as sure as the total.
     """
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}
     chosen = _as_ranked(ranked, best)
     if best["total"] is None:
         return chosen
+    leader = best["total"].candidate
     combos: list[tuple[float, Candidate, Candidate | None, Candidate | None]] = []
+    sub_floor, tax_floor = floors.get("subtotal", 0.5), floors.get("tax", 0.5)
     for (t, tl), (s, sl), (x, xl) in product(
-        _options(best["total"], None),
-        _options(best["subtotal"], floors.get("subtotal", 0.5)),
-        _options(best["tax"], floors.get("tax", 0.5)),
+        _options(best["total"], None), _options(best["subtotal"], sub_floor), _options(best["tax"], tax_floor)
     ):
         assert t is not None
+        doubtful = (s is not None and math.exp(sl) < sub_floor) or (x is not None and math.exp(xl) < tax_floor)
+        if doubtful and t is not leader:
+            # Parts too doubtful to report may be confirmed by the total, never overturn it: the amount
+            # tendered less the change always "adds up" with the total.
+            continue
         possible, adds_up = _consistent(t, s, x)
         if possible:
             combos.append((tl + sl + xl + (AGREEMENT_GAIN if adds_up else 0.0), t, s, x))

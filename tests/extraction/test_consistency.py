@@ -125,3 +125,14 @@ def test_one_printed_date_is_not_both_the_issue_and_the_due_date() -> None:
     due = Ranked(issue.candidate, -1.0, 10.0, 0.4, [])
     chosen = consistency.dates({"invoice_date": issue, "due_date": due})
     assert chosen["invoice_date"].candidate.value == dt.date(2018, 12, 25) and chosen["due_date"] is None
+
+
+def test_doubtful_parts_do_not_overturn_a_clear_total() -> None:
+    # Tendered 20.00 = total 19.50 + change 0.50 always adds up; neither part is a likely subtotal or tax.
+    ranked = {
+        "total": _money(("19.50", 0.8), ("20.00", -1.3), probability=0.78),
+        "subtotal": _money(("0.50", -2.6), ("19.50", -3.3), probability=0.18),
+        "tax": _money(("19.50", -6.1), ("0.50", -6.9), probability=0.09),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert chosen["total"].candidate.value == Decimal("19.50") and not chosen["total"].changed
