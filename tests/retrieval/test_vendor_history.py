@@ -179,3 +179,19 @@ def test_reread_of_chosen_invoices_with_an_engine_after_an_engine_change(service
     assert service.get_invoice(stored.invoice_id).total == Decimal("77.00")
     assert service.reread(invoice_ids=[], who="erin").reread == []
     assert other.invoice_id not in report.reread
+
+
+def test_a_vendor_writing_dates_month_first_is_read_month_first(service: InvoiceService) -> None:
+    def invoice(number: str, printed: str) -> bytes:
+        return simple_invoice_pdf("Wayne Enterprises GmbH", number, printed, [("Cape", "40.00")], "40.00")
+
+    unknown = _extract_and_store(service, invoice("WE-1", "03/04/2024"), "we1.pdf")
+    assert unknown.invoice.invoice_date == dt.date(2024, 4, 3)  # nothing on the page says month-first: day-first
+    service.correct_invoice(unknown.invoice_id, {"invoice_date": "2024-03-04"}, "dora")
+    service.approve_invoice(unknown.invoice_id, "dora")
+    plain = _extract_and_store(service, invoice("WE-2", "05/13/2024"), "we2.pdf")
+    service.approve_invoice(plain.invoice_id, "dora")
+    # The history now knows this vendor writes month-first: an ambiguous date is read that way.
+    third = _extract_and_store(service, invoice("WE-3", "06/07/2024"), "we3.pdf")
+    assert third.invoice.invoice_date == dt.date(2024, 6, 7)
+    assert third.fields["vendor_hints"].value["documents"] == 2
