@@ -20,11 +20,13 @@ from extraction.parser.candidates import FIELD_KINDS
 from extraction.parser.scoring import MODELS
 from training import fit
 from training.corpus import DEFAULT_CACHE, LabelledDoc, labelled_docs, read_labels
-from training.examples import ABSENT, DocExamples, examples, group_of
+from training.examples import ABSENT, DocExamples, field_examples, group_of
 from training.hinting import Habits, habits_of, sibling_hints
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "train"
 MIN_PROBABILITY = 0.15
+# The field scorers, and the window scorer that completes a vendor name printed over several lines.
+FIELDS = (*FIELD_KINDS, "vendor_lines")
 
 
 def data_hash(data: Path) -> str:
@@ -43,29 +45,29 @@ def collect(
     A labelled document whose vendor has other documents is seen a second time with the hints its
     siblings would have taught (dataset `<name>+hints`), so the scorers learn what the history is worth.
     """
-    per_field: dict[str, list[DocExamples]] = {name: [] for name in FIELD_KINDS}
+    per_field: dict[str, list[DocExamples]] = {name: [] for name in FIELDS}
     docs: dict[str, LabelledDoc] = {}
     habits: dict[str, tuple[str, Habits]] = {}
     for doc in labelled_docs(data, cache, cached_only=cached_only):
         if doc.dataset in exclude:
             continue
-        found = examples(doc)
-        for name, ex in found.items():
+        found = field_examples(doc)
+        for name, ex in found:
             per_field[name].append(ex)
-        habit = habits_of(doc, {name: ex.right_label_text for name, ex in found.items()})
+        habit = habits_of(doc, {name: ex.right_label_text for name, ex in found if name in FIELD_KINDS})
         if habit is not None:
             docs[doc.doc_id] = doc
             habits[doc.doc_id] = (group_of(doc), habit)
     for doc_id, hints in sibling_hints(habits).items():
         doc = docs[doc_id]
         hinted = LabelledDoc(f"{doc.dataset}+hints", doc.doc_id, doc.pages, doc.label)
-        for name, ex in examples(hinted, hints, group=group_of(doc)).items():
+        for name, ex in field_examples(hinted, hints, group=group_of(doc)):
             per_field[name].append(ex)
     if synth:
         from training.synthetic import synthetic_docs
 
         for doc in synthetic_docs(synth, cache):
-            for name, ex in examples(doc).items():
+            for name, ex in field_examples(doc):
                 per_field[name].append(ex)
     return per_field
 
@@ -93,6 +95,12 @@ def train_field(
         "cross_validated": fit.accuracy_by_dataset(oof),
         "calibration": calibration_table(oof, calibration),
     }
+    if name == "vendor_lines":
+        # What keeping the chosen line alone (the first window) would score: the window scorer's baseline.
+        alone = [
+            fit.DocOutcome(d.dataset, d.doc_id, d.answerable, bool(d.targets[0]), 0.0, 0.0, d.values[0]) for d in docs
+        ]
+        scores["chosen_line_alone"] = fit.accuracy_by_dataset(alone)
     calibrated = [(r, fit.probability(calibration, r.best, r.lead)) for r in oof]
     absent: dict[str, list[bool]] = {}
     for r, p in calibrated:
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth", type=int, default=0, help="synthetic documents added to the training set")
     parser.add_argument("--exclude", action="append", default=[], help="leave a dataset out (repeatable)")
     parser.add_argument("--cached-only", action="store_true", help="skip documents the OCR cache lacks")
-    parser.add_argument("--fields", default=",".join(FIELD_KINDS), help="comma-separated fields to fit")
+    parser.add_argument("--fields", default=",".join(FIELDS), help="comma-separated fields to fit")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.parser.candidates import FIELD_KINDS, generate
+from extraction.parser.candidates import FIELD_KINDS, Layout, generate
+from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
 from extraction.parser.context import build_doc
 from training import targets
 
@@ -135,11 +136,48 @@ def group_of(doc: LabelledDoc) -> str:
     return f"{doc.label.get('dataset') or doc.dataset}:{vendor or doc.doc_id}"
 
 
-def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None) -> dict[str, DocExamples]:
-    """Every field's examples of one labelled document (read with a vendor's `hints` when given)."""
+MAX_ANCHORS = 3  # lines of one document a vendor name printed over several lines is learned from
+
+
+def vendor_line_examples(doc: LabelledDoc, layout: Layout, names: list[Candidate], group: str) -> list[DocExamples]:
+    """Windows of lines around each line that holds part of the vendor's name: which window is the whole name.
+
+    The anchors are the whole-line name candidates whose text is part of the labelled name (where the
+    name scorer could have stopped); the window equal to the label is right.
+    """
+    accepted = targets.vendor_names(doc.label)
+    keys = [targets.squeeze(n) for n in accepted]
+    out: list[DocExamples] = []
+    seen: set[int] = set()
+    for cand in names:
+        line = cand.line
+        key = targets.squeeze(cand.value)
+        if line is None or line.index in seen or len(key) < 3 or not spans_whole_lines(cand):
+            continue
+        if not any(key in k for k in keys):
+            continue
+        seen.add(line.index)
+        windows = window_candidates(layout, cand)
+        found = _name_targets(accepted, windows)
+        if len(windows) < 2 or not found or not any(found):
+            continue
+        x = SPACE.encode([w.features for w in windows])
+        values = [w.value for w in windows]
+        out.append(DocExamples(doc.dataset, f"{doc.doc_id}#{line.index}", group, x, found, values, [""] * len(values)))
+        if len(out) >= MAX_ANCHORS:
+            break
+    return out
+
+
+def field_examples(
+    doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None
+) -> list[tuple[str, DocExamples]]:
+    """(field, examples) of one labelled document: one per field, and one per anchor line for `vendor_lines`."""
     parsed = build_doc(doc.pages, hints.date_order if hints is not None else None)
-    cands = generate(parsed, hints)
-    out: dict[str, DocExamples] = {}
+    layout = Layout(parsed)
+    cands = generate(parsed, hints, layout)
+    group = group or group_of(doc)
+    out: list[tuple[str, DocExamples]] = []
     for name, kind in FIELD_KINDS.items():
         pool = cands[kind]
         found = doc_targets(name, doc.label, pool)
@@ -148,13 +186,14 @@ def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | No
             if not absence_known(name, doc.label):
                 continue
             found, dataset = [0] * len(pool), doc.dataset + ABSENT
-        out[name] = DocExamples(
-            dataset,
-            doc.doc_id,
-            group or group_of(doc),
-            SPACE.encode([c.features for c in pool]),
-            found,
-            [c.value for c in pool],
-            [c.label_text for c in pool],
-        )
+        x = SPACE.encode([c.features for c in pool])
+        values, labels = [c.value for c in pool], [c.label_text for c in pool]
+        out.append((name, DocExamples(dataset, doc.doc_id, group, x, found, values, labels)))
+    if doc.label.get("vendor"):
+        out += [("vendor_lines", ex) for ex in vendor_line_examples(doc, layout, cands["name"], group)]
     return out
+
+
+def examples(doc: LabelledDoc, hints: VendorHints | None = None, group: str | None = None) -> dict[str, DocExamples]:
+    """Every field scorer's examples of one labelled document (read with a vendor's `hints` when given)."""
+    return {name: ex for name, ex in field_examples(doc, hints, group) if name in FIELD_KINDS}

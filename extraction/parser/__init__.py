@@ -15,14 +15,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from extraction.parser import consistency
-from extraction.parser.candidates import FIELD_KINDS, Candidate, generate, receipt_word_count
-from extraction.parser.context import Doc, build_doc
+from extraction.parser.candidates import FIELD_KINDS, Candidate, Layout, generate, receipt_word_count
+from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
+from extraction.parser.context import Doc, Line, build_doc
 from extraction.parser.fields import labelled_text
 from extraction.parser.line_items import line_items
 from extraction.parser.money import currency_votes
 from extraction.parser.nearby import nearest_label
 from extraction.parser.parties import party_details
-from extraction.parser.scoring import Ranked, load_models, rank
+from extraction.parser.scoring import FieldModel, Ranked, load_models, rank, value_key
 from extraction.parser.tax import tax_lines
 from extraction.schema import FieldInfo, Invoice, Party
 
@@ -159,6 +160,22 @@ def _amount_due(doc: Doc, amounts: list[Candidate]) -> tuple[Decimal, FieldInfo]
     return best.value, _info(doc, best, 0.8, ("amount_due",))
 
 
+def _last_line(cand: Candidate) -> Line | None:
+    """The last line a value is printed on (its address follows it)."""
+    return cand.lines[-1] if cand.lines else cand.line
+
+
+def _whole_name(layout: Layout, choice: consistency.Choice | None, model: FieldModel) -> consistency.Choice | None:
+    """The chosen vendor name with the neighbouring lines it is printed over, where the window scorer says so."""
+    if choice is None or not spans_whole_lines(choice.candidate):
+        return choice
+    windows = window_candidates(layout, choice.candidate)
+    best = rank(model, windows) if len(windows) > 1 else None
+    if best is None or value_key(best.candidate.value) == value_key(choice.candidate.value):
+        return choice
+    return consistency.Choice(best.candidate, min(choice.probability, best.probability), changed=True)
+
+
 def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -> ParsedInvoice:
     """Parse pages read by any engine; exact e-invoice data, when a page carries it, is used as is.
 
@@ -172,12 +189,15 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
     if not doc.lines:
         return ParsedInvoice(Invoice(), {}, ["no text was read from the document"])
     models = load_models()
-    cands = generate(doc, hints)
+    layout = Layout(doc)
+    cands = generate(doc, hints, layout)
     ranked: dict[str, Ranked | None] = {
         name: rank(models[name], cands[kind]) if name in models else None for name, kind in FIELD_KINDS.items()
     }
     floors = {name: model.min_probability for name, model in models.items()}
     chosen = {**consistency.parties(ranked), **consistency.dates(ranked), **consistency.amounts(ranked, floors)}
+    if "vendor_lines" in models:
+        chosen["vendor"] = _whole_name(layout, chosen.get("vendor"), models["vendor_lines"])
     for name in ("invoice_number", "currency"):
         r = ranked[name]
         chosen[name] = consistency.Choice(r.candidate, r.probability) if r is not None else None
@@ -210,7 +230,7 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         fields[key] = _info(doc, choice.candidate, probability, kinds, source)
 
     vendor_choice, customer_choice = chosen.get("vendor"), chosen.get("customer")
-    vendor_line = vendor_choice.candidate.line if vendor_choice and "vendor.name" in values else None
+    vendor_line = _last_line(vendor_choice.candidate) if vendor_choice and "vendor.name" in values else None
     customer_line = customer_choice.candidate.line if customer_choice and "customer.name" in values else None
     details = party_details(doc, vendor_line, customer_line)
     vendor = {"name": values.pop("vendor.name", None)}

@@ -4,7 +4,8 @@ import datetime as dt
 from decimal import Decimal
 
 from extraction.markdown import page_from_text
-from extraction.parser.candidates import generate
+from extraction.parser.candidates import Layout, generate
+from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
 from extraction.parser.context import build_doc
 
 
@@ -150,3 +151,19 @@ def test_iban_mail_and_web_addresses_amounts_and_dates_are_no_invoice_numbers() 
     assert not found & {"NL50INGB0683251309", "triddel9", "shop24", "12,00", "05-03-2024"}
     # An IBAN-like reference whose checksum fails is no account: it stays a candidate.
     assert "NL51INGB0683251309" in {c.value for c in _cands("Ref NL51INGB0683251309\n")["number"]}
+
+
+def test_windows_around_a_chosen_name_line() -> None:
+    text = "LIAN CHI PU TIAN VEGETARIAN\nRESTAURANT SDN BHD\nNO 12, JALAN SS2/1\nTOTAL 9.00\n"
+    doc = build_doc([page_from_text(text, 1)])
+    layout = Layout(doc)
+    chosen = _one(generate(doc, None, layout)["name"], "RESTAURANT SDN BHD")
+    assert spans_whole_lines(chosen)
+    windows = {w.value: w for w in window_candidates(layout, chosen)}
+    assert next(iter(windows)) == "RESTAURANT SDN BHD"  # the chosen line alone comes first
+    joined = windows["LIAN CHI PU TIAN VEGETARIAN RESTAURANT SDN BHD"]
+    assert joined.features["above"] == 1 and joined.features["below"] == 0 and joined.features["lines"] == 2
+    assert joined.features["top_legal_suffix"] == 0 and joined.features["window_suffix_last"] == 1
+    assert [ln.text for ln in joined.lines] == ["LIAN CHI PU TIAN VEGETARIAN", "RESTAURANT SDN BHD"]
+    below = windows["RESTAURANT SDN BHD NO 12, JALAN SS2/1"]
+    assert below.features["bottom_street"] == 1 and below.features["bottom_digits"] > 0

@@ -59,3 +59,31 @@ def test_the_brand_printed_large_beats_the_legal_entity_in_small_print() -> None
         ("WHOLEMEAL LOAF  0.50", 0.025),
     )
     assert name == "Northgate"
+
+
+def test_a_name_printed_over_two_lines_is_read_whole() -> None:
+    name = _photo(
+        ("LIAN CHI PU TIAN VEGETARIAN", 0.03),
+        ("RESTAURANT SDN BHD", 0.03),
+        ("(1095514-X)", 0.02),
+        ("NO 8, JALAN SS 2/64, 47300 PETALING JAYA", 0.02),
+        ("(GST ID No : 001147416576)", 0.02),
+        ("TAX INVOICE", 0.025),
+        ("FRIED RICE  1  9.00", 0.02),
+        ("TOTAL  9.00", 0.025),
+        ("CASH  10.00", 0.02),
+        ("CHANGE  1.00", 0.02),
+    )
+    assert name == "LIAN CHI PU TIAN VEGETARIAN RESTAURANT SDN BHD"
+
+
+def test_the_address_under_a_name_is_not_joined_to_it() -> None:
+    name = _photo(
+        ("SUNRISE BAKERY SDN BHD", 0.035),
+        ("NO 8, JALAN SS 2/64", 0.02),
+        ("47300 PETALING JAYA", 0.02),
+        ("TEL: 03-7865 1234", 0.02),
+        ("BREAD  1  4.50", 0.02),
+        ("TOTAL  4.50", 0.025),
+    )
+    assert name == "SUNRISE BAKERY SDN BHD"

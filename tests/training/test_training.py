@@ -51,7 +51,7 @@ def trained(data_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_training_writes_every_field_model_and_a_report(trained: Path, data_folder: Path) -> None:
     names = {p.stem for p in trained.glob("*.json")}
-    assert {"vendor", "invoice_date", "total", "invoice_number", "currency", "report"} <= names
+    assert {"vendor", "vendor_lines", "invoice_date", "total", "invoice_number", "currency", "report"} <= names
     report = json.loads((trained / "report.json").read_text())
     assert len(report["data_sha256"]) == 64
     assert report["settings"]["seed"] == fit.SEED
@@ -59,6 +59,9 @@ def test_training_writes_every_field_model_and_a_report(trained: Path, data_fold
     assert vendor["documents"] == N_DOCS
     assert set(vendor["train"]) == {"synth"} and set(vendor["cross_validated"]) == {"synth"}
     assert 0.0 < report["review"]["threshold"] < 1.0
+    # The window scorer is reported beside its baseline: the chosen line alone.
+    windows = report["fields"]["vendor_lines"]
+    assert set(windows["chosen_line_alone"]) == set(windows["cross_validated"]) == {"synth"}
 
 
 def test_training_is_reproducible(trained: Path, data_folder: Path, tmp_path: Path) -> None:

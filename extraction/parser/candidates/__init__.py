@@ -33,10 +33,18 @@ class Candidate:
     end: int = 0
     features: dict[str, float] = field(default_factory=dict)
     label_text: str = ""  # the folded text printed before the value on its line (its label, if any)
+    lines: tuple[Line, ...] = ()  # a value printed over several whole lines (from `line` on)
 
     def box(self) -> tuple[float, float, float, float] | None:
         """The box of the value itself on its page."""
-        return self.line.span_box(self.start, self.end) if self.line is not None else None
+        if self.line is None:
+            return None
+        boxes = [b for ln in self.lines[1:] if (b := ln.bbox) is not None]
+        first = self.line.span_box(self.start, self.end)
+        if first is None or not boxes:
+            return first
+        boxes.append(first)
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
 LANGUAGE_FEATURES = ("en", "en-us", "de", "fr", "nl", "es", "it", "pl")
@@ -135,7 +143,7 @@ FIELD_KINDS = {
 }
 
 
-def generate(doc: Doc, hints: VendorHints | None = None) -> dict[str, list[Candidate]]:
+def generate(doc: Doc, hints: VendorHints | None = None, layout: Layout | None = None) -> dict[str, list[Candidate]]:
     """Every kind of candidate for a document; a known vendor's reading hints add features."""
     from extraction.parser.candidates.amounts import amount_candidates
     from extraction.parser.candidates.currency import currency_candidates
@@ -143,7 +151,7 @@ def generate(doc: Doc, hints: VendorHints | None = None) -> dict[str, list[Candi
     from extraction.parser.candidates.names import name_candidates
     from extraction.parser.candidates.numbers import number_candidates
 
-    layout = Layout(doc)
+    layout = layout or Layout(doc)
     out = {
         "name": name_candidates(doc, layout),
         "date": date_candidates(doc, layout),

@@ -185,7 +185,7 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             f[f"variant_{v}"] = float(variant == v)
         f["name_rank"] = float(min(name_rank, 40))
         f["cleaned"] = float(name != text.strip())
-        f.update(_text_features(name))  # a shared cached dict: copied by update
+        f.update(name_text_features(name))  # a shared cached dict: copied by update
         key = _squeeze(name)
         f["repeats"] = float(min(sum(1 for s in squeezed_lines if key and key in s) - 1, 5)) if key else 0.0
         f["domain_match"] = max((fuzz.partial_ratio(d, key) / 100 for d in domains if key), default=0.0)
@@ -201,7 +201,8 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
 
 
 @lru_cache(maxsize=20_000)
-def _text_features(name: str) -> dict[str, float]:
+def name_text_features(name: str) -> dict[str, float]:
+    """What a name's text holds and how it is written (a shared cached dict: do not change it)."""
     folded = fold(name).strip(" .:*-#")
     words = name.split()
     letters = [ch for ch in name if ch.isalpha()]
