@@ -20,6 +20,7 @@ from extraction.identifiers import (
     identifier_key,
     normalize_code,
 )
+from extraction.parser.vocab import FIGURES_AS_LETTERS
 from retrieval.models import MonthlySpend, VendorConflict, VendorProfile
 from retrieval.repository import vendors as sql
 from utils.errors import NotFound
@@ -187,14 +188,10 @@ def compact_name(name: str | None) -> str:
     return normalize_name(name).replace(" ", "")
 
 
-# Figures OCR reads for letters in a name ("S/8" for "S/B", "D.1.Y" for "D.I.Y").
-_GLYPHS = str.maketrans("0158", "OISB")
-
-
 @lru_cache(maxsize=1 << 16)
 def glyph_key(name: str | None) -> str:
     """The compact name with look-alike figures read as letters: two readings of one printed name agree."""
-    return compact_name((name or "").translate(_GLYPHS)).replace("l", "i")
+    return compact_name((name or "").translate(FIGURES_AS_LETTERS)).replace("l", "i")
 
 
 # How sure a vendor recognised each way is.

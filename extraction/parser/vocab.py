@@ -85,3 +85,6 @@ BOILERPLATE = re.compile(
     r"register|receipt|copy|member|items?|qty|price|description|amount|payment|change|page|seite|tel|fax|phone)\b",
     re.IGNORECASE,
 )
+
+# Figures OCR reads for look-alike letters inside words ("5DN BHD", "S/8", "D.1.Y").
+FIGURES_AS_LETTERS = str.maketrans("0158", "OISB")

@@ -24,6 +24,7 @@ from extraction.parser.vocab import (
     COMPANY_SUFFIX,
     COPY_STAMP,
     DOCUMENT_TITLE,
+    FIGURES_AS_LETTERS,
     GENERIC_LINE,
     LEGAL_FORM,
     SECTION_HEADING,
@@ -62,7 +63,6 @@ def _nameish(text: str) -> bool:
 
 
 _CAPS_WORD = re.compile(r"\b(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]*[0158][A-Z0-9]*\b")
-_DIGIT_AS_LETTER = str.maketrans("0158", "OISB")
 _SLASHED = re.compile(r"(?<![\w/])([0158])/([A-Z])(?![\w/])")
 
 
@@ -76,13 +76,13 @@ def _letters_for_digits(text: str) -> str:
             return word
         # Only a digit before a letter: a trailing one is a code's or postcode's ("LS1", "KJ1").
         return "".join(
-            ch.translate(_DIGIT_AS_LETTER) if i + 1 < len(word) and word[i + 1].isalpha() else ch
+            ch.translate(FIGURES_AS_LETTERS) if i + 1 < len(word) and word[i + 1].isalpha() else ch
             for i, ch in enumerate(word)
         )
 
     text = _CAPS_WORD.sub(fix, text)
     # A one-letter abbreviation pair such as "S/B" read with a digit: "5/B".
-    return _SLASHED.sub(lambda m: m.group(1).translate(_DIGIT_AS_LETTER) + "/" + m.group(2), text)
+    return _SLASHED.sub(lambda m: m.group(1).translate(FIGURES_AS_LETTERS) + "/" + m.group(2), text)
 
 
 def clean_name(text: str) -> str:
