@@ -486,7 +486,7 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
         assert clean_name(kept) == kept
 
 
-@pytest.mark.parametrize("label", ["GST ID. NO :", "(GST ID No:", "VAT Reg. No.", "Tax ID Number:"])
+@pytest.mark.parametrize("label", ["GST ID. NO :", "(GST ID No:", "GST Reg. No.", "VAT Reg. No.", "Tax ID Number:"])
 def test_tax_id_after_a_label_with_number_words(label: str) -> None:
     text = f"SUNRISE HARDWARE SDN BHD\nLOT 12, JALAN MAJU\n{label} 000181747712\nTOTAL 12.50\n"
     assert _parse(text).invoice.vendor.tax_id == "000181747712"
