@@ -52,12 +52,16 @@ def windows(layout: Layout, anchor: Line) -> list[tuple[int, int]]:
     return out
 
 
+def _height_ratio(layout: Layout, anchor: Line, other: Line) -> float:
+    """`other`'s print size against the anchor's (1 where either has no box of its own)."""
+    ha, hb = layout.height.get(anchor.index), layout.height.get(other.index)
+    return hb / ha if ha and hb else 1.0
+
+
 def _box_features(layout: Layout, anchor: Line, other: Line, prefix: str) -> dict[str, float]:
     """How `other` is printed beside the anchor: size, horizontal alignment, vertical gap."""
-    out: dict[str, float] = {}
+    out = {f"{prefix}_height_ratio": _height_ratio(layout, anchor, other)}
     a, b = anchor.bbox, other.bbox
-    ha, hb = layout.height.get(anchor.index), layout.height.get(other.index)
-    out[f"{prefix}_height_ratio"] = hb / ha if ha and hb else 1.0
     if a is not None and b is not None and a[3] > a[1]:
         height = a[3] - a[1]
         out[f"{prefix}_center_shift"] = abs((a[0] + a[2]) / 2 - (b[0] + b[2]) / 2) / height
@@ -95,7 +99,11 @@ def window_candidates(layout: Layout, chosen: Candidate) -> list[Candidate]:
         return []
     lines = layout.page_lines[anchor.page]
     at = layout.position[anchor.index]
-    anchor_text = name_text_features(anchor.text.strip())
+    # What every window shares: where the chosen line stands and what it holds.
+    base = layout.line_features(anchor)
+    base.update({f"anchor_{k}": v for k, v in name_text_features(anchor.text.strip()).items()})
+    base["anchor_parens"] = float(_parens_open(anchor.text))
+    base["anchor_is_chosen_text"] = float(clean_name(anchor.text) == chosen.value)
     out: list[Candidate] = []
     for lo, hi in windows(layout, anchor):
         span = lines[lo : hi + 1]
@@ -103,10 +111,7 @@ def window_candidates(layout: Layout, chosen: Candidate) -> list[Candidate]:
         value = chosen.value if lo == hi == at else clean_name(text)
         if not value:
             continue
-        f = dict(layout.line_features(anchor))
-        f.update({f"anchor_{k}": v for k, v in anchor_text.items()})
-        f["anchor_parens"] = float(_parens_open(anchor.text))
-        f["anchor_is_chosen_text"] = float(clean_name(anchor.text) == chosen.value)
+        f = dict(base)
         f["above"] = float(at - lo)
         f["below"] = float(hi - at)
         f["lines"] = float(hi - lo + 1)
@@ -130,6 +135,6 @@ def _outside(layout: Layout, anchor: Line, line: Line, prefix: str) -> dict[str,
     text = line.text.strip()
     shape = name_text_features(text)
     f = {f"{prefix}_{key}": shape[key] for key in ("upper_ratio", "digits", "legal_suffix", *_ADDRESSISH)}
-    f[f"{prefix}_height_ratio"] = _box_features(layout, anchor, line, prefix)[f"{prefix}_height_ratio"]
+    f[f"{prefix}_height_ratio"] = _height_ratio(layout, anchor, line)
     f[f"{prefix}_letters"] = float(min(_letters(text), 40))
     return f
