@@ -122,11 +122,13 @@ def replay(docs: list[LabelledDoc], work: Path, max_vendors: int | None = None) 
                 service.recognise(with_history)  # a known vendor's canonical name, as storing would give it
                 if n > 0:
                     without = _result(doc, None, settings)
-                    for way, result in (("without", without), ("with", with_history)):
-                        for name, ok in scores(doc.label, result.invoice).items():
+                    ways = {"without": without, "with": with_history}
+                    scored = {way: scores(doc.label, result.invoice) for way, result in ways.items()}
+                    for way, got in scored.items():
+                        for name, ok in got.items():
                             right[way][name][0] += ok
                             right[way][name][1] += 1
-                    if not scores(doc.label, with_history.invoice).get("vendor", True):
+                    if not scored["with"].get("vendor", True):
                         read = with_history.invoice.vendor.name
                         misses.append(f"{doc.doc_id}: {doc.label['vendor']!r} read as {read!r}")
                 stored = service.store_result(with_history, b"", enrich=False)
