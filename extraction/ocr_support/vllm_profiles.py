@@ -17,7 +17,7 @@ Each profile is taken from the model's own documentation (named in `source`):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from extraction.ocr_support.grounding import GROUNDING_INSTRUCTION, GROUNDING_PROMPT
@@ -68,33 +68,29 @@ DEEPSEEK_SERVE_FLAGS = (
     "--no-enable-prefix-caching",
     "--mm-processor-cache-gb 0",
 )
+DEEPSEEK_OCR = VllmProfile(
+    name="deepseek-ocr",
+    title="DeepSeek-OCR",
+    instruction=GROUNDING_INSTRUCTION,
+    output="grounded",
+    boxes=True,
+    ngram_xargs=True,
+    expected_prompt=GROUNDING_PROMPT,
+    keep_special_tokens=True,
+    vllm_version="v0.11.1 or later",
+    serve_flags=DEEPSEEK_SERVE_FLAGS,
+    source="vLLM recipe DeepSeek/DeepSeek-OCR.md; huggingface.co/deepseek-ai/DeepSeek-OCR",
+)
 PROFILES: dict[str, VllmProfile] = {
     profile.name: profile
     for profile in (
-        VllmProfile(
-            name="deepseek-ocr",
-            title="DeepSeek-OCR",
-            instruction=GROUNDING_INSTRUCTION,
-            output="grounded",
-            boxes=True,
-            ngram_xargs=True,
-            expected_prompt=GROUNDING_PROMPT,
-            keep_special_tokens=True,
-            vllm_version="v0.11.1 or later",
-            serve_flags=DEEPSEEK_SERVE_FLAGS,
-            source="vLLM recipe DeepSeek/DeepSeek-OCR.md; huggingface.co/deepseek-ai/DeepSeek-OCR",
-        ),
-        VllmProfile(
+        DEEPSEEK_OCR,
+        # The same prompt, output and serving flags; a newer vLLM.
+        replace(
+            DEEPSEEK_OCR,
             name="deepseek-ocr-2",
             title="DeepSeek-OCR-2",
-            instruction=GROUNDING_INSTRUCTION,
-            output="grounded",
-            boxes=True,
-            ngram_xargs=True,
-            expected_prompt=GROUNDING_PROMPT,
-            keep_special_tokens=True,
             vllm_version="v0.16.0 or later (DeepSeek-OCR-2 support, vllm-project/vllm#33165)",
-            serve_flags=DEEPSEEK_SERVE_FLAGS,
             source="vLLM recipe DeepSeek/DeepSeek-OCR-2.md; huggingface.co/deepseek-ai/DeepSeek-OCR-2",
         ),
         VllmProfile(
