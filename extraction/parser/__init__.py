@@ -246,7 +246,7 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         data["amount_due"], fields["amount_due"] = due
     kind = _document_type(doc, cands["amount"], data)
     fields["document_type"] = FieldInfo(value=kind, confidence=0.7, source="payment lines, labels and parties")
-    data["tax_lines"] = tax_lines(doc, data.get("subtotal"))
+    data["tax_lines"] = tax_lines(doc, data.get("subtotal"), data.get("total"))
     data["line_items"] = line_items(doc)
     for key, category, token in (("purchase_order", "purchase_order", True), ("payment_terms", "payment_terms", False)):
         found_text = labelled_text(doc, category, token)

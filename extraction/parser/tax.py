@@ -30,9 +30,10 @@ def line_rate(text: str) -> Decimal | None:
     return rates[0] if len(rates) == 1 else None
 
 
-def tax_lines(doc: Doc, subtotal: Decimal | None = None) -> list[TaxLine]:
+def tax_lines(doc: Doc, subtotal: Decimal | None = None, total: Decimal | None = None) -> list[TaxLine]:
     """Tax lines of the document, each rate once."""
     out: list[TaxLine] = []
+    guessed: set[int] = set()  # lines whose one amount was taken as the tax without a base to prove it
     seen: set[tuple[Decimal, Decimal | None]] = set()
     for line in doc.lines:
         rate = line_rate(line.text)
@@ -69,4 +70,63 @@ def tax_lines(doc: Doc, subtotal: Decimal | None = None) -> list[TaxLine]:
             continue
         seen.add(key)
         out.append(TaxLine(rate=rate, base=base, amount=amount))
-    return out
+        if base is None:
+            guessed.add(id(out[-1]))
+    return _settle_guesses(out, guessed, subtotal, total)
+
+
+def _settle_guesses(
+    lines: list[TaxLine], guessed: set[int], subtotal: Decimal | None, total: Decimal | None
+) -> list[TaxLine]:
+    """Lone amounts beside a rate that are the sum the tax is levied on, or that sum with the tax, are not taxes.
+
+    Two of them at one rate that differ by that rate ("excl. GST 6%: 24.00", "incl. GST 6%: 25.44") make one
+    tax line; a non-zero amount at 0% is a base; one that is the subtotal, the total, another line's base or
+    the net or gross of another line's tax is dropped.
+    """
+    out = [t for t in lines if id(t) not in guessed]
+    lone = [t for t in lines if id(t) in guessed]
+    paired: set[int] = set()
+    for net in lone:
+        for gross in lone:
+            if (
+                net.rate == gross.rate
+                and id(net) not in paired
+                and id(gross) not in paired
+                and net.rate is not None
+                and net.amount is not None
+                and gross.amount is not None
+                and 0 < net.amount < gross.amount
+                and rate_agrees(net.amount, net.rate, gross.amount - net.amount)
+            ):
+                paired.update((id(net), id(gross)))
+                out.append(TaxLine(rate=net.rate, base=net.amount, amount=gross.amount - net.amount))
+    for line in lone:
+        if id(line) in paired:
+            continue
+        if line.rate == 0 and line.amount:
+            if not any(other.base == line.amount for other in out):
+                out.append(TaxLine(rate=line.rate, base=line.amount, amount=Decimal(0)))
+        elif not _net_or_gross(line, lines, subtotal, total):
+            out.append(line)
+    order = {id(t): i for i, t in enumerate(lines)}
+    return sorted(out, key=lambda t: order.get(id(t), len(order)))
+
+
+def _net_or_gross(line: TaxLine, lines: list[TaxLine], subtotal: Decimal | None, total: Decimal | None) -> bool:
+    """Whether a lone amount beside a rate is the sum it is levied on or the sum with it ("incl. GST 6%: 37.10").
+
+    It is when it is the document's subtotal or total, another tax line's base, or the rate of it is another
+    tax line's amount.
+    """
+    amount = line.amount
+    if amount is None or amount == 0 or line.rate in (None, 0):
+        return False
+    if amount in (subtotal, total):
+        return True
+    return any(
+        other is not line
+        and other.amount is not None
+        and (amount == other.base or tax_within(amount, line.rate, other.amount))
+        for other in lines
+    )
