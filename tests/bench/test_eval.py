@@ -44,3 +44,25 @@ def test_table_and_docs_markers(tmp_path: Path) -> None:
     write_docs("RUN-TWO", path)
     content = path.read_text()
     assert "RUN-TWO" in content and "RUN-ONE" not in content and "## Engines\nkept" in content
+
+
+def test_calibration_judges_fields_as_the_targets_do() -> None:
+    from bench.eval_learning import calibration, judged
+
+    boxes = {"annotations": [{"label": 1, "text": "CAFE BLUE"}, {"label": 1, "text": "STORE 12"}]}
+    receipt = _job(
+        "wildreceipt", vendor="CAFE BLUE STORE 12", date="2016-05-12", date_ambiguous=True, total=5.0, raw=boxes
+    )
+    receipt.label["dataset"] = "wildreceipt"
+    got = Outcome("wildreceipt", "wildreceipt", "x", got={"vendor": "Cafe Blue", "date": "2016-12-05", "total": "5.00"})
+    scores = compare(receipt, got)
+    fields = judged(receipt, scores)
+    assert "date" not in fields  # the label's fixed day/month order cannot judge a swappable date
+    assert fields["total"] is True
+    assert fields["vendor"] is True and scores["vendor"] is False  # one store-name box of the joined label
+    got.confidence = {"vendor": 0.99, "date": 0.99, "total": 0.99}
+    text = calibration([receipt], [got])
+    assert "1 dates whose day and month could swap are left out" in text
+    assert "passes 100% of the 1 fully right ones" in text
+    got.needs_review = True
+    assert "passes 0% of the 1 fully right ones" in calibration([receipt], [got])
