@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from extraction.parser import consistency
-from extraction.parser.candidates import FIELD_KINDS, Candidate, Layout, generate, receipt_word_count
+from extraction.parser.candidates import FIELD_KINDS, Candidate, Layout, generate
 from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
 from extraction.parser.context import Doc, Line, build_doc
+from extraction.parser.doc_kind import document_type
 from extraction.parser.fields import labelled_text
 from extraction.parser.line_items import line_items
 from extraction.parser.money import currency_votes
@@ -141,14 +142,6 @@ def _order_reasons(doc: Doc, cand: Candidate, words: str) -> list[str]:
     return [f"{words} could be read either way ({cand.text}): {first} assumed because {doc.order_reason}"]
 
 
-def _document_type(doc: Doc, amounts: list[Candidate], data: dict[str, Any]) -> str:
-    """'receipt' for till slips (payment lines, cashier, receipt words; no due date or customer), else 'invoice'."""
-    if data.get("due_date") is not None or data["customer"].name:
-        return "invoice"
-    paid = any(c.features.get(f"before_{k}", 0) > 0 for c in amounts for k in ("paid", "change"))
-    return "receipt" if paid or receipt_word_count(doc) >= 2 else "invoice"
-
-
 def _amount_due(doc: Doc, amounts: list[Candidate]) -> tuple[Decimal, FieldInfo] | None:
     """The amount labelled as due (balance due, amount to pay), the strongest label then the lowest on the page."""
     labelled = [
@@ -244,7 +237,7 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
     due = _amount_due(doc, cands["amount"])
     if due is not None:
         data["amount_due"], fields["amount_due"] = due
-    kind = _document_type(doc, cands["amount"], data)
+    kind = document_type(doc, cands["amount"], data)
     fields["document_type"] = FieldInfo(value=kind, confidence=0.7, source="payment lines, labels and parties")
     data["tax_lines"] = tax_lines(doc, data.get("subtotal"), data.get("total"))
     data["line_items"] = line_items(doc)

@@ -79,6 +79,10 @@ RECEIPT_WORDS = re.compile(
     r"\b(?:receipt|cashier|cash|change|tendered|visa|mastercard|debit|card|kassenbon|bon|ticket|recu|kassabon|"
     r"recibo|scontrino|thank you|thanks|table|server|guest)\b"
 )
+# The marks of an invoice: its title (a GST "tax invoice" is what till slips print in several countries, so it
+# does not count) and bank details to pay it to.
+INVOICE_TITLE = re.compile(r"(?<!tax )\b(?:invoice|rechnung|facture|factuur|factura|fattura)\b")
+BANK_WORDS = re.compile(r"\b(?:iban|bic|swift|bank|bankverbindung|kontonummer|sort code|rekeningnummer)\b")
 # Receipt boilerplate: words that make a line unlikely to be a name (counted, case-insensitive).
 BOILERPLATE = re.compile(
     r"\b(?:thank|thanks|welcome|visit|again|open|hours|daily|cashier|server|table|guest|order|terminal|"

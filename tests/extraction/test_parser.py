@@ -336,6 +336,25 @@ def test_document_type_receipt_or_invoice() -> None:
     assert _parse(EN_INVOICE).fields["document_type"].value == "invoice"
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # A photographed slip with no payment line and one receipt word: nothing marks an invoice.
+        ("Corner Deli\n12 Main St\n04/07/2018\nBagel 3.50\nCoffee 2.50\nTotal 6.00\nThank you\n", "receipt"),
+        # A till slip titled as a GST tax invoice, paid in cash.
+        ("KEDAI MAJU JAYA\nTAX INVOICE\nDATE: 25/12/2018\nTOTAL 9.00\nCASH 10.00\nCHANGE 1.00\n", "receipt"),
+        # An invoice paid by card is still an invoice: customer, terms and bank details outweigh the payment.
+        (
+            "Northwind Traders Ltd\nInvoice\nBill To: Contoso Pharmacy\nPayment terms: 30 days net\n"
+            "Invoice Date: 5 March 2024\nTotal 114.00\nPaid by card 114.00\nIBAN GB82 WEST 1234 5698 7654 32\n",
+            "invoice",
+        ),
+    ],
+)
+def test_document_type_weighs_the_marks_of_each_kind(text: str, kind: str) -> None:
+    assert _parse(text).fields["document_type"].value == kind
+
+
 def test_item_counts_and_tax_registration_numbers_are_not_amounts() -> None:
     text = """Harbour Books
 VAT Reg No: 191 2478 96
