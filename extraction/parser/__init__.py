@@ -188,7 +188,11 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         name: rank(models[name], cands[kind]) if name in models else None for name, kind in FIELD_KINDS.items()
     }
     floors = {name: model.min_probability for name, model in models.items()}
-    chosen = {**consistency.parties(ranked), **consistency.dates(ranked), **consistency.amounts(ranked, floors)}
+    chosen = {
+        **consistency.parties(ranked),
+        **consistency.dates(ranked),
+        **consistency.amounts(ranked, floors, consistency.payment(cands["amount"])),
+    }
     if "vendor_lines" in models:
         chosen["vendor"] = _whole_name(layout, chosen.get("vendor"), models["vendor_lines"])
     for name in ("invoice_number", "currency"):

@@ -90,15 +90,49 @@ def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple
     return True, _adds_up(s.value, x.value, t.value)
 
 
-def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[str, Choice | None]:
+@dataclass(frozen=True)
+class Payment:
+    """What a receipt's payment lines say of its total: tendered less change, and never the tendered sum."""
+
+    implied: frozenset[Decimal] = frozenset()  # tendered less a positive change
+    tendered: frozenset[Decimal] = frozenset()  # sums handed over that a positive change says exceed the total
+
+    def agrees(self, total: Decimal) -> bool:
+        """Whether the payment lines imply this total."""
+        return total in self.implied
+
+    def excludes(self, total: Decimal) -> bool:
+        """Whether this total is a sum handed over, with change given back (so more than the total)."""
+        return total in self.tendered and total not in self.implied
+
+
+def payment(cands: Iterable[Candidate]) -> Payment:
+    """The totals the amounts after 'paid/cash/card' and 'change' labels imply and exclude.
+
+    Only where the sum tendered less the change is itself printed: "Cash 30.90" may be the total paid in
+    cash as well as the note handed over.
+    """
+    cands = list(cands)
+    printed = {c.value for c in cands}
+    paid = {c.value for c in cands if c.features.get("before_paid", 0) > 0 and c.value > 0}
+    change = {c.value for c in cands if c.features.get("before_change", 0) > 0 and c.value > 0}
+    pairs = [(p, ch) for p in paid for ch in change if p > ch and p - ch in printed]
+    return Payment(frozenset(p - ch for p, ch in pairs), frozenset(p for p, _ in pairs))
+
+
+def amounts(
+    ranked: dict[str, Ranked | None], floors: dict[str, float], paid: Payment | None = None
+) -> dict[str, Choice | None]:
     """Total, subtotal and tax: the most likely combination of their top candidates (or absence).
 
     A combination where subtotal + tax = total gains AGREEMENT_GAIN (one that replaces the best total
-    only with parts at or above their floors); one with a tax not below the total is impossible (a
-    subtotal above the total is not: a discount after the subtotal). A field the search changes gets
-    the share of the combinations that agree with it as its confidence; a subtotal and tax that add up
-    with the total are as sure as the total.
+    only with parts at or above their floors), and so does a total that the payment lines imply
+    (tendered less change); one with a tax not below the total is impossible (a subtotal above the total
+    is not: a discount after the subtotal), and so is a total that is the sum tendered when change was
+    given. A field the search changes gets the share of the combinations that agree with it as its
+    confidence; a subtotal and tax that add up with the total are as sure as the total.
     """
+    paid = paid or Payment()
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}
     chosen = _as_ranked(ranked, best)
     if best["total"] is None:
@@ -106,8 +140,9 @@ def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[
     leader = best["total"].candidate
     combos: list[tuple[float, Candidate, Candidate | None, Candidate | None]] = []
     sub_floor, tax_floor = floors.get("subtotal", 0.5), floors.get("tax", 0.5)
+    totals = [(t, tl) for t, tl in _options(best["total"], None) if t is not None and not paid.excludes(t.value)]
     for (t, tl), (s, sl), (x, xl) in product(
-        _options(best["total"], None), _options(best["subtotal"], sub_floor), _options(best["tax"], tax_floor)
+        totals or _options(best["total"], None), _options(best["subtotal"], sub_floor), _options(best["tax"], tax_floor)
     ):
         assert t is not None
         doubtful = (s is not None and math.exp(sl) < sub_floor) or (x is not None and math.exp(xl) < tax_floor)
@@ -117,7 +152,8 @@ def amounts(ranked: dict[str, Ranked | None], floors: dict[str, float]) -> dict[
             continue
         possible, adds_up = _consistent(t, s, x)
         if possible:
-            combos.append((tl + sl + xl + (AGREEMENT_GAIN if adds_up else 0.0), t, s, x))
+            gain = AGREEMENT_GAIN * (adds_up + paid.agrees(t.value))
+            combos.append((tl + sl + xl + gain, t, s, x))
     top = max(c[0] for c in combos)
     weights = [math.exp(c[0] - top) for c in combos]
     _, t, s, x = max(combos, key=lambda c: c[0])

@@ -136,3 +136,29 @@ def test_doubtful_parts_do_not_overturn_a_clear_total() -> None:
     }
     chosen = consistency.amounts(ranked, FLOORS)
     assert chosen["total"].candidate.value == Decimal("19.50") and not chosen["total"].changed
+
+
+def _amount(value: str, **features: float) -> Candidate:
+    return Candidate("amount", Decimal(value), value, None, features=dict(features))
+
+
+def test_the_sum_tendered_is_not_the_total_when_change_was_given() -> None:
+    # "TO GO 19.50 / AMOUNT TENDER 20.00 / CHANGE DUE 0.50": the scorer liked the tendered sum best.
+    cands = [_amount("19.50"), _amount("20.00", before_paid=2.0), _amount("0.50", before_change=3.0)]
+    paid = consistency.payment(cands)
+    assert paid.agrees(Decimal("19.50")) and paid.excludes(Decimal("20.00"))
+    ranked = {
+        "total": _money(("20.00", 0.9), ("19.50", 0.2), probability=0.70),
+        "subtotal": _money(("0.50", -3.0), probability=0.05),
+        "tax": None,
+    }
+    assert consistency.amounts(ranked, FLOORS)["total"].candidate.value == Decimal("20.00")
+    chosen = consistency.amounts(ranked, FLOORS, paid)
+    assert chosen["total"].candidate.value == Decimal("19.50") and chosen["total"].changed
+
+
+def test_payment_lines_say_nothing_unless_tendered_less_change_is_printed() -> None:
+    # "CASH 30.90 RM 51.00 / CHANGE 20.10": 30.90 is the total paid in cash; 10.80 is printed nowhere.
+    cands = [_amount("30.90", before_paid=2.0), _amount("51.00"), _amount("20.10", before_change=3.0)]
+    paid = consistency.payment(cands)
+    assert not paid.excludes(Decimal("30.90")) and not paid.agrees(Decimal("10.80"))
