@@ -122,6 +122,13 @@ _GLUED = re.compile(
     r"(?<![\d.,/\-])(?:(?P<a>\d{2})(?P<b>\d{2})[./\-]|(?P<a2>\d{2})[./\-](?P<b2>\d{2}))"
     r"(?P<y>(?:19|20)\d\d)(?![\d])"
 )
+# A written date with a four-digit year whose month name OCR misread by one letter ("Harch 27th 2018").
+_MISREAD_MDY = re.compile(
+    r"(?<![\w])(?P<m>[^\W\d_]{5,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>(?:19|20)\d\d)(?![\d])"
+)
+_MISREAD_DMY = re.compile(
+    r"(?<![\w])(?P<d>\d{1,2})(?:st|nd|rd|th|er|\.)?\s+(?P<m>[^\W\d_]{5,9})\.?,?\s+(?P<y>(?:19|20)\d\d)(?![\d])"
+)
 _COMPACT = re.compile(r"(?<![\d])(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\d])")
 
 # Languages that write numeric dates month-first; everything else is day-first.
@@ -191,6 +198,28 @@ def decide_order(text: str, language: str | None = None, currency: str | None = 
     return None, "nothing on the document decides the order"
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by changing, adding or dropping one letter."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+_LONG_MONTHS = {name: month for name, month in MONTH_NAMES.items() if len(name) >= 5 and name.isalpha()}
+
+
+def misread_month(word: str) -> int | None:
+    """The month a five-letter-or-longer word names with one letter misread, when exactly one month fits."""
+    word = word.lower()
+    if word in MONTH_NAMES:
+        return None
+    months = {month for name, month in _LONG_MONTHS.items() if _one_edit(word, name)}
+    return months.pop() if len(months) == 1 else None
+
+
 def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
     """Every date in `text`, left to right; numeric ones read in `order` (day-first when None)."""
     found: list[DateMatch] = []
@@ -214,6 +243,12 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
         value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
         if value:
             add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
+    for pattern in (_MISREAD_MDY, _MISREAD_DMY):
+        for m in pattern.finditer(text):
+            month = misread_month(m.group("m"))
+            value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
+            if value:
+                add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
     for m in _NUMERIC.finditer(text):
         if m.group("iy"):
             value = _make(int(m.group("iy")), int(m.group("im")), int(m.group("id") or m.group("idg")))

@@ -112,3 +112,21 @@ def test_a_time_glued_to_an_iso_date_and_a_lost_separator_still_read() -> None:
     assert [d.value for d in find_dates("08/042019 10:22", "dmy")] == [dt.date(2019, 4, 8)]
     # Not a date: no valid day/month split.
     assert find_dates("Inv 1234/2019") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Tuesday, Harch 27th 2018 7:51 pm", dt.date(2018, 3, 27)),
+        ("27 Harch 2018", dt.date(2018, 3, 27)),
+        ("3 Decembre 2019", dt.date(2019, 12, 3)),
+        ("Septmber 9, 2020", dt.date(2020, 9, 9)),
+    ],
+)
+def test_a_month_name_misread_by_one_letter_is_still_read(text: str, value: dt.date) -> None:
+    assert [d.value for d in find_dates(text)] == [value]
+
+
+@pytest.mark.parametrize("text", ["Store 12 2019", "Marks 12 2019", "Table 4 2019", "Juice 2 2019"])
+def test_words_more_than_one_letter_from_a_month_name_are_not_dates(text: str) -> None:
+    assert find_dates(text) == []
