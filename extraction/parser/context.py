@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from extraction.parser.country import shown_country
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.figures import normalise_figures
 from extraction.parser.labels import LABEL_FOLD
@@ -316,7 +317,8 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
     currency = detect_currency(full)
     if language in ("en", "unknown") and _looks_us(full, currency):
         language = "en-us"
-    order, reason = decide_order(full, language, currency.code if currency else None)
+    country = shown_country(full, folded_full)
+    order, reason = decide_order(full, language, currency.code if currency else None, country)
     hinted = {"DMY": "dmy", "MDY": "mdy"}.get(order_hint or "")
     if hinted is not None and not reason.startswith("another date"):
         order = hinted  # type: ignore[assignment]

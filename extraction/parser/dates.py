@@ -134,6 +134,7 @@ _COMPACT = re.compile(r"(?<![\d])(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0
 # Languages that write numeric dates month-first; everything else is day-first.
 MONTH_FIRST_LANGUAGES = frozenset({"en-us"})
 MONTH_FIRST_CURRENCIES = frozenset({"USD"})
+MONTH_FIRST_COUNTRIES = frozenset({"US"})
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,9 @@ def numeric_votes(text: str) -> tuple[int, int]:
     return dmy, mdy
 
 
-def decide_order(text: str, language: str | None = None, currency: str | None = None) -> tuple[Order | None, str]:
+def decide_order(
+    text: str, language: str | None = None, currency: str | None = None, country: str | None = None
+) -> tuple[Order | None, str]:
     """The document's numeric date order and why; None when nothing decides."""
     dmy, mdy = numeric_votes(text)
     if dmy > mdy:
@@ -195,6 +198,10 @@ def decide_order(text: str, language: str | None = None, currency: str | None = 
         if currency in MONTH_FIRST_CURRENCIES:
             return "mdy", f"the currency ({currency}) suggests a US document"
         return "dmy", f"the currency ({currency}) suggests a day-first country"
+    if country:
+        if country in MONTH_FIRST_COUNTRIES:
+            return "mdy", f"the document shows a month-first country ({country})"
+        return "dmy", f"the document shows a day-first country ({country})"
     return None, "nothing on the document decides the order"
 
 

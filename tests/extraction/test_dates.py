@@ -60,14 +60,37 @@ def test_swappable_numeric_date_is_flagged_without_an_order() -> None:
     assert month_first is not None and month_first.value == dt.date(2024, 3, 4) and not month_first.ambiguous
 
 
-def test_order_from_other_dates_then_language_then_currency() -> None:
+def test_order_from_other_dates_then_language_then_currency_then_country() -> None:
     assert decide_order("Date 03/04/2024 Due 25/04/2024")[0] == "dmy"
     assert decide_order("Date 03/04/2024 Due 04/25/2024")[0] == "mdy"
     assert decide_order("03/04/2024", language="de")[0] == "dmy"
     assert decide_order("03/04/2024", language="en-us")[0] == "mdy"
     assert decide_order("03/04/2024", currency="USD")[0] == "mdy"
     assert decide_order("03/04/2024", currency="EUR")[0] == "dmy"
+    assert decide_order("03/04/2024", country="MY") == ("dmy", "the document shows a day-first country (MY)")
+    assert decide_order("03/04/2024", country="US")[0] == "mdy"
+    assert decide_order("03/04/2024", currency="USD", country="MY")[0] == "mdy"
     assert decide_order("03/04/2024")[0] is None
+
+
+def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first() -> None:
+    from extraction.markdown import page_from_text
+    from extraction.parser import parse_invoice
+    from extraction.parser.country import shown_country
+
+    text = "KEDAI MAJU JAYA SDN BHD\nTel: +60 3-5511 2233\nDate: 06/01/2018 12:17\nTOTAL 9.00\nCASH 10.00\n"
+    assert shown_country(text, text.lower()) == "MY"
+    parsed = parse_invoice([page_from_text(text, 1)])
+    assert parsed.invoice.invoice_date == dt.date(2018, 1, 6)
+    assert any("day-first country (MY)" in r for r in parsed.reasons)
+    assert parsed.fields["invoice_date"].confidence > 0.5  # decided by the country, no longer a coin toss
+
+
+def test_no_country_when_the_evidence_ties() -> None:
+    from extraction.parser.country import shown_country
+
+    text = "Muster GmbH, Berlin, Germany\nAgence SARL, Paris, France\n"
+    assert shown_country(text, text.lower()) is None
 
 
 def test_two_digit_years_pivot_around_today() -> None:

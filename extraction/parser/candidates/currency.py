@@ -7,11 +7,11 @@ implied that way is a weak candidate; the scorer's probability (and the review f
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.country import country_votes
 from extraction.parser.money import ISO_CODES, SYMBOLS, WORDLIKE_CODES, currency_votes
 
 if TYPE_CHECKING:
@@ -66,83 +66,6 @@ COUNTRY_CURRENCY = {
     "CN": "CNY",
     "HK": "HKD",
 }
-_PHONE_PREFIX = {
-    "49": "DE",
-    "33": "FR",
-    "31": "NL",
-    "32": "BE",
-    "34": "ES",
-    "39": "IT",
-    "43": "AT",
-    "41": "CH",
-    "44": "GB",
-    "48": "PL",
-    "60": "MY",
-    "65": "SG",
-    "91": "IN",
-    "61": "AU",
-    "64": "NZ",
-    "353": "IE",
-    "351": "PT",
-    "352": "LU",
-    "45": "DK",
-    "46": "SE",
-    "47": "NO",
-}
-_COUNTRY_NAMES = {
-    "DE": r"germany|deutschland",
-    "AT": r"austria|osterreich",
-    "CH": r"switzerland|schweiz|suisse|svizzera",
-    "FR": r"france",
-    "BE": r"belgium|belgique|belgie",
-    "NL": r"netherlands|nederland|holland",
-    "ES": r"spain|espana",
-    "IT": r"italy|italia",
-    "GB": r"united kingdom|england|scotland|wales",
-    "IE": r"ireland",
-    "PL": r"poland|polska",
-    "MY": r"malaysia",
-    "SG": r"singapore",
-    "IN": r"india",
-    "US": r"usa|united states",
-    "CA": r"canada",
-    "AU": r"australia",
-}
-_COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
-_IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
-_VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
-_PHONE = re.compile(r"(?:\+|\b00)(\d{2,3})[\s\-/().]*\d")
-# Legal forms that exist in one country only.
-_LEGAL_COUNTRY = {
-    "MY": re.compile(r"\bsdn\.?\s?bhd\b|\(m\)\s*sdn|\bberhad\b"),
-    "IN": re.compile(r"\bpvt\.?\s?ltd\b|\bgstin\b"),
-    "SG": re.compile(r"\bpte\.?\s?ltd\b|\buen\b"),
-    "DE": re.compile(r"\bgmbh\b|\bust\s?id"),
-    "FR": re.compile(r"\bsarl\b|\bsiret\b|\bsiren\b"),
-    "NL": re.compile(r"\bb\.?v\.\B|\bkvk\b"),
-}
-
-
-def country_votes(doc: Doc) -> Counter[str]:
-    """Evidence per country code that the document itself shows."""
-    votes: Counter[str] = Counter()
-    text = doc.text
-    folded = "\n".join(line.folded for line in doc.lines)
-    for m in _IBAN.finditer(text):
-        votes[m.group(1)] += 2
-    for m in _VAT.finditer(text.replace(" ", "")):
-        votes[m.group(1)] += 2
-    for m in _PHONE.finditer(text):
-        code = m.group(1)
-        country = _PHONE_PREFIX.get(code) or _PHONE_PREFIX.get(code[:2])
-        if country:
-            votes[country] += 1
-    for m in _COUNTRY_NAME.finditer(folded):
-        votes[next(k for k, v in m.groupdict().items() if v)] += 1
-    for country, pattern in _LEGAL_COUNTRY.items():
-        if pattern.search(folded):
-            votes[country] += 1
-    return votes
 
 
 def cell_currency(cell: str) -> str | None:
@@ -170,7 +93,7 @@ def currency_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             if code:
                 in_cells[code] += 1
     implied: Counter[str] = Counter()
-    for country, n in country_votes(doc).items():
+    for country, n in country_votes(doc.text, "\n".join(line.folded for line in doc.lines)).items():
         if country in COUNTRY_CURRENCY:
             implied[COUNTRY_CURRENCY[country]] += n
     dollar = "$" in doc.text

@@ -1,0 +1,90 @@
+"""The country a document shows: IBANs, VAT ids, phone prefixes, country names and one-country legal forms."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_PHONE_PREFIX = {
+    "49": "DE",
+    "33": "FR",
+    "31": "NL",
+    "32": "BE",
+    "34": "ES",
+    "39": "IT",
+    "43": "AT",
+    "41": "CH",
+    "44": "GB",
+    "48": "PL",
+    "60": "MY",
+    "65": "SG",
+    "91": "IN",
+    "61": "AU",
+    "64": "NZ",
+    "353": "IE",
+    "351": "PT",
+    "352": "LU",
+    "45": "DK",
+    "46": "SE",
+    "47": "NO",
+}
+_COUNTRY_NAMES = {
+    "DE": r"germany|deutschland",
+    "AT": r"austria|osterreich",
+    "CH": r"switzerland|schweiz|suisse|svizzera",
+    "FR": r"france",
+    "BE": r"belgium|belgique|belgie",
+    "NL": r"netherlands|nederland|holland",
+    "ES": r"spain|espana",
+    "IT": r"italy|italia",
+    "GB": r"united kingdom|england|scotland|wales",
+    "IE": r"ireland",
+    "PL": r"poland|polska",
+    "MY": r"malaysia",
+    "SG": r"singapore",
+    "IN": r"india",
+    "US": r"usa|united states",
+    "CA": r"canada",
+    "AU": r"australia",
+}
+_COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
+_IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
+_VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
+_PHONE = re.compile(r"(?:\+|\b00)(\d{2,3})[\s\-/().]*\d")
+# Legal forms that exist in one country only.
+_LEGAL_COUNTRY = {
+    "MY": re.compile(r"\bsdn\.?\s?bhd\b|\(m\)\s*sdn|\bberhad\b"),
+    "IN": re.compile(r"\bpvt\.?\s?ltd\b|\bgstin\b"),
+    "SG": re.compile(r"\bpte\.?\s?ltd\b|\buen\b"),
+    "DE": re.compile(r"\bgmbh\b|\bust\s?id"),
+    "FR": re.compile(r"\bsarl\b|\bsiret\b|\bsiren\b"),
+    "NL": re.compile(r"\bb\.?v\.\B|\bkvk\b"),
+}
+
+
+def country_votes(text: str, folded: str) -> Counter[str]:
+    """Evidence per country code that the document itself shows (its text, and the same text folded)."""
+    votes: Counter[str] = Counter()
+    for m in _IBAN.finditer(text):
+        votes[m.group(1)] += 2
+    for m in _VAT.finditer(text.replace(" ", "")):
+        votes[m.group(1)] += 2
+    for m in _PHONE.finditer(text):
+        code = m.group(1)
+        country = _PHONE_PREFIX.get(code) or _PHONE_PREFIX.get(code[:2])
+        if country:
+            votes[country] += 1
+    for m in _COUNTRY_NAME.finditer(folded):
+        votes[next(k for k, v in m.groupdict().items() if v)] += 1
+    for country, pattern in _LEGAL_COUNTRY.items():
+        if pattern.search(folded):
+            votes[country] += 1
+    return votes
+
+
+def shown_country(text: str, folded: str) -> str | None:
+    """The one country the document shows more evidence for than for any other, if any."""
+    ranked = country_votes(text, folded).most_common(2)
+    if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
