@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from extraction.parser.misreads import one_letter_off
+
 Order = Literal["dmy", "mdy"]
 
 _MONTHS: dict[int, tuple[str, ...]] = {
@@ -205,16 +207,6 @@ def decide_order(
     return None, "nothing on the document decides the order"
 
 
-def _one_edit(a: str, b: str) -> bool:
-    """Whether `a` becomes `b` by changing, adding or dropping one letter."""
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = sorted((a, b), key=len)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
-
-
 _LONG_MONTHS = {name: month for name, month in MONTH_NAMES.items() if len(name) >= 5 and name.isalpha()}
 
 
@@ -223,7 +215,7 @@ def misread_month(word: str) -> int | None:
     word = word.lower()
     if word in MONTH_NAMES:
         return None
-    months = {month for name, month in _LONG_MONTHS.items() if _one_edit(word, name)}
+    months = {month for name, month in _LONG_MONTHS.items() if one_letter_off(word, name)}
     return months.pop() if len(months) == 1 else None
 
 

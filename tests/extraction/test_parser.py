@@ -7,7 +7,7 @@ import pytest
 
 from extraction.markdown import PageMarkdown, page_from_text
 from extraction.parser import parse_invoice
-from extraction.parser.candidates.names import clean_name
+from extraction.parser.candidates.names import clean_name, spell_legal_form
 from extraction.schema import FieldInfo, Invoice, Party
 from tests.builders import make_settings
 
@@ -503,6 +503,32 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
     # Codes, postcodes and numbers keep their digits.
     for kept in ("Leeds LS1 6AB", "7-ELEVEN", "B2B TRADING", "A02045 STORE"):
         assert clean_name(kept) == kept
+
+
+def test_the_vendor_reads_with_its_legal_form_spelled() -> None:
+    parsed = _parse("BOW WOW CAFE SON BHD\nNO 8, JALAN SS 2/64\nTOTAL 9.00\nCASH 10.00\nCHANGE 1.00\n")
+    assert parsed.invoice.vendor.name == "BOW WOW CAFE SDN BHD"
+    assert parsed.fields["vendor.name"].value == "BOW WOW CAFE SDN BHD"
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [
+        ("AMANO MALAYSIA SON BHD", "AMANO MALAYSIA SDN BHD"),
+        ("SUBANG HEALTHCARE SIN BHD", "SUBANG HEALTHCARE SDN BHD"),
+        ("ONE ONE THREE SEAFOOD RESTAURANT SDN HD", "ONE ONE THREE SEAFOOD RESTAURANT SDN BHD"),
+        ("99 SPEED MART S/8", "99 SPEED MART S/B"),
+        ("HARBOUR BOOKS LIMITEO", "HARBOUR BOOKS LIMITED"),
+        # Right already, mixed case, or near two forms at once: kept as printed.
+        ("ACME PTY LTD", "ACME PTY LTD"),
+        ("ACME PTV LTD", "ACME PTV LTD"),
+        ("Sun Bhd Trading", "Sun Bhd Trading"),
+        ("KEDAI SDN. BHD.", "KEDAI SDN. BHD."),
+        ("SUN BHD", "SUN BHD"),
+    ],
+)
+def test_a_legal_form_misread_by_one_letter_ends_the_name_as_spelled(read: str, name: str) -> None:
+    assert spell_legal_form(read) == name
 
 
 @pytest.mark.parametrize("label", ["GST ID. NO :", "(GST ID No:", "GST Reg. No.", "VAT Reg. No.", "Tax ID Number:"])

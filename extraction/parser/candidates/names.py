@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 
 from extraction.parser.candidates import Candidate, Layout
 from extraction.parser.labels import fold
+from extraction.parser.misreads import only_match
 from extraction.parser.nearby import label_features, labels_in, line_offset
 from extraction.parser.vocab import (
     BOILERPLATE,
@@ -83,6 +84,28 @@ def _letters_for_digits(text: str) -> str:
     text = _CAPS_WORD.sub(fix, text)
     # A one-letter abbreviation pair such as "S/B" read with a digit: "5/B".
     return _SLASHED.sub(lambda m: m.group(1).translate(FIGURES_AS_LETTERS) + "/" + m.group(2), text)
+
+
+# Legal forms a name in capitals ends with, as they are spelled; one OCR misread ("SON BHD", "SDN HD",
+# "S/8") is put right when exactly one of them fits.
+LEGAL_TAILS = ("SDN BHD", "S/B", "BERHAD", "PTE LTD", "PTY LTD", "PVT LTD", "GMBH", "LIMITED", "SARL", "B.V.")
+
+
+def spell_legal_form(text: str) -> str:
+    """A capitals name whose last word or two are a legal form misread by one letter or figure, put right."""
+    words = text.split()
+    if not text.isupper() or len(words) < 2:
+        return text
+    for size in (2, 1):
+        tail = " ".join(words[-size:])
+        if len(words) <= size or tail in LEGAL_TAILS or tail.rstrip(".") in LEGAL_TAILS:
+            continue
+        forms = [f for f in LEGAL_TAILS if f.count(" ") == size - 1]
+        fixed = tail.translate(FIGURES_AS_LETTERS)
+        form = fixed if fixed in forms else only_match(tail, [f for f in forms if len(f) >= 6])
+        if form is not None:
+            return " ".join([*words[:-size], form])
+    return text
 
 
 def clean_name(text: str) -> str:
