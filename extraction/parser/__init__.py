@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from extraction.parser import consistency
 from extraction.parser.candidates import FIELD_KINDS, Candidate, Layout, generate
 from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
-from extraction.parser.candidates.names import spell_legal_form
+from extraction.parser.candidates.names import party_name
 from extraction.parser.context import Doc, Line, build_doc
 from extraction.parser.doc_kind import document_type
 from extraction.parser.fields import labelled_text
@@ -227,8 +227,8 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         values[key] = choice.candidate.value
         fields[key] = _info(doc, choice.candidate, probability, kinds, source)
         if name in ("vendor", "customer"):
-            # After scoring: the scorers learned names as OCR reads them; the reader gets the form spelled.
-            values[key] = fields[key].value = spell_legal_form(choice.candidate.value)
+            # After scoring: the scorers learned names as printed; the reader gets the name alone, spelled right.
+            values[key] = fields[key].value = party_name(choice.candidate.value)
 
     vendor_choice, customer_choice = chosen.get("vendor"), chosen.get("customer")
     vendor_line = _last_line(vendor_choice.candidate) if vendor_choice and "vendor.name" in values else None

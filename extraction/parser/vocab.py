@@ -38,6 +38,8 @@ SECTION_HEADING = re.compile(
 )
 DOCUMENT_TITLE = re.compile(rf"^\W*(?:{_any(TITLE_WORDS + MORE_TITLE_WORDS)})\b(?:\W+(?:no|nr|n|#)\W*[\w\-/]*)?\W*$")
 # Lines that are never a vendor name (document titles and receipt boilerplate).
+# A document title after a name on its line ("Amazon Web Services Invoice", "ACME GMBH RECHNUNG").
+TRAILING_TITLE = re.compile(rf"\s+(?:{_any(TITLE_WORDS + MORE_TITLE_WORDS)})\W*$", re.IGNORECASE)
 GENERIC_LINE = re.compile(
     rf"^(?:{_any(TITLE_WORDS + COPY_WORDS)}|"
     r"(?:simplified |full )?tax invoice|official receipt|cash (?:bill|receipt|sale)|sales receipt|"

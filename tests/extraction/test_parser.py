@@ -7,7 +7,7 @@ import pytest
 
 from extraction.markdown import PageMarkdown, page_from_text
 from extraction.parser import parse_invoice
-from extraction.parser.candidates.names import clean_name, spell_legal_form
+from extraction.parser.candidates.names import clean_name, party_name, spell_legal_form
 from extraction.schema import FieldInfo, Invoice, Party
 from tests.builders import make_settings
 
@@ -503,6 +503,20 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
     # Codes, postcodes and numbers keep their digits.
     for kept in ("Leeds LS1 6AB", "7-ELEVEN", "B2B TRADING", "A02045 STORE"):
         assert clean_name(kept) == kept
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [
+        ("Amazon Web Services Invoice", "Amazon Web Services"),
+        ("ACME GMBH RECHNUNG", "ACME GMBH"),
+        ("BOW WOW CAFE SON BHD TAX INVOICE", "BOW WOW CAFE SDN BHD"),
+        ("Receipt Bank Ltd", "Receipt Bank Ltd"),  # a title word inside the name stays
+        ("Invoice", "Invoice"),  # nothing would be left
+    ],
+)
+def test_a_party_name_reads_without_a_document_title_after_it(read: str, name: str) -> None:
+    assert party_name(read) == name
 
 
 def test_the_vendor_reads_with_its_legal_form_spelled() -> None:

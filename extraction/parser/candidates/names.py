@@ -29,6 +29,7 @@ from extraction.parser.vocab import (
     GENERIC_LINE,
     LEGAL_FORM,
     SECTION_HEADING,
+    TRAILING_TITLE,
 )
 
 if TYPE_CHECKING:
@@ -89,6 +90,12 @@ def _letters_for_digits(text: str) -> str:
 # Legal forms a name in capitals ends with, as they are spelled; one OCR misread ("SON BHD", "SDN HD",
 # "S/8") is put right when exactly one of them fits.
 LEGAL_TAILS = ("SDN BHD", "S/B", "BERHAD", "PTE LTD", "PTY LTD", "PVT LTD", "GMBH", "LIMITED", "SARL", "B.V.")
+
+
+def party_name(text: str) -> str:
+    """A chosen party name as the reader gets it: no document title after it, its legal form spelled."""
+    bare = TRAILING_TITLE.sub("", text)
+    return spell_legal_form(bare if _nameish(bare) else text)
 
 
 def spell_legal_form(text: str) -> str:
