@@ -23,6 +23,7 @@ from extraction.parser.nearby import label_features, labels_in, line_offset
 from extraction.parser.vocab import (
     BOILERPLATE,
     COMPANY_SUFFIX,
+    COMPANY_SUFFIXES,
     COPY_STAMP,
     DOCUMENT_TITLE,
     FIGURES_AS_LETTERS,
@@ -92,9 +93,19 @@ def _letters_for_digits(text: str) -> str:
 LEGAL_TAILS = ("SDN BHD", "S/B", "BERHAD", "PTE LTD", "PTY LTD", "PVT LTD", "GMBH", "LIMITED", "SARL", "B.V.")
 
 
+# Figures OCR reads for the letters of a legal form ("5DN 8HD", "SBN 3HD").
+_FORM_FIGURES = str.maketrans("01583", "OISBB")
+# A company registration number printed after the legal form ("S/B 273500-U (KJ1)", "SDN BHD 1095514-X").
+_REG_AFTER_FORM = re.compile(
+    rf"(?<=\S)(?P<form>\s(?:{'|'.join(COMPANY_SUFFIXES)})\.?)\s+[(\[]?\s*\d{{4,}}[\w\-]*\s*[)\]]?"
+    r"(?:\s*[(\[][A-Z0-9]{1,4}[)\]])?\W*$",
+    re.IGNORECASE,
+)
+
+
 def party_name(text: str) -> str:
-    """A chosen party name as the reader gets it: no document title after it, its legal form spelled."""
-    bare = TRAILING_TITLE.sub("", text)
+    """A chosen party name as the reader gets it: no title or registration number after it, its legal form spelled."""
+    bare = _REG_AFTER_FORM.sub(r"\g<form>", TRAILING_TITLE.sub("", text))
     return spell_legal_form(bare if _nameish(bare) else text)
 
 
@@ -108,8 +119,8 @@ def spell_legal_form(text: str) -> str:
         if len(words) <= size or tail in LEGAL_TAILS or tail.rstrip(".") in LEGAL_TAILS:
             continue
         forms = [f for f in LEGAL_TAILS if f.count(" ") == size - 1]
-        fixed = tail.translate(FIGURES_AS_LETTERS)
-        form = fixed if fixed in forms else only_match(tail, [f for f in forms if len(f) >= 6])
+        fixed = tail.translate(_FORM_FIGURES)
+        form = fixed if fixed in forms else only_match(fixed, [f for f in forms if len(f) >= 6])
         if form is not None:
             return " ".join([*words[:-size], form])
     return text
