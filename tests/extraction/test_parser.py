@@ -513,13 +513,14 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
         ("BOW WOW CAFE SON BHD TAX INVOICE", "BOW WOW CAFE SDN BHD"),
         ("KING'S CONFECTIONERY S/B 273500-U (KJ1)", "KING'S CONFECTIONERY S/B"),
         ("MOONLIGHT CAKE HOUSE SDN BHD 862725-U", "MOONLIGHT CAKE HOUSE SDN BHD"),
+        ("Morrisons Supermarkets plc BD3 7DL", "Morrisons Supermarkets plc"),
         ("SUPER.SEVEN CASH & CARRY SBN 3HD", "SUPER.SEVEN CASH & CARRY SDN BHD"),
         ("CAFE 1990", "CAFE 1990"),  # figures without a legal form before them may be the name's
         ("Receipt Bank Ltd", "Receipt Bank Ltd"),  # a title word inside the name stays
         ("Invoice", "Invoice"),  # nothing would be left
     ],
 )
-def test_a_party_name_reads_without_a_title_or_registration_number_after_it(read: str, name: str) -> None:
+def test_a_party_name_reads_without_a_title_or_registration_or_postcode_after_it(read: str, name: str) -> None:
     assert party_name(read) == name
 
 

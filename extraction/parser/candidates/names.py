@@ -95,9 +95,10 @@ LEGAL_TAILS = ("SDN BHD", "S/B", "BERHAD", "PTE LTD", "PTY LTD", "PVT LTD", "GMB
 
 # Figures OCR reads for the letters of a legal form ("5DN 8HD", "SBN 3HD").
 _FORM_FIGURES = str.maketrans("01583", "OISBB")
-# A company registration number printed after the legal form ("S/B 273500-U (KJ1)", "SDN BHD 1095514-X").
+# A company registration number or a postcode printed after the legal form: words that each hold a
+# figure, perhaps a short code in brackets ("S/B 273500-U (KJ1)", "SDN BHD 1095514-X", "plc BD3 7DL").
 _REG_AFTER_FORM = re.compile(
-    rf"(?<=\S)(?P<form>\s(?:{'|'.join(COMPANY_SUFFIXES)})\.?)\s+[(\[]?\s*\d{{4,}}[\w\-]*\s*[)\]]?"
+    rf"(?<=\S)(?P<form>\s(?:{'|'.join(COMPANY_SUFFIXES)})\.?)(?:\s+[(\[]?[\w\-/]*\d[\w\-/]*[)\]]?)+"
     r"(?:\s*[(\[][A-Z0-9]{1,4}[)\]])?\W*$",
     re.IGNORECASE,
 )
