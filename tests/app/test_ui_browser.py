@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,8 +90,12 @@ def _shot(page: Any, name: str, full: bool = True) -> Path:
 
 def _dismiss_toasts(page: Any) -> None:
     """Close notifications so they do not cover the screenshots."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     for button in page.locator(".toast-close:visible").all():
-        button.click()
+        # A notification may close itself meanwhile (fading out, inert, gone): nothing left to close.
+        with suppress(PlaywrightTimeoutError):
+            button.click(timeout=3000)
     page.wait_for_timeout(300)
 
 
