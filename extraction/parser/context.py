@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from extraction.parser.country import shown_country
+from extraction.parser.country import country_votes, shown_country
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.figures import normalise_figures
 from extraction.parser.labels import LABEL_FOLD
@@ -171,6 +171,7 @@ class Doc:
     currency: CurrencyGuess | None
     order: Order | None
     order_reason: str
+    countries: Counter[str] = field(default_factory=Counter)  # evidence per country code (`country_votes`)
     extra: dict[str, FieldInfo] = field(default_factory=dict)
     _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
     _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
@@ -317,10 +318,10 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
     currency = detect_currency(full)
     if language in ("en", "unknown") and _looks_us(full, currency):
         language = "en-us"
-    country = shown_country(full, folded_full)
-    order, reason = decide_order(full, language, currency.code if currency else None, country)
+    countries = country_votes(full, folded_full)
+    order, reason = decide_order(full, language, currency.code if currency else None, shown_country(countries))
     hinted = {"DMY": "dmy", "MDY": "mdy"}.get(order_hint or "")
     if hinted is not None and not reason.startswith("another date"):
         order = hinted  # type: ignore[assignment]
         reason = "the vendor's earlier invoices write " + ("day first" if hinted == "dmy" else "month first")
-    return Doc(lines, full, language, _decimal_hint(full), currency, order, reason)
+    return Doc(lines, full, language, _decimal_hint(full), currency, order, reason, countries)

@@ -82,9 +82,9 @@ def country_votes(text: str, folded: str) -> Counter[str]:
     return votes
 
 
-def shown_country(text: str, folded: str) -> str | None:
-    """The one country the document shows more evidence for than for any other, if any."""
-    ranked = country_votes(text, folded).most_common(2)
+def shown_country(votes: Counter[str]) -> str | None:
+    """The one country with more evidence (`country_votes`) than any other, if any."""
+    ranked = votes.most_common(2)
     if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
     return ranked[0][0]

@@ -76,10 +76,10 @@ def test_order_from_other_dates_then_language_then_currency_then_country() -> No
 def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first() -> None:
     from extraction.markdown import page_from_text
     from extraction.parser import parse_invoice
-    from extraction.parser.country import shown_country
+    from extraction.parser.country import country_votes, shown_country
 
     text = "KEDAI MAJU JAYA SDN BHD\nTel: +60 3-5511 2233\nDate: 06/01/2018 12:17\nTOTAL 9.00\nCASH 10.00\n"
-    assert shown_country(text, text.lower()) == "MY"
+    assert shown_country(country_votes(text, text.lower())) == "MY"
     parsed = parse_invoice([page_from_text(text, 1)])
     assert parsed.invoice.invoice_date == dt.date(2018, 1, 6)
     assert any("day-first country (MY)" in r for r in parsed.reasons)
@@ -87,10 +87,10 @@ def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first()
 
 
 def test_no_country_when_the_evidence_ties() -> None:
-    from extraction.parser.country import shown_country
+    from extraction.parser.country import country_votes, shown_country
 
     text = "Muster GmbH, Berlin, Germany\nAgence SARL, Paris, France\n"
-    assert shown_country(text, text.lower()) is None
+    assert shown_country(country_votes(text, text.lower())) is None
 
 
 def test_two_digit_years_pivot_around_today() -> None:

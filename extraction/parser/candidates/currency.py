@@ -11,7 +11,6 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
-from extraction.parser.country import country_votes
 from extraction.parser.money import ISO_CODES, SYMBOLS, WORDLIKE_CODES, currency_votes
 
 if TYPE_CHECKING:
@@ -93,7 +92,7 @@ def currency_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             if code:
                 in_cells[code] += 1
     implied: Counter[str] = Counter()
-    for country, n in country_votes(doc.text, "\n".join(line.folded for line in doc.lines)).items():
+    for country, n in doc.countries.items():
         if country in COUNTRY_CURRENCY:
             implied[COUNTRY_CURRENCY[country]] += n
     dollar = "$" in doc.text
