@@ -33,7 +33,6 @@ def line_rate(text: str) -> Decimal | None:
 def tax_lines(doc: Doc, subtotal: Decimal | None = None, total: Decimal | None = None) -> list[TaxLine]:
     """Tax lines of the document, each rate once."""
     out: list[TaxLine] = []
-    guessed: set[int] = set()  # lines whose one amount was taken as the tax without a base to prove it
     seen: set[tuple[Decimal, Decimal | None]] = set()
     for line in doc.lines:
         rate = line_rate(line.text)
@@ -70,22 +69,18 @@ def tax_lines(doc: Doc, subtotal: Decimal | None = None, total: Decimal | None =
             continue
         seen.add(key)
         out.append(TaxLine(rate=rate, base=base, amount=amount))
-        if base is None:
-            guessed.add(id(out[-1]))
-    return _settle_guesses(out, guessed, subtotal, total)
+    return _settle_guesses(out, subtotal, total)
 
 
-def _settle_guesses(
-    lines: list[TaxLine], guessed: set[int], subtotal: Decimal | None, total: Decimal | None
-) -> list[TaxLine]:
+def _settle_guesses(lines: list[TaxLine], subtotal: Decimal | None, total: Decimal | None) -> list[TaxLine]:
     """Lone amounts beside a rate that are the sum the tax is levied on, or that sum with the tax, are not taxes.
 
     Two of them at one rate that differ by that rate ("excl. GST 6%: 24.00", "incl. GST 6%: 25.44") make one
     tax line; a non-zero amount at 0% is a base; one that is the subtotal, the total, another line's base or
-    the net or gross of another line's tax is dropped.
+    the net or gross of another line's tax is dropped. A lone amount is a line read without a base.
     """
-    out = [t for t in lines if id(t) not in guessed]
-    lone = [t for t in lines if id(t) in guessed]
+    out = [t for t in lines if t.base is not None]
+    lone = [t for t in lines if t.base is None]
     paired: set[int] = set()
     for net in lone:
         for gross in lone:
