@@ -196,9 +196,9 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
     }
     if "vendor_lines" in models:
         chosen["vendor"] = _whole_name(layout, chosen.get("vendor"), models["vendor_lines"])
-    for name in ("invoice_number", "currency"):
-        r = ranked[name]
-        chosen[name] = consistency.Choice(r.candidate, r.probability) if r is not None else None
+    chosen["invoice_number"] = consistency.invoice_number(ranked["invoice_number"], chosen.get("vendor"))
+    currency = ranked["currency"]
+    chosen["currency"] = consistency.Choice(currency.candidate, currency.probability) if currency is not None else None
 
     fields: dict[str, FieldInfo] = {}
     reasons: list[str] = []

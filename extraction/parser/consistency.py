@@ -1,9 +1,9 @@
 """One consistency pass over the whole invoice: the fields' best candidates must agree with each other.
 
 Subtotal + tax = total, the tax below the total, the due date not before the issue date, the vendor
-not the customer. Where the best candidates disagree, the runner-up candidates are tried (a value
-the scorer ranked lower but that makes the invoice add up); what still disagrees is left for
-validation to flag.
+not the customer, the invoice number not a company's registration number. Where the best candidates
+disagree, the runner-up candidates are tried (a value the scorer ranked lower but that makes the
+invoice add up); what still disagrees is left for validation to flag.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from decimal import Decimal
 from itertools import product
 from typing import TYPE_CHECKING
 
-from extraction.parser.candidates.names import LABEL_REACH
+from extraction.parser.candidates.names import LABEL_REACH, REG_LINE
+from extraction.parser.labels import find_label
 from extraction.parser.scoring import Ranked, value_key
+from extraction.parser.vocab import COMPANY_SUFFIX
 from utils.money import within_cents
 
 if TYPE_CHECKING:
@@ -225,3 +227,38 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     taken = value_key(winner.candidate.value)
     chosen[loser] = _stand_in(source.others, lambda c: value_key(c.value) != taken)
     return chosen
+
+
+def _in_name_block(number: Candidate, name: Candidate) -> bool:
+    """Whether a number is printed as part of a chosen name: inside its span, or alone on the line below it."""
+    if number.line is None or name.line is None:
+        return False
+    lines = name.lines or (name.line,)
+    last = lines[-1].index + (1 if name.features.get("variant_joined") else 0)
+    if number.line.index == name.line.index:
+        return name.start <= number.start and number.end <= name.end
+    if name.line.index < number.line.index <= last:
+        return True  # a line the name continues over
+    return number.line.index == last + 1 and bool(REG_LINE.match(number.line.text.strip()))
+
+
+def names_a_company(number: Candidate, seller: Candidate | None) -> bool:
+    """Whether a number is a company's registration: printed with the seller's name, under a trade-register
+    label ("Co. Reg No.", "HRB", "KvK"), or in brackets right after a legal form ("... SDN BHD (1135772-K)")."""
+    if seller is not None and _in_name_block(number, seller):
+        return True
+    if find_label(number.label_text, "registration") is not None:
+        return True
+    line = number.line.text if number.line is not None else ""
+    bracketed = line[number.start - 1 : number.start] == "(" and line[number.end : number.end + 1] == ")"
+    return bracketed and COMPANY_SUFFIX.search(line[: max(number.start - 1, 0)].rstrip()[-12:]) is not None
+
+
+def invoice_number(ranked: Ranked | None, vendor: Choice | None) -> Choice | None:
+    """The invoice number: never a company's registration number (the seller's above all)."""
+    if ranked is None:
+        return None
+    seller = vendor.candidate if vendor is not None else None
+    if not names_a_company(ranked.candidate, seller):
+        return Choice(ranked.candidate, ranked.probability)
+    return _stand_in(ranked.others[: TOP - 1], lambda c: not names_a_company(c, seller))

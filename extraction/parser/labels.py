@@ -258,6 +258,18 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             3,
         ),
     ],
+    # A company's entry in a trade register: its number names a company, never the document (read by the
+    # consistency pass, not a scorer feature).
+    "registration": [
+        (
+            r"\b(?:co(?:mpany)?\.?\s*reg(?:istration|istered)?\.?\s*(?:no|nr|number|#)?|"
+            r"(?<!gst )(?<!vat )(?<!sst )(?<!tax )(?:business |company )?reg(?:istration)?\.?\s*(?:no|nr|number)|"
+            r"company (?:no|number)|roc(?: no)?|"
+            r"br no|handelsregister|registergericht|amtsgericht|hr[ab]|kvk|kamer van koophandel|siren|siret|rcs|"
+            r"registro mercantil|registro (?:delle )?imprese|rea|registered in|registered office)\b",
+            3,
+        ),
+    ],
     "phone": [
         (r"\b(?:tel|tel\.|phone|telephone|telefon|fon|mobile|mob|hp|tlf|telefoon|telefono|handy|fax)\b", 2),
     ],

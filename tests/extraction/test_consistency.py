@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from extraction.markdown import page_from_text
 from extraction.parser import consistency
-from extraction.parser.candidates import Candidate
+from extraction.parser.candidates import Candidate, generate
+from extraction.parser.context import build_doc
 from extraction.parser.scoring import Ranked
 
 FLOORS = {"subtotal": 0.15, "tax": 0.15}
@@ -162,3 +164,39 @@ def test_payment_lines_say_nothing_unless_tendered_less_change_is_printed() -> N
     cands = [_amount("30.90", before_paid=2.0), _amount("51.00"), _amount("20.10", before_change=3.0)]
     paid = consistency.payment(cands)
     assert not paid.excludes(Decimal("30.90")) and not paid.agrees(Decimal("10.80"))
+
+
+def _numbers_and_seller(text: str, seller: str) -> tuple[dict[str, Candidate], consistency.Choice]:
+    cands = generate(build_doc([page_from_text(text, 1)]))
+    name = next(c for c in cands["name"] if c.value == seller)
+    return {c.value: c for c in cands["number"]}, consistency.Choice(name, 0.9)
+
+
+def _number_ranking(numbers: dict[str, Candidate], *order: tuple[str, float]) -> Ranked:
+    cands = [numbers[value] for value, _ in order]
+    return Ranked(cands[0], order[0][1], 2.0, 0.8, [(c, s) for c, (_, s) in zip(cands[1:], order[1:], strict=True)])
+
+
+def test_the_invoice_number_is_not_a_companys_registration_number() -> None:
+    text = (
+        "KEDAI MAJU SDN BHD (1095514-X)\n(273500-U)\nNo. 12 Jalan Besar\nCo. Reg No: 75495-W\nHRB 44120\n"
+        "Owned by: SANYU SUPPLY SDN BHD (1135772-K)\nReceipt 88123\nThank you\n"
+    )
+    numbers, seller = _numbers_and_seller(text, "KEDAI MAJU SDN BHD")
+    # With the seller's name, alone in brackets under it, under a trade-register label, after a legal form.
+    for reg in ("1095514-X", "273500-U", "75495-W", "44120", "1135772-K"):
+        chosen = consistency.invoice_number(_number_ranking(numbers, (reg, 1.0), ("88123", 0.5)), seller)
+        assert chosen is not None and chosen.candidate.value == "88123" and chosen.changed, reg
+    # Where no other number is likely on its own, the receipt has no invoice number.
+    assert consistency.invoice_number(_number_ranking(numbers, ("1095514-X", 1.0), ("88123", -2.0)), seller) is None
+    # A number elsewhere on the page is not touched, with or without a seller.
+    for who in (seller, None):
+        kept = consistency.invoice_number(_number_ranking(numbers, ("88123", 1.0), ("1095514-X", 0.5)), who)
+        assert kept is not None and kept.candidate.value == "88123" and not kept.changed
+
+
+def test_a_number_beside_the_sellers_name_on_its_line_stays_a_candidate() -> None:
+    text = "Northwind Traders GmbH      Invoice INV-2024-0042\nHauptstraße 5, 10115 Berlin\n"
+    numbers, seller = _numbers_and_seller(text, "Northwind Traders GmbH")
+    chosen = consistency.invoice_number(_number_ranking(numbers, ("INV-2024-0042", 1.0)), seller)
+    assert chosen is not None and chosen.candidate.value == "INV-2024-0042"

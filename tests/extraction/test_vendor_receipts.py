@@ -87,3 +87,22 @@ def test_the_address_under_a_name_is_not_joined_to_it() -> None:
         ("TOTAL  4.50", 0.025),
     )
     assert name == "SUNRISE BAKERY SDN BHD"
+
+
+KEDAI_MAJU = """KEDAI MAJU JAYA SDN BHD (1095514-X)
+NO 8, JALAN SS 2/64, 47300 PETALING JAYA
+Co. Reg No: 273500-U
+{number}06/01/2018 13:05
+MEE GORENG  1  9.00
+TOTAL  9.00
+CASH  10.00
+CHANGE  1.00
+"""
+
+
+def test_a_receipt_number_is_never_the_sellers_registration_number() -> None:
+    bare = parse_invoice([page_from_text(KEDAI_MAJU.format(number=""), 1)]).invoice
+    assert bare.vendor.name == "KEDAI MAJU JAYA SDN BHD"
+    assert bare.invoice_number is None  # the slip prints no number of its own
+    numbered = parse_invoice([page_from_text(KEDAI_MAJU.format(number="Receipt No: R-20391\n"), 1)]).invoice
+    assert numbered.invoice_number == "R-20391"

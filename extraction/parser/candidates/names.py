@@ -42,7 +42,8 @@ _SEPARATORS = re.compile(r"\s+[●•·|–—]\s+|\s+-\s+|\s*\|\s*")
 _REG_TAIL = re.compile(
     r"\s*[(\[]\s*(?:co\.?\s*(?:no|reg)\.?\s*:?\s*)?[A-Z]{0,3}\d{4,}[\w\s\-]*[)\]]\W*$", re.IGNORECASE
 )
-_REG_LINE = re.compile(
+# A line that holds only a company registration number ("(1120908-M)", "Co. Reg No: 273500-U").
+REG_LINE = re.compile(
     r"^[(\[]?\s*(?:(?:co\.?|company|roc|reg|registration)\.?\s*(?:no|reg)?\.?\s*:?\s*)?[A-Z]{0,3}\d{5,}"
     r"(?:[-\s]?[A-Z]{1,2})?\s*[)\]]?\.?$",
     re.IGNORECASE,
@@ -270,7 +271,7 @@ def name_text_features(name: str) -> dict[str, float]:
         "colon": float(":" in name),
         "possessive": float(bool(_POSSESSIVE.search(name))),
         "has_label": float(bool(labels_in(name))),
-        "registration": float(bool(_REG_LINE.match(name))),
+        "registration": float(bool(REG_LINE.match(name))),
     }
 
 
@@ -283,7 +284,7 @@ def _identifier_lines(doc: Doc, lines: list[Line]) -> set[int]:
             "tax_id" in hits
             or "phone" in hits
             or _EMAIL.search(line.text)
-            or _REG_LINE.match(line.text.strip())
+            or REG_LINE.match(line.text.strip())
             or re.search(r"\b[A-Z]{2}\d{2}\s?[A-Z0-9]{4}", line.text)
         ):
             out.add(line.index)
