@@ -518,9 +518,14 @@ def test_ocr_digits_inside_capital_words_of_a_name_are_read_as_letters() -> None
         ("CAFE 1990", "CAFE 1990"),  # figures without a legal form before them may be the name's
         ("Receipt Bank Ltd", "Receipt Bank Ltd"),  # a title word inside the name stays
         ("Invoice", "Invoice"),  # nothing would be left
+        ("000002 BAIFU (M) Sdn Bhd", "BAIFU (M) Sdn Bhd"),
+        ("(P) Segi Cash & Carry Sdn. Bhd.", "Segi Cash & Carry Sdn. Bhd."),
+        ("1800 Flowers", "1800 Flowers"),  # one word after the figures: they may be the name's
     ],
 )
-def test_a_party_name_reads_without_a_title_or_registration_or_postcode_after_it(read: str, name: str) -> None:
+def test_a_party_name_reads_without_a_code_before_or_a_title_registration_or_postcode_after(
+    read: str, name: str
+) -> None:
     assert party_name(read) == name
 
 

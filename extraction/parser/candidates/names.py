@@ -105,9 +105,15 @@ _REG_AFTER_FORM = re.compile(
 )
 
 
+# A till's code printed before the name: a letter or two in brackets ("(P)"), or a run of four or more
+# figures ("000002"); only where at least two words follow, so figures that are the name's stay.
+_LEADING_CODE = re.compile(r"^(?:\([A-Za-z]{1,2}\)|\d{4,})\s+(?=\S+\s+\S)")
+
+
 def party_name(text: str) -> str:
-    """A chosen party name as the reader gets it: no title or registration number after it, its legal form spelled."""
-    bare = _REG_AFTER_FORM.sub(r"\g<form>", TRAILING_TITLE.sub("", text))
+    """A chosen party name as the reader gets it: no code before it, no title or registration number after it,
+    its legal form spelled."""
+    bare = _REG_AFTER_FORM.sub(r"\g<form>", TRAILING_TITLE.sub("", _LEADING_CODE.sub("", text)))
     return spell_legal_form(bare if _nameish(bare) else text)
 
 
