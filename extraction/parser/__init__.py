@@ -196,7 +196,9 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
     }
     if "vendor_lines" in models:
         chosen["vendor"] = _whole_name(layout, chosen.get("vendor"), models["vendor_lines"])
-    chosen["invoice_number"] = consistency.invoice_number(ranked["invoice_number"], chosen.get("vendor"))
+    chosen["invoice_number"] = consistency.invoice_number(
+        ranked["invoice_number"], chosen.get("vendor"), chosen.get("invoice_date")
+    )
     currency = ranked["currency"]
     chosen["currency"] = consistency.Choice(currency.candidate, currency.probability) if currency is not None else None
 

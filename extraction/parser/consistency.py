@@ -1,9 +1,9 @@
 """One consistency pass over the whole invoice: the fields' best candidates must agree with each other.
 
 Subtotal + tax = total, the tax below the total, the due date not before the issue date, the vendor
-not the customer, the invoice number not a company's registration number. Where the best candidates
-disagree, the runner-up candidates are tried (a value the scorer ranked lower but that makes the
-invoice add up); what still disagrees is left for validation to flag.
+not the customer, the invoice number neither a company's registration number nor the issue date's
+figures. Where the best candidates disagree, the runner-up candidates are tried (a value the scorer
+ranked lower but that makes the invoice add up); what still disagrees is left for validation to flag.
 """
 
 from __future__ import annotations
@@ -254,11 +254,24 @@ def names_a_company(number: Candidate, seller: Candidate | None) -> bool:
     return bracketed and COMPANY_SUFFIX.search(line[: max(number.start - 1, 0)].rstrip()[-12:]) is not None
 
 
-def invoice_number(ranked: Ranked | None, vendor: Choice | None) -> Choice | None:
-    """The invoice number: never a company's registration number (the seller's above all)."""
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    return a.line is not None and a.line is b.line and a.start < b.end and b.start < a.end
+
+
+def invoice_number(ranked: Ranked | None, vendor: Choice | None, issue_date: Choice | None = None) -> Choice | None:
+    """The invoice number: never a company's registration number (the seller's above all), nor unlabelled
+    figures of the span the likelier issue date was read from ("Date:2019-04-0209:15:33", glued to its time)."""
     if ranked is None:
         return None
     seller = vendor.candidate if vendor is not None else None
-    if not names_a_company(ranked.candidate, seller):
+    date = issue_date.candidate if issue_date is not None and issue_date.probability >= ranked.probability else None
+
+    def fits(number: Candidate) -> bool:
+        # A number under its own label ("Receipt # 20161223-10019") is one, whatever date it holds.
+        labelled = number.features.get("before_invoice_number", 0) > 0
+        glued = date is not None and not labelled and _overlaps(number, date)
+        return not names_a_company(number, seller) and not glued
+
+    if fits(ranked.candidate):
         return Choice(ranked.candidate, ranked.probability)
-    return _stand_in(ranked.others[: TOP - 1], lambda c: not names_a_company(c, seller))
+    return _stand_in(ranked.others[: TOP - 1], fits)

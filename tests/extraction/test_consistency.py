@@ -200,3 +200,19 @@ def test_a_number_beside_the_sellers_name_on_its_line_stays_a_candidate() -> Non
     numbers, seller = _numbers_and_seller(text, "Northwind Traders GmbH")
     chosen = consistency.invoice_number(_number_ranking(numbers, ("INV-2024-0042", 1.0)), seller)
     assert chosen is not None and chosen.candidate.value == "INV-2024-0042"
+
+
+def test_the_invoice_number_is_not_the_figures_of_a_date_glued_to_its_time() -> None:
+    cands = generate(build_doc([page_from_text("CORNER GROCER\nDate:2019-04-0209:15:33\nReceipt # 20190402-17\n", 1)]))
+    numbers = {c.value: c for c in cands["number"]}
+    glued_date, labelled_date = (c for c in cands["date"] if c.value == dt.date(2019, 4, 2))
+    ranking = _number_ranking(numbers, ("2019-04-0209", 1.0), ("20190402-17", 0.5))
+    chosen = consistency.invoice_number(ranking, None, consistency.Choice(glued_date, 0.9))
+    assert chosen is not None and chosen.candidate.value == "20190402-17" and chosen.changed
+    # A doubtful date does not overrule a likelier number.
+    kept = consistency.invoice_number(ranking, None, consistency.Choice(glued_date, 0.5))
+    assert kept is not None and kept.candidate.value == "2019-04-0209"
+    # A number under its own label stays, whatever date is read from inside it.
+    labelled = _number_ranking(numbers, ("20190402-17", 1.0))
+    own = consistency.invoice_number(labelled, None, consistency.Choice(labelled_date, 0.9))
+    assert own is not None and own.candidate.value == "20190402-17" and not own.changed
