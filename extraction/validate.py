@@ -76,6 +76,22 @@ def _check_tax_rates(invoice: Invoice) -> list[Check]:
     return checks
 
 
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def _check_parties(invoice: Invoice) -> Check | None:
+    """The seller and the customer are two parties: one name read as both means one of them is wrong."""
+    vendor, customer = invoice.vendor.name, invoice.customer.name
+    if not vendor or not customer:
+        return None
+    return Check(
+        name="vendor_not_customer",
+        passed=_name_key(vendor) != _name_key(customer),
+        detail=f"vendor {vendor!r}, customer {customer!r}",
+    )
+
+
 def _check_dates(invoice: Invoice, today: dt.date) -> list[Check]:
     checks: list[Check] = []
     issued, due = invoice.invoice_date, invoice.due_date
@@ -133,7 +149,12 @@ def validate(
     """Run every check; needs_review when one fails (but see LINE_CHECKS), a key field is missing or unsure."""
     today = today or dt.date.today()
     checks: list[Check] = []
-    for check in (_check_lines_sum(invoice), _check_totals(invoice), _check_currency(invoice, fields)):
+    for check in (
+        _check_lines_sum(invoice),
+        _check_totals(invoice),
+        _check_currency(invoice, fields),
+        _check_parties(invoice),
+    ):
         if check is not None:
             checks.append(check)
     checks.extend(_check_tax_rates(invoice))

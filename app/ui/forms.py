@@ -174,6 +174,7 @@ CHECK_FIELDS: dict[str, tuple[str, ...]] = {
     "due_date_plausible": ("due_date",),
     "currency_consistent": ("currency",),
     "total_present": ("total",),
+    "vendor_not_customer": ("vendor.name", "customer.name"),
 }
 # Words in unknown check names and in reasons that point at a form field.
 _FIELD_WORDS: dict[str, tuple[str, ...]] = {

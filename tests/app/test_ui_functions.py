@@ -127,6 +127,14 @@ def test_a_warning_sits_under_the_field_it_is_about_not_under_those_it_mentions(
     assert general == []
 
 
+def test_one_name_read_as_both_parties_is_shown_under_both() -> None:
+    check = Check(name="vendor_not_customer", passed=False, detail="vendor 'Jansen B.V.', customer 'Jansen B.V.'")
+    result = _result(validation=Validation(checks=[check], needs_review=True, reasons=[]))
+    per_field, general = field_warnings(result, low_confidence=0.6)
+    message = "vendor not customer: vendor 'Jansen B.V.', customer 'Jansen B.V.'"
+    assert per_field == {"vendor.name": [message], "customer.name": [message]} and general == []
+
+
 def test_field_boxes_are_drawn_on_their_page_only() -> None:
     page = Image.new("RGB", (1000, 1400), "white")
     fields = {

@@ -161,3 +161,13 @@ def test_currency_is_a_key_field_of_invoices_not_receipts() -> None:
     assert not v.needs_review and "currency not found" not in v.reasons
     fields["document_type"] = FieldInfo(value="invoice", confidence=0.7)
     assert validate(invoice, fields, [], 0.6, today=TODAY).needs_review
+
+
+def test_one_name_read_as_both_parties_needs_review() -> None:
+    invoice, fields = _good()
+    invoice.customer = Party(name="NORTHWIND TRADERS LTD.")
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert v.needs_review and "vendor_not_customer" in _failed(v)
+    assert any("vendor_not_customer" in r for r in v.reasons)
+    invoice.customer = Party(name="Contoso Pharmacy")
+    assert not validate(invoice, fields, [], 0.6, today=TODAY).needs_review
