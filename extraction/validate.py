@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from extraction.parser.scoring import value_key
 from extraction.schema import Check, Validation
 from utils.money import rate_agrees, within_cents
 
@@ -76,10 +77,6 @@ def _check_tax_rates(invoice: Invoice) -> list[Check]:
     return checks
 
 
-def _name_key(name: str) -> str:
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
 def _check_parties(invoice: Invoice) -> Check | None:
     """The seller and the customer are two parties: one name read as both means one of them is wrong."""
     vendor, customer = invoice.vendor.name, invoice.customer.name
@@ -87,7 +84,7 @@ def _check_parties(invoice: Invoice) -> Check | None:
         return None
     return Check(
         name="vendor_not_customer",
-        passed=_name_key(vendor) != _name_key(customer),
+        passed=value_key(vendor) != value_key(customer),
         detail=f"vendor {vendor!r}, customer {customer!r}",
     )
 
