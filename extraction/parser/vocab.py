@@ -25,9 +25,15 @@ MORE_TITLE_WORDS = (
     "pro ?forma(?: invoice)?", "lieferschein", "avoir", "creditnota", "fattura", "ricevuta", "scontrino",
 )  # fmt: skip
 # Copy marks in English (a line that says which copy of the slip this is).
-COPY_WORDS = ("copy", "customer copy", "merchant copy", "duplicate", "reprint")
+COPY_WORDS = (
+    "copy", "customer copy", "merchant copy", "duplicate", "reprint",
+    "(?:original|duplicate|triplicate) for (?:recipient|buyer|transporter|supplier)",
+)  # fmt: skip
 # The same in the other languages.
-MORE_COPY_WORDS = ("kopie", "duplikat", "abschrift", "copie", "duplicata", "duplicaat", "copia", "duplicado")
+MORE_COPY_WORDS = (
+    "kopie", "duplikat", "abschrift", "zweitschrift", "copie", "duplicata", "duplicaat", "kopiefactuur", "copia",
+    "duplicado", "duplicato",
+)  # fmt: skip
 
 COPY_STAMP = re.compile(rf"^\W*(?:{_any(COPY_WORDS + MORE_COPY_WORDS)})\b")
 SECTION_HEADING = re.compile(
@@ -49,6 +55,8 @@ GENERIC_LINE = re.compile(
     r"page \d+.*|order|quotation|quote|proforma(?: invoice)?|sales invoice|"
     r"retail invoices?(?:/bill)?|cash|member|table.*|pax.*|cashier.*|server.*|date.*|time.*)$"
 )
+# A line that is only a title or copy mark of the other languages ("KOPIE", "Lieferschein"): it names nobody.
+MORE_GENERIC_LINE = re.compile(rf"^(?:{_any(MORE_TITLE_WORDS + MORE_COPY_WORDS)})$")
 # "Customer Receipt", "Customer Billing Receipt", "Customer Copy": a title, not a customer block.
 COPY_TITLE = re.compile(r"\W*(?:billing\s+)?(?:receipt|copy)\b")
 

@@ -567,3 +567,50 @@ def test_the_invoice_number_is_not_the_customer_number_under_it() -> None:
         "Klantnummer: 5521930\nFactuurdatum: 3 mei 2024\n\nTotaal  € 121,00\n"
     )
     assert _parse(text).invoice.invoice_number == "48812007"
+
+
+_CUSTOMER_FIRST = (
+    # The customer's block printed above the seller's, under a label alone on its line.
+    "Bill To:\nJansen Holding B.V.\nKeizersgracht 120\n1015 CS Amsterdam\nFactuur\nDe Vries Installatietechniek B.V.\n"
+    "Industrieweg 8, 3542 AD Utrecht\nFactuurnummer: 2024-117\nFactuurdatum: 05-02-2024\nTotaal  € 302,50\n",
+    "Bill To\nJansen Holding B.V.\nKeizersgracht 120\n1015 CS Amsterdam\nFactuur\nDe Vries Installatietechniek B.V.\n"
+    "Industrieweg 8\n3542 AD Utrecht\nFactuurnummer: 2024-117\nFactuurdatum: 05-02-2024\nTotaal  € 302,50\n",
+    "Factuur\nBill To:\nJansen Holding B.V.\nKeizersgracht 120\n1015 CS Amsterdam\nDe Vries Installatietechniek B.V.\n"
+    "Industrieweg 8, 3542 AD Utrecht\nBTW NL123456789B01\nFactuurnummer: 2024-117\nTotaal € 302,50\n",
+)
+
+
+@pytest.mark.parametrize("text", _CUSTOMER_FIRST)
+def test_a_party_label_alone_on_its_line_is_never_a_name(text: str) -> None:
+    invoice = _parse(text).invoice
+    assert invoice.customer.name == "Jansen Holding B.V."
+    # Never the label, the label joined to the customer's name, or the customer's name itself.
+    assert invoice.vendor.name is None or "Jansen" not in invoice.vendor.name
+    assert invoice.vendor.name is None or "Bill" not in invoice.vendor.name
+
+
+def test_a_copy_mark_in_another_language_is_never_the_vendor() -> None:
+    text = (
+        "KOPIE\nRechnung\nBäckerei Schmidt\nLindenweg 3\n70173 Stuttgart\nRechnungsnummer: RE-2024-0815\n"
+        "Rechnungsdatum: 12.03.2024\nWartung Heizungsanlage    1    480,00 €\nNettobetrag    480,00 €\n"
+        "MwSt. 19 %    91,20 €\nGesamtbetrag    571,20 €\n"
+        "Müller Haustechnik GmbH · Industriestraße 14 · 70565 Stuttgart\n"
+        "USt-IdNr.: DE123456789 · IBAN: DE89 3704 0044 0532 0130 00\n"
+    )
+    parsed = _parse(text)
+    # The seller is named only in the footer; the stamp on top is no name, alone or joined to the title.
+    assert parsed.invoice.vendor.name == "Müller Haustechnik GmbH"
+    assert parsed.invoice.total == Decimal("571.20")
+
+
+def test_a_gst_copy_mark_naming_the_recipient_does_not_make_the_seller_a_customer() -> None:
+    text = (
+        "TAX INVOICE\nOriginal for Recipient\nSharma Electronics Pvt Ltd\nPlot 14, MIDC Andheri East, Mumbai 400093\n"
+        "GSTIN: 27AABCS1234F1Z5\nInvoice No: SE/24-25/0192\nInvoice Date: 12-07-2024\nBilling Details\n"
+        "Customer: Rao Traders\nHyderabad 500001\nItem  Qty  Rate  Amount\nLED Monitor  2  9,500.00  19,000.00\n"
+        "Taxable Value  19,000.00\nIGST 18%  3,420.00\nGrand Total  ₹ 22,420.00\n"
+    )
+    invoice = _parse(text).invoice
+    assert invoice.vendor.name == "Sharma Electronics Pvt Ltd"
+    assert invoice.customer.name != "Sharma Electronics Pvt Ltd"
+    assert invoice.total == Decimal("22420.00") and invoice.currency == "INR"

@@ -29,6 +29,7 @@ from extraction.parser.vocab import (
     FIGURES_AS_LETTERS,
     GENERIC_LINE,
     LEGAL_FORM,
+    MORE_GENERIC_LINE,
     SECTION_HEADING,
     TRAILING_TITLE,
 )
@@ -165,6 +166,30 @@ def _squeeze(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(text))
 
 
+def names_nobody(text: str) -> bool:
+    """Whether a name-like text stands where a name could but names nobody: another language's title or copy
+    mark ("KOPIE", "Lieferschein"), a section heading ("Payment Details") or a party's label alone ("Bill To:")."""
+    folded = fold(text)
+    return bool(MORE_GENERIC_LINE.match(folded) or SECTION_HEADING.match(folded)) or bare_party_label(text)
+
+
+def bare_party_label(text: str) -> bool:
+    """Whether a text is only a seller's or customer's label ("Bill To:", "Kunde", "Sold by"): it names nobody."""
+    hits = labels_in(text)
+    for kind in ("vendor_label", "customer_label"):
+        hit = hits.get(kind)
+        if hit is not None and hit.start <= 3 and not text[line_offset(text, hit.end) :].strip(" :.-#"):
+            return True
+    return False
+
+
+def _joins_nobody(text: str) -> bool:
+    """Whether a line is only a title, a copy mark, receipt boilerplate or a party label: joined to the name
+    under it, it makes no name ("KOPIE Rechnung", "Bill To Jansen Holding B.V.")."""
+    name = clean_name(text)
+    return bool(GENERIC_LINE.match(fold(name))) or names_nobody(name)
+
+
 def _spans(doc: Doc, lines: list[Line]) -> list[tuple[Line, int, int, str, str]]:
     """(line, start, end, text, variant) for every name-like span of these lines."""
     out: list[tuple[Line, int, int, str, str]] = []
@@ -223,10 +248,12 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         name = clean_name(text)
         if not name or not _nameish(name) or (line.index, name) in seen or GENERIC_LINE.match(fold(name)):
             continue  # a bare title or receipt word ("TAX INVOICE", "Welcome to") names nobody
-        seen.add((line.index, name))
         if line.index != last_line:
             name_rank += 1
             last_line = line.index
+        if names_nobody(name) or (variant == "joined" and _joins_nobody(line.text)):
+            continue  # it counts in the names' order ("name_rank") as the scorers learned it, but is no name
+        seen.add((line.index, name))
         cand = Candidate("name", name, text, line, start, end)
         f = layout.line_features(line, start, end)
         f.update(label_features(doc, line, start, end))
@@ -298,7 +325,8 @@ def _identifier_lines(doc: Doc, lines: list[Line]) -> set[int]:
 
 
 def _label_lines(lines: list[Line], kind: str) -> set[int]:
-    return {ln.index for ln in lines if kind in labels_in(ln.text)}
+    """Lines with a label of `kind`, but for a copy's mark ("Customer Copy", "Original for Recipient")."""
+    return {ln.index for ln in lines if kind in labels_in(ln.text) and not COPY_STAMP.match(fold(ln.text))}
 
 
 def _distance_below(index: int, marks: set[int], limit: int = 6) -> int:
