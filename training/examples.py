@@ -190,7 +190,7 @@ def field_examples(
         values, labels = [c.value for c in pool], [c.label_text for c in pool]
         out.append((name, DocExamples(dataset, doc.doc_id, group, x, found, values, labels)))
     if doc.label.get("vendor"):
-        out += [("vendor_lines", ex) for ex in vendor_line_examples(doc, layout, cands["name"], group)]
+        out += [("vendor_lines", ex) for ex in vendor_line_examples(doc, layout, cands[FIELD_KINDS["vendor"]], group)]
     return out
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class Candidate:
     """One possible value of a field: what it reads as, where it was printed, and its features."""
 
-    kind: str  # amount | date | number | name | currency
+    kind: str  # amount | date | number | name | currency (a "seller" candidate is a name)
     value: Any
     text: str
     line: Line | None
@@ -131,7 +131,7 @@ def line_height(line: Line) -> float | None:
 
 # Which candidates each learned field chooses from.
 FIELD_KINDS = {
-    "vendor": "name",
+    "vendor": "seller",  # the name candidates that could be a seller (names.seller_candidates)
     "customer": "name",
     "invoice_date": "date",
     "due_date": "date",
@@ -148,12 +148,14 @@ def generate(doc: Doc, hints: VendorHints | None = None, layout: Layout | None =
     from extraction.parser.candidates.amounts import amount_candidates
     from extraction.parser.candidates.currency import currency_candidates
     from extraction.parser.candidates.dates import date_candidates
-    from extraction.parser.candidates.names import name_candidates
+    from extraction.parser.candidates.names import name_candidates, seller_candidates
     from extraction.parser.candidates.numbers import number_candidates
 
     layout = layout or Layout(doc)
+    names = name_candidates(doc, layout)
     out = {
-        "name": name_candidates(doc, layout),
+        "name": names,
+        "seller": seller_candidates(names),
         "date": date_candidates(doc, layout),
         "amount": amount_candidates(doc, layout),
         "number": number_candidates(doc, layout),

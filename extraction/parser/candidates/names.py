@@ -183,6 +183,16 @@ def bare_party_label(text: str) -> bool:
     return False
 
 
+def seller_candidates(names: list[Candidate]) -> list[Candidate]:
+    """The name candidates that could be the seller: not a line that names nobody, nor one joined to the name
+    under it. The customer's scorer keeps them all: it learned that a label alone names no customer."""
+    return [c for c in names if not names_nobody(c.value) and not _joined_to_nobody(c)]
+
+
+def _joined_to_nobody(cand: Candidate) -> bool:
+    return bool(cand.features.get("variant_joined")) and cand.line is not None and _joins_nobody(cand.line.text)
+
+
 def _joins_nobody(text: str) -> bool:
     """Whether a line is only a title, a copy mark, receipt boilerplate or a party label: joined to the name
     under it, it makes no name ("KOPIE Rechnung", "Bill To Jansen Holding B.V.")."""
@@ -248,12 +258,10 @@ def name_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         name = clean_name(text)
         if not name or not _nameish(name) or (line.index, name) in seen or GENERIC_LINE.match(fold(name)):
             continue  # a bare title or receipt word ("TAX INVOICE", "Welcome to") names nobody
+        seen.add((line.index, name))
         if line.index != last_line:
             name_rank += 1
             last_line = line.index
-        if names_nobody(name) or (variant == "joined" and _joins_nobody(line.text)):
-            continue  # it counts in the names' order ("name_rank") as the scorers learned it, but is no name
-        seen.add((line.index, name))
         cand = Candidate("name", name, text, line, start, end)
         f = layout.line_features(line, start, end)
         f.update(label_features(doc, line, start, end))
