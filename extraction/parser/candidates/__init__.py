@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class Candidate:
     """One possible value of a field: what it reads as, where it was printed, and its features."""
 
-    kind: str  # amount | date | number | name | currency (a "seller" candidate is a name)
+    kind: str  # amount | date | number | name | currency
     value: Any
     text: str
     line: Line | None

@@ -166,14 +166,14 @@ def _squeeze(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(text))
 
 
-def names_nobody(text: str) -> bool:
+def _names_nobody(text: str) -> bool:
     """Whether a name-like text stands where a name could but names nobody: another language's title or copy
     mark ("KOPIE", "Lieferschein"), a section heading ("Payment Details") or a party's label alone ("Bill To:")."""
     folded = fold(text)
-    return bool(MORE_GENERIC_LINE.match(folded) or SECTION_HEADING.match(folded)) or bare_party_label(text)
+    return bool(MORE_GENERIC_LINE.match(folded) or SECTION_HEADING.match(folded)) or _bare_party_label(text)
 
 
-def bare_party_label(text: str) -> bool:
+def _bare_party_label(text: str) -> bool:
     """Whether a text is only a seller's or customer's label ("Bill To:", "Kunde", "Sold by"): it names nobody."""
     hits = labels_in(text)
     for kind in ("vendor_label", "customer_label"):
@@ -186,7 +186,7 @@ def bare_party_label(text: str) -> bool:
 def seller_candidates(names: list[Candidate]) -> list[Candidate]:
     """The name candidates that could be the seller: not a line that names nobody, nor one joined to the name
     under it. The customer's scorer keeps them all: it learned that a label alone names no customer."""
-    return [c for c in names if not names_nobody(c.value) and not _joined_to_nobody(c)]
+    return [c for c in names if not _names_nobody(c.value) and not _joined_to_nobody(c)]
 
 
 def _joined_to_nobody(cand: Candidate) -> bool:
@@ -197,7 +197,7 @@ def _joins_nobody(text: str) -> bool:
     """Whether a line is only a title, a copy mark, receipt boilerplate or a party label: joined to the name
     under it, it makes no name ("KOPIE Rechnung", "Bill To Jansen Holding B.V.")."""
     name = clean_name(text)
-    return bool(GENERIC_LINE.match(fold(name))) or names_nobody(name)
+    return bool(GENERIC_LINE.match(fold(name))) or _names_nobody(name)
 
 
 def _spans(doc: Doc, lines: list[Line]) -> list[tuple[Line, int, int, str, str]]:
