@@ -173,14 +173,16 @@ def _names_nobody(text: str) -> bool:
     return bool(MORE_GENERIC_LINE.match(folded) or SECTION_HEADING.match(folded)) or _bare_party_label(text)
 
 
+def _after_party_labels(text: str) -> list[str]:
+    """The text after each seller's or customer's label that opens `text` ("Bill To: ACME" -> ": ACME")."""
+    hits = labels_in(text)
+    found = [hits.get(kind) for kind in ("vendor_label", "customer_label")]
+    return [text[line_offset(text, hit.end) :] for hit in found if hit is not None and hit.start <= 3]
+
+
 def _bare_party_label(text: str) -> bool:
     """Whether a text is only a seller's or customer's label ("Bill To:", "Kunde", "Sold by"): it names nobody."""
-    hits = labels_in(text)
-    for kind in ("vendor_label", "customer_label"):
-        hit = hits.get(kind)
-        if hit is not None and hit.start <= 3 and not text[line_offset(text, hit.end) :].strip(" :.-#"):
-            return True
-    return False
+    return any(not rest.strip(" :.-#") for rest in _after_party_labels(text))
 
 
 def seller_candidates(names: list[Candidate]) -> list[Candidate]:
@@ -208,14 +210,11 @@ def _spans(doc: Doc, lines: list[Line]) -> list[tuple[Line, int, int, str, str]]
         for k, cell in enumerate(line.cells):
             if _nameish(cell):
                 out.append((line, starts[k], starts[k] + len(cell), cell, "cell"))
-                hits = labels_in(cell)
-                for kind in ("vendor_label", "customer_label"):
-                    hit = hits.get(kind)
-                    if hit is not None and hit.start <= 3:
-                        rest = cell[line_offset(cell, hit.end) :].lstrip(" :.-")
-                        if _nameish(rest):
-                            s = starts[k] + len(cell) - len(rest)
-                            out.append((line, s, s + len(rest), rest, "labelled"))
+                for after in _after_party_labels(cell):
+                    rest = after.lstrip(" :.-")
+                    if _nameish(rest):
+                        s = starts[k] + len(cell) - len(rest)
+                        out.append((line, s, s + len(rest), rest, "labelled"))
                 parts = [p for p in _SEPARATORS.split(cell) if p.strip()]
                 if len(parts) > 1 and _nameish(parts[0]):
                     first = parts[0].strip()
