@@ -213,7 +213,9 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     """Vendor and customer: never the same name.
 
     A name both scorers chose is the vendor's unless a customer label marks it and the customer scorer
-    rates it higher; the other role takes its next candidate only when that one is likely on its own.
+    rates it higher. Every invoice has a seller: a vendor that loses the name takes its scorer's best
+    other name, as sure as the scorer is of it among the rest. Many documents name no customer: a
+    customer that loses it takes its next candidate only when that one is likely on its own.
     """
     vendor, customer = ranked.get("vendor"), ranked.get("customer")
     chosen = _as_ranked(ranked, ("vendor", "customer"))
@@ -225,7 +227,15 @@ def parties(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
     loser, winner = ("vendor", customer) if customer_keeps else ("customer", vendor)
     source = vendor if customer_keeps else customer
     taken = value_key(winner.candidate.value)
-    chosen[loser] = _stand_in(source.others, lambda c: value_key(c.value) != taken)
+
+    def untaken(cand: Candidate) -> bool:
+        return value_key(cand.value) != taken
+
+    rest = source.without(untaken) if loser == "vendor" else None
+    if rest is not None:
+        chosen[loser] = Choice(rest.candidate, rest.probability, changed=True)
+    else:
+        chosen[loser] = _stand_in(source.others, untaken)
     return chosen
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from extraction.parser.candidates import Candidate
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -124,6 +126,16 @@ class Ranked:
     lead: float
     probability: float
     others: list[tuple[Candidate, float]]  # the best candidate of each other value, best first
+    model: FieldModel | None = None  # the scorer that ranked them (None in rankings built by hand)
+
+    def without(self, keep: Callable[[Candidate], bool]) -> Ranked | None:
+        """The ranking of the other values that `keep` accepts, calibrated as if the rest were no candidates."""
+        rest = [(c, s) for c, s in self.others if keep(c)]
+        if not rest or self.model is None:
+            return None
+        best, score = rest[0]
+        lead = score - rest[1][1] if len(rest) > 1 else LEAD_CAP
+        return Ranked(best, score, lead, self.model.probability(score, lead), rest[1:], self.model)
 
 
 def rank(model: FieldModel, cands: list[Candidate]) -> Ranked | None:
@@ -139,7 +151,8 @@ def rank(model: FieldModel, cands: list[Candidate]) -> Ranked | None:
     ordered = sorted(best_per_value.values(), key=lambda sc: -sc[0])
     best_score, best = ordered[0]
     lead = best_score - ordered[1][0] if len(ordered) > 1 else LEAD_CAP
-    return Ranked(best, best_score, lead, model.probability(best_score, lead), [(c, s) for s, c in ordered[1:]])
+    others = [(c, s) for s, c in ordered[1:]]
+    return Ranked(best, best_score, lead, model.probability(best_score, lead), others, model)
 
 
 def value_key(value: Any) -> Any:

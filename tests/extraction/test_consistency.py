@@ -9,7 +9,7 @@ from extraction.markdown import page_from_text
 from extraction.parser import consistency
 from extraction.parser.candidates import Candidate, generate
 from extraction.parser.context import build_doc
-from extraction.parser.scoring import Ranked
+from extraction.parser.scoring import Ranked, load_models
 
 FLOORS = {"subtotal": 0.15, "tax": 0.15}
 
@@ -107,9 +107,11 @@ def test_one_name_is_not_both_parties_without_a_customer_label() -> None:
         "vendor": _ranked("name", ("Corner Bakery Cafe", -1.1), ("TAX INVOICE", -1.3), probability=0.41),
         "customer": _ranked("name", ("Corner Bakery Cafe", -0.7), ("Welcome to", -5.6), probability=0.92),
     }
+    ranked["customer"].model = load_models()["customer"]
     chosen = consistency.parties(ranked)
     assert chosen["vendor"].candidate.value == "Corner Bakery Cafe"
-    assert chosen["customer"] is None  # the next customer candidate is too unlikely on its own
+    # Many documents name no customer: the next candidate stands in only when it is likely on its own.
+    assert chosen["customer"] is None
 
 
 def test_a_name_under_a_customer_label_stays_the_customer() -> None:
@@ -119,7 +121,21 @@ def test_a_name_under_a_customer_label_stays_the_customer() -> None:
     }
     chosen = consistency.parties(ranked)
     assert chosen["customer"].candidate.value == "Jane Roe Ltd"
-    assert chosen["vendor"] is None  # its runner-up is too unlikely to stand in
+    assert chosen["vendor"] is None  # a ranking without its scorer: the runner-up is too unlikely on its own
+
+
+def test_the_seller_whose_name_the_customer_took_is_reranked_without_it() -> None:
+    model = load_models()["vendor"]
+    vendor = _ranked("name", ("Jane Roe Ltd", -0.2), ("Acme GmbH", -2.5), ("Acme GmbH Hauptstr. 5", -4.0),
+                     ("Hauptstr. 5", -6.0), probability=0.6)  # fmt: skip
+    vendor.model = model
+    ranked = {"vendor": vendor, "customer": _ranked("name", ("Jane Roe Ltd", 1.0), probability=0.95,
+                                                    customer_label_same_line=1.0)}  # fmt: skip
+    chosen = consistency.parties(ranked)
+    assert chosen["customer"].candidate.value == "Jane Roe Ltd"
+    # Every invoice has a seller: the best other name stands in, as sure as the scorer is of it among the rest.
+    assert chosen["vendor"].candidate.value == "Acme GmbH" and chosen["vendor"].changed
+    assert chosen["vendor"].probability == model.probability(-2.5, 1.5)
 
 
 def test_one_printed_date_is_not_both_the_issue_and_the_due_date() -> None:
