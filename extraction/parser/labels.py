@@ -287,7 +287,8 @@ class LabelHit:
 
 
 @cache
-def _compiled(category: str) -> list[tuple[re.Pattern[str], int]]:
+def compiled_labels(category: str) -> list[tuple[re.Pattern[str], int]]:
+    """The category's patterns, compiled, with their strengths."""
     return [(re.compile(p), s) for p, s in LEXICON[category]]
 
 
@@ -303,7 +304,7 @@ def find_label(text: str, category: str, folded: str | None = None) -> LabelHit 
     if _any(category).search(folded) is None:
         return None
     best: LabelHit | None = None
-    for pattern, strength in _compiled(category):
+    for pattern, strength in compiled_labels(category):
         m = pattern.search(folded)
         if m is None:
             continue

@@ -162,6 +162,30 @@ def test_iban_mail_and_web_addresses_amounts_and_dates_are_no_invoice_numbers() 
     assert "NL51INGB0683251309" in {c.value for c in _cands("Ref NL51INGB0683251309\n")["number"]}
 
 
+def test_the_numbers_after_a_phone_label_are_no_invoice_numbers() -> None:
+    text = (
+        "KEDAI RUNCIT AH SENG SDN BHD\nTel: 03-7805 7889, 016-3020 669\nTel/Fax : 603-7877 9712  (POS 3)\n"
+        "Tel No. 012-3456789 Fax 03-1234 5678\nTelefon 0711 123456-0\nReceipt No: 88123  HP LaserJet 1020\n"
+    )
+    found = {c.value for c in _cands(text)["number"]}
+    assert "88123" in found
+    phones = {
+        "03-7805",
+        "7889",
+        "016-3020",
+        "669",
+        "603-7877",
+        "9712",
+        "012-3456789",
+        "03-1234",
+        "5678",
+        "0711",
+        "123456-0",
+    }
+    assert not found & phones
+    assert {"3", "1020"} <= found  # no phone after the label: "POS 3", a printer's model
+
+
 def test_windows_around_a_chosen_name_line() -> None:
     text = "LIAN CHI PU TIAN VEGETARIAN\nRESTAURANT SDN BHD\nNO 12, JALAN SS2/1\nTOTAL 9.00\n"
     doc = build_doc([page_from_text(text, 1)])

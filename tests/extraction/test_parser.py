@@ -615,3 +615,11 @@ def test_a_gst_copy_mark_naming_the_recipient_does_not_make_the_seller_a_custome
     assert invoice.vendor.name == "Sharma Electronics Pvt Ltd"
     assert invoice.customer.name != "Sharma Electronics Pvt Ltd"
     assert invoice.total == Decimal("22420.00") and invoice.currency == "INR"
+
+
+def test_a_phone_number_is_never_the_invoice_number() -> None:
+    head = "KEDAI RUNCIT AH SENG SDN BHD\n(123456-X)\nNO 12, JALAN MERDEKA 3\n47100 PUCHONG, SELANGOR\n"
+    items = "Date: 02/04/2019 09:15\nMILO 1KG 1 18.90\nROTI 2 4.40\nTotal 23.30\nCash 50.00\nChange 26.70\n"
+    assert _parse(head + "TEL: 03-8075 1234\n" + items).invoice.invoice_number is None
+    numbered = _parse(head + "Tel/Fax : 603-7877 9712\nReceipt No: CS00522899\n" + items)
+    assert numbered.invoice.invoice_number == "CS00522899"

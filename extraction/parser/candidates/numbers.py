@@ -7,6 +7,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.labels import compiled_labels, fold
 from extraction.parser.nearby import label_features, label_text
 from extraction.parser.parties import iban_valid
 
@@ -19,6 +20,12 @@ _AMOUNT = re.compile(r"^\d{1,7}[.,]\d{2}$")
 _TIME = re.compile(r"^\d{1,2}[:.]\d{2}$")
 _IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$")
 _ADDRESS = re.compile(r"[\w.+\-]+@[\w.\-]+|(?:https?://|www\.)\S+", re.IGNORECASE)  # e-mail and web addresses
+# What follows a phone label: "No", colons and slashes, then digit groups ("03-7805 7889, 016-3020 669").
+_DIGIT_GROUPS = r"\+?\(?\d[\d()\-./ ]*\d"
+_PHONE_NUMBER = re.compile(
+    rf"(?:\s*(?:no\b\.?|[:.#=/]))*\s*({_DIGIT_GROUPS}(?:\s*[,;]\s*{_DIGIT_GROUPS})*)", re.IGNORECASE
+)
+_PHONE_DIGITS = 6
 MAX_PER_DOC = 400
 
 
@@ -27,13 +34,28 @@ def shape(token: str) -> str:
     return "".join("A" if ch.isalpha() else "9" if ch.isdigit() else ch for ch in token)
 
 
+def phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where the numbers after a phone or fax label stand in a line ("Tel/Fax : 603-7877 9712")."""
+    folded = fold(text)
+    if len(folded) != len(text):  # a folding that changes lengths: no offsets to map back
+        return []
+    spans = []
+    for pattern, _ in compiled_labels("phone"):
+        for label in pattern.finditer(folded):
+            m = _PHONE_NUMBER.match(text, label.end())
+            if m and sum(ch.isdigit() for ch in m.group(1)) >= _PHONE_DIGITS:
+                spans.append((m.start(1), m.end(1)))
+    return spans
+
+
 def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     """Tokens that could be the invoice number, with their features."""
     out: list[Candidate] = []
     for line in doc.lines:
         dates = [(d.start, d.end) for d in doc.dates(line)]
-        # Parts of an e-mail or web address name a mailbox or a site, never the invoice.
-        addresses = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)]
+        # Parts of an e-mail or web address or of a labelled phone number name a mailbox, a site or a line,
+        # never the invoice.
+        addresses = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)] + phone_spans(line.text)
         for m in _TOKEN.finditer(line.text):
             token, start = m.group(0).rstrip("./-_"), m.start()
             stripped = _NO_PREFIX.match(token)
