@@ -1,6 +1,7 @@
 """Candidate generators and their named features, on documents written for these tests."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from extraction.markdown import page_from_text
@@ -169,20 +170,9 @@ def test_the_numbers_after_a_phone_label_are_no_invoice_numbers() -> None:
     )
     found = {c.value for c in _cands(text)["number"]}
     assert "88123" in found
-    phones = {
-        "03-7805",
-        "7889",
-        "016-3020",
-        "669",
-        "603-7877",
-        "9712",
-        "012-3456789",
-        "03-1234",
-        "5678",
-        "0711",
-        "123456-0",
-    }
-    assert not found & phones
+    phones = "03-7805 7889, 016-3020 669 603-7877 9712 012-3456789 03-1234 5678 0711 123456-0"
+    phone_tokens = re.findall(r"[\d-]+", phones)
+    assert not found & set(phone_tokens)
     assert {"3", "1020"} <= found  # no phone after the label: "POS 3", a printer's model
 
 
