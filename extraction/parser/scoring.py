@@ -131,11 +131,7 @@ class Ranked:
     def without(self, keep: Callable[[Candidate], bool]) -> Ranked | None:
         """The ranking of the other values that `keep` accepts, calibrated as if the rest were no candidates."""
         rest = [(c, s) for c, s in self.others if keep(c)]
-        if not rest or self.model is None:
-            return None
-        best, score = rest[0]
-        lead = score - rest[1][1] if len(rest) > 1 else LEAD_CAP
-        return Ranked(best, score, lead, self.model.probability(score, lead), rest[1:], self.model)
+        return _ranking(self.model, rest) if rest and self.model is not None else None
 
 
 def rank(model: FieldModel, cands: list[Candidate]) -> Ranked | None:
@@ -149,10 +145,14 @@ def rank(model: FieldModel, cands: list[Candidate]) -> Ranked | None:
         if key not in best_per_value or score > best_per_value[key][0]:
             best_per_value[key] = (float(score), cand)
     ordered = sorted(best_per_value.values(), key=lambda sc: -sc[0])
-    best_score, best = ordered[0]
-    lead = best_score - ordered[1][0] if len(ordered) > 1 else LEAD_CAP
-    others = [(c, s) for s, c in ordered[1:]]
-    return Ranked(best, best_score, lead, model.probability(best_score, lead), others, model)
+    return _ranking(model, [(c, s) for s, c in ordered])
+
+
+def _ranking(model: FieldModel, ordered: list[tuple[Candidate, float]]) -> Ranked:
+    """The first of these (candidate, score) pairs, best first, with its lead over the next and its probability."""
+    (best, score), others = ordered[0], ordered[1:]
+    lead = score - others[0][1] if others else LEAD_CAP
+    return Ranked(best, score, lead, model.probability(score, lead), others, model)
 
 
 def value_key(value: Any) -> Any:

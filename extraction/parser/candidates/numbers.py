@@ -55,7 +55,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         dates = [(d.start, d.end) for d in doc.dates(line)]
         # Parts of an e-mail or web address or of a labelled phone number name a mailbox, a site or a line,
         # never the invoice.
-        addresses = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)] + phone_spans(line.text)
+        contacts = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)] + phone_spans(line.text)
         for m in _TOKEN.finditer(line.text):
             token, start = m.group(0).rstrip("./-_"), m.start()
             stripped = _NO_PREFIX.match(token)
@@ -66,7 +66,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
                 continue
             if _AMOUNT.match(token) or _TIME.match(token):
                 continue
-            if any(s <= start and end <= e for s, e in dates) or any(s <= start and end <= e for s, e in addresses):
+            if any(s <= start and end <= e for s, e in dates) or any(s <= start and end <= e for s, e in contacts):
                 continue
             if _IBAN.match(token) and iban_valid(token):
                 continue  # a bank account (its checksum holds), not a document number
