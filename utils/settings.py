@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     raster_engine: str = Field("rapidocr", description="CPU engine that `auto` uses for pages without text.")
     dpi: int = Field(200, ge=50, le=600, description="Rasterization resolution for pages that need OCR.")
     low_confidence: float = Field(
-        0.93,
+        0.91,
         description="Key fields under this confidence set needs_review (make train reports the threshold that "
         "flags 90% of wrong documents: extraction/parser/models/report.json, review.threshold).",
     )

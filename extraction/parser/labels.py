@@ -27,20 +27,34 @@ _NO = r"(?:(?:no|nr|n|num|nummer|number|numero|numer)(?![a-z])|#)\.?\s*[o°º]?\
 LEXICON: dict[str, list[tuple[str, int]]] = {
     "invoice_number": [
         (
-            rf"\b(?:invoice|inv|bill|receipt|tax invoice|document|doc|credit note|rechnungs?|beleg|gutschrift)"
-            rf"\s*[-.]?\s*{_NO}",
+            rf"\b(?:invoice|inv|bill|receipt|tax invoice|document|doc|credit note|rechnungs?|beleg|gutschrift|re|"
+            rf"dokument|facture|factuur|factura|fattura|documento|ricevuta)\s*[-.]?\s*{_NO}",
             3,
         ),
         (r"\b(?:rechnungsnummer|rechnungsnr|belegnummer|gutschriftsnummer|factuurnummer|factuurnr|fakturanr)\b", 3),
-        (rf"\b{_NO}\s*(?:de\s+)?(?:la\s+)?(?:facture|factura|faktury|factuur|document)\b", 3),
-        (r"\b(?:numero|número) de (?:facture|factura)\b", 3),
+        (rf"\b{_NO}\s*(?:de\s+|di\s+)?(?:la\s+)?(?:facture|factura|faktury|factuur|fattura|document|documento)\b", 3),
+        (r"\bnumero (?:de |di |della )?(?:facture|factura|fattura|document|documento)\b", 3),
+        # A receipt's own number ("Bon-Nr.", "Ticket n°", "Slip No", "Check #", "Scontrino n.").
+        (
+            rf"\b(?:bon|ticket|slip|check|trans|transaction|scontrino|fra\.? simpl)\s*[-.]?\s*{_NO}|"
+            rf"\b{_NO}\s*(?:de\s+)?(?:ticket|scontrino)\b|\b(?:bonnummer|bonnr)\b",
+            2,
+        ),
+        # A booking's number is the invoice's on booking confirmations ("Booking ID", "Buchungsnummer").
+        (
+            r"\b(?:booking|reservation|buchungs?|boekings?|reserva|prenotazione)\s*(?:id|ref|nummer|nr|no|number|code)\b|"
+            r"\b(?:buchungsnummer|boekingsnummer|codice prenotazione|n[o°] (?:de )?(?:reserva|reservation))\b",
+            2,
+        ),
         (r"\bfaktura (?:vat )?nr\b", 3),
         (r"\b(?:invoice|rechnung|facture|factuur|factura|faktura) (?:id|ref)\b", 2),
+        # A bare reference: often the invoice's number, sometimes the order's ("Ref.", "Our ref.", "Riferimento").
+        (r"(?<!gst )(?<!vat )(?<!tax )\b(?:our ref\w*|ref|reference|referentie|referencia|riferimento|rif)\b", 1),
     ],
     "invoice_number_doc": [
         (
             r"\b(?:tax invoice|invoice|rechnung|handelsrechnung|gutschrift|facture|factuur|factura|faktura(?: vat)?|"
-            r"credit note|receipt)\b",
+            r"credit note|receipt|fattura|ricevuta|scontrino|nota di credito)\b",
             1,
         ),
     ],
@@ -50,7 +64,9 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\b(?:issue|issued|billing) (?:date|on|at)\b", 3),
         (r"\b(?:rechnungsdatum|belegdatum|beleg datum|ausstellungsdatum|rechnungs datum|gutschriftsdatum)\b", 3),
         (r"\bdate (?:de (?:la )?)?(?:facture|facturation|d'?emission)\b", 3),
-        (r"\b(?:factuurdatum|datum factuur|factuur datum)\b", 3),
+        (r"\b(?:factuurdatum|datum factuur|factuur datum|uitgiftedatum)\b", 3),
+        (r"\bdata (?:della |di )?(?:fattura|documento|emissione)\b", 3),
+        (r"\b(?:emise? le|fait le|tax point)\b", 2),
         (r"\bfecha (?:de )?(?:la )?(?:factura|emision|expedicion)\b", 3),
         (r"\bdata (?:wystawienia|faktury)\b", 3),
         (r"\b(?:date|dated|datum|fecha|data|tarikh)\b", 2),
@@ -59,8 +75,10 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     "due_date": [
         (
             r"\b(?:due date|payment due|due on|due by|pay by|payable by|zahlungsziel|faelligkeitsdatum|"
-            r"fallig(?:keit)?(?: am)?|zahlbar bis|date d'?echeance|echeance|a payer avant le|vervaldatum|"
-            r"uiterste betaaldatum|te betalen voor|fecha de vencimiento|vencimiento|termin platnosci|"
+            r"falligkeitsdatum|fallig(?:keit)?(?: am)?|zahlbar bis|date d'?echeance|echeance|a payer avant le|"
+            r"date limite de paiement|vervaldatum|uiterste betaaldatum|(?:te )?betalen voor|fecha de vencimiento|"
+            r"vencimiento|fecha de pago|pagar antes de|(?:data )?scadenza|pagamento entro|da pagare entro|"
+            r"termin platnosci|"
             r"remit until|please remit until|bitte uberweisen sie bis)\b",
             3,
         ),
@@ -73,14 +91,16 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             2,
         ),
         (
-            r"\b(?:delivery|ship(?:ping|ment)?|order|service|supply|performance|period|billing period|start|end)"
-            r"(?: date)?\b",
+            r"\b(?:delivery|ship(?:ping|ment|ped)?|order(?:ed)?|service|supply|performance|period|billing period|start|"
+            r"end)(?: date| on)?\b",
             1,
         ),
-        (r"\b(?:liefer|leistungs|bestell|auftrag|lieferschein)\s?datum\b", 2),
+        (r"\b(?:liefer|leistungs|bestell|auftrags?|lieferschein)\s?datum\b|\bliefertag\b", 2),
         (
             r"\b(?:lieferdatum|leistungsdatum|bestelldatum|orderdatum|leverdatum|date de livraison|"
-            r"fecha de entrega|date de commande|leistungszeitraum|data (?:dostawy|sprzedazy))\b",
+            r"fecha de entrega|date de commande|leistungszeitraum|data (?:dostawy|sprzedazy)|date de prestation|"
+            r"livre le|commande le|leveringsdatum|prestatiedatum|besteldatum|fecha de (?:servicio|pedido)|"
+            r"fecha (?:de )?operacion|data (?:di )?(?:consegna|prestazione|spedizione|ordine))\b",
             2,
         ),
     ],
@@ -99,7 +119,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             3,
         ),
         (r"\b(?:montant ttc|total ttc|net a payer|montant total|total a payer|montant du|total general)\b", 3),
-        (r"\b(?:totaalbedrag|totaal incl|te betalen|totaal te betalen|bedrag incl|totaal)\b", 2),
+        (r"\b(?:totaalbedrag|factuurbedrag|totaal incl|te betalen|totaal te betalen|bedrag incl|totaal)\b", 2),
         (r"\b(?:importe total|total a pagar|total factura|importe a pagar|total con iva)\b", 3),
         (r"\b(?:totale (?:complessivo|documento|fattura|da pagare|euro|eur)|importo totale|netto a pagare)\b", 3),
         (r"\btotale\b", 2),
@@ -110,10 +130,12 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     "amount_due": [
         (
             r"\b(?:amount due|balance due|total due|due payable|balance|amount to pay|to pay|zu zahlen|zahlbetrag|"
-            r"offener betrag|net a payer|solde a payer|reste a payer|te betalen|openstaand|a pagar|pendiente|"
-            r"do zaplaty)\b",
+            r"offener betrag|restbetrag|net a payer|solde a payer|solde du|reste a payer|a payer(?! avant)|te betalen|"
+            r"te voldoen|openstaand|a pagar|pendiente|da pagare(?! entro)|importo dovuto|"
+            r"please pay(?!\s+(?:within|by|before|until|in)\b)|outstanding|do zaplaty)\b",
             3,
         ),
+        (r"\b(?:solde|saldo|residuo)\b", 2),
         # A cell holding only "Due" (receipts: "Due | 19.20"); "Due within 14 days" is not an amount label.
         (r"^\W*due\W*$", 2),
     ],
@@ -133,7 +155,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"summe positionen|positionssumme)\b",
             3,
         ),
-        (r"\b(?:total ht|montant ht|total hors taxes?|prix ht|base ht)\b", 3),
+        (r"\b(?:total ht|montant ht|total hors taxes?|prix ht|base ht|net ht)\b", 3),
         (r"\b(?:totaal excl|excl\.? btw|exclusief btw|bedrag excl|netto bedrag)\b", 3),
         (r"\b(?:base imponible|importe neto|subtotal sin iva|total sin iva)\b", 3),
         (r"\b(?:subtotale|sub totale|imponibile|totale imponibile)\b", 3),
@@ -162,7 +184,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
             r"\b(?:cash|tendered|tender|paid|payment|card|visa|master ?card|mastercard|amex|debit|credit card|"
             r"credit|eftpos|bar|gegeben|bezahlt|especes|paye|contant|pin|betaald|efectivo|tarjeta|gotowka|karta|"
             r"ideal|paypal|cheque|check|voucher|nets|alipay|wechat|grab ?pay|touch ?n ?go|boost|contanti|"
-            r"pagamento|contante)\b",
+            r"pagamento|contante|bargeld|ec karte|girocard|kartenzahlung|cb|carte bancaire|carte bleue|ontvangen|"
+            r"pinbetaling|maestro|bancontact|entregado|bizum|bancomat|carta di credito)\b",
             2,
         ),
         (r"^\W*pay\W*$", 2),  # a cell holding only "Pay" ("Pay | 20.00"); "Pay by ..." is a due date
@@ -170,24 +193,30 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     "change": [
         (
             r"\b(?:change|change due|changed|rueckgeld|ruckgeld|wechselgeld|rendu|monnaie rendue|a rendre|"
-            r"wisselgeld|terug|cambio|vuelto|reszta|balance change)\b",
+            r"wisselgeld|terug|retour|zuruck|cambio|vuelto|devolucion|reszta|balance change)\b|^\W*resto\b",
             3,
         ),
     ],
     "rounding": [
         (
-            r"\b(?:rounding|round(?:ing)? adj\w*|rounding adjustment|adj(?:ustment)?|rundung|arrondi|afronding|"
-            r"redondeo|zaokraglenie)\b",
+            r"\b(?:rounding|round(?:ing)? adj\w*|rounding adjustment|adj(?:ustment)?|rundung\w*|arrondi|afronding\w*|"
+            r"redondeo|arrotondamento|arrot|zaokraglenie)\b",
             3,
         ),
     ],
     "discount": [
-        (r"\b(?:discount|disc|savings|you saved|rabatt|nachlass|skonto|remise|reduction|korting|descuento|rabat)\b", 2),
+        (
+            r"\b(?:discount|disc|savings|you saved|rebate|rabatt|nachlass|skonto|remise|reduction|rabais|escompte|"
+            r"korting\w*|descuento|dto|bonificacion|sconto|abbuono|rabat)\b",
+            2,
+        ),
     ],
     "not_money": [
         (
             r"\b(?:total (?:(?:number|no\.?) of )?(?:qty|quantity|items?|item\(s\)|pcs|pieces|units|weight|points)|"
-            r"(?:qty|quantity|items?|no\.? of items|item count|pcs|anzahl|menge|artikel|aantal|cantidad|ilosc)\b|"
+            r"(?:qty|quantity|items?|no\.? of items|item count|pcs|units|anzahl|anz|menge|artikel|aantal|aant|"
+            r"hoeveelheid|qte|quantite|nombre d'?articles|nb articles|cantidad|cant|uds|unidades|"
+            r"n[o°]\.? articulos|quantita|qta|q\.ta|qt|numero articoli|pezzi|ilosc)\b|"
             r"points?|loyalty|member)\b",
             3,
         ),
@@ -205,19 +234,26 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (
             r"\b(?:seller|sold by|vendor|supplier|from|issued by|bill from|service provider|merchant|"
             r"verkaufer|lieferant|rechnungssteller|leistungserbringer|absender|vendeur|fournisseur|emetteur|"
-            r"leverancier|verkoper|proveedor|vendedor|emisor|sprzedawca|wystawca)\b",
+            r"leverancier|verkoper|proveedor|vendedor|emisor|fornitore|cedente|prestatore|mittente|sprzedawca|"
+            r"wystawca)\b",
             3,
         ),
+        # "Von:", "Van:", "Da:" opening a line: the sender's block follows.
+        (r"^\W*(?:von|van|da)\s*:", 3),
     ],
     "customer_label": [
         (
             r"\b(?:bill(?:ed)? to|invoice to|invoiced to|ship(?:ped)? to|deliver to|sold to|customer|client|buyer|"
             r"recipient|attn|attention|kaufer|leistungsempfanger|rechnungsempfanger|warenempfanger|kunde|empfanger|"
             r"rechnungsadresse|lieferanschrift|lieferadresse|facture a|facturer a|adresse de livraison|destinataire|"
-            r"acheteur|klant|afnemer|factuuradres|afleveradres|koper|cliente|comprador|facturar a|destinatario|"
-            r"nabywca|odbiorca|billing address|shipping address|delivery address)\b",
+            r"acheteur|adresse de facturation|klant|afnemer|factuuradres|afleveradres|koper|gefactureerd aan|"
+            r"factuur aan|debiteur|cliente|comprador|facturar a|facturado a|destinatario|spett\.?\s?le|spettabile|"
+            r"intestatario|fatturare a|committente|cessionario|nabywca|odbiorca|billing address|shipping address|"
+            r"delivery address|invoice address)\b",
             3,
         ),
+        # "To", "An:", "Aan:" opening a line (alone or before a colon), "À :": the addressee's block follows.
+        (r"^\W*(?:(?:to|an|aan)(?:\s*:|\W*$)|a\s*:)", 3),
     ],
     "payment_terms": [
         (
@@ -230,18 +266,20 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
     "purchase_order": [
         (r"\b(?:purchase order|p\.?o\.?|order)\s*(?:no|nr|number|num|#|ref)?\.?\s*[:#]?", 2),
         (
-            r"\b(?:bestell(?:nummer|-?nr)|auftrags?(?:nummer|-?nr)|bon de commande|votre (?:commande|reference)|"
-            r"your order|ihre bestellung|inkoopordernummer|bestelnummer|ordernummer|numero de pedido|pedido|"
-            r"zamowienie)\b",
+            r"\b(?:bestell\s?(?:nummer|nr)|auftrags?\s?(?:nummer|nr)|bon de commande|votre (?:commande|reference)|"
+            r"n[o°] de commande|numero de commande|your order|your ref\w*|ihre bestellung|ihr zeichen|"
+            r"inkoopordernummer|bestelnummer|ordernummer|uw referentie|numero de pedido|pedido|su referencia|"
+            r"numero ordine|ordine n|rif\.? ordine|vs\.? riferimento|vostro riferimento|zamowienie)\b",
             2,
         ),
     ],
     # Numbers that name the customer's account, not the document ("Klantnummer", "Customer No.").
     "account_number": [
         (
-            r"\b(?:customer|client|account|member|debtor|kunden|klant|debiteur|cliente)\s*(?:no|nr|number|num|id|#)|"
-            r"\b(?:kundennummer|kundennr|klantnummer|klantnr|debiteurnummer|debitorennummer|kontonummer|"
-            r"numero (?:de )?client|n[o°] (?:de )?client|numero (?:de )?cliente|n[o°] (?:de )?cliente)\b",
+            r"\b(?:customer|client|account|member|debtor|kunden|klant|debiteur|cliente)\s*(?:no|nr|number|num|id|n\b|#)|"
+            r"\b(?:kundennummer|kundennr|kd\.?\s?nr|klantnummer|klantnr|debiteurnummer|debitorennummer|kontonummer|"
+            r"numero (?:de )?client|n[o°] (?:de )?client|numero (?:de )?cliente|n[o°] (?:de )?cliente|code client|"
+            r"reference client|codigo (?:de )?cliente|cod(?:ice|\.)?\s?cliente)\b",
             3,
         ),
     ],
@@ -254,7 +292,7 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (
             r"\b(?:ust\s?idnr|ust\.?\s?id\.?\s?nr|ust\s?id|steuer\s?nr|steuernummer|tax id|tax no|tax reg\w*|tin|"
             r"gst\W{0,2}(?:reg\w*\W{0,2})?(?:no|id|#)|gst ?id|abn|nip|nif|cif|siren|siret|kvk|vat reg\w*|company no|"
-            r"sst (?:reg\w* )?(?:no|id))\b",
+            r"sst (?:reg\w* )?(?:no|id)|uid\W{0,2}(?:nr|nummer)?|n\.i\.f|c\.i\.f|partita iva|codice fiscale|c\.f)\b",
             3,
         ),
     ],
@@ -271,7 +309,11 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         ),
     ],
     "phone": [
-        (r"\b(?:tel|tel\.|phone|telephone|telefon|fon|mobile|mob|hp|tlf|telefoon|telefono|handy|fax)\b", 2),
+        (
+            r"\b(?:tel|tel\.|phone|ph(?=\W{0,3}[+(\d])|telephone|telefon|fon|mobile|mob|hp|tlf|telefoon|telefono|"
+            r"handy|fax)\b",
+            2,
+        ),
     ],
 }
 

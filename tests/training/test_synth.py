@@ -11,6 +11,7 @@ import pymupdf
 import pytest
 from PIL import Image
 
+from extraction.parser.labels import find_label
 from training.synth import KINDS, LANGUAGES, generate, make_doc
 from training.synth.__main__ import main
 from training.synth.vocab import CURRENCIES, MONTHS, WORDS
@@ -67,6 +68,30 @@ def test_every_language_has_every_wording():
     for language in LANGUAGES:
         assert set(WORDS[language]) == keys, language
         assert all(WORDS[language][k] for k in keys), language
+
+
+# The label kind the parser must know for each wording the generated documents print.
+PRINTED_LABELS = {
+    "number": "invoice_number",
+    "date": "invoice_date",
+    "due_date": "due_date",
+    "bill_to": "customer_label",
+    "total": "total",
+    "vat_id": "tax_id",
+}
+# "Nummer", "Numéro", "Núm.": a bare number word says nothing of which number follows.
+BARE_NUMBER_WORD = re.compile(r"^(?:nummer|numero|numéro|núm\.)$", re.IGNORECASE)
+
+
+def test_the_parser_knows_every_label_the_generator_prints():
+    unknown = [
+        (language, key, wording)
+        for language in LANGUAGES
+        for key, kind in PRINTED_LABELS.items()
+        for wording in WORDS[language][key]
+        if "{" not in wording and not BARE_NUMBER_WORD.match(wording) and find_label(wording, kind) is None
+    ]
+    assert not unknown
 
 
 def test_same_seed_gives_identical_documents():

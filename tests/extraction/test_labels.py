@@ -1,0 +1,110 @@
+"""The label lexicon: the usual labels of each field in the six languages, and words that are no labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from extraction.parser.labels import find_label
+
+KNOWN = [
+    # customer's block
+    ("To", "customer_label"),
+    ("To:", "customer_label"),
+    ("An:", "customer_label"),
+    ("Aan: Van Dijk Bouw", "customer_label"),
+    ("À : Café du Coin", "customer_label"),
+    ("Gefactureerd aan", "customer_label"),
+    ("Adresse de facturation", "customer_label"),
+    ("Facturado a", "customer_label"),
+    ("Spett.le", "customer_label"),
+    ("Spettabile", "customer_label"),
+    ("Intestatario", "customer_label"),
+    ("Cessionario / committente", "customer_label"),
+    # seller's block
+    ("Von: Schmidt & Partner", "vendor_label"),
+    ("Fornitore", "vendor_label"),
+    ("Cedente / prestatore", "vendor_label"),
+    # invoice number
+    ("Fattura n. 87/2025", "invoice_number"),
+    ("Numero fattura", "invoice_number"),
+    ("N. fattura", "invoice_number"),
+    ("Facture n° 2025-0099", "invoice_number"),
+    ("Factuur nr.", "invoice_number"),
+    ("Factura nº", "invoice_number"),
+    ("Re.-Nr.", "invoice_number"),
+    ("Bon-Nr.", "invoice_number"),
+    ("Ticket n°", "invoice_number"),
+    ("Scontrino n.", "invoice_number"),
+    ("Check #", "invoice_number"),
+    ("Booking ID", "invoice_number"),
+    ("Buchungsnummer", "invoice_number"),
+    ("Codice prenotazione", "invoice_number"),
+    # dates
+    ("Data fattura", "invoice_date"),
+    ("Data di emissione", "invoice_date"),
+    ("Uitgiftedatum", "invoice_date"),
+    ("Émise le", "invoice_date"),
+    ("Fälligkeitsdatum", "due_date"),
+    ("Date limite de paiement", "due_date"),
+    ("Betalen vóór", "due_date"),
+    ("Pagar antes de", "due_date"),
+    ("Data scadenza", "due_date"),
+    ("Pagamento entro", "due_date"),
+    ("Data consegna", "other_date"),
+    ("Leveringsdatum", "other_date"),
+    ("Auftragsdatum", "other_date"),
+    # amounts
+    ("Factuurbedrag", "total"),
+    ("Restbetrag", "amount_due"),
+    ("Da pagare", "amount_due"),
+    ("Net HT", "subtotal"),
+    ("Arrotondamento", "rounding"),
+    ("Rundungsdifferenz", "rounding"),
+    ("Resto", "change"),
+    ("Please pay:", "amount_due"),
+    ("Ph: 03-1655 5015", "phone"),
+    ("Our ref.", "invoice_number"),
+    ("Zurück", "change"),
+    ("Sconto", "discount"),
+    ("Girocard", "paid"),
+    ("Bancomat", "paid"),
+    ("Q.tà", "not_money"),
+    ("Qté", "not_money"),
+    ("Anz.", "not_money"),
+    # numbers that are not the invoice's
+    ("Auftrags-Nr.", "purchase_order"),
+    ("Ihr Zeichen", "purchase_order"),
+    ("Numero ordine", "purchase_order"),
+    ("Kd.-Nr.", "account_number"),
+    ("Codice cliente", "account_number"),
+    ("Code client", "account_number"),
+    ("Partita IVA", "tax_id"),
+    ("UID-Nr.", "tax_id"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), KNOWN)
+def test_the_usual_labels_of_each_language_are_known(text: str, kind: str) -> None:
+    assert find_label(text, kind) is not None
+
+
+NOT_LABELS = [
+    ("Welcome to Freshmart", "customer_label"),  # "to" inside a sentence
+    ("Payable to Acme Ltd", "customer_label"),
+    ("A", "customer_label"),  # a tax class letter alone
+    ("Kundennummer", "customer_label"),  # the customer's account number, not the block
+    ("Van Dijk Bouw", "vendor_label"),  # a name that starts with a word of the lexicon
+    ("Fecha de entrega", "paid"),
+    ("À payer avant le", "amount_due"),  # a due date
+    ("Da pagare entro", "amount_due"),
+    ("Total articles", "not_money"),
+    ("HEMA RESTO", "change"),  # a restaurant, not the change ("Resto 0,00")
+    ("Please pay within 14 days", "amount_due"),  # terms, not an amount
+    ("GST Ref No: 001694261248", "invoice_number"),  # a tax registration
+    ("Date: 21/10/2017 01:31 PH", "phone"),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), NOT_LABELS)
+def test_words_that_name_something_else_are_no_labels(text: str, kind: str) -> None:
+    assert find_label(text, kind) is None
