@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -184,7 +185,9 @@ def validate(
             continue
         info = fields.get(key)
         if info is not None and info.confidence < low_confidence:
-            out_reasons.append(f"{key} has low confidence ({info.confidence:.2f} < {low_confidence:.2f})")
+            # Cut, not rounded, to two places: 0.9096 under 0.91 reads "0.90 < 0.91", never "0.91 < 0.91".
+            shown = math.floor(info.confidence * 100) / 100
+            out_reasons.append(f"{key} has low confidence ({shown:.2f} < {low_confidence:.2f})")
     # A failed sum of line items or tax lines while the invoice's own figures agree says the lines were
     # misread: it stays a failed check with its reason, but alone it does not send the invoice to review.
     lines_only = _figures_agree(invoice)

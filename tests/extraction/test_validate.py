@@ -146,6 +146,13 @@ def test_low_confidence_key_field_needs_review() -> None:
     assert not validate(invoice, fields, [], 0.4, today=TODAY).needs_review
 
 
+def test_a_confidence_just_under_the_threshold_never_reads_as_equal_to_it() -> None:
+    invoice, fields = _good()
+    fields["total"] = FieldInfo(value="119.00", confidence=0.9096)
+    v = validate(invoice, fields, [], 0.91, today=TODAY)
+    assert "total has low confidence (0.90 < 0.91)" in v.reasons
+
+
 def test_parser_reasons_are_kept() -> None:
     invoice, fields = _good()
     v = validate(invoice, fields, ["invoice date is ambiguous (03/04/2024): day-first assumed"], 0.6, today=TODAY)
