@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from extraction.parser.candidates import FIELD_KINDS
-from extraction.parser.scoring import MODELS
-from training import fit
+from extraction.parser.scoring import MODELS, agreed_probability
+from training import agreement, fit
 from training.corpus import DEFAULT_CACHE, LabelledDoc, labelled_docs, read_labels
 from training.examples import ABSENT, DocExamples, field_examples, group_of
 from training.hinting import Habits, habits_of, sibling_hints
@@ -144,6 +144,19 @@ def review_threshold(oof: dict[str, list[tuple[fit.DocOutcome, float]]]) -> dict
     return {**best, "documents": len(docs), "wrong": len(wrong)}
 
 
+def agreed_totals(
+    total_model: dict[str, Any], oof: dict[str, list[tuple[fit.DocOutcome, float]]]
+) -> tuple[list[tuple[fit.DocOutcome, float]], dict[str, Any]]:
+    """Fit what agreeing parts add to a total (written into its model) and the totals' out-of-fold
+    probabilities with it, as the runtime computes them; and the report of it."""
+    rows = agreement.agreements(oof["total"], oof["subtotal"], oof["tax"], MIN_PROBABILITY)
+    gain = agreement.fit_gain(rows)
+    total_model["agreement_gain"] = gain
+    agreeing = {id(r.outcome) for r in rows if r.agrees}
+    totals = [(o, agreed_probability(p, gain) if id(o) in agreeing else p) for o, p in oof["total"]]
+    return totals, agreement.summary(rows, gain)
+
+
 def calibration_table(results: list[fit.DocOutcome], calibration: tuple[float, float, float]) -> list[dict[str, Any]]:
     """Per probability bin (out-of-fold): documents and the share whose best value is right."""
     bins = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.97), (0.97, 1.01)]
@@ -192,15 +205,20 @@ def main(argv: list[str] | None = None) -> int:
         "fields": {},
     }
     oof: dict[str, list[tuple[fit.DocOutcome, float]]] = {}
+    models: dict[str, dict[str, Any]] = {}
     for name in args.fields.split(","):
         docs = per_field[name]
         if not docs:
             continue
         t0 = time.perf_counter()
-        model, scores, oof[name] = train_field(name, docs)
-        (args.out / f"{name}.json").write_text(json.dumps(model, separators=(",", ":")))
+        models[name], scores, oof[name] = train_field(name, docs)
         report["fields"][name] = scores
         print(f"{name}: {json.dumps(scores['cross_validated'])} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    if {"total", "subtotal", "tax"} <= oof.keys():
+        oof["total"], report["fields"]["total"]["agreement"] = agreed_totals(models["total"], oof)
+        print(f"total agreement: {report['fields']['total']['agreement']}", file=sys.stderr)
+    for name, model in models.items():
+        (args.out / f"{name}.json").write_text(json.dumps(model, separators=(",", ":")))
     report["review"] = review_threshold(oof)
     print(f"review: {report['review']}", file=sys.stderr)
     (args.out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")

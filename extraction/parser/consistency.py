@@ -78,8 +78,8 @@ def _options(ranked: Ranked | None, floor: float | None) -> list[tuple[Candidate
     return out
 
 
-def _adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
-    # Two cents cover rounding per line and cash rounding to five cents.
+def adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
+    """Whether subtotal + tax = total (two cents cover rounding per line and cash rounding to five cents)."""
     return within_cents(sub + tax, total, 2)
 
 
@@ -89,7 +89,7 @@ def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple
         return False, False
     if s is None or x is None or s.value == 0 or (s.value > 0) != (t.value > 0):
         return True, False
-    return True, _adds_up(s.value, x.value, t.value)
+    return True, adds_up(s.value, x.value, t.value)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,9 @@ def amounts(
     (tendered less change); one with a tax not below the total is impossible (a subtotal above the total
     is not: a discount after the subtotal), and so is a total that is the sum tendered when change was
     given. A field the search changes gets the share of the combinations that agree with it as its
-    confidence; a subtotal and tax that add up with the total are as sure as the total.
+    confidence. A total whose parts, each its own scorer's best, add up to it without any change gains
+    what such agreement was worth out of fold (`FieldModel.agreed`); a subtotal and tax that add up with
+    the total are as sure as the total.
     """
     paid = paid or Payment()
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}
@@ -169,11 +171,20 @@ def amounts(
     if s is not None and x is not None and _consistent(t, s, x)[1]:
         total = chosen["total"]
         assert total is not None  # t, the total of the best combination, was chosen above
+        model = best["total"].model
+        if model is not None and not total.changed and _own_and_reported(chosen, sub_floor, tax_floor):
+            total.probability = model.agreed(total.probability)
         for name in ("subtotal", "tax"):
             part = chosen[name]
             if part is not None:
                 part.probability = max(part.probability, total.probability)
     return chosen
+
+
+def _own_and_reported(chosen: dict[str, Choice | None], sub_floor: float, tax_floor: float) -> bool:
+    """Whether the subtotal and the tax are each their own scorer's best, likely enough to be reported."""
+    sub, tax = chosen["subtotal"], chosen["tax"]
+    return all(c is not None and not c.changed and c.probability >= f for c, f in ((sub, sub_floor), (tax, tax_floor)))
 
 
 def _same_span(a: Candidate, b: Candidate) -> bool:

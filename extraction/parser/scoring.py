@@ -75,6 +75,7 @@ class FieldModel:
     trees: Trees
     calibration: tuple[float, float, float]  # a * best + b * lead + c, through a sigmoid
     min_probability: float
+    agreement_gain: float = 0.0  # log-odds a total gains when its parts add up to it (training.agreement)
 
     @classmethod
     def load(cls, path: Path) -> FieldModel:
@@ -86,6 +87,7 @@ class FieldModel:
             Trees.from_dict(data["trees"]),
             tuple(data["calibration"]),
             float(data.get("min_probability", 0.0)),
+            float(data.get("agreement_gain", 0.0)),
         )
 
     @cached_property
@@ -111,7 +113,26 @@ class FieldModel:
         """The calibrated probability that the best-scored value is right."""
         a, b, c = self.calibration
         z = a * best + b * min(lead, LEAD_CAP) + c
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _sigmoid(z)
+
+    def agreed(self, probability: float) -> float:
+        """The probability of a value that other fields' own best values confirm (subtotal + tax = total)."""
+        return agreed_probability(probability, self.agreement_gain)
+
+
+def agreed_probability(probability: float, gain: float) -> float:
+    """A probability with `gain` added to its log-odds."""
+    return _sigmoid(log_odds(probability) + gain)
+
+
+def log_odds(probability: float) -> float:
+    """log(p / (1 - p)), with p kept off 0 and 1."""
+    p = min(max(probability, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 LEAD_CAP = 10.0

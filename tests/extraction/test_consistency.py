@@ -41,6 +41,47 @@ def test_amounts_that_add_up_are_kept_and_confirm_a_doubtful_part() -> None:
     assert chosen["subtotal"].probability == 0.97  # confirmed by the sum
 
 
+def test_a_total_its_own_parts_add_up_to_gains_the_worth_of_their_agreement() -> None:
+    model = load_models()["total"]
+    assert model.agreement_gain > 0  # fitted by make train on the training set, out of fold
+    ranked = {
+        "total": _money(("423.50", 1.6), ("350.00", -0.4), probability=0.80),
+        "subtotal": _money(("350.00", 2.6), probability=0.93),
+        "tax": _money(("73.50", 1.6), probability=0.98),
+    }
+    ranked["total"].model = model
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert _values(chosen) == {"total": Decimal("423.50"), "subtotal": Decimal("350.00"), "tax": Decimal("73.50")}
+    assert chosen["total"].probability == model.agreed(0.80) > 0.80
+    assert chosen["subtotal"].probability == chosen["total"].probability  # as sure as the total they add up to
+
+
+def test_parts_that_do_not_add_up_or_were_chosen_for_the_sum_confirm_nothing() -> None:
+    model = load_models()["total"]
+    apart = {
+        "total": _money(("423.50", 1.6), probability=0.80),
+        "subtotal": _money(("350.00", 2.6), probability=0.93),
+        "tax": _money(("70.00", 1.6), probability=0.98),
+    }
+    # The tax is only its scorer's runner-up: the pass chose it because it adds up, so it is no evidence.
+    runner_up = {
+        "total": _money(("423.50", 1.6), probability=0.80),
+        "subtotal": _money(("350.00", 2.6), probability=0.93),
+        "tax": _money(("70.00", 1.6), ("73.50", 0.2), probability=0.6),
+    }
+    # A part too doubtful to be reported on its own.
+    doubtful = {
+        "total": _money(("423.50", 1.6), probability=0.80),
+        "subtotal": _money(("350.00", -1.0), probability=0.10),
+        "tax": _money(("73.50", 1.6), probability=0.98),
+    }
+    for ranked in (apart, runner_up, doubtful):
+        ranked["total"].model = model
+        chosen = consistency.amounts(ranked, FLOORS)
+        assert chosen["total"].candidate.value == Decimal("423.50")
+        assert chosen["total"].probability == 0.80
+
+
 def test_a_runner_up_total_that_makes_the_invoice_add_up_replaces_an_impossible_one() -> None:
     # The best total equals the tax (a tax line read as the total): impossible; 12.00 adds up.
     ranked = {

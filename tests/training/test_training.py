@@ -59,6 +59,10 @@ def test_training_writes_every_field_model_and_a_report(trained: Path, data_fold
     assert vendor["documents"] == N_DOCS
     assert set(vendor["train"]) == {"synth"} and set(vendor["cross_validated"]) == {"synth"}
     assert 0.0 < report["review"]["threshold"] < 1.0
+    # What agreeing parts add to a total is fitted with it and written into its model.
+    agreement = report["fields"]["total"]["agreement"]
+    assert agreement["agreeing"]["docs"] + agreement["others"]["docs"] == agreement["documents"] > 0
+    assert json.loads((trained / "total.json").read_text())["agreement_gain"] == agreement["gain"] >= 0.0
     # The window scorer is reported beside its baseline: the chosen line alone.
     windows = report["fields"]["vendor_lines"]
     assert set(windows["chosen_line_alone"]) == set(windows["cross_validated"]) == {"synth"}
@@ -69,7 +73,8 @@ def test_training_is_reproducible(trained: Path, data_folder: Path, tmp_path: Pa
     fit.ROUNDS = 40
     try:
         args = ["--data", str(data_folder), "--out", str(tmp_path), "--cache", str(tmp_path / "cache")]
-        assert train_main([*args, "--fields", "total"]) == 0
+        # The total's model holds what its parts' agreement is worth: it is fitted with them.
+        assert train_main([*args, "--fields", "total,subtotal,tax"]) == 0
     finally:
         fit.ROUNDS = rounds
     assert (tmp_path / "total.json").read_bytes() == (trained / "total.json").read_bytes()
