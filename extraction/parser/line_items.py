@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 
 _HEADER_WORDS: dict[str, str] = {
     "description": r"description|desc|item|items|article|artikel|product|produkt|bezeichnung|artikelbezeichnung|"
-    r"leistung|beschreibung|designation|libelle|omschrijving|descripcion|concepto|nazwa(?: towaru)?|title|service|"
-    r"services|details|particulars|code/desc",
-    "quantity": r"qty|quantity|menge|anzahl|quantite|qte|aantal|cantidad|cant|ilosc|units|hours|hrs|pcs|stk",
+    r"leistung|beschreibung|designation|libelle|omschrijving|descripcion|concepto|descrizione|articolo|prodotto|"
+    r"nazwa(?: towaru)?|title|service|services|details|particulars|code/desc",
+    "quantity": r"qty|quantity|menge|anzahl|quantite|qte|aantal|cantidad|cant|quantita|q\.?\s?ta|qt|ilosc|units|"
+    r"hours|hrs|pcs|stk",
     "unit_price": r"unit price|price|rate|einzelpreis|preis|prix unitaire|prix|stukprijs|prijs per stuk|prijs|"
-    r"precio unitario|precio|cena|unit cost|nettopreis|rsp|u/price",
+    r"precio unitario|precio|prezzo unitario|prezzo|cena|unit cost|nettopreis|rsp|u/price",
     "amount": r"amount|total|line total|betrag|gesamt|summe|montant|bedrag|importe|wartosc|net amount|nettowert|"
-    r"gesamtpreis|positionsbetrag|prix ht|total ht|amt",
+    r"gesamtpreis|positionsbetrag|prix ht|total ht|importo|totale|amt",
     "tax_rate": r"vat|tax|mwst|ust|tva|btw|iva|gst|%",
 }
 _HEADER_RE = {k: re.compile(rf"(?:^|\W)(?:{v})(?:$|\W)") for k, v in _HEADER_WORDS.items()}

@@ -55,9 +55,18 @@ LABELS: dict[str, dict[str, str]] = {
         "total": "Importe total", "vat_id": "NIF:", "iban": "IBAN:", "terms": "Condiciones de pago:",
         "continued": "continúa en la página siguiente",
     },
+    "it": {
+        "title": "FATTURA", "number": "Numero fattura:", "date": "Data fattura:", "due": "Scadenza:",
+        "po": "Numero ordine:", "bill_to": "Spett.le", "description": "Descrizione", "qty": "Q.tà",
+        "price": "Prezzo unitario", "amount": "Importo", "subtotal": "Imponibile", "tax": "IVA",
+        "total": "Totale documento", "vat_id": "Partita IVA:", "iban": "IBAN:", "terms": "Condizioni di pagamento:",
+        "continued": "continua alla pagina successiva",
+    },
 }  # fmt: skip
 
-DATE_FORMATS = {"en": "%d %B %Y", "de": "%d.%m.%Y", "fr": "%d/%m/%Y", "nl": "%d-%m-%Y", "es": "%d/%m/%Y"}
+DATE_FORMATS = {
+    "en": "%d %B %Y", "de": "%d.%m.%Y", "fr": "%d/%m/%Y", "nl": "%d-%m-%Y", "es": "%d/%m/%Y", "it": "%d/%m/%Y",
+}  # fmt: skip
 
 
 @dataclass

@@ -12,7 +12,7 @@ from tests.builders import invoice_spec, make_cii_xml, make_invoice_pdf, render_
 from utils.errors import EncryptedDocument, InvalidRequest, UnknownEngine, UnreadableDocument, UnsupportedDocument
 
 
-@pytest.mark.parametrize("language", ["en", "de", "fr", "nl", "es"])
+@pytest.mark.parametrize("language", ["en", "de", "fr", "nl", "es", "it"])
 def test_born_digital_invoice_in_each_language(language):
     spec = invoice_spec(language=language, vendor="Lindqvist Trading B.V.", number=f"{language.upper()}-2024-77")
     result = extract(make_invoice_pdf(spec), f"{language}.pdf")
