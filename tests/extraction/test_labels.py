@@ -1,9 +1,12 @@
-"""The label lexicon: the usual labels of each field in the six languages, and words that are no labels."""
+"""The label lexicon and the language words: the usual labels of each field in the six languages, and words
+that are no labels."""
 
 from __future__ import annotations
 
 import pytest
 
+from extraction.markdown import page_from_text
+from extraction.parser.context import build_doc
 from extraction.parser.labels import find_label
 
 KNOWN = [
@@ -108,3 +111,19 @@ NOT_LABELS = [
 @pytest.mark.parametrize(("text", "kind"), NOT_LABELS)
 def test_words_that_name_something_else_are_no_labels(text: str, kind: str) -> None:
     assert find_label(text, kind) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        (
+            "FATTURA N. 87/2025\nData fattura: 02/04/2025\nImponibile 800,00\nIVA 22% 176,00\nTotale documento 976,00",
+            "it",
+        ),
+        ("FACTURA Nº 12\nFecha: 02/04/2025\nBase imponible 800,00\nIVA 21% 168,00\nImporte total 968,00", "es"),
+        ("FACTURE n° 12\nDate : 02/04/2025\nTotal HT 800,00\nTVA 20 % 160,00\nTotal TTC 960,00", "fr"),
+        ("RECHNUNG Nr. 12\nDatum: 02.04.2025\nNettobetrag 800,00\nMwSt 19 % 152,00\nGesamtbetrag 952,00", "de"),
+    ],
+)
+def test_the_documents_language_is_read_from_its_words(text: str, language: str) -> None:
+    assert build_doc([page_from_text(text, 1, "text")], None).language == language
