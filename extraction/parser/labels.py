@@ -70,7 +70,8 @@ LEXICON: dict[str, list[tuple[str, int]]] = {
         (r"\bfecha (?:de )?(?:la )?(?:factura|emision|expedicion)\b", 3),
         (r"\bdata (?:wystawienia|faktury)\b", 3),
         (r"\b(?:date|dated|datum|fecha|data|tarikh)\b", 2),
-        (r"\b(?:vom|du|issued|van|del)\b", 1),
+        # "vom 12.03.", "du 12/03", "van 12-03", "del 12/03": only before a date, never in a name ("Van Dijk Bouw").
+        (r"\b(?:vom|du|issued|van|del)\b(?=\W*(?:$|\d))", 1),
     ],
     "due_date": [
         (

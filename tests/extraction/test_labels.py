@@ -44,6 +44,8 @@ KNOWN = [
     ("Codice prenotazione", "invoice_number"),
     # dates
     ("Data fattura", "invoice_date"),
+    ("Rechnung vom", "invoice_date"),
+    ("Facture du 12/03/2025", "invoice_date"),
     ("Data di emissione", "invoice_date"),
     ("Uitgiftedatum", "invoice_date"),
     ("Émise le", "invoice_date"),
@@ -97,6 +99,8 @@ NOT_LABELS = [
     ("A", "customer_label"),  # a tax class letter alone
     ("Kundennummer", "customer_label"),  # the customer's account number, not the block
     ("Van Dijk Bouw", "vendor_label"),  # a name that starts with a word of the lexicon
+    ("Van Dijk Bouw", "invoice_date"),  # "van" says "dated" only before a date
+    ("Del Monte Foods", "invoice_date"),
     ("Fecha de entrega", "paid"),
     ("À payer avant le", "amount_due"),  # a due date
     ("Da pagare entro", "amount_due"),

@@ -592,6 +592,22 @@ def test_the_seller_under_a_customer_block_is_the_vendor(text: str) -> None:
     assert parsed.fields["vendor.name"].confidence < make_settings().low_confidence
 
 
+@pytest.mark.parametrize(
+    ("label", "customer"),
+    [("Aan:", "Van Dijk Bouw"), ("To:", "Del Monte Foods"), ("An:", "Hofmann KG")],
+)
+def test_the_addressee_under_a_bare_to_label_is_the_customer(label: str, customer: str) -> None:
+    text = (
+        "Bakker Transport B.V.\nHavenweg 22\n3089 JA Rotterdam\nKvK 12345678  BTW NL123456789B01\nFACTUUR\n"
+        f"{label} {customer}\nFactuurnr. 25-0177\nDatum 12 mei 2025\nTransport Rotterdam - Utrecht    350,00\n"
+        "Subtotaal    350,00\nBTW 21%    73,50\nTotaal    € 423,50\n"
+    )
+    parsed = _parse(text)
+    # "Van" and "Del" open names here, not a date's "from": the name under the label is the customer's.
+    assert parsed.invoice.customer.name == customer
+    assert parsed.invoice.vendor.name == "Bakker Transport B.V."
+
+
 def test_a_copy_mark_in_another_language_is_never_the_vendor() -> None:
     text = (
         "KOPIE\nRechnung\nBäckerei Schmidt\nLindenweg 3\n70173 Stuttgart\nRechnungsnummer: RE-2024-0815\n"
