@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.parser.consistency import adds_up
+from extraction.parser.consistency import parts_add_up
 from extraction.parser.scoring import log_odds
 from training.examples import ABSENT
 
@@ -50,7 +50,7 @@ def agreements(total: Scored, subtotal: Scored, tax: Scored, floor: float) -> li
         if outcome.value is None or key not in subtotals or key not in taxes:
             continue
         sub, vat = subtotals[key], taxes[key]
-        agrees = sub is not None and vat is not None and adds_up(sub, vat, outcome.value)
+        agrees = sub is not None and vat is not None and parts_add_up(sub, vat, outcome.value)
         out.append(TotalAgreement(outcome, p, agrees))
     return out
 

@@ -78,18 +78,23 @@ def _options(ranked: Ranked | None, floor: float | None) -> list[tuple[Candidate
     return out
 
 
-def adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
-    """Whether subtotal + tax = total (two cents cover rounding per line and cash rounding to five cents)."""
+def _adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
+    # Two cents cover rounding per line and cash rounding to five cents.
     return within_cents(sub + tax, total, 2)
+
+
+def parts_add_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
+    """Whether a subtotal of the total's sign and a tax below the total in size add up to it."""
+    return abs(tax) < abs(total) and sub != 0 and (sub > 0) == (total > 0) and _adds_up(sub, tax, total)
 
 
 def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple[bool, bool]:
     """(possible, adds up): a tax is below the total in size; subtotal + tax = total with the total's sign."""
     if x is not None and abs(x.value) >= abs(t.value):
         return False, False
-    if s is None or x is None or s.value == 0 or (s.value > 0) != (t.value > 0):
+    if s is None or x is None:
         return True, False
-    return True, adds_up(s.value, x.value, t.value)
+    return True, parts_add_up(s.value, x.value, t.value)
 
 
 @dataclass(frozen=True)
