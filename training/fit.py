@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.parser.scoring import LEAD_CAP, value_key
+from extraction.parser.scoring import LEAD_CAP, sigmoid, value_key
 from training.examples import ABSENT, SPACE
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def probability(calibration: tuple[float, float, float], best: float, lead: floa
     """The calibrated probability (the runtime computes the same)."""
     a, b, c = calibration
     z = a * best + b * min(lead, LEAD_CAP) + c
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    return sigmoid(z)
 
 
 def export_trees(booster: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from extraction.parser.candidates.names import LABEL_REACH, REG_LINE
 from extraction.parser.labels import find_label
-from extraction.parser.scoring import Ranked, value_key
+from extraction.parser.scoring import Ranked, sigmoid, value_key
 from extraction.parser.vocab import COMPANY_SUFFIX
 from utils.money import within_cents
 
@@ -49,12 +49,8 @@ def _stand_in(options: list[tuple[Candidate, float]], fits: Callable[[Candidate]
     """The first runner-up that fits, only when it is likely on its own (its score's sigmoid at least 1/2)."""
     for cand, score in options:
         if fits(cand):
-            return Choice(cand, _sigmoid(score), changed=True) if _sigmoid(score) >= 0.5 else None
+            return Choice(cand, sigmoid(score), changed=True) if sigmoid(score) >= 0.5 else None
     return None
-
-
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
 
 
 def _log(p: float) -> float:
@@ -72,7 +68,7 @@ def _options(ranked: Ranked | None, floor: float | None) -> list[tuple[Candidate
         return [(None, 0.0)]
     p = ranked.probability
     out: list[tuple[Candidate | None, float]] = [(ranked.candidate, _log(p))]
-    out += [(c, _log(min(_sigmoid(score), 1.0 - p))) for c, score in ranked.others[: TOP - 1]]
+    out += [(c, _log(min(sigmoid(score), 1.0 - p))) for c, score in ranked.others[: TOP - 1]]
     if floor is not None:
         out.append((None, _log(1.0 - p) + math.log(floor / (1.0 - floor))))
     return out
@@ -213,7 +209,7 @@ def dates(ranked: dict[str, Ranked | None]) -> dict[str, Choice | None]:
         return chosen
     for cand, score in due.others[: TOP - 1]:
         if cand.value >= issue.candidate.value:
-            chosen["due_date"] = Choice(cand, _sigmoid(score), changed=True)
+            chosen["due_date"] = Choice(cand, sigmoid(score), changed=True)
             return chosen
     chosen["due_date"] = None if due.probability < issue.probability else chosen["due_date"]
     return chosen

@@ -113,7 +113,7 @@ class FieldModel:
         """The calibrated probability that the best-scored value is right."""
         a, b, c = self.calibration
         z = a * best + b * min(lead, LEAD_CAP) + c
-        return _sigmoid(z)
+        return sigmoid(z)
 
     def agreed(self, probability: float) -> float:
         """The probability of a value that other fields' own best values confirm (subtotal + tax = total)."""
@@ -122,7 +122,7 @@ class FieldModel:
 
 def agreed_probability(probability: float, gain: float) -> float:
     """A probability with `gain` added to its log-odds."""
-    return _sigmoid(log_odds(probability) + gain)
+    return sigmoid(log_odds(probability) + gain)
 
 
 def log_odds(probability: float) -> float:
@@ -131,7 +131,8 @@ def log_odds(probability: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """1 / (1 + e^-z), with z kept within +-30."""
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
