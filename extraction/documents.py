@@ -130,6 +130,7 @@ class Document:
     xml_name: str | None = None
     frames: Sequence[Image.Image] = field(default_factory=list, repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _words: dict[int, list[tuple[Any, ...]]] = field(default_factory=dict, repr=False)
 
     @property
     def page_count(self) -> int:
@@ -157,6 +158,13 @@ class Document:
             except Exception as exc:
                 raise UnreadableDocument(f"{self.filename}: page {number} cannot be rendered: {exc}") from exc
             return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+    def page_words(self, number: int) -> list[tuple[Any, ...]]:
+        """The words of PDF page `number` (1-based) with their boxes, as PyMuPDF gives them; read once per page."""
+        with self.lock:
+            if number not in self._words:
+                self._words[number] = self.pdf[number - 1].get_text("words", sort=False)
+            return self._words[number]
 
     def close(self) -> None:
         """Release the PDF handle."""

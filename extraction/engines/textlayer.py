@@ -73,7 +73,7 @@ class TextLayerEngine(OcrEngine):
             return False
         with document.lock:
             pdf_page = document.pdf[page.number - 1]
-            text = pdf_page.get_text("text")
+            text = " ".join(w[4] for w in document.page_words(page.number))
             if not text_is_real(text):
                 return False
             # A scan with a short stamp or header in real text ("Scanned 2024-03-05 page 1"): the content is
@@ -95,7 +95,7 @@ class TextLayerEngine(OcrEngine):
             rotation = pdf_page.rotation
             matrix = pdf_page.rotation_matrix
             unrotated = pdf_page.cropbox
-            raw = pdf_page.get_text("words", sort=False)
+            raw = document.page_words(page.number)
         width, height = float(rect.width), float(rect.height)
         words = [Word(w[0], w[1], w[2], w[3], w[4]) for w in raw if w[4].strip() and w[2] > w[0] and w[3] > w[1]]
         lines = [split_cells(line) for line in group_lines(words)]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from extraction.parser.labels import LEXICON, LabelHit, find_label, fold
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from extraction.parser.context import Doc, Line
 
 LABEL_KINDS = (
@@ -106,6 +108,24 @@ def _cell_over(above: Line, line: Line, start: int) -> str | None:
 
 def above_text(doc: Doc, line: Line, start: int) -> str:
     """The label printed over a value: the cell above it, or a short line above that holds no figure."""
+    return _over_cell(doc, line, start, _above_text)
+
+
+def header_text(doc: Doc, line: Line, start: int) -> str:
+    """The column header over a value in a table: the nearest row above (up to 8) whose cell there is words only."""
+    return _over_cell(doc, line, start, _header_text)
+
+
+def _over_cell(doc: Doc, line: Line, start: int, find: Callable[[Doc, Line, int], str]) -> str:
+    """What `find` reads over the cell holding `start`, read once per cell (every value in a cell shares it)."""
+    key = (find.__name__, line.index, line.cell_at(start))
+    found = doc.over_cell.get(key)
+    if found is None:
+        found = doc.over_cell[key] = find(doc, line, start)
+    return found
+
+
+def _above_text(doc: Doc, line: Line, start: int) -> str:
     if line.index == 0:
         return ""
     above = doc.lines[line.index - 1]
@@ -119,8 +139,7 @@ def above_text(doc: Doc, line: Line, start: int) -> str:
     return ""
 
 
-def header_text(doc: Doc, line: Line, start: int) -> str:
-    """The column header over a value in a table: the nearest row above (up to 8) whose cell there is words only."""
+def _header_text(doc: Doc, line: Line, start: int) -> str:
     if not line.is_row and line.cell_boxes is None:
         return ""
     for j in range(line.index - 2, max(-1, line.index - 9), -1):

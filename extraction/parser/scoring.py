@@ -12,10 +12,13 @@ import json
 import math
 from dataclasses import dataclass
 from functools import cache, cached_property
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from extraction.parser.tree_session import compile_trees
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,7 +38,6 @@ class Trees:
     right: np.ndarray
     value: np.ndarray
     roots: np.ndarray
-    depth: int
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trees:
@@ -47,23 +49,22 @@ class Trees:
             np.asarray(data["right"], dtype=np.int64),
             np.asarray(data["value"], dtype=np.float64),
             np.asarray(data["roots"], dtype=np.int64),
-            int(data["depth"]),
         )
+
+    @cached_property
+    def _evaluate(self) -> Callable[[np.ndarray], np.ndarray]:
+        return compile_trees(self.feature, self.threshold, self.left, self.right, self.value, self.roots)
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         """The summed leaf values (log-odds) for each row of `x`."""
         if x.shape[0] == 0:
             return np.zeros(0)
-        flat = x.ravel()
-        offsets = (np.arange(x.shape[0], dtype=np.int64) * x.shape[1])[:, None]
-        # children[0] is the right child, children[1] the left one: one gather per level picks the next node.
-        children = np.stack([self.right, self.left]).ravel()
-        width = self.left.shape[0]
-        node = np.broadcast_to(self.roots, (x.shape[0], self.roots.shape[0])).copy()
-        for _ in range(self.depth):
-            go_left = flat.take(offsets + self.feature.take(node)) <= self.threshold.take(node)
-            node = children.take(go_left * width + node)
-        return self.value.take(node).sum(axis=1)
+        return self._evaluate(x)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_evaluate", None)  # an onnxruntime session does not pickle; it is rebuilt on first use
+        return state
 
 
 @dataclass(frozen=True)
@@ -94,16 +95,32 @@ class FieldModel:
     def _columns(self) -> dict[str, int]:
         return {name: i for i, name in enumerate(self.features)}
 
+    @cached_property
+    def _destinations(self) -> dict[tuple[str, ...], np.ndarray]:
+        return {}
+
+    def _destination(self, names: tuple[str, ...]) -> np.ndarray:
+        """The column of each of these feature names; names this model does not read go to a spare last column."""
+        found = self._destinations.get(names)
+        if found is None:
+            spare = len(self.features)
+            found = np.asarray([self._columns.get(n, spare) for n in names], dtype=np.int64)
+            if len(self._destinations) >= 512:  # optional features (hints) make few name orders; never let them pile up
+                self._destinations.clear()
+            self._destinations[names] = found
+        return found
+
     def matrix(self, cands: list[Candidate]) -> np.ndarray:
         """The candidates' features in this model's column order (absent features are 0)."""
-        index = self._columns
-        x = np.zeros((len(cands), len(self.features)), dtype=np.float64)
-        for row, cand in enumerate(cands):
-            for name, value in cand.features.items():
-                col = index.get(name)
-                if col is not None:
-                    x[row, col] = value
-        return x
+        width = len(self.features) + 1
+        x = np.zeros((len(cands), width), dtype=np.float64)
+        if cands:
+            # Candidates of one generator share their feature names in a few orders: their columns are looked up once.
+            columns = [self._destination(tuple(c.features)) for c in cands]
+            rows = np.repeat(np.arange(len(cands), dtype=np.int64) * width, [len(c) for c in columns])
+            values = chain.from_iterable(c.features.values() for c in cands)
+            x.ravel()[np.concatenate(columns) + rows] = np.fromiter(values, dtype=np.float64, count=rows.shape[0])
+        return x[:, :-1]
 
     def scores(self, cands: list[Candidate]) -> np.ndarray:
         """A raw score per candidate."""
