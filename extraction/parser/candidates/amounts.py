@@ -84,14 +84,22 @@ def _relations(cands: list[Candidate], item_sums: dict[int, int]) -> None:
     rank = {v: i for i, v in enumerate(positives)}
     largest = positives[0] if positives else 0
     rates = sorted({r for c in cands if c.line is not None and (r := line_rate(c.line.text))})
+    # What depends on a value alone is computed once per distinct value (Decimal arithmetic is slow).
+    values = {c.value for c in cands}
+    tax_of_another = {v: _tax_of_another(v, values, rates) for v in values}
+    tax_counts = Counter(t.value for t in taxes)
+    tax_ids = {id(t) for t in taxes}
+    holds_a_tax: dict[tuple[Decimal, bool], bool] = {}
+    sums_of_two = {v: (_sum_of_two(v, present), _sum_of_two(v, labelled)) for v in set(cents)}
+    placed = [(c.line.index, abs(c.value)) for c in cands if c.line is not None]
     for v, cand in zip(cents, cands, strict=True):
         f = cand.features
         f["value_rank"] = float(min(rank.get(v, 30), 30))
         f["of_largest"] = v / largest if largest else 0.0
         f["occurrences"] = float(min(present[v], 6))
         f["labelled_occurrences"] = float(min(labelled[v], 6))
-        f["sum_of_two"] = float(_sum_of_two(v, present))
-        f["sum_of_two_labelled"] = float(_sum_of_two(v, labelled))
+        f["sum_of_two"] = float(sums_of_two[v][0])
+        f["sum_of_two_labelled"] = float(sums_of_two[v][1])
         f["paid_less_change"] = float(any((p - v) in change for p in paid if p > v))
         f["equals_paid"] = float(v in paid)
         f["items_above_sum"] = float(v > 0 and cand.line is not None and item_sums.get(cand.line.index) == v)
@@ -99,13 +107,13 @@ def _relations(cands: list[Candidate], item_sums: dict[int, int]) -> None:
         f["after_rounding"] = float(
             any(i < line_index and any((v - r) == o or (v + r) == o for o in present) for i, r in rounding)
         )
-        f["tax_of_another"] = float(_tax_of_another(cand, cands, rates))
-        f["holds_a_tax"] = float(
-            any(t is not cand and tax_within(cand.value, r, t.value) for t in taxes for r in rates)
-        )
-        f["larger_below"] = float(
-            sum(1 for o in cands if o.line is not None and o.line.index > line_index and abs(o.value) > abs(cand.value))
-        )
+        f["tax_of_another"] = float(tax_of_another[cand.value])
+        key = (cand.value, id(cand) in tax_ids)
+        if key not in holds_a_tax:
+            holds_a_tax[key] = _holds_a_tax(cand.value, tax_counts, rates, own=key[1])
+        f["holds_a_tax"] = float(holds_a_tax[key])
+        size = abs(cand.value)
+        f["larger_below"] = float(sum(1 for i, other in placed if i > line_index and other > size))
 
 
 def _sum_of_two(v: int, values: Counter[int]) -> bool:
@@ -121,14 +129,18 @@ def _sum_of_two(v: int, values: Counter[int]) -> bool:
     return False
 
 
-def _tax_of_another(cand: Candidate, cands: list[Candidate], rates: list[Decimal]) -> bool:
+def _tax_of_another(value: Decimal, values: set[Decimal], rates: list[Decimal]) -> bool:
     """Whether the amount is a printed rate of a larger amount (as net or gross)."""
-    value = cand.value
     if value <= 0:
         return False
-    for other in cands:
-        if other is cand or other.value <= value:
+    for other in values:
+        if other <= value:
             continue
-        if any(tax_within(other.value, r, value) for r in rates if r > 0):
+        if any(tax_within(other, r, value) for r in rates if r > 0):
             return True
     return False
+
+
+def _holds_a_tax(value: Decimal, taxes: Counter[Decimal], rates: list[Decimal], own: bool) -> bool:
+    """Whether a labelled tax (other than the amount itself, when `own`) is a printed rate of the amount."""
+    return any(tax_within(value, r, tax) for tax, n in taxes.items() if n - (own and tax == value) > 0 for r in rates)
