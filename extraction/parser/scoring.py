@@ -1,4 +1,4 @@
-"""The learned field scorers: gradient-boosted trees read from JSON model files, evaluated with numpy.
+"""The learned field scorers: gradient-boosted trees read from JSON model files, evaluated by onnxruntime.
 
 `make train` fits one model per field on the training set and writes it under
 `extraction/parser/models/` (see `training/`). A model scores candidates (a raw score per candidate,
