@@ -85,8 +85,9 @@ def parts_add_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
 
 
 def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple[bool, bool]:
-    """(possible, adds up): a tax is below the total in size; subtotal + tax = total with the total's sign."""
-    if x is not None and abs(x.value) >= abs(t.value):
+    """(possible, adds up): a tax is below the total in size and not of the other sign (a discount is no tax);
+    subtotal + tax = total with the total's sign."""
+    if x is not None and (abs(x.value) >= abs(t.value) or x.value * t.value < 0):
         return False, False
     if s is None or x is None:
         return True, False
@@ -130,12 +131,12 @@ def amounts(
 
     A combination where subtotal + tax = total gains AGREEMENT_GAIN (one that replaces the best total
     only with parts at or above their floors), and so does a total that the payment lines imply
-    (tendered less change); one with a tax not below the total is impossible (a subtotal above the total
-    is not: a discount after the subtotal), and so is a total that is the sum tendered when change was
-    given. A field the search changes gets the share of the combinations that agree with it as its
-    confidence. A total whose parts, each its own scorer's best, add up to it without any change gains
-    what such agreement was worth out of fold (`FieldModel.agreed`); a subtotal and tax that add up with
-    the total are as sure as the total.
+    (tendered less change); one with a tax not below the total, or of the other sign, is impossible (a
+    subtotal above the total is not: a discount after the subtotal), and so is a total that is the sum
+    tendered when change was given. A field the search changes gets the share of the combinations that
+    agree with it as its confidence. A total whose parts, each its own scorer's best, add up to it
+    without any change gains what such agreement was worth out of fold (`FieldModel.agreed`); a subtotal
+    and tax that add up with the total are as sure as the total.
     """
     paid = paid or Payment()
     best = {name: ranked.get(name) for name in ("total", "subtotal", "tax")}

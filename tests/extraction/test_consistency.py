@@ -134,6 +134,22 @@ def test_a_subtotal_above_the_total_stays_and_a_tax_not_below_it_goes() -> None:
     }
 
 
+def test_a_tax_of_the_other_sign_than_the_total_is_a_discount_and_gives_way() -> None:
+    ranked = {
+        "total": _money(("53.78", 3.0), probability=0.97),
+        "subtotal": _money(("53.78", 1.0), probability=0.8),
+        "tax": _money(("-8.59", 0.5), ("3.52", -0.5), probability=0.6),
+    }
+    chosen = consistency.amounts(ranked, FLOORS)
+    assert _values(chosen) == {"total": Decimal("53.78"), "subtotal": Decimal("53.78"), "tax": Decimal("3.52")}
+    credit_note = {  # a credit note: every amount negative, its tax too
+        "total": _money(("-11.90", 3.0), probability=0.97),
+        "subtotal": _money(("-10.00", 1.0), probability=0.8),
+        "tax": _money(("-1.90", 0.5), probability=0.6),
+    }
+    assert _values(consistency.amounts(credit_note, FLOORS))["tax"] == Decimal("-1.90")
+
+
 def test_a_due_date_before_the_issue_date_gives_way_to_a_later_one() -> None:
     ranked = {
         "invoice_date": _ranked("date", (dt.date(2024, 3, 5), 3.0), probability=0.95),
