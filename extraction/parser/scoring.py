@@ -205,7 +205,11 @@ def value_key(value: Any) -> Any:
 def _load(folder: Path) -> dict[str, FieldModel]:
     if not folder.is_dir():
         return {}
-    return {m.field: m for m in (FieldModel.load(p) for p in sorted(folder.glob("*.json")) if p.stem != "report")}
+    models = {m.field: m for m in (FieldModel.load(p) for p in sorted(folder.glob("*.json")) if p.stem != "report")}
+    for model in models.values():
+        # Compile each ensemble now (a reader's warm-up loads the models), not on the first document's time.
+        model.trees.raw(np.zeros((1, len(model.features))))
+    return models
 
 
 _folder = [MODELS]
