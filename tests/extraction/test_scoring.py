@@ -8,6 +8,7 @@ import numpy as np
 
 from extraction.parser.candidates import Candidate
 from extraction.parser.scoring import FieldModel, Trees, load_models
+from extraction.parser.tree_session import ensemble_model
 
 # Two trees as flat node arrays (a leaf loops onto itself):
 #   tree 0: x[1] <= 0.5 ? (x[0] <= 2.0 ? 1.0 : -2.0) : 4.0
@@ -67,3 +68,23 @@ def test_a_loaded_model_pickles_after_use_and_scores_the_same() -> None:
     before = model.trees.raw(x)
     copy = pickle.loads(pickle.dumps(model))
     assert copy.trees.raw(x).tolist() == before.tolist()
+
+
+def test_the_model_bytes_are_what_the_onnx_package_reads_and_writes() -> None:
+    """The protobuf written by hand is a valid ONNX model, byte for byte as the onnx package serializes it."""
+    import onnx
+
+    arrays = {k: np.asarray(v) for k, v in TREES.items() if k != "depth"}
+    data, bias = ensemble_model(
+        arrays["feature"], arrays["threshold"], arrays["left"], arrays["right"], arrays["value"], arrays["roots"]
+    )
+    assert data is not None and bias == 0.25
+    model = onnx.load_model_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    assert model.SerializeToString() == data
+    (node,) = model.graph.node
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    assert (node.op_type, node.domain) == ("TreeEnsemble", "ai.onnx.ml")
+    assert attributes["tree_roots"] == [0]  # the single-leaf tree is the bias, not a tree
+    assert onnx.numpy_helper.to_array(attributes["nodes_splits"]).tolist() == [0.5, 2.0]
+    assert sorted(onnx.numpy_helper.to_array(attributes["leaf_weights"]).tolist()) == [-2.0, 1.0, 4.0]
