@@ -154,29 +154,42 @@ def _header_text(doc: Doc, line: Line, start: int) -> str:
 
 def label_features(doc: Doc, line: Line, start: int, end: int) -> dict[str, float]:
     """Per slot and label kind, the strength (1..3) of the label found there; absent kinds are 0."""
-    out: dict[str, float] = {}
-    texts = {
-        "before": before_text(doc, line, start),
-        "after": after_text(doc, line, end),
-        "above": above_text(doc, line, start),
-        "header": header_text(doc, line, start),
-    }
-    for slot, text in texts.items():
-        for kind, hit in labels_in(text.strip()).items():
-            out[f"{slot}_{kind}"] = float(hit.strength)
-    before = texts["before"]
-    out["before_letters"] = float(min(sum(ch.isalpha() for ch in before), 40))
-    out["before_gap"] = float(min(len(before) - len(before.rstrip(" :.#-=|")), 10))
-    out["before_colon"] = float(before.rstrip().endswith((":", "#")))
+    before = before_text(doc, line, start)
+    out = dict(_slot_features("before", before))
+    out.update(_slot_features("after", after_text(doc, line, end)))
+    out.update(_slot_features("above", above_text(doc, line, start)))
+    out.update(_slot_features("header", header_text(doc, line, start)))
+    out.update(_before_shape(before))
     return out
+
+
+@lru_cache(maxsize=200_000)
+def _slot_features(slot: str, text: str) -> dict[str, float]:
+    """`{slot}_{kind}`: the strength of each label kind in one slot's text (cached: treat as read-only)."""
+    return {f"{slot}_{kind}": float(hit.strength) for kind, hit in labels_in(text.strip()).items()}
+
+
+@lru_cache(maxsize=100_000)
+def _before_shape(before: str) -> dict[str, float]:
+    """How the text before a value ends: its letters, the gap of punctuation, a colon (cached: read-only)."""
+    return {
+        "before_letters": float(min(sum(ch.isalpha() for ch in before), 40)),
+        "before_gap": float(min(len(before) - len(before.rstrip(" :.#-=|")), 10)),
+        "before_colon": float(before.rstrip().endswith((":", "#"))),
+    }
 
 
 def label_text(doc: Doc, line: Line, start: int) -> str:
     """The folded words printed before a value on its line, else over it: its label as a vendor prints it."""
-    before = " ".join(re.sub(r"[^a-z0-9]+", " ", fold(before_text(doc, line, start))).split())
+    before = _folded_words(before_text(doc, line, start))
     if sum(ch.isalpha() for ch in before) >= 2:
         return before
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(above_text(doc, line, start))).split())
+    return _folded_words(above_text(doc, line, start))
+
+
+@lru_cache(maxsize=100_000)
+def _folded_words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
 def nearest_label(doc: Doc, line: Line, start: int, kinds: tuple[str, ...]) -> tuple[Line, int, int] | None:

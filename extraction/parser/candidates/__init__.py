@@ -82,17 +82,11 @@ class Layout:
         }
         for code in LANGUAGE_FEATURES:
             self.doc_features[f"lang_{code}"] = float(doc.language == code)
+        self._static: dict[int, dict[str, float]] = {}
 
     def line_features(self, line: Line, start: int = 0, end: int | None = None) -> dict[str, float]:
         """Where a span stands on its page and how it is printed."""
-        lines = self.page_lines[line.page]
-        i = self.position[line.index]
-        n = len(lines)
-        out = dict(self.doc_features)
-        out["first_page"] = float(line.page == self.first_page)
-        out["line_frac"] = i / max(n - 1, 1)
-        out["line_index"] = float(min(i, 60))
-        out["lines_below"] = float(min(n - 1 - i, 60))
+        out = dict(self._line_static(line))
         box = line.span_box(start, len(line.text) if end is None else end)
         if box is not None and box[3] > box[1]:
             out["y"] = (box[1] + box[3]) / 2
@@ -102,18 +96,34 @@ class Layout:
             out["y"] = out["line_frac"]
             out["x0"] = -1.0
             out["x1"] = -1.0
-        height = self.height.get(line.index)
-        base = self.median_height.get(line.page) or 0.0
-        out["height_ratio"] = height / base if height and base else 1.0
-        out["heading"] = float(line.heading)
-        out["row"] = float(line.is_row)
-        out["cells"] = float(min(len(line.cells), 12))
         k = line.cell_at(start)
         out["cell_index"] = float(k)
         out["last_cell"] = float(k == len(line.cells) - 1)
-        out["ocr_conf"] = line.confidence if line.confidence is not None else 1.0
-        out["line_chars"] = float(min(len(line.text), 120))
         return out
+
+    def _line_static(self, line: Line) -> dict[str, float]:
+        """The document's features and the line's own, the same for every span of the line (computed once)."""
+        found = self._static.get(line.index)
+        if found is None:
+            lines = self.page_lines[line.page]
+            i = self.position[line.index]
+            n = len(lines)
+            height = self.height.get(line.index)
+            base = self.median_height.get(line.page) or 0.0
+            found = self._static[line.index] = {
+                **self.doc_features,
+                "first_page": float(line.page == self.first_page),
+                "line_frac": i / max(n - 1, 1),
+                "line_index": float(min(i, 60)),
+                "lines_below": float(min(n - 1 - i, 60)),
+                "height_ratio": height / base if height and base else 1.0,
+                "heading": float(line.heading),
+                "row": float(line.is_row),
+                "cells": float(min(len(line.cells), 12)),
+                "ocr_conf": line.confidence if line.confidence is not None else 1.0,
+                "line_chars": float(min(len(line.text), 120)),
+            }
+        return found
 
 
 def receipt_word_count(doc: Doc) -> int:

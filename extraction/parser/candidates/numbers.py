@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
@@ -73,18 +74,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             cand = Candidate("number", token, token, line, start, end)
             f = layout.line_features(line, start, end)
             f.update(label_features(doc, line, start, end))
-            digits = sum(ch.isdigit() for ch in token)
-            letters = sum(ch.isalpha() for ch in token)
-            f["tok_len"] = float(len(token))
-            f["tok_digits"] = float(digits)
-            f["tok_letters"] = float(letters)
-            f["tok_all_digits"] = float(digits == len(token))
-            f["tok_letters_first"] = float(token[0].isalpha())
-            f["tok_dash"] = float("-" in token)
-            f["tok_slash"] = float("/" in token)
-            f["tok_dot"] = float("." in token)
-            f["tok_lower"] = float(any(ch.islower() for ch in token))
-            f["tok_iban"] = float(bool(_IBAN.match(token)))
+            f.update(_token_shape(token))
             f["tok_prefix_no"] = float(bool(stripped))
             f["tok_in_date"] = float(any(s < end and start < e for s, e in dates))
             f["tok_hash_before"] = float(line.text[max(0, start - 2) : start].strip().endswith("#"))
@@ -99,6 +89,24 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         out.sort(key=lambda c: (-_label_weight(c), c.line.index if c.line else 0))
         out = out[:MAX_PER_DOC]
     return out
+
+
+@lru_cache(maxsize=100_000)
+def _token_shape(token: str) -> dict[str, float]:
+    """How a token is written: length, digits, letters, separators (cached: treat as read-only)."""
+    digits = sum(ch.isdigit() for ch in token)
+    return {
+        "tok_len": float(len(token)),
+        "tok_digits": float(digits),
+        "tok_letters": float(sum(ch.isalpha() for ch in token)),
+        "tok_all_digits": float(digits == len(token)),
+        "tok_letters_first": float(token[0].isalpha()),
+        "tok_dash": float("-" in token),
+        "tok_slash": float("/" in token),
+        "tok_dot": float("." in token),
+        "tok_lower": float(any(ch.islower() for ch in token)),
+        "tok_iban": float(bool(_IBAN.match(token))),
+    }
 
 
 def _label_weight(cand: Candidate) -> float:
