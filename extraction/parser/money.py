@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from utils.money import exponent
 
@@ -266,10 +267,12 @@ _DOLLAR_OTHER = re.compile(r"(?:\b(?:CAD|AUD|NZD|SGD|HKD|MXN)\b|(?:CA|AU|NZ|SG|H
 
 def currency_votes(text: str) -> Counter[str]:
     """Evidence per ISO code: 3 per printed code, 2 per unambiguous symbol (a bare `$` is not counted)."""
-    return _votes(text)[0]
+    return Counter(_votes(text)[0])
 
 
+@lru_cache(maxsize=64)
 def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
+    """Votes and the first spelling seen per code (cached: a document's text is read three times; read-only)."""
     votes: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
     for m in re.finditer(rf"\b({'|'.join(sorted(ISO_CODES))})\b", text):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,9 +196,12 @@ def _ranking(model: FieldModel, ordered: list[tuple[Candidate, float]]) -> Ranke
 
 def value_key(value: Any) -> Any:
     """Values that are the same for a field (names compare without case, spaces and punctuation)."""
-    if isinstance(value, str):
-        return "".join(ch for ch in value.casefold() if ch.isalnum())
-    return value
+    return _name_key(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=100_000)
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 @cache
