@@ -120,6 +120,8 @@ def ensemble_model(
 _DOUBLE, _UINT8 = 11, 2  # TensorProto.DataType
 _INT, _TENSOR, _INTS = 2, 4, 7  # AttributeProto.AttributeType
 _DTYPES = {np.dtype(np.float64): _DOUBLE, np.dtype(np.uint8): _UINT8}
+_IR_VERSION = 10
+_OPSETS = (("", 21), ("ai.onnx.ml", 5))  # TreeEnsemble is ai.onnx.ml's since version 5
 
 
 def _model(attributes: list[bytes]) -> bytes:
@@ -135,10 +137,10 @@ def _model(attributes: list[bytes]) -> bytes:
             _field(12, _tensor_info("Y", 2)),
         )
     )
-    opsets = _field(8, _string(1, "") + _varint_field(2, 21)) + _field(
-        8, _string(1, "ai.onnx.ml") + _varint_field(2, 5)
-    )
-    return _varint_field(1, 10) + _field(7, graph) + opsets
+    opsets = b"".join(_field(8, _string(1, domain) + _varint_field(2, version)) for domain, version in _OPSETS)
+    # ModelProto: ir_version (1), graph (7), opset_import (8); GraphProto: node (1), name (2), input (11), output (12);
+    # NodeProto: input (1), output (2), op_type (4), attribute (5), domain (7).
+    return _varint_field(1, _IR_VERSION) + _field(7, graph) + opsets
 
 
 def _tensor_info(name: str, rank: int) -> bytes:
