@@ -163,13 +163,13 @@ def label_features(doc: Doc, line: Line, start: int, end: int) -> dict[str, floa
     return out
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=20_000)
 def _slot_features(slot: str, text: str) -> dict[str, float]:
     """`{slot}_{kind}`: the strength of each label kind in one slot's text (cached: treat as read-only)."""
     return {f"{slot}_{kind}": float(hit.strength) for kind, hit in labels_in(text.strip()).items()}
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _before_shape(before: str) -> dict[str, float]:
     """How the text before a value ends: its letters, the gap of punctuation, a colon (cached: read-only)."""
     return {
@@ -187,7 +187,7 @@ def label_text(doc: Doc, line: Line, start: int) -> str:
     return _folded_words(above_text(doc, line, start))
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _folded_words(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 

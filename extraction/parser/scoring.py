@@ -199,7 +199,7 @@ def value_key(value: Any) -> Any:
     return _name_key(value) if isinstance(value, str) else value
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _name_key(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch.isalnum())
 

@@ -62,7 +62,7 @@ LABEL_REACH = 8  # lines above a name that a customer label still marks (the dis
 MAX_LINES = 60
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _nameish(text: str) -> bool:
     letters = sum(ch.isalpha() for ch in text)
     return letters >= 2 and letters >= 0.4 * len(text.replace(" ", "")) and len(text) <= 90

@@ -91,7 +91,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     return out
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _token_shape(token: str) -> dict[str, float]:
     """How a token is written: length, digits, letters, separators (cached: treat as read-only)."""
     digits = sum(ch.isdigit() for ch in token)
