@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.parser.tree_session import compile_trees
+from extraction.parser.tree_session import compile_trees, ensemble_model
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,9 @@ class Trees:
 
     @cached_property
     def _evaluate(self) -> Callable[[np.ndarray], np.ndarray]:
-        return compile_trees(self.feature, self.threshold, self.left, self.right, self.value, self.roots)
+        return compile_trees(
+            *ensemble_model(self.feature, self.threshold, self.left, self.right, self.value, self.roots)
+        )
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         """The summed leaf values (log-odds) for each row of `x`."""

@@ -23,16 +23,8 @@ _BRANCH_LEQ = 0  # TreeEnsemble's nodes_modes: go to the true branch when x[feat
 _SUM = 1  # TreeEnsemble's aggregate_function
 
 
-def compile_trees(
-    feature: np.ndarray,
-    threshold: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    value: np.ndarray,
-    roots: np.ndarray,
-) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from an (n, features) float64 matrix to each row's summed leaf values."""
-    model, bias = ensemble_model(feature, threshold, left, right, value, roots)
+def compile_trees(model: bytes | None, bias: float) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from an (n, features) float64 matrix to each row's summed leaf values (`ensemble_model`'s parts)."""
     if model is None:
         return lambda x: np.full(x.shape[0], bias)
     options = ort.SessionOptions()
