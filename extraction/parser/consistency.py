@@ -79,15 +79,19 @@ def _adds_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
     return within_cents(sub + tax, total, 2)
 
 
+def _tax_fits(tax: Decimal, total: Decimal) -> bool:
+    """A tax below the total in size and not of the other sign (a discount or a deduction is no tax)."""
+    return abs(tax) < abs(total) and tax * total >= 0
+
+
 def parts_add_up(sub: Decimal, tax: Decimal, total: Decimal) -> bool:
-    """Whether a subtotal of the total's sign and a tax below the total in size add up to it."""
-    return abs(tax) < abs(total) and sub != 0 and (sub > 0) == (total > 0) and _adds_up(sub, tax, total)
+    """Whether a subtotal of the total's sign and a tax that fits the total add up to it."""
+    return _tax_fits(tax, total) and sub != 0 and (sub > 0) == (total > 0) and _adds_up(sub, tax, total)
 
 
 def _consistent(t: Candidate, s: Candidate | None, x: Candidate | None) -> tuple[bool, bool]:
-    """(possible, adds up): a tax is below the total in size and not of the other sign (a discount is no tax);
-    subtotal + tax = total with the total's sign."""
-    if x is not None and (abs(x.value) >= abs(t.value) or x.value * t.value < 0):
+    """(possible, adds up): a tax fits the total; subtotal + tax = total with the total's sign."""
+    if x is not None and not _tax_fits(x.value, t.value):
         return False, False
     if s is None or x is None:
         return True, False
