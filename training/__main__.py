@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction.parser.candidates import FIELD_KINDS
-from extraction.parser.scoring import MODELS, agreed_probability
+from extraction.parser.scoring import MODELS, agreed_probability, calibrated
 from training import agreement, fit
 from training.corpus import DEFAULT_CACHE, LabelledDoc, labelled_docs, read_labels
 from training.examples import ABSENT, DocExamples, field_examples, group_of
@@ -101,9 +101,9 @@ def train_field(
             fit.DocOutcome(d.dataset, d.doc_id, d.answerable, bool(d.targets[0]), 0.0, 0.0, d.values[0]) for d in docs
         ]
         scores["chosen_line_alone"] = fit.accuracy_by_dataset(alone)
-    calibrated = [(r, fit.probability(calibration, r.best, r.lead)) for r in oof]
+    with_probability = [(r, calibrated(calibration, r.best, r.lead)) for r in oof]
     absent: dict[str, list[bool]] = {}
-    for r, p in calibrated:
+    for r, p in with_probability:
         if r.dataset.endswith(ABSENT):
             absent.setdefault(r.dataset.removesuffix(ABSENT), []).append(r.value is None or p < MIN_PROBABILITY)
     if absent:
@@ -112,7 +112,7 @@ def train_field(
             name: {"docs": len(quiet), "share": round(sum(quiet) / len(quiet), 4)}
             for name, quiet in sorted(absent.items())
         }
-    return model, scores, calibrated
+    return model, scores, with_probability
 
 
 REVIEW_FIELDS = ("vendor", "invoice_date", "total")
@@ -162,7 +162,7 @@ def calibration_table(results: list[fit.DocOutcome], calibration: tuple[float, f
     bins = [(0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 0.97), (0.97, 1.01)]
     out = []
     for lo, hi in bins:
-        rows = [r for r in results if r.value is not None and lo <= fit.probability(calibration, r.best, r.lead) < hi]
+        rows = [r for r in results if r.value is not None and lo <= calibrated(calibration, r.best, r.lead) < hi]
         if rows:
             out.append(
                 {

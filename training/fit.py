@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.parser.scoring import LEAD_CAP, sigmoid, value_key
+from extraction.parser.scoring import LEAD_CAP, value_key
 from training.examples import ABSENT, SPACE
 
 if TYPE_CHECKING:
@@ -145,13 +145,6 @@ def fit_calibration(results: list[DocOutcome]) -> tuple[float, float, float]:
     y = np.array([int(r.right) for r in rows])
     model = LogisticRegression(C=1.0, random_state=SEED).fit(x, y)
     return (float(model.coef_[0][0]), float(model.coef_[0][1]), float(model.intercept_[0]))
-
-
-def probability(calibration: tuple[float, float, float], best: float, lead: float) -> float:
-    """The calibrated probability (the runtime computes the same)."""
-    a, b, c = calibration
-    z = a * best + b * min(lead, LEAD_CAP) + c
-    return sigmoid(z)
 
 
 def export_trees(booster: Any) -> dict[str, Any]:

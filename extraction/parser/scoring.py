@@ -130,13 +130,17 @@ class FieldModel:
 
     def probability(self, best: float, lead: float) -> float:
         """The calibrated probability that the best-scored value is right."""
-        a, b, c = self.calibration
-        z = a * best + b * min(lead, LEAD_CAP) + c
-        return sigmoid(z)
+        return calibrated(self.calibration, best, lead)
 
     def agreed(self, probability: float) -> float:
         """The probability of a value that other fields' own best values confirm (subtotal + tax = total)."""
         return agreed_probability(probability, self.agreement_gain)
+
+
+def calibrated(calibration: tuple[float, float, float], best: float, lead: float) -> float:
+    """sigmoid(a * best + b * lead + c): the probability that a best score leading by `lead` is right."""
+    a, b, c = calibration
+    return sigmoid(a * best + b * min(lead, LEAD_CAP) + c)
 
 
 def agreed_probability(probability: float, gain: float) -> float:
