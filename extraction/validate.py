@@ -20,6 +20,9 @@ RATE_TOLERANCE_CENTS = 2
 # Checks of the lines (line items, tax lines) against the figures they should add up to.
 LINE_CHECKS = ("line_items_sum", "tax_lines_sum")
 KEY_FIELDS = ("vendor.name", "invoice_date", "total", "currency")
+# Their confidences multiply into the document's: make train picks the review threshold on that product.
+JOINT_FIELDS = ("vendor.name", "invoice_date", "total")
+JOINT_REASON = "vendor, date and total have low confidence together"
 MAX_FUTURE_DAYS = 366
 MIN_YEAR = 1990
 
@@ -137,6 +140,20 @@ def _figures_agree(invoice: Invoice) -> bool:
     )
 
 
+def joint_confidence(fields: dict[str, FieldInfo], present: dict[str, object]) -> float:
+    """The chance that vendor, date and total are all right: the product of their confidences (0 if one is missing)."""
+    joint = 1.0
+    for key in JOINT_FIELDS:
+        info = fields.get(key)
+        joint *= 0.0 if present[key] is None else (info.confidence if info is not None else 1.0)
+    return joint
+
+
+def _cut(confidence: float) -> str:
+    """Two places, cut rather than rounded: 0.9096 under 0.91 reads "0.90 < 0.91", never "0.91 < 0.91"."""
+    return f"{math.floor(confidence * 100) / 100:.2f}"
+
+
 def validate(
     invoice: Invoice,
     fields: dict[str, FieldInfo],
@@ -144,7 +161,10 @@ def validate(
     low_confidence: float,
     today: dt.date | None = None,
 ) -> Validation:
-    """Run every check; needs_review when one fails (but see LINE_CHECKS), a key field is missing or unsure."""
+    """Run every check; needs_review when one fails (but see LINE_CHECKS), a key field is missing or unsure.
+
+    Unsure: a key field's confidence, or vendor, date and total's joint confidence, is under low_confidence.
+    """
     today = today or dt.date.today()
     checks: list[Check] = []
     for check in (
@@ -177,6 +197,7 @@ def validate(
     kind = fields.get("document_type")
     # A till receipt often names no currency at all; the currency is a key field of invoices only.
     keys = [k for k in KEY_FIELDS if not (k == "currency" and kind is not None and kind.value == "receipt")]
+    unsure: list[str] = []
     for key in keys:
         if present[key] is None:
             message = f"{key} not found"
@@ -185,15 +206,15 @@ def validate(
             continue
         info = fields.get(key)
         if info is not None and info.confidence < low_confidence:
-            # Cut, not rounded, to two places: 0.9096 under 0.91 reads "0.90 < 0.91", never "0.91 < 0.91".
-            shown = math.floor(info.confidence * 100) / 100
-            out_reasons.append(f"{key} has low confidence ({shown:.2f} < {low_confidence:.2f})")
+            unsure.append(key)
+            out_reasons.append(f"{key} has low confidence ({_cut(info.confidence)} < {low_confidence:.2f})")
+    joint = joint_confidence(fields, present)
+    if 0 < joint < low_confidence and not unsure:
+        out_reasons.append(f"{JOINT_REASON} ({_cut(joint)} < {low_confidence:.2f})")
     # A failed sum of line items or tax lines while the invoice's own figures agree says the lines were
     # misread: it stays a failed check with its reason, but alone it does not send the invoice to review.
     lines_only = _figures_agree(invoice)
     needs_review = any(not c.passed and not (lines_only and c.name in LINE_CHECKS) for c in checks)
     needs_review = needs_review or any(present[k] is None for k in keys)
-    needs_review = needs_review or any(
-        (info := fields.get(k)) is not None and info.confidence < low_confidence for k in keys
-    )
+    needs_review = needs_review or bool(unsure) or joint < low_confidence
     return Validation(checks=checks, needs_review=needs_review, reasons=out_reasons)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -120,10 +121,11 @@ REVIEW_CATCH = 0.90
 
 
 def review_threshold(oof: dict[str, list[tuple[fit.DocOutcome, float]]]) -> dict[str, Any]:
-    """The lowest confidence threshold that flags >= 90% of real documents with a wrong vendor, date or total.
+    """The lowest threshold on key fields' joint confidence that flags >= 90% of real wrong documents.
 
-    Out-of-fold, on the labelled (not synthetic) documents: a document is flagged when any of its key
-    fields is missing or below the threshold; it is wrong when any of them is.
+    Out-of-fold, on the labelled (not synthetic) documents: a document's joint confidence is the product
+    of its vendor's, date's and total's (0 for a missing one), the chance that all three are right; it is
+    flagged below the threshold, and it is wrong when any of the three is.
     """
     docs: dict[str, list[tuple[bool, float]]] = {}
     for name in REVIEW_FIELDS:
@@ -131,8 +133,8 @@ def review_threshold(oof: dict[str, list[tuple[fit.DocOutcome, float]]]) -> dict
             if outcome.dataset.startswith("synth") or outcome.dataset.endswith("+hints"):
                 continue
             docs.setdefault(outcome.doc_id, []).append((outcome.right, p if outcome.value is not None else 0.0))
-    wrong = [min(p for _, p in v) for v in docs.values() if not all(r for r, _ in v)]
-    right = [min(p for _, p in v) for v in docs.values() if all(r for r, _ in v)]
+    wrong = [math.prod(p for _, p in v) for v in docs.values() if not all(r for r, _ in v)]
+    right = [math.prod(p for _, p in v) for v in docs.values() if all(r for r, _ in v)]
     best = {"threshold": 0.5, "catch": 0.0, "passes_right": 0.0}
     for step in range(5, 100):
         t = step / 100

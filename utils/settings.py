@@ -109,9 +109,10 @@ class Settings(BaseSettings):
     raster_engine: str = Field("rapidocr", description="CPU engine that `auto` uses for pages without text.")
     dpi: int = Field(200, ge=50, le=600, description="Rasterization resolution for pages that need OCR.")
     low_confidence: float = Field(
-        0.91,
-        description="Key fields under this confidence set needs_review (make train reports the threshold that "
-        "flags 90% of wrong documents: extraction/parser/models/report.json, review.threshold).",
+        0.87,
+        description="A key field under this confidence, or vendor, date and total whose confidences multiply "
+        "to less, set needs_review (make train reports the threshold that flags 90% of wrong documents: "
+        "extraction/parser/models/report.json, review.threshold).",
     )
 
     # Each engine's own options, nested under its name: INVOICE_OCR_<ENGINE>__<FIELD> (INVOICE_OCR_VLLM__URLS);

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from extraction.validate import JOINT_REASON
 from utils.dotted import get_path
 
 if TYPE_CHECKING:
@@ -243,6 +244,9 @@ def field_warnings(result: ExtractionResult, low_confidence: float) -> tuple[dic
             continue  # already shown as its check
         if "low confidence" in reason and any(reason.startswith(name) for name in FIELD_NAMES):
             continue  # shown below with the field
+        if reason.startswith(JOINT_REASON):
+            general.append(reason)  # about three fields at once, none of them unsure alone
+            continue
         add(_subject(reason), reason)
     for name, info in result.fields.items():
         if name in FIELD_NAMES and info.value is not None and info.confidence < low_confidence:

@@ -127,6 +127,14 @@ def test_a_warning_sits_under_the_field_it_is_about_not_under_those_it_mentions(
     assert general == []
 
 
+def test_key_fields_unsure_only_together_warn_above_the_form_not_under_one_field() -> None:
+    reason = "vendor, date and total have low confidence together (0.85 < 0.90)"
+    fields = {k: FieldInfo(value="x", confidence=0.95) for k in ("vendor.name", "invoice_date", "total")}
+    result = _result(validation=Validation(checks=[], needs_review=True, reasons=[reason]), fields=fields)
+    per_field, general = field_warnings(result, low_confidence=0.9)
+    assert per_field == {} and general == [reason]
+
+
 def test_one_name_read_as_both_parties_is_shown_under_both() -> None:
     check = Check(name="vendor_not_customer", passed=False, detail="vendor 'Jansen B.V.', customer 'Jansen B.V.'")
     result = _result(validation=Validation(checks=[check], needs_review=True, reasons=[]))

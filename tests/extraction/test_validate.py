@@ -146,6 +146,26 @@ def test_low_confidence_key_field_needs_review() -> None:
     assert not validate(invoice, fields, [], 0.4, today=TODAY).needs_review
 
 
+def test_key_fields_each_sure_but_unsure_together_need_review() -> None:
+    """Vendor, date and total at 0.95 each are all right together only 86% of the time: under 0.9, review."""
+    invoice, fields = _good()
+    for key in ("vendor.name", "invoice_date", "total"):
+        fields[key] = FieldInfo(value="x", confidence=0.95)
+    v = validate(invoice, fields, [], 0.9, today=TODAY)
+    assert v.needs_review and not _failed(v)
+    assert "vendor, date and total have low confidence together (0.85 < 0.90)" in v.reasons
+    assert not any("has low confidence (" in r for r in v.reasons)
+    assert not validate(invoice, fields, [], 0.85, today=TODAY).needs_review
+
+
+def test_a_missing_key_field_is_not_also_reported_as_unsure_together() -> None:
+    invoice, fields = _good()
+    invoice.total = None
+    v = validate(invoice, fields, [], 0.6, today=TODAY)
+    assert v.needs_review and "total not found" in v.reasons
+    assert not any("together" in r for r in v.reasons)
+
+
 def test_a_confidence_just_under_the_threshold_never_reads_as_equal_to_it() -> None:
     invoice, fields = _good()
     fields["total"] = FieldInfo(value="119.00", confidence=0.9096)
