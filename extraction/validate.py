@@ -12,6 +12,8 @@ from extraction.schema import Check, Validation
 from utils.money import rate_agrees, within_cents
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from extraction.schema import FieldInfo, Invoice
 
 # Tolerances in cents: sums of rounded lines may be off by a cent per line, capped.
@@ -140,7 +142,7 @@ def _figures_agree(invoice: Invoice) -> bool:
     )
 
 
-def joint_confidence(fields: dict[str, FieldInfo], present: dict[str, object]) -> float:
+def joint_confidence(fields: dict[str, FieldInfo], present: Mapping[str, object]) -> float:
     """The chance that vendor, date and total are all right: the product of their confidences (0 if one is missing)."""
     joint = 1.0
     for key in JOINT_FIELDS:
