@@ -23,6 +23,7 @@ _CELL_GAP = re.compile(r"\s{2,}|\t|\s\|\s")
 _PERCENT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s?%")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?")
 _LONG_DIGITS = re.compile(r"(?<![\d.,])\d{7,}(?![\d.,]\d)")
+_FIGURE = re.compile(r"\d")
 
 _LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
     "de": (
@@ -215,6 +216,8 @@ class Doc:
         return self._scan(text, line, offset)
 
     def _scan(self, text: str, line: Line, offset: int = 0) -> list[AmountMatch]:
+        if _FIGURE.search(text) is None:  # no figure, no amount
+            return []
         masked = normalise_figures(text)
         spans = [(d.start - offset, d.end - offset) for d in self.dates(line)]
         for pattern in (_PERCENT, _TIME, _LONG_DIGITS):

@@ -144,6 +144,8 @@ _AMOUNT_RE = re.compile(
     re.VERBOSE,
 )
 
+_DIGIT = re.compile(r"\d")
+
 
 @dataclass(frozen=True)
 class AmountMatch:
@@ -211,6 +213,8 @@ def _normalize_number(num: str, decimal: str | None = None) -> Decimal | None:
 def find_amounts(text: str, decimal: str | None = None) -> list[AmountMatch]:
     """Every amount in `text`, left to right, with its span and any currency printed beside it."""
     out: list[AmountMatch] = []
+    if _DIGIT.search(text) is None:  # every amount holds a figure
+        return out
     for m in _AMOUNT_RE.finditer(text):
         value = _normalize_number(m.group("num"), decimal)
         if value is None:
