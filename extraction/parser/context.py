@@ -153,18 +153,21 @@ class Line:
 
     def cell_at(self, offset: int) -> int:
         """The index of the cell holding `offset` of `text`."""
-        return max(0, bisect_right(self.cell_starts, offset) - 1)
+        k = bisect_right(self.cell_starts, offset)
+        return k - 1 if k else 0
 
     def span_box(self, start: int, end: int) -> tuple[float, float, float, float] | None:
         """The box of `text[start:end]`: its cells' boxes (or the line's) cut in proportion to the characters."""
         if self.bbox is None or self.bbox[2] <= self.bbox[0]:
             return self.bbox
         if self.cell_boxes is None or len(self.cell_boxes) != len(self.cells):
-            return _cut_box(tuple(self.bbox), start, end, 0, len(self.text))
+            return _cut_box(self.bbox, start, end, 0, len(self.text))
         first, last = self.cell_at(start), self.cell_at(max(start, end - 1))
         starts = self.cell_starts
+        if first == last:  # most spans lie in one cell
+            return _cut_box(self.cell_boxes[first], start, end, starts[first], starts[first] + len(self.cells[first]))
         boxes = [
-            _cut_box(tuple(self.cell_boxes[k]), start, end, starts[k], starts[k] + len(self.cells[k]))
+            _cut_box(self.cell_boxes[k], start, end, starts[k], starts[k] + len(self.cells[k]))
             for k in range(first, last + 1)
         ]
         return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))

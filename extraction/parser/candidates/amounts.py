@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
@@ -27,7 +28,13 @@ def _cents(value: Decimal) -> int:
 
 
 def _money_label(features: dict[str, float], kinds: tuple[str, ...] = MONEY_KINDS) -> bool:
-    return any(features.get(f"{slot}_{k}", 0) > 0 for k in kinds for slot in ("before", "above"))
+    return any(features.get(key, 0) > 0 for key in _label_keys(kinds))
+
+
+@lru_cache(maxsize=64)
+def _label_keys(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The features that hold a label of these kinds before or above a value."""
+    return tuple(f"{slot}_{k}" for k in kinds for slot in ("before", "above"))
 
 
 def _item_line(line: Line) -> bool:
