@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from extraction.parser.labels import LEXICON, LabelHit, find_label, fold
+from extraction.parser.labels import LabelHit, find_labels, fold
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,21 +45,12 @@ LABEL_KINDS = (
 _FIGURE = re.compile(r"\d")
 
 
-@lru_cache(maxsize=1)
-def _any_label() -> re.Pattern[str]:
-    """One pattern matching wherever a label of any kind could be (most text holds none)."""
-    return re.compile("|".join(f"(?:{p})" for kind in LABEL_KINDS for p, _ in LEXICON[kind]))
-
-
 @lru_cache(maxsize=200_000)
 def labels_in(text: str) -> dict[str, LabelHit]:
     """Every label kind found in `text` with its strongest hit (cached: treat the result as read-only)."""
     if not any(ch.isalpha() for ch in text):
         return {}
-    folded = fold(text)
-    if _any_label().search(folded) is None:
-        return {}
-    return {k: hit for k in LABEL_KINDS if (hit := find_label(text, k, folded)) is not None}
+    return find_labels(text, LABEL_KINDS)
 
 
 def before_text(doc: Doc, line: Line, start: int) -> str:
