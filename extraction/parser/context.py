@@ -195,7 +195,7 @@ class Doc:
     _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
     _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
     _figures: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    over_cell: dict[tuple[str, int, int], str] = field(default_factory=dict)  # nearby's labels over a line's cell
+    over_cell: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)  # nearby's texts over a cell
 
     def figure_spans(self, line: Line) -> list[tuple[int, int]]:
         """Where the amounts and dates of a line are, in order."""

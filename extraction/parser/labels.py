@@ -341,14 +341,14 @@ def compiled_labels(category: str) -> list[tuple[re.Pattern[str], int]]:
 
 
 @cache
-def _sieve() -> tuple[Sieve, dict[str, range]]:
-    """A sieve over every category's patterns, and where each category's patterns stand in it."""
+def _sieve() -> tuple[Sieve, dict[str, range], list[str]]:
+    """A sieve over every category's patterns, where each category's patterns stand in it, and each one's category."""
     patterns: list[str] = []
     spans: dict[str, range] = {}
     for category, entries in LEXICON.items():
         spans[category] = range(len(patterns), len(patterns) + len(entries))
         patterns.extend(p for p, _ in entries)
-    return Sieve(patterns), spans
+    return Sieve(patterns), spans, [c for c, entries in LEXICON.items() for _ in entries]
 
 
 @lru_cache(maxsize=1024)
@@ -367,7 +367,9 @@ def find_labels(text: str, categories: Iterable[str], folded: str | None = None)
     """The strongest label of each of `categories` that `text` holds (in the order given)."""
     folded = fold(text) if folded is None else folded
     possible = _possible(folded)
-    return {c: hit for c in categories if (hit := _strongest(c, folded, possible)) is not None}
+    category_of = _sieve()[2]
+    present = {category_of[i] for i in possible}
+    return {c: hit for c in categories if c in present and (hit := _strongest(c, folded, possible)) is not None}
 
 
 def _strongest(category: str, folded: str, possible: frozenset[int]) -> LabelHit | None:
