@@ -23,6 +23,7 @@ _CELL_GAP = re.compile(r"\s{2,}|\t|\s\|\s")
 _PERCENT = re.compile(r"[-+]?\d+(?:[.,]\d+)?\s?%")
 _TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AaPp]\.?[Mm]\.?)?")
 _LONG_DIGITS = re.compile(r"(?<![\d.,])\d{7,}(?![\d.,]\d)")
+_FIGURE = re.compile(r"\d")
 
 _LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
     "de": (
@@ -152,18 +153,21 @@ class Line:
 
     def cell_at(self, offset: int) -> int:
         """The index of the cell holding `offset` of `text`."""
-        return max(0, bisect_right(self.cell_starts, offset) - 1)
+        k = bisect_right(self.cell_starts, offset)
+        return k - 1 if k else 0
 
     def span_box(self, start: int, end: int) -> tuple[float, float, float, float] | None:
         """The box of `text[start:end]`: its cells' boxes (or the line's) cut in proportion to the characters."""
         if self.bbox is None or self.bbox[2] <= self.bbox[0]:
             return self.bbox
         if self.cell_boxes is None or len(self.cell_boxes) != len(self.cells):
-            return _cut_box(tuple(self.bbox), start, end, 0, len(self.text))
+            return _cut_box(self.bbox, start, end, 0, len(self.text))
         first, last = self.cell_at(start), self.cell_at(max(start, end - 1))
         starts = self.cell_starts
+        if first == last:  # most spans lie in one cell
+            return _cut_box(self.cell_boxes[first], start, end, starts[first], starts[first] + len(self.cells[first]))
         boxes = [
-            _cut_box(tuple(self.cell_boxes[k]), start, end, starts[k], starts[k] + len(self.cells[k]))
+            _cut_box(self.cell_boxes[k], start, end, starts[k], starts[k] + len(self.cells[k]))
             for k in range(first, last + 1)
         ]
         return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
@@ -191,7 +195,7 @@ class Doc:
     _amounts: dict[int, list[AmountMatch]] = field(default_factory=dict)
     _dates: dict[int, list[DateMatch]] = field(default_factory=dict)
     _figures: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    over_cell: dict[tuple[str, int, int], str] = field(default_factory=dict)  # nearby's labels over a line's cell
+    over_cell: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)  # nearby's texts over a cell
 
     def figure_spans(self, line: Line) -> list[tuple[int, int]]:
         """Where the amounts and dates of a line are, in order."""
@@ -215,6 +219,8 @@ class Doc:
         return self._scan(text, line, offset)
 
     def _scan(self, text: str, line: Line, offset: int = 0) -> list[AmountMatch]:
+        if _FIGURE.search(text) is None:  # no figure, no amount
+            return []
         masked = normalise_figures(text)
         spans = [(d.start - offset, d.end - offset) for d in self.dates(line)]
         for pattern in (_PERCENT, _TIME, _LONG_DIGITS):

@@ -133,6 +133,32 @@ _MISREAD_DMY = re.compile(
 )
 _COMPACT = re.compile(r"(?<![\d])(?P<y>(?:19|20)\d\d)(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\d])")
 
+# Quick tests that rule patterns out before they scan a line: every date holds a figure; the misread, glued
+# and compact ones a four-digit year; the written ones a month name, so the first three letters of one.
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"(?:19|20)\d\d")
+
+
+def _prefix_pattern(prefixes: set[str]) -> re.Pattern[str]:
+    """A case-sensitive pattern for any of these strings, grouped by first letter (much faster than IGNORECASE)."""
+    by_first: dict[str, list[str]] = {}
+    for p in sorted(prefixes):
+        by_first.setdefault(p[0], []).append(re.escape(p[1:]))
+    return re.compile("|".join(f"{re.escape(first)}(?:{'|'.join(rest)})" for first, rest in by_first.items()))
+
+
+_MONTH_PREFIX = _prefix_pattern({name.lower()[:3] for name in MONTH_NAMES})
+
+
+def _may_name_month(text: str) -> bool:
+    """Whether a month name could be in `text` as the IGNORECASE written-date patterns read it."""
+    folded = text.lower()
+    if not folded.isascii():
+        # IGNORECASE also reads "ı" as i and "ſ" as s; lower() makes "İ" an i and a combining dot.
+        folded = folded.replace("ı", "i").replace("ſ", "s").replace("\u0307", "")
+    return _MONTH_PREFIX.search(folded) is not None
+
+
 # Languages that write numeric dates month-first; everything else is day-first.
 MONTH_FIRST_LANGUAGES = frozenset({"en-us"})
 MONTH_FIRST_CURRENCIES = frozenset({"USD"})
@@ -232,17 +258,17 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
         taken.append((match.start, match.end))
         found.append(match)
 
-    for m in _WRITTEN_DMY.finditer(text):
-        month = MONTH_NAMES.get(m.group("m").lower())
-        value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
-        if value:
-            add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
-    for m in _WRITTEN_MDY.finditer(text):
-        month = MONTH_NAMES.get(m.group("m").lower())
-        value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
-        if value:
-            add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
-    for pattern in (_MISREAD_MDY, _MISREAD_DMY):
+    if not _DIGIT.search(text):
+        return found
+    written = (_WRITTEN_DMY, _WRITTEN_MDY) if _may_name_month(text) else ()
+    for pattern in written:
+        for m in pattern.finditer(text):
+            month = MONTH_NAMES.get(m.group("m").lower())
+            value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
+            if value:
+                add(DateMatch(value, m.start(), m.end(), m.group(0), False, "written"))
+    has_year = _YEAR.search(text) is not None
+    for pattern in (_MISREAD_MDY, _MISREAD_DMY) if has_year else ():
         for m in pattern.finditer(text):
             month = misread_month(m.group("m"))
             value = _make(int(m.group("y")), month, int(m.group("d"))) if month else None
@@ -264,14 +290,14 @@ def find_dates(text: str, order: Order | None = None) -> list[DateMatch]:
             add(DateMatch(value, m.start(), m.end(), m.group(0), order is None, "numeric"))
         elif (either := dmy_value or mdy_value) is not None:
             add(DateMatch(either, m.start(), m.end(), m.group(0), False, "numeric"))
-    for m in _GLUED.finditer(text):
+    for m in _GLUED.finditer(text) if has_year else ():
         a, b = int(m.group("a") or m.group("a2")), int(m.group("b") or m.group("b2"))
         dmy_value, mdy_value = _make(int(m.group("y")), b, a), _make(int(m.group("y")), a, b)
         value = (mdy_value if order == "mdy" else dmy_value) or dmy_value or mdy_value
         if value:
             both = dmy_value and mdy_value and dmy_value != mdy_value
             add(DateMatch(value, m.start(), m.end(), m.group(0), bool(both and order is None), "glued"))
-    for m in _COMPACT.finditer(text):
+    for m in _COMPACT.finditer(text) if has_year else ():
         value = _make(int(m.group("y")), int(m.group("m")), int(m.group("d")))
         if value:
             add(DateMatch(value, m.start(), m.end(), m.group(0), False, "compact"))

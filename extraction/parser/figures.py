@@ -37,8 +37,13 @@ def _fix_run(run: str) -> str:
     return "".join(out)
 
 
+_LOOKALIKE_CHAR = re.compile(f"[{re.escape(''.join(_LOOKALIKE))}]")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
 def normalise_figures(text: str) -> str:
     """`text` with look-alike letters inside figures read as digits; same length as `text`."""
-    if not any(ch in _LOOKALIKE for ch in text):
+    # A run changes only when it holds two digits and a look-alike: most text holds no digit or no look-alike.
+    if _LOOKALIKE_CHAR.search(text) is None or _ASCII_DIGIT.search(text) is None:
         return text
     return _RUN.sub(lambda m: _fix_run(m.group(0)), text)

@@ -9,8 +9,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
+from extraction.parser.literals import Sieve
 from utils.text import FoldTable
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 # The parser's folding: `ß` -> `ss`, `ł` -> `l`, hyphens as spaces ("Rechnungs-Nr", "Total-Excl-GST").
 LABEL_FOLD = FoldTable({"ß": "ss", "ł": "l", "Ł": "L"} | dict.fromkeys("-_\u2010\u2011\u2013", " "))
@@ -336,18 +341,46 @@ def compiled_labels(category: str) -> list[tuple[re.Pattern[str], int]]:
 
 
 @cache
-def _any(category: str) -> re.Pattern[str]:
-    """One pattern that matches where any of the category's patterns does (a quick first test)."""
-    return re.compile("|".join(f"(?:{p})" for p, _ in LEXICON[category]))
+def _sieve() -> tuple[Sieve, dict[str, range], list[str]]:
+    """A sieve over every category's patterns, where each category's patterns stand in it, and each one's category."""
+    patterns: list[str] = []
+    spans: dict[str, range] = {}
+    for category, entries in LEXICON.items():
+        spans[category] = range(len(patterns), len(patterns) + len(entries))
+        patterns.extend(p for p, _ in entries)
+    return Sieve(patterns), spans, [c for c, entries in LEXICON.items() for _ in entries]
+
+
+@lru_cache(maxsize=1024)
+def _possible(folded: str) -> frozenset[int]:
+    """The patterns (by their place in `_sieve`) that could match a folded text; read several times per text."""
+    return _sieve()[0].possible(folded)
 
 
 def find_label(text: str, category: str, folded: str | None = None) -> LabelHit | None:
     """The strongest (then earliest) label of `category` in `text`, or None."""
     folded = fold(text) if folded is None else folded
-    if _any(category).search(folded) is None:
+    return _strongest(category, folded, _possible(folded))
+
+
+def find_labels(text: str, categories: Iterable[str], folded: str | None = None) -> dict[str, LabelHit]:
+    """The strongest label of each of `categories` that `text` holds (in the order given)."""
+    folded = fold(text) if folded is None else folded
+    possible = _possible(folded)
+    category_of = _sieve()[2]
+    present = {category_of[i] for i in possible}
+    return {c: hit for c in categories if c in present and (hit := _strongest(c, folded, possible)) is not None}
+
+
+def _strongest(category: str, folded: str, possible: frozenset[int]) -> LabelHit | None:
+    """The strongest (then earliest) label of `category` in a folded text, scanning only the possible patterns."""
+    span = _sieve()[1][category]
+    if possible.isdisjoint(span):
         return None
     best: LabelHit | None = None
-    for pattern, strength in compiled_labels(category):
+    for i, (pattern, strength) in zip(span, compiled_labels(category), strict=True):
+        if i not in possible:
+            continue
         m = pattern.search(folded)
         if m is None:
             continue

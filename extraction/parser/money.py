@@ -144,6 +144,8 @@ _AMOUNT_RE = re.compile(
     re.VERBOSE,
 )
 
+_DIGIT = re.compile(r"\d")
+
 
 @dataclass(frozen=True)
 class AmountMatch:
@@ -211,6 +213,8 @@ def _normalize_number(num: str, decimal: str | None = None) -> Decimal | None:
 def find_amounts(text: str, decimal: str | None = None) -> list[AmountMatch]:
     """Every amount in `text`, left to right, with its span and any currency printed beside it."""
     out: list[AmountMatch] = []
+    if _DIGIT.search(text) is None:  # every amount holds a figure
+        return out
     for m in _AMOUNT_RE.finditer(text):
         value = _normalize_number(m.group("num"), decimal)
         if value is None:
@@ -265,6 +269,9 @@ _CURRENCY_WORDS = re.compile(r"(?i)\b(us dollars?|euros?|pounds? sterling|swiss 
 _DOLLAR_OTHER = re.compile(r"(?:\b(?:CAD|AUD|NZD|SGD|HKD|MXN)\b|(?:CA|AU|NZ|SG|HK|MX|[CASR])\$)")
 
 
+_ISO_CODE = re.compile(rf"\b({'|'.join(sorted(ISO_CODES))})\b")
+
+
 def currency_votes(text: str) -> Counter[str]:
     """Evidence per ISO code: 3 per printed code, 2 per unambiguous symbol (a bare `$` is not counted)."""
     return Counter(_votes(text)[0])
@@ -275,7 +282,7 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
     """Votes and the first spelling seen per code (cached: a document's text is read three times; read-only)."""
     votes: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
-    for m in re.finditer(rf"\b({'|'.join(sorted(ISO_CODES))})\b", text):
+    for m in _ISO_CODE.finditer(text):
         code = _CODE_ALIASES.get(m.group(1), m.group(1))
         before, after = text[max(0, m.start() - 2) : m.start()], text[m.end() : m.end() + 3]
         beside = re.search(r"\d[ \t]?$", before) or re.match(r"[ \t]?[-−]?[ \t]?[\d.]", after)
@@ -292,18 +299,26 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
         code = _CURRENCY_WORD_CODES[m.group(1).lower().rstrip("s")]
         votes[code] += 2
         first_seen.setdefault(code, m.group(0))
-    for symbol, code in SYMBOLS.items():
-        if symbol in ("RM", "Rs", "Rs.", "SFr."):
-            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?[-−]?\s?\d)"
-        elif symbol.endswith("$") and len(symbol) > 1:
-            pattern = rf"(?<![A-Za-z]){re.escape(symbol)}"
-        else:
-            pattern = re.escape(symbol)
-        n = len(re.findall(pattern, text))
+    for symbol, code, pattern in _SYMBOL_PATTERNS:
+        if symbol not in text:  # every pattern matches the symbol itself
+            continue
+        n = len(pattern.findall(text))
         if n:
             votes[code] += 2 * n
             first_seen.setdefault(code, symbol)
     return votes, first_seen
+
+
+def _symbol_pattern(symbol: str) -> re.Pattern[str]:
+    """Where a symbol counts as a vote: letter abbreviations only before a figure, `X$` only as a word's start."""
+    if symbol in ("RM", "Rs", "Rs.", "SFr."):
+        return re.compile(rf"(?<![A-Za-z]){re.escape(symbol)}(?=\s?[-−]?\s?\d)")
+    if symbol.endswith("$") and len(symbol) > 1:
+        return re.compile(rf"(?<![A-Za-z]){re.escape(symbol)}")
+    return re.compile(re.escape(symbol))
+
+
+_SYMBOL_PATTERNS = [(symbol, code, _symbol_pattern(symbol)) for symbol, code in SYMBOLS.items()]
 
 
 def detect_currency(text: str) -> CurrencyGuess | None:

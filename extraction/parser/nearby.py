@@ -11,11 +11,9 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from extraction.parser.labels import LEXICON, LabelHit, find_label, fold
+from extraction.parser.labels import LabelHit, find_labels, fold
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from extraction.parser.context import Doc, Line
 
 LABEL_KINDS = (
@@ -45,21 +43,12 @@ LABEL_KINDS = (
 _FIGURE = re.compile(r"\d")
 
 
-@lru_cache(maxsize=1)
-def _any_label() -> re.Pattern[str]:
-    """One pattern matching wherever a label of any kind could be (most text holds none)."""
-    return re.compile("|".join(f"(?:{p})" for kind in LABEL_KINDS for p, _ in LEXICON[kind]))
-
-
 @lru_cache(maxsize=200_000)
 def labels_in(text: str) -> dict[str, LabelHit]:
     """Every label kind found in `text` with its strongest hit (cached: treat the result as read-only)."""
     if not any(ch.isalpha() for ch in text):
         return {}
-    folded = fold(text)
-    if _any_label().search(folded) is None:
-        return {}
-    return {k: hit for k in LABEL_KINDS if (hit := find_label(text, k, folded)) is not None}
+    return find_labels(text, LABEL_KINDS)
 
 
 def before_text(doc: Doc, line: Line, start: int) -> str:
@@ -108,20 +97,21 @@ def _cell_over(above: Line, line: Line, start: int) -> str | None:
 
 def above_text(doc: Doc, line: Line, start: int) -> str:
     """The label printed over a value: the cell above it, or a short line above that holds no figure."""
-    return _over_cell(doc, line, start, _above_text)
+    return _over_cell(doc, line, line.cell_at(start), start)[0]
 
 
 def header_text(doc: Doc, line: Line, start: int) -> str:
     """The column header over a value in a table: the nearest row above (up to 8) whose cell there is words only."""
-    return _over_cell(doc, line, start, _header_text)
+    return _over_cell(doc, line, line.cell_at(start), start)[1]
 
 
-def _over_cell(doc: Doc, line: Line, start: int, find: Callable[[Doc, Line, int], str]) -> str:
-    """What `find` reads over the cell holding `start`, read once per cell (every value in a cell shares it)."""
-    key = (find.__name__, line.index, line.cell_at(start))
+def _over_cell(doc: Doc, line: Line, cell: int, start: int) -> tuple[str, str]:
+    """The text above and the column header over `cell` (which holds `start`), read once per cell (every value in
+    a cell shares them)."""
+    key = (line.index, cell)
     found = doc.over_cell.get(key)
     if found is None:
-        found = doc.over_cell[key] = find(doc, line, start)
+        found = doc.over_cell[key] = (_above_text(doc, line, start), _header_text(doc, line, start))
     return found
 
 
@@ -153,12 +143,19 @@ def _header_text(doc: Doc, line: Line, start: int) -> str:
 
 
 def label_features(doc: Doc, line: Line, start: int, end: int) -> dict[str, float]:
-    """Per slot and label kind, the strength (1..3) of the label found there; absent kinds are 0."""
-    before = before_text(doc, line, start)
+    """Per slot and label kind, the strength (1..3) of the label found there; absent kinds are 0 (cached: treat
+    as read-only)."""
+    above, header = _over_cell(doc, line, line.cell_at(start), start)
+    return _label_features(before_text(doc, line, start), after_text(doc, line, end), above, header)
+
+
+@lru_cache(maxsize=20_000)
+def _label_features(before: str, after: str, above: str, header: str) -> dict[str, float]:
+    """The label features of the four slots' texts (cached: values of a kind share their labels' texts)."""
     out = dict(_slot_features("before", before))
-    out.update(_slot_features("after", after_text(doc, line, end)))
-    out.update(_slot_features("above", above_text(doc, line, start)))
-    out.update(_slot_features("header", header_text(doc, line, start)))
+    out.update(_slot_features("after", after))
+    out.update(_slot_features("above", above))
+    out.update(_slot_features("header", header))
     out.update(_before_shape(before))
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.labels import find_label
@@ -23,6 +24,7 @@ def tax_within(other: Decimal, rate: Decimal, amount: Decimal) -> bool:
     return rate_agrees(other, rate, amount) or rate_agrees(other * 100 / (100 + rate), rate, amount)
 
 
+@lru_cache(maxsize=20_000)
 def line_rate(text: str) -> Decimal | None:
     """The one tax rate printed on a line ("VAT 20%"), or None when there is none or several."""
     rates = [Decimal(m.group(1).replace(",", ".")) for m in _RATE.finditer(text)]

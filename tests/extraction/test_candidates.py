@@ -4,8 +4,12 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from extraction.markdown import page_from_text
 from extraction.parser.candidates import Layout, generate
+from extraction.parser.candidates.amounts import _tax_of_another, _taxes_of_others
 from extraction.parser.candidates.name_lines import spans_whole_lines, window_candidates
 from extraction.parser.context import build_doc
 
@@ -190,3 +194,19 @@ def test_windows_around_a_chosen_name_line() -> None:
     assert [ln.text for ln in joined.lines] == ["LIAN CHI PU TIAN VEGETARIAN", "RESTAURANT SDN BHD"]
     below = windows["RESTAURANT SDN BHD NO 12, JALAN SS2/1"]
     assert below.features["bottom_street"] == 1 and below.features["bottom_digits"] > 0
+
+
+_CENTS = st.integers(min_value=-500, max_value=2_000_000).map(lambda c: Decimal(c) / 100)
+_RATES = st.lists(st.sampled_from([Decimal(r) for r in ("5", "7.7", "8.1", "10", "19", "20", "21", "0.5")]), max_size=3)
+
+
+@given(st.lists(_CENTS, min_size=1, max_size=12), _RATES, st.integers(min_value=0, max_value=3))
+def test_taxes_of_others_looks_only_where_a_net_or_gross_could_be(
+    amounts: list[Decimal], rates: list[Decimal], k: int
+) -> None:
+    values = set(amounts)
+    for base in amounts[:k]:  # some exact taxes (net and gross), so that the relation holds somewhere
+        values |= {(base * r / 100).quantize(Decimal("0.01")) for r in rates}
+        values |= {(base * r / (100 + r)).quantize(Decimal("0.01")) for r in rates}
+    rates = sorted(set(rates))
+    assert _taxes_of_others(values, rates) == {v: _tax_of_another(v, values, rates) for v in values}

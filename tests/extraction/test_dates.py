@@ -153,3 +153,18 @@ def test_a_month_name_misread_by_one_letter_is_still_read(text: str, value: dt.d
 @pytest.mark.parametrize("text", ["Store 12 2019", "Marks 12 2019", "Table 4 2019", "Juice 2 2019"])
 def test_words_more_than_one_letter_from_a_month_name_are_not_dates(text: str) -> None:
     assert find_dates(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Total € 12,00  5 MARCH 2024", ["2024-03-05"]),  # a month in capitals beside a non-ASCII sign
+        ("Datum: 5. März 2024", ["2024-03-05"]),
+        ("le 5 DÉC. 2024", ["2024-12-05"]),
+        ("Harch 27th 2018", ["2018-03-27"]),  # a misread month: needs a four-digit year
+        ("12.50 EUR", []),
+        ("Invoice", []),  # no figure: no pattern runs
+    ],
+)
+def test_quick_tests_before_the_patterns_keep_every_date(text: str, expected: list[str]) -> None:
+    assert [d.value.isoformat() for d in find_dates(text)] == expected

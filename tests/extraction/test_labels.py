@@ -7,7 +7,8 @@ import pytest
 
 from extraction.markdown import page_from_text
 from extraction.parser.context import build_doc
-from extraction.parser.labels import find_label
+from extraction.parser.labels import LEXICON, LabelHit, compiled_labels, find_label, fold
+from extraction.parser.literals import Sieve, needs
 
 KNOWN = [
     # customer's block
@@ -115,6 +116,33 @@ NOT_LABELS = [
 @pytest.mark.parametrize(("text", "kind"), NOT_LABELS)
 def test_words_that_name_something_else_are_no_labels(text: str, kind: str) -> None:
     assert find_label(text, kind) is None
+
+
+def _scanned(text: str, category: str) -> LabelHit | None:
+    """find_label the slow way: every pattern of the category scanned, none ruled out first."""
+    hits = [(m, s) for p, s in compiled_labels(category) if (m := p.search(fold(text))) is not None]
+    if not hits:
+        return None
+    m, strength = max(hits, key=lambda h: (h[1], -h[0].start(), h[0].end() - h[0].start()))
+    return LabelHit(category, strength, m.start(), m.end())
+
+
+@pytest.mark.parametrize("text", [text for text, _ in KNOWN + NOT_LABELS] + ["", "12.50", "Rechnungs-Nr. / Datum"])
+def test_ruling_patterns_out_by_their_words_finds_every_label_a_full_scan_does(text: str) -> None:
+    for category in LEXICON:
+        assert find_label(text, category) == _scanned(text, category)
+
+
+def test_what_a_pattern_needs() -> None:
+    assert needs(r"\b(?:total|sum)\b") == {"tot", "sum"}
+    assert needs(r"^\W*due\W*$") == {"due"}  # what stands around the word is not needed
+    assert needs(r"(?<!gst )\bref\b") == {"ref"}  # nor a lookbehind
+    assert needs(r"\d+[.,]\d{2}") == {".", ","}  # one of a set of characters
+    assert needs(r"\d+\s\d+") is None  # no literal text: always scanned
+    assert needs(r"(?i)total") is None  # case-insensitive: lower-case pieces would miss "TOTAL"
+    sieve = Sieve([r"\btotal\b", r"\bdue\b", r"\d+"])
+    assert sieve.possible("grand total") == {0, 2}
+    assert sieve.possible("amount due") == {1, 2}
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,11 @@ another amount, whether the item lines above it sum to it, and where it ranks by
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
@@ -27,7 +30,13 @@ def _cents(value: Decimal) -> int:
 
 
 def _money_label(features: dict[str, float], kinds: tuple[str, ...] = MONEY_KINDS) -> bool:
-    return any(features.get(f"{slot}_{k}", 0) > 0 for k in kinds for slot in ("before", "above"))
+    return any(features.get(key, 0) > 0 for key in _label_keys(kinds))
+
+
+@lru_cache(maxsize=64)
+def _label_keys(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The features that hold a label of these kinds before or above a value."""
+    return tuple(f"{slot}_{k}" for k in kinds for slot in ("before", "above"))
 
 
 def _item_line(line: Line) -> bool:
@@ -86,7 +95,7 @@ def _relations(cands: list[Candidate], item_sums: dict[int, int]) -> None:
     rates = sorted({r for c in cands if c.line is not None and (r := line_rate(c.line.text))})
     # What depends on a value alone is computed once per distinct value (Decimal arithmetic is slow).
     values = {c.value for c in cands}
-    tax_of_another = {v: _tax_of_another(v, values, rates) for v in values}
+    tax_of_another = _taxes_of_others(values, rates)
     tax_counts = Counter(t.value for t in taxes)
     tax_ids = {id(t) for t in taxes}
     holds_a_tax: dict[tuple[Decimal, bool], bool] = {}
@@ -138,6 +147,33 @@ def _tax_of_another(value: Decimal, values: set[Decimal], rates: list[Decimal]) 
             continue
         if any(tax_within(other, r, value) for r in rates if r > 0):
             return True
+    return False
+
+
+def _taxes_of_others(values: set[Decimal], rates: list[Decimal]) -> dict[Decimal, bool]:
+    """`_tax_of_another` for every value, trying for each only the amounts near what its net or gross would be."""
+    ordered = sorted(values)
+    approx = [float(v) for v in ordered]
+    if not all(math.isfinite(a) for a in approx):
+        return {v: _tax_of_another(v, values, rates) for v in values}
+    positive = [r for r in rates if r > 0]
+    return {v: _tax_of_another_near(v, ordered, approx, positive) for v in values}
+
+
+def _tax_of_another_near(value: Decimal, ordered: list[Decimal], approx: list[float], rates: list[Decimal]) -> bool:
+    """`_tax_of_another` with the amounts sorted (and as floats): at a rate r, a tax `value` within
+    max(0.02, 0.2 %) of other x r / 100 or of other x r / (100 + r) puts `other` between the bounds below
+    (widened by far more than float rounding), so only the amounts there are checked exactly."""
+    if value <= 0:
+        return False
+    a = float(value)
+    for r in rates:
+        rate = float(r)
+        low = (a - 0.02) / 1.002 * 100 / rate * (1 - 1e-9) - 1e-9
+        high = (a + 0.02) / 0.998 * (100 + rate) / rate * (1 + 1e-9) + 1e-9
+        for other in ordered[bisect_left(approx, low) : bisect_right(approx, high)]:
+            if other > value and tax_within(other, r, value):
+                return True
     return False
 
 

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from extraction.parser.context import Doc
 
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s?(?:[AaPp]\.?[Mm]\.?)?(?!\d)|\d{1,2}:\d{2}")
+_GLUED_TIME = re.compile(r"\s?\d{1,2}:\d{2}")
+_FIGURES = re.compile(r"\d+")
 DATE_KINDS = ("numeric", "written", "iso", "compact", "glued")
 
 
@@ -34,7 +36,7 @@ def date_candidates(doc: Doc, layout: Layout, today: dt.date | None = None) -> l
             f["time_on_line"] = float(
                 bool(_TIME.search(line.text[match.end :]) or _TIME.search(line.text[: match.start]))
             )
-            f["time_glued"] = float(bool(re.match(r"\s?\d{1,2}:\d{2}", line.text[match.end : match.end + 6])))
+            f["time_glued"] = float(bool(_GLUED_TIME.match(line.text[match.end : match.end + 6])))
             f["future_days"] = float(max(-1, min((match.value - today).days, 400)))
             f["dates_on_line"] = float(len(doc.dates(line)))
             cand.features = f
@@ -67,7 +69,7 @@ def _swappable(text: str, kind: str) -> bool:
     """Whether day and month could be read the other way round (both parts 1..12 and different)."""
     if kind not in ("numeric", "glued"):
         return False
-    parts = re.findall(r"\d+", text)
+    parts = _FIGURES.findall(text)
     if len(parts) < 2:
         return False
     if kind == "glued" and len(parts) == 2 and len(parts[0]) == 4:

@@ -57,6 +57,8 @@ _STREET = re.compile(
 )
 _POSTCODE = re.compile(r"\b(?:\d{4,5}|\d{3}\s?\d{2}|[A-Z]{1,2}\d{1,2}[A-Z]?\s?\d[A-Z]{2}|\d{4}\s?[A-Z]{2})\b")
 _POSSESSIVE = re.compile(r"[A-Za-z]['’]s\b")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]")
+_IBAN_START = re.compile(r"\b[A-Z]{2}\d{2}\s?[A-Z0-9]{4}")
 VARIANTS = ("cell", "line", "joined", "labelled", "part")
 LABEL_REACH = 8  # lines above a name that a customer label still marks (the distance feature caps here)
 MAX_LINES = 60
@@ -136,6 +138,7 @@ def spell_legal_form(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=20_000)
 def clean_name(text: str) -> str:
     """A name without a leading 'Label:', a trailing registration number or title word, and stray punctuation."""
     text = _LEADING_LABEL.sub("", text.strip())
@@ -156,7 +159,7 @@ def _domains(doc: Doc) -> list[str]:
         # The organisation's own label: not the top-level domain, not "co"/"com" in "co.uk", not "www" or "mail".
         labels = [p for p in host.lower().split(".")[:-1] if p not in _GENERIC_HOST_LABELS]
         if labels:
-            out.append(re.sub(r"[^a-z0-9]", "", max(labels, key=len)))
+            out.append(_NOT_ALNUM.sub("", max(labels, key=len)))
     return [d for d in dict.fromkeys(out) if len(d) >= 3]
 
 
@@ -164,7 +167,7 @@ _GENERIC_HOST_LABELS = frozenset({"www", "mail", "email", "info", "co", "com", "
 
 
 def _squeeze(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(text))
+    return _NOT_ALNUM.sub("", fold(text))
 
 
 def _names_nobody(text: str) -> bool:
@@ -326,7 +329,7 @@ def _identifier_lines(doc: Doc, lines: list[Line]) -> set[int]:
             or "phone" in hits
             or _EMAIL.search(line.text)
             or REG_LINE.match(line.text.strip())
-            or re.search(r"\b[A-Z]{2}\d{2}\s?[A-Z0-9]{4}", line.text)
+            or _IBAN_START.search(line.text)
         ):
             out.add(line.index)
     return out

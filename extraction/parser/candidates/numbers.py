@@ -15,7 +15,10 @@ from extraction.parser.parties import iban_valid
 if TYPE_CHECKING:
     from extraction.parser.context import Doc
 
-_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|(?<![A-Za-z0-9])\d(?![A-Za-z0-9])")
+# Only tokens that hold a digit (the lookahead skips words without one, which are never numbers).
+_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9/_.\-]*[0-9])[A-Za-z0-9][A-Za-z0-9/_.\-]*[A-Za-z0-9]|(?<![A-Za-z0-9])\d(?![A-Za-z0-9])"
+)
 _NO_PREFIX = re.compile(r"^(?:no|nr|n|num|nro)\.?[:#]?(?=\d)", re.IGNORECASE)
 _AMOUNT = re.compile(r"^\d{1,7}[.,]\d{2}$")
 _TIME = re.compile(r"^\d{1,2}[:.]\d{2}$")
@@ -53,11 +56,14 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
     """Tokens that could be the invoice number, with their features."""
     out: list[Candidate] = []
     for line in doc.lines:
+        tokens = list(_TOKEN.finditer(line.text))
+        if not tokens:
+            continue
         dates = [(d.start, d.end) for d in doc.dates(line)]
         # Parts of an e-mail or web address or of a labelled phone number name a mailbox, a site or a line,
         # never the invoice.
         contacts = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)] + phone_spans(line.text)
-        for m in _TOKEN.finditer(line.text):
+        for m in tokens:
             token, start = m.group(0).rstrip("./-_"), m.start()
             stripped = _NO_PREFIX.match(token)
             if stripped:
@@ -67,7 +73,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
                 continue
             if _AMOUNT.match(token) or _TIME.match(token):
                 continue
-            if any(s <= start and end <= e for s, e in dates) or any(s <= start and end <= e for s, e in contacts):
+            if _inside(start, end, dates) or _inside(start, end, contacts):
                 continue
             if _IBAN.match(token) and iban_valid(token):
                 continue  # a bank account (its checksum holds), not a document number
@@ -76,7 +82,7 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             f.update(label_features(doc, line, start, end))
             f.update(_token_shape(token))
             f["tok_prefix_no"] = float(bool(stripped))
-            f["tok_in_date"] = float(any(s < end and start < e for s, e in dates))
+            f["tok_in_date"] = float(bool(dates) and any(s < end and start < e for s, e in dates))
             f["tok_hash_before"] = float(line.text[max(0, start - 2) : start].strip().endswith("#"))
             cand.features = f
             cand.label_text = label_text(doc, line, start)
@@ -89,6 +95,11 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         out.sort(key=lambda c: (-_label_weight(c), c.line.index if c.line else 0))
         out = out[:MAX_PER_DOC]
     return out
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether one of `spans` holds `start`..`end`."""
+    return bool(spans) and any(s <= start and end <= e for s, e in spans)
 
 
 @lru_cache(maxsize=20_000)
