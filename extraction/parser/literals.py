@@ -45,10 +45,13 @@ class Sieve:
 
 def needs(pattern: str) -> frozenset[str] | None:
     """Pieces of up to GRAM characters one of which every match of `pattern` holds (None: unknown)."""
-    parsed = sre_parse.parse(pattern)
-    if parsed.state.flags & re.IGNORECASE:
+    try:
+        parsed = sre_parse.parse(pattern)
+        if parsed.state.flags & re.IGNORECASE:
+            return None
+        clauses = _clauses(parsed.data)
+    except (AttributeError, TypeError, ValueError):  # the private parse tree took another shape: scan always
         return None
-    clauses = _clauses(parsed.data)
     return frozenset(s[:GRAM] for s in _most_telling(clauses)) if clauses else None
 
 
