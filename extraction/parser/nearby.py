@@ -97,18 +97,18 @@ def _cell_over(above: Line, line: Line, start: int) -> str | None:
 
 def above_text(doc: Doc, line: Line, start: int) -> str:
     """The label printed over a value: the cell above it, or a short line above that holds no figure."""
-    return _over_cell(doc, line, line.cell_at(start), start)[0]
+    return _over_cell(doc, line, start)[0]
 
 
 def header_text(doc: Doc, line: Line, start: int) -> str:
     """The column header over a value in a table: the nearest row above (up to 8) whose cell there is words only."""
-    return _over_cell(doc, line, line.cell_at(start), start)[1]
+    return _over_cell(doc, line, start)[1]
 
 
-def _over_cell(doc: Doc, line: Line, cell: int, start: int) -> tuple[str, str]:
-    """The text above and the column header over `cell` (which holds `start`), read once per cell (every value in
-    a cell shares them)."""
-    key = (line.index, cell)
+def _over_cell(doc: Doc, line: Line, start: int) -> tuple[str, str]:
+    """The text above and the column header over the cell holding `start`, read once per cell (every value in a
+    cell shares them)."""
+    key = (line.index, line.cell_at(start))
     found = doc.over_cell.get(key)
     if found is None:
         found = doc.over_cell[key] = (_above_text(doc, line, start), _header_text(doc, line, start))
@@ -145,7 +145,7 @@ def _header_text(doc: Doc, line: Line, start: int) -> str:
 def label_features(doc: Doc, line: Line, start: int, end: int) -> dict[str, float]:
     """Per slot and label kind, the strength (1..3) of the label found there; absent kinds are 0 (cached: treat
     as read-only)."""
-    above, header = _over_cell(doc, line, line.cell_at(start), start)
+    above, header = _over_cell(doc, line, start)
     return _label_features(before_text(doc, line, start), after_text(doc, line, end), above, header)
 
 
