@@ -22,7 +22,7 @@ from extraction.parser.context import Doc, Line, build_doc
 from extraction.parser.doc_kind import document_type
 from extraction.parser.fields import labelled_text
 from extraction.parser.line_items import line_items
-from extraction.parser.money import currency_votes
+from extraction.parser.money import printed_currencies
 from extraction.parser.nearby import nearest_label
 from extraction.parser.parties import party_details
 from extraction.parser.scoring import FieldModel, Ranked, load_models, rank, value_key
@@ -217,7 +217,7 @@ def parse_invoice(pages: list[PageMarkdown], hints: VendorHints | None = None) -
         if name == "currency":
             source, why = _currency_evidence(doc, choice.candidate)
             reasons.extend(why)
-            seen = sorted(currency_votes(doc.text))
+            seen = sorted(printed_currencies(doc.text))
             if len(seen) > 1:
                 fields["currencies_seen"] = FieldInfo(value=seen, confidence=0.9, source="currency symbols and codes")
         probability = choice.probability

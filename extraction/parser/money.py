@@ -277,11 +277,20 @@ def currency_votes(text: str) -> Counter[str]:
     return Counter(_votes(text)[0])
 
 
+def printed_currencies(text: str) -> set[str]:
+    """The currencies a document surely prints: every voted code but a word-like one that stands only
+    beside figures without cents ("GEL PEN 0.5MM" is a pen, "PEN 12.50" the sol)."""
+    votes, _, doubtful = _votes(text)
+    return set(votes) - doubtful
+
+
 @lru_cache(maxsize=64)
-def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
-    """Votes and the first spelling seen per code (cached: a document's text is read three times; read-only)."""
+def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
+    """Votes, the first spelling seen per code, and the word-like codes seen only beside figures without cents
+    (cached: a document's text is read three times; read-only)."""
     votes: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
+    sure: set[str] = set()
     for m in _ISO_CODE.finditer(text):
         code = _CODE_ALIASES.get(m.group(1), m.group(1))
         before, after = text[max(0, m.start() - 2) : m.start()], text[m.end() : m.end() + 3]
@@ -294,10 +303,13 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
             votes[code] += 1
         else:
             continue
+        if m.group(1) not in WORDLIKE_CODES or labelled or bracketed or _beside_cents(text, m.start(), m.end()):
+            sure.add(code)
         first_seen.setdefault(code, m.group(1))
     for m in _CURRENCY_WORDS.finditer(text):
         code = _CURRENCY_WORD_CODES[m.group(1).lower().rstrip("s")]
         votes[code] += 2
+        sure.add(code)
         first_seen.setdefault(code, m.group(0))
     for symbol, code, pattern in _SYMBOL_PATTERNS:
         if symbol not in text:  # every pattern matches the symbol itself
@@ -305,8 +317,18 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str]]:
         n = len(pattern.findall(text))
         if n:
             votes[code] += 2 * n
+            sure.add(code)
             first_seen.setdefault(code, symbol)
-    return votes, first_seen
+    return votes, first_seen, frozenset(votes) - sure
+
+
+_CENTS_BEFORE = re.compile(r"\d[.,]\d{2,3}[ \t]?$")
+_CENTS_AFTER = re.compile(r"[ \t]?[-−]?[ \t]?\d{1,3}(?:[.,' ]?\d{3})*[.,]\d{2,3}(?!\d)")
+
+
+def _beside_cents(text: str, start: int, end: int) -> bool:
+    """Whether an amount with cents (or a dinar's three places) stands right before or after `text[start:end]`."""
+    return bool(_CENTS_BEFORE.search(text[max(0, start - 16) : start]) or _CENTS_AFTER.match(text, end))
 
 
 def _symbol_pattern(symbol: str) -> re.Pattern[str]:
@@ -323,7 +345,7 @@ _SYMBOL_PATTERNS = [(symbol, code, _symbol_pattern(symbol)) for symbol, code in 
 
 def detect_currency(text: str) -> CurrencyGuess | None:
     """The currency a text is in, from ISO codes and symbols; None when nothing says."""
-    votes, first_seen = _votes(text)
+    votes, first_seen, _ = _votes(text)
     if votes:
         code, _ = votes.most_common(1)[0]
         return CurrencyGuess(code, False, first_seen.get(code, code))

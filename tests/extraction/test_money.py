@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extraction.parser.money import detect_currency, find_amounts, format_amount, parse_amount
+from extraction.parser.money import (
+    currency_votes,
+    detect_currency,
+    find_amounts,
+    format_amount,
+    parse_amount,
+    printed_currencies,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +97,22 @@ def test_detect_currency_never_defaults() -> None:
     # A bare $ next to another dollar's name is not taken as USD.
     guess = detect_currency("Total $12.00 AUD")
     assert guess is not None and guess.code == "AUD"
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("GEL PEN 0.5MM  2.50\nTotal RM 12.00", {"MYR"}),  # a pen, not the Peruvian sol
+        ("KEDAI MAJU SDN BHD 3 ITEMS\nTotal RM 9.00", {"MYR"}),
+        ("PEN 12.50", {"PEN"}),
+        ("Total 1.250 BHD", {"BHD"}),  # the dinar has three places
+        ("Currency: TRY", {"TRY"}),
+        ("Total 45.00 USD", {"USD"}),
+    ],
+)
+def test_printed_currencies_leave_out_word_like_codes_beside_figures_without_cents(text: str, printed: set) -> None:
+    assert printed_currencies(text) == printed
+    assert printed <= set(currency_votes(text))
 
 
 @given(

@@ -210,6 +210,14 @@ def test_receipt_total_is_not_cash_change_or_subtotal() -> None:
     assert any("inferred from the country" in r for r in parsed.reasons)
 
 
+def test_a_pen_on_a_receipt_is_not_another_currency() -> None:
+    parsed = _parse("KEDAI BUKU MAJU SDN BHD\nGEL PEN 0.5MM  2.50\nA4 PAPER  9.90\nTotal RM 12.40\n")
+    assert parsed.invoice.currency == "MYR"
+    assert "currencies_seen" not in parsed.fields
+    mixed = _parse("KEDAI BUKU MAJU SDN BHD\nGEL PEN 0.5MM  2.50\nTotal RM 12.40\nPaid USD 3.00\n")
+    assert mixed.fields["currencies_seen"].value == ["MYR", "USD"]
+
+
 def test_receipt_store_name_skips_generic_first_lines() -> None:
     text = """TAX INVOICE
 Welcome to
