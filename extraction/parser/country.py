@@ -1,4 +1,5 @@
-"""The country a document shows: IBANs, VAT ids, phone prefixes, country names and one-country legal forms."""
+"""The country a document shows: IBANs, VAT ids, phone prefixes, country names, the regions its address names
+and one-country legal forms."""
 
 from __future__ import annotations
 
@@ -47,13 +48,24 @@ _COUNTRY_NAMES = {
     "CA": r"canada",
     "AU": r"australia",
 }
+# Regions an address names by convention: Malaysian and Indian states (after the postcode and town).
+_REGIONS = {
+    "MY": r"kuala lumpur|putrajaya|labuan|johor|kedah|kelantan|melaka|malacca|negeri sembilan|pahang|pulau pinang|"
+    r"penang|perak|perlis|sabah|sarawak|selangor|terengganu",
+    "IN": r"maharashtra|karnataka|tamil nadu|telangana|andhra pradesh|uttar pradesh|west bengal|gujarat|rajasthan|"
+    r"kerala|haryana|madhya pradesh|odisha|new delhi",
+}
+_REGION = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _REGIONS.items()) + r")\b")
+# An Australian state before its four-digit postcode ("Sydney NSW 2000"; a US state has five digits).
+_AU_ADDRESS = re.compile(r"\b(?:NSW|VIC|QLD|SA|WA|TAS|ACT|NT)\s+\d{4}\b")
 _COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
 _IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
 _VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
 _PHONE = re.compile(r"(?:\+|\b00)(\d{2,3})[\s\-/().]*\d")
 # Legal forms that exist in one country only.
 _LEGAL_COUNTRY = {
-    "MY": re.compile(r"\bsdn\.?\s?bhd\b|\(m\)\s*sdn|\bberhad\b"),
+    # "Bhd" (Berhad) alone ends public companies' names ("AEON CO. (M) BHD"); beside a figure it is the dinar.
+    "MY": re.compile(r"\bsdn\.?\s?bhd\b|\(m\)\s*sdn|\bberhad\b|(?<![\d.,])(?<![\d.,] )\bbhd\b(?!\.?\s?[-−]?\d)"),
     "IN": re.compile(r"\bpvt\.?\s?ltd\b|\bgstin\b"),
     "SG": re.compile(r"\bpte\.?\s?ltd\b|\buen\b"),
     "DE": re.compile(r"\bgmbh\b|\bust\s?id"),
@@ -74,8 +86,11 @@ def country_votes(text: str, folded: str) -> Counter[str]:
         country = _PHONE_PREFIX.get(code) or _PHONE_PREFIX.get(code[:2])
         if country:
             votes[country] += 1
-    for m in _COUNTRY_NAME.finditer(folded):
-        votes[next(k for k, v in m.groupdict().items() if v)] += 1
+    for pattern in (_COUNTRY_NAME, _REGION):
+        for m in pattern.finditer(folded):
+            votes[next(k for k, v in m.groupdict().items() if v)] += 1
+    if found := len(_AU_ADDRESS.findall(text)):
+        votes["AU"] += found
     for country, pattern in _LEGAL_COUNTRY.items():
         if pattern.search(folded):
             votes[country] += 1

@@ -86,6 +86,35 @@ def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first()
     assert parsed.fields["invoice_date"].confidence > 0.5  # decided by the country, no longer a coin toss
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("AEON CO. (M) BHD (126926-H)\n", "MY"),  # Berhad, a public company's form
+        ("NO 290, JALAN AIR PANAS, SETAPAK,\n53200, KUALA LUMPUR\n", "MY"),
+        ("45600 BATANG BERJUNTAI, SELANGOR DARUL EHSAN\n", "MY"),
+        ("MG Road, Bengaluru, Karnataka 560001\n", "IN"),
+        ("1 George St, Sydney NSW 2000\n", "AU"),
+        ("Total BHD 12.500\n", None),  # the dinar, not a Malaysian company
+        ("1 Pike St, Seattle, WA 98101\n", None),  # a US state has a five-digit code
+    ],
+)
+def test_the_region_an_address_names_or_a_berhad_shows_the_country(text: str, country: str | None) -> None:
+    from extraction.parser.country import country_votes, shown_country
+    from extraction.parser.labels import fold
+
+    assert shown_country(country_votes(text, fold(text))) == country
+
+
+def test_a_receipt_with_only_its_state_in_the_address_reads_its_date_day_first() -> None:
+    from extraction.markdown import page_from_text
+    from extraction.parser import parse_invoice
+
+    text = "SYARIKAT PERNIAGAAN GIN KEE\nNO 290, JALAN AIR PANAS\n53200, KUALA LUMPUR\nDate: 04/01/2018\nTOTAL 9.00\n"
+    parsed = parse_invoice([page_from_text(text, 1)])
+    assert parsed.invoice.invoice_date == dt.date(2018, 1, 4)
+    assert any("day-first country (MY)" in r for r in parsed.reasons)
+
+
 def test_no_country_when_the_evidence_ties() -> None:
     from extraction.parser.country import country_votes, shown_country
 
