@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
-from extraction.parser.money import ISO_CODES, SYMBOLS, WORDLIKE_CODES, currency_votes
+from extraction.parser.money import ISO_CODES, SYMBOLS, WORDLIKE_CODES, currency_votes, printed_currencies
 
 if TYPE_CHECKING:
     from extraction.parser.context import Doc
@@ -97,6 +97,12 @@ def currency_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
             implied[COUNTRY_CURRENCY[country]] += n
     dollar = "$" in doc.text
     codes = set(named) | set(in_cells) | set(implied) | ({"USD"} if dollar else set())
+    # A currency printed beside the amounts or over their column is the document's: a country the text
+    # shows ("BAWANG BESAR INDIA", an item's origin) implies no other one. "SDN BHD 105095" prints no dinar.
+    sure = printed_currencies(doc.text)
+    printed = {c for c in with_amount if c != "$" and (c not in WORDLIKE_CODES or c in sure)} | set(in_cells)
+    if printed:
+        codes -= set(implied) - set(named) - printed
     total_named = sum(named.values()) or 1
     out: list[Candidate] = []
     ranked = [c for c, _ in named.most_common()]
