@@ -278,16 +278,16 @@ def currency_votes(text: str) -> Counter[str]:
 
 
 def printed_currencies(text: str) -> set[str]:
-    """The currencies a document surely prints: every voted code but a word-like one that stands only
-    beside figures without cents ("GEL PEN 0.5MM" is a pen, "PEN 12.50" the sol)."""
+    """The currencies a document surely prints: every voted code but a word-like one, or a currency's name,
+    that stands only beside figures without cents ("GEL PEN 0.5MM" is a pen, "PEN 12.50" the sol)."""
     votes, _, doubtful = _votes(text)
     return set(votes) - doubtful
 
 
 @lru_cache(maxsize=64)
 def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
-    """Votes, the first spelling seen per code, and the word-like codes seen only beside figures without cents
-    (cached: a document's text is read three times; read-only)."""
+    """Votes, the first spelling seen per code, and the codes seen only as words that need an amount with cents
+    beside them and lack one (cached: a document's text is read three times; read-only)."""
     votes: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
     sure: set[str] = set()
@@ -309,7 +309,9 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
     for m in _CURRENCY_WORDS.finditer(text):
         code = _CURRENCY_WORD_CODES[m.group(1).lower().rstrip("s")]
         votes[code] += 2
-        sure.add(code)
+        # A currency's name is also a street's or a shop's ("JALAN EURO 1"): printed money needs an amount.
+        if _CURRENCY_LABEL.search(text[max(0, m.start() - 24) : m.start()]) or _beside_cents(text, m.start(), m.end()):
+            sure.add(code)
         first_seen.setdefault(code, m.group(0))
     for symbol, code, pattern in _SYMBOL_PATTERNS:
         if symbol not in text:  # every pattern matches the symbol itself

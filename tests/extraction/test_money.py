@@ -108,6 +108,8 @@ def test_detect_currency_never_defaults() -> None:
         ("Total 1.250 BHD", {"BHD"}),  # the dinar has three places
         ("Currency: TRY", {"TRY"}),
         ("Total 45.00 USD", {"USD"}),
+        ("NO. 1 JALAN EURO 1\nTotal RM28.05", {"MYR"}),  # a street
+        ("Total 12,50 Euro", {"EUR"}),
     ],
 )
 def test_printed_currencies_leave_out_word_like_codes_beside_figures_without_cents(text: str, printed: set) -> None:
