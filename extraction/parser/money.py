@@ -295,7 +295,7 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
         code = _CODE_ALIASES.get(m.group(1), m.group(1))
         before, after = text[max(0, m.start() - 2) : m.start()], text[m.end() : m.end() + 3]
         beside = re.search(r"\d[ \t]?$", before) or re.match(r"[ \t]?[-−]?[ \t]?[\d.]", after)
-        labelled = _CURRENCY_LABEL.search(text[max(0, m.start() - 24) : m.start()])
+        labelled = _labelled(text, m.start())
         bracketed = before.endswith("(") and after.startswith(")")
         if beside or labelled or bracketed:
             votes[code] += 3
@@ -310,7 +310,7 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
         code = _CURRENCY_WORD_CODES[m.group(1).lower().rstrip("s")]
         votes[code] += 2
         # A currency's name is also a street's or a shop's ("JALAN EURO 1"): printed money needs an amount.
-        if _CURRENCY_LABEL.search(text[max(0, m.start() - 24) : m.start()]) or _beside_cents(text, m.start(), m.end()):
+        if _labelled(text, m.start()) or _beside_cents(text, m.start(), m.end()):
             sure.add(code)
         first_seen.setdefault(code, m.group(0))
     for symbol, code, pattern in _SYMBOL_PATTERNS:
@@ -326,6 +326,11 @@ def _votes(text: str) -> tuple[Counter[str], dict[str, str], frozenset[str]]:
 
 _CENTS_BEFORE = re.compile(r"\d[.,]\d{2,3}[ \t]?$")
 _CENTS_AFTER = re.compile(r"[ \t]?[-−]?[ \t]?\d{1,3}(?:[.,' ]?\d{3})*[.,]\d{2,3}(?!\d)")
+
+
+def _labelled(text: str, start: int) -> bool:
+    """Whether a currency label ("Currency:", "Währung") stands right before `text[start:]`."""
+    return _CURRENCY_LABEL.search(text[max(0, start - 24) : start]) is not None
 
 
 def _beside_cents(text: str, start: int, end: int) -> bool:
