@@ -121,8 +121,9 @@ def _currency_evidence(doc: Doc, cand: Candidate) -> tuple[str | None, list[str]
     """The line that names the chosen currency, and reasons when only the country implies it."""
     f = cand.features
     if f.get("named_votes", 0) == 0 and f.get("bare_dollar", 0) == 0:
+        printed = "only a bare '$' printed" if "$" in doc.text else "no symbol or code printed"
         return "the country the document shows", [
-            f"currency {cand.value} inferred from the country the document shows (no symbol or code printed)"
+            f"currency {cand.value} inferred from the country the document shows ({printed})"
         ]
     if f.get("bare_dollar", 0):
         return "$", ["currency read from a bare '$' sign: USD assumed"]

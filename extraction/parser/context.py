@@ -341,7 +341,10 @@ def build_doc(pages: list[PageMarkdown], order_hint: str | None = None) -> Doc:
     if language in ("en", "unknown") and _looks_us(full, currency):
         language = "en-us"
     countries = country_votes(full, folded_full)
-    order, reason = decide_order(full, language, currency.code if currency else None, shown_country(countries))
+    country = shown_country(countries)
+    # A bare "$" is any dollar: the country the document shows says more about its date order.
+    sure_currency = currency.code if currency and not (currency.weak and country) else None
+    order, reason = decide_order(full, language, sure_currency, country)
     hinted = {"DMY": "dmy", "MDY": "mdy"}.get(order_hint or "")
     if hinted is not None and not reason.startswith("another date"):
         order = hinted  # type: ignore[assignment]

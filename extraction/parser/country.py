@@ -56,8 +56,12 @@ _REGIONS = {
     r"kerala|haryana|madhya pradesh|odisha|new delhi",
 }
 _REGION = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _REGIONS.items()) + r")\b")
-# An Australian state before its four-digit postcode ("Sydney NSW 2000"; a US state has five digits).
+# A state or province before its postcode: Australia's four digits ("Sydney NSW 2000"; a US state has five) and
+# Canada's letters and digits ("Toronto, ON M5V 2A1").
 _AU_ADDRESS = re.compile(r"\b(?:NSW|VIC|QLD|SA|WA|TAS|ACT|NT)\s+\d{4}\b")
+_CA_ADDRESS = re.compile(r"\b(?:AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT)\s+[A-Z]\d[A-Z]\s?\d[A-Z]\d\b")
+# An amount with cents: the line is an item or a total ("BAWANG BESAR INDIA 3.50"), not an address.
+_MONEY_ON_LINE = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,]?\d{3})*[.,]\d{2}(?![\d.,])")
 _COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
 _IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
 _VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
@@ -67,6 +71,7 @@ _LEGAL_COUNTRY = {
     # "Bhd" (Berhad) alone ends public companies' names ("AEON CO. (M) BHD"); beside a figure it is the dinar.
     "MY": re.compile(r"\bsdn\.?\s?bhd\b|\(m\)\s*sdn|\bberhad\b|(?<![\d.,])(?<![\d.,] )\bbhd\b(?!\.?\s?[-−]?\d)"),
     "IN": re.compile(r"\bpvt\.?\s?ltd\b|\bgstin\b"),
+    "CA": re.compile(r"\bhst\b"),  # the harmonized sales tax
     "SG": re.compile(r"\bpte\.?\s?ltd\b|\buen\b"),
     "DE": re.compile(r"\bgmbh\b|\bust\s?id"),
     "FR": re.compile(r"\bsarl\b|\bsiret\b|\bsiren\b"),
@@ -86,11 +91,16 @@ def country_votes(text: str, folded: str) -> Counter[str]:
         country = _PHONE_PREFIX.get(code) or _PHONE_PREFIX.get(code[:2])
         if country:
             votes[country] += 1
-    for pattern in (_COUNTRY_NAME, _REGION):
-        for m in pattern.finditer(folded):
-            votes[next(k for k, v in m.groupdict().items() if v)] += 1
-    if found := len(_AU_ADDRESS.findall(text)):
-        votes["AU"] += found
+    # A country an item line names is the item's origin ("BAWANG BESAR INDIA 3.50", "Canada - First-Class $4.25").
+    for line in folded.splitlines():
+        if _MONEY_ON_LINE.search(line):
+            continue
+        for pattern in (_COUNTRY_NAME, _REGION):
+            for m in pattern.finditer(line):
+                votes[next(k for k, v in m.groupdict().items() if v)] += 1
+    for country, address in (("AU", _AU_ADDRESS), ("CA", _CA_ADDRESS)):
+        if found := len(address.findall(text)):
+            votes[country] += found
     for country, pattern in _LEGAL_COUNTRY.items():
         if pattern.search(folded):
             votes[country] += 1

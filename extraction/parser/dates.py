@@ -163,6 +163,9 @@ def _may_name_month(text: str) -> bool:
 MONTH_FIRST_LANGUAGES = frozenset({"en-us"})
 MONTH_FIRST_CURRENCIES = frozenset({"USD"})
 MONTH_FIRST_COUNTRIES = frozenset({"US"})
+# Countries whose documents write numeric dates both ways: neither they nor their currency decide the order.
+EITHER_ORDER_COUNTRIES = frozenset({"CA"})
+EITHER_ORDER_CURRENCIES = frozenset({"CAD"})
 
 
 @dataclass(frozen=True)
@@ -222,13 +225,15 @@ def decide_order(
             return "mdy", f"the document's language ({language}) writes month first"
         if language.lower() not in ("en", "unknown"):
             return "dmy", f"the document's language ({language}) writes day first"
-    if currency:
+    if currency and currency not in EITHER_ORDER_CURRENCIES:
         if currency in MONTH_FIRST_CURRENCIES:
             return "mdy", f"the currency ({currency}) suggests a US document"
         return "dmy", f"the currency ({currency}) suggests a day-first country"
     if country:
         if country in MONTH_FIRST_COUNTRIES:
             return "mdy", f"the document shows a month-first country ({country})"
+        if country in EITHER_ORDER_COUNTRIES:
+            return None, f"the document shows a country ({country}) that writes dates either way"
         return "dmy", f"the document shows a day-first country ({country})"
     return None, "nothing on the document decides the order"
 

@@ -142,7 +142,9 @@ def test_currency_from_a_column_header_a_symbol_or_only_the_country() -> None:
 def test_a_country_implies_no_currency_when_one_is_printed_beside_the_amounts() -> None:
     origin = "BAWANG BESAR INDIA  0.98\n"  # an item's origin names a country
     assert [c.value for c in _cands(origin + "Total  RM28.05\nCash  RM30.00\n")["currency"]] == ["MYR"]
-    assert [c.value for c in _cands(origin + "Total  28.05\n")["currency"]] == ["INR"]  # nothing printed
+    # Nothing printed: an item's origin is still not the document's country, an address line is.
+    assert _cands(origin + "Total  28.05\n")["currency"] == []
+    assert [c.value for c in _cands("New Delhi, India\n" + origin + "Total  28.05\n")["currency"]] == ["INR"]
     # A legal form before a registration number prints no dinar: the country still implies the ringgit.
     assert "MYR" in [c.value for c in _cands("VERBENA SDN BHD 105095\nTotal  12.50\n")["currency"]]
 

@@ -71,6 +71,9 @@ def test_order_from_other_dates_then_language_then_currency_then_country() -> No
     assert decide_order("03/04/2024", country="US")[0] == "mdy"
     assert decide_order("03/04/2024", currency="USD", country="MY")[0] == "mdy"
     assert decide_order("03/04/2024")[0] is None
+    # Canada writes dates both ways: neither the country nor its dollar decides.
+    assert decide_order("03/04/2024", country="CA")[0] is None
+    assert decide_order("03/04/2024", currency="CAD")[0] is None
 
 
 def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first() -> None:
@@ -94,6 +97,10 @@ def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first()
         ("45600 BATANG BERJUNTAI, SELANGOR DARUL EHSAN\n", "MY"),
         ("MG Road, Bengaluru, Karnataka 560001\n", "IN"),
         ("1 George St, Sydney NSW 2000\n", "AU"),
+        ("220 Queen St W, Toronto, ON M5V 2A1\n", "CA"),
+        ("GST/HST No. 123456789 RT0001\n", "CA"),
+        ("BAWANG BESAR INDIA  0.98\n", None),  # an item's origin, on a line with its price
+        ("Canada - First-Class  1  $4.25\n", None),
         ("Total BHD 12.500\n", None),  # the dinar, not a Malaysian company
         ("1 Pike St, Seattle, WA 98101\n", None),  # a US state has a five-digit code
     ],
@@ -113,6 +120,25 @@ def test_a_receipt_with_only_its_state_in_the_address_reads_its_date_day_first()
     parsed = parse_invoice([page_from_text(text, 1)])
     assert parsed.invoice.invoice_date == dt.date(2018, 1, 4)
     assert any("day-first country (MY)" in r for r in parsed.reasons)
+
+
+def test_a_bare_dollar_yields_to_the_country_the_address_shows_for_the_date_order() -> None:
+    from extraction.markdown import page_from_text
+    from extraction.parser import parse_invoice
+
+    body = "Date: 03/04/2026\nSubtotal  $420.00\nTax  $42.00\nTotal  $462.00\n"
+    sydney = parse_invoice(
+        [page_from_text("Harbour Plumbing Pty Ltd\nABN 51 824 753 556\n14 Wharf St, Pyrmont NSW 2009\n" + body, 1)]
+    )
+    assert sydney.invoice.invoice_date == dt.date(2026, 4, 3)
+    assert any("day-first country (AU)" in r for r in sydney.reasons)
+    assert any("only a bare '$' printed" in r for r in sydney.reasons if "inferred" in r)
+    seattle = parse_invoice([page_from_text("Harbour Plumbing Inc.\n1 Pike St, Seattle, WA 98101\n" + body, 1)])
+    assert seattle.invoice.invoice_date == dt.date(2026, 3, 4)
+    # A Canadian address: CAD, and its swappable date stays undecided.
+    toronto = parse_invoice([page_from_text("Maple Print Co.\nToronto, ON M5V 2A1\nGST/HST No. 123456789\n" + body, 1)])
+    assert toronto.invoice.currency == "CAD"
+    assert any("either way" in r and "(CA)" in r for r in toronto.reasons)
 
 
 def test_no_country_when_the_evidence_ties() -> None:
