@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
-from extraction.parser.country import country_votes, shown_country
+from extraction.parser.country import US_ADDRESS, US_PHONE, country_votes, shown_country
 from extraction.parser.dates import DateMatch, Order, decide_order, find_dates
 from extraction.parser.figures import normalise_figures
 from extraction.parser.labels import LABEL_FOLD
@@ -103,11 +103,6 @@ _LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
         "subtotal",
     ),
 }
-_US_STATES = (
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
-    "PA RI SC SD TN TX UT VT VA WA WV WI WY DC"
-)
-_US_ADDRESS = re.compile(rf",?\s(?:{'|'.join(_US_STATES.split())}),?\s+\d{{5}}(?:-\d{{4}})?\b")
 _MARKUP = re.compile(r"\*\*|__|^#+\s|^[-*]\s(?=\S)|</?(?:b|i|strong|em|br|span|p|div)\s*/?>")
 
 
@@ -279,7 +274,6 @@ def _decimal_hint(text: str) -> str | None:
     return None
 
 
-_US_PHONE = re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b")
 _TWELVE_HOUR = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\s?[AP]\.?M\b", re.IGNORECASE)
 _NON_US = re.compile(r"\b(?:VAT|GST|SST|ABN|MWST|BTW|TVA|IVA|postcode)\b|£|€|\bRM\s?\d", re.IGNORECASE)
 
@@ -291,7 +285,7 @@ def _looks_us(text: str, currency: CurrencyGuess | None) -> bool:
         return False
     if _NON_US.search(text):
         return currency is not None and not currency.weak
-    signals = (currency is not None) + bool(_US_ADDRESS.search(text)) + bool(_US_PHONE.search(text))
+    signals = (currency is not None) + bool(US_ADDRESS.search(text)) + bool(US_PHONE.search(text))
     signals += bool(_TWELVE_HOUR.search(text))
     return signals >= 1
 

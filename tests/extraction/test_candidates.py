@@ -220,3 +220,13 @@ def test_taxes_of_others_looks_only_where_a_net_or_gross_could_be(
         values |= {(base * r / (100 + r)).quantize(Decimal("0.01")) for r in rates}
     rates = sorted(set(rates))
     assert _taxes_of_others(values, rates) == {v: _tax_of_another(v, values, rates) for v in values}
+
+
+def test_an_unlabelled_area_code_phone_and_a_zip_code_are_no_invoice_numbers() -> None:
+    text = (
+        "GREEN VALLEY MARKET\n1420 Elm St, Denver, CO 80203\n(303) 555-0148\n"
+        "SEATTLE, WA 98101-9998\nInvoice #: 303-555-0148  Store 1204\n"
+    )
+    found = {c.value for c in _cands(text)["number"]}
+    assert not found & {"80203", "303", "555-0148", "98101-9998"}
+    assert {"303-555-0148", "1204", "1420"} <= found  # a labelled number keeps its phone-like shape

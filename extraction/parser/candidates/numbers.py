@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from extraction.parser.candidates import Candidate, Layout
+from extraction.parser.country import US_ADDRESS
 from extraction.parser.labels import compiled_labels, fold
 from extraction.parser.nearby import label_features, label_text
 from extraction.parser.parties import iban_valid
@@ -30,6 +31,7 @@ _PHONE_NUMBER = re.compile(
     rf"(?:\s*(?:no\b\.?|[:.#=/]))*\s*({_DIGIT_GROUPS}(?:\s*[,;]\s*{_DIGIT_GROUPS})*)", re.IGNORECASE
 )
 _PHONE_DIGITS = 6
+_AREA_CODE_PHONE = re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}")  # "(303) 555-0148"
 MAX_PER_DOC = 400
 
 
@@ -60,9 +62,11 @@ def number_candidates(doc: Doc, layout: Layout) -> list[Candidate]:
         if not tokens:
             continue
         dates = [(d.start, d.end) for d in doc.dates(line)]
-        # Parts of an e-mail or web address or of a labelled phone number name a mailbox, a site or a line,
-        # never the invoice.
-        contacts = [(a.start(), a.end()) for a in _ADDRESS.finditer(line.text)] + phone_spans(line.text)
+        # Parts of an e-mail or web address, of a labelled phone number or one with its area code in brackets, or
+        # of a US state's ZIP code name a mailbox, a site, a line or a town, never the invoice.
+        contacts = phone_spans(line.text)
+        for pattern in (_ADDRESS, _AREA_CODE_PHONE, US_ADDRESS):
+            contacts += [(a.start(), a.end()) for a in pattern.finditer(line.text)]
         for m in tokens:
             token, start = m.group(0).rstrip("./-_"), m.start()
             stripped = _NO_PREFIX.match(token)
