@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from extraction.parser.vocab import COMPANY_SUFFIXES, MORE_LEGAL_FORMS
+
 _PHONE_PREFIX = {
     "49": "DE",
     "33": "FR",
@@ -69,6 +71,10 @@ _US_STATES = (
 )
 US_ADDRESS = re.compile(rf",?\s(?:{'|'.join(_US_STATES.split())}),?\s+\d{{5}}(?:-\d{{4}})?\b")
 US_PHONE = re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b")
+# What may follow a country that an address or a company names: a postcode, or a legal form with or without its
+# dots ("ESPAÑA,SL").
+_FORMS = "|".join(re.sub(r"\\\.(?!\?)", r"\\.?", form) for form in COMPANY_SUFFIXES + MORE_LEGAL_FORMS)
+_ADDRESS_END = re.compile(rf"[\s.,;:)\-]*(?:\d[\d\s\-]*|(?:{_FORMS})\b)?[\s.]*$")
 _COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
 _IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
 _VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
@@ -99,12 +105,17 @@ def country_votes(text: str, folded: str) -> Counter[str]:
         if country:
             votes[country] += 1
     # A country an item line names is the item's origin ("BAWANG BESAR INDIA 3.50", "Canada - First-Class $4.25").
+    # An address ends with its country or puts only a postcode after it ("Singapore 038983"), a national company
+    # only its legal form ("STARBUCKS COFFEE ESPAÑA,SL"); a country inside a name or a slogan is neither
+    # ("India Palace", "for Canada's Best Pet").
     for line in folded.splitlines():
         if _MONEY_ON_LINE.search(line):
             continue
-        for pattern in (_COUNTRY_NAME, _REGION):
-            for m in pattern.finditer(line):
+        for m in _COUNTRY_NAME.finditer(line):
+            if _ADDRESS_END.match(line, m.end()):
                 votes[next(k for k, v in m.groupdict().items() if v)] += 1
+        for m in _REGION.finditer(line):
+            votes[next(k for k, v in m.groupdict().items() if v)] += 1
     for country, address in (("AU", _AU_ADDRESS), ("CA", _CA_ADDRESS)):
         if found := len(address.findall(text)):
             votes[country] += found

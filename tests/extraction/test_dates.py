@@ -101,6 +101,9 @@ def test_a_receipt_from_a_day_first_country_reads_its_swappable_date_day_first()
         ("GST/HST No. 123456789 RT0001\n", "CA"),
         ("BAWANG BESAR INDIA  0.98\n", None),  # an item's origin, on a line with its price
         ("Canada - First-Class  1  $4.25\n", None),
+        ("INDIA PALACE\nfor Canada's Best Pet\n", None),  # a country in a shop's name or a slogan
+        ("10 Anson Road\nSingapore 079903\n", "SG"),  # an address ends with its country, or its postcode
+        ("STARBUCKS COFFEE ESPAÑA,SL\n", "ES"),  # a national company: its country, then its legal form
         ("Total BHD 12.500\n", None),  # the dinar, not a Malaysian company
         ("1 Pike St, Seattle, WA 98101\n", None),  # a US state has a five-digit code
     ],
