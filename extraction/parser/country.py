@@ -57,7 +57,7 @@ _REGIONS = {
     "IN": r"maharashtra|karnataka|tamil nadu|telangana|andhra pradesh|uttar pradesh|west bengal|gujarat|rajasthan|"
     r"kerala|haryana|madhya pradesh|odisha|new delhi",
 }
-_REGION = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _REGIONS.items()) + r")\b")
+_REGION = re.compile(r"\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _REGIONS.items()) + r")\b")
 # A state or province before its postcode: Australia's four digits ("Sydney NSW 2000"; a US state has five) and
 # Canada's letters and digits ("Toronto, ON M5V 2A1").
 _AU_ADDRESS = re.compile(r"\b(?:NSW|VIC|QLD|SA|WA|TAS|ACT|NT)\s+\d{4}\b")
@@ -75,7 +75,7 @@ US_PHONE = re.compile(r"\(\d{3}\)\s?\d{3}[-.\s]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b
 # dots ("ESPAÑA,SL").
 _FORMS = "|".join(re.sub(r"\\\.(?!\?)", r"\\.?", form) for form in COMPANY_SUFFIXES + MORE_LEGAL_FORMS)
 _ADDRESS_END = re.compile(rf"[\s.,;:)\-]*(?:\d[\d\s\-]*|(?:{_FORMS})\b)?[\s.]*$")
-_COUNTRY_NAME = re.compile(r"\b(" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
+_COUNTRY_NAME = re.compile(r"\b(?:" + "|".join(f"(?P<{k}>{v})" for k, v in _COUNTRY_NAMES.items()) + r")\b")
 _IBAN = re.compile(r"\b([A-Z]{2})\d{2}\s?(?:[A-Z0-9]{4}\s?){2,7}[A-Z0-9]{1,4}\b")
 _VAT = re.compile(r"\b(AT|BE|DE|DK|ES|FI|FR|GB|IE|IT|LU|NL|PL|PT|SE|CH)[ ]?(?:U)?\d{8,12}\b")
 _PHONE = re.compile(r"(?:\+|\b00)(\d{2,3})[\s\-/().]*\d")
@@ -112,10 +112,11 @@ def country_votes(text: str, folded: str) -> Counter[str]:
         if _MONEY_ON_LINE.search(line):
             continue
         for m in _COUNTRY_NAME.finditer(line):
-            if _ADDRESS_END.match(line, m.end()):
-                votes[next(k for k, v in m.groupdict().items() if v)] += 1
+            if m.lastgroup and _ADDRESS_END.match(line, m.end()):
+                votes[m.lastgroup] += 1
         for m in _REGION.finditer(line):
-            votes[next(k for k, v in m.groupdict().items() if v)] += 1
+            if m.lastgroup:
+                votes[m.lastgroup] += 1
     for country, address in (("AU", _AU_ADDRESS), ("CA", _CA_ADDRESS)):
         if found := len(address.findall(text)):
             votes[country] += found
